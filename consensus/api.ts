@@ -1,0 +1,99 @@
+// The public surface of the Raft core (raft.ts implements it). The replica runtime, the tests,
+// the benchmark and the simulator use only this. No I/O, clock or randomness of its own.
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  MemberId,
+  Message,
+  RaftStatus,
+  Ready,
+  Snapshot,
+} from './types.js';
+
+export interface RaftConfig {
+  id: MemberId;
+  /** Base election timeout; each member draws its timeout uniformly from [base, 2*base). */
+  electionTimeoutTicks: number;
+  heartbeatTicks: number;
+  /** Seeded PRNG in [0, 1): the only source of randomness the core may use. */
+  random: () => number;
+  /** Batching bound of one append message. */
+  maxEntriesPerAppend: number;
+  maxBytesPerAppend: number;
+  /** Pipelining bound: appends sent to one follower and not yet acknowledged. */
+  maxInflightAppends: number;
+  /** Size of one snapshot chunk. */
+  snapshotChunkBytes: number;
+  /** Leader refuses proposals once this many bytes are appended but not committed. */
+  maxUncommittedBytes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+}
+
+export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 1,
+  maxEntriesPerAppend: 256,
+  maxBytesPerAppend: 1 << 20,
+  maxInflightAppends: 64,
+  snapshotChunkBytes: 256 << 10,
+  maxUncommittedBytes: 64 << 20,
+  preVote: true,
+  checkQuorum: true,
+};
+
+/** What a member restarts from: exactly what its LogStore holds. */
+export interface RaftBootState {
+  hardState: HardState;
+  /** Latest snapshot (meta and image), or null. */
+  snapshot: Snapshot | null;
+  /** The log after the snapshot (or from index 1), contiguous. May start at or below snapshot.meta.index. */
+  entries: Entry[];
+  /** Index the state machine has applied (the core resumes handing out committed entries after it). */
+  applied: number;
+}
+
+export type RefusalReason =
+  | 'notLeader'
+  | 'transferPending'
+  | 'noQuorum'
+  | 'confChangePending'
+  | 'uncommittedLimit'
+  | 'invalidConfChange';
+
+export type ProposeResult =
+  | { ok: true; index: number; term: number }
+  | { ok: false; reason: RefusalReason; leader: MemberId; detail?: string };
+
+export interface RaftCore {
+  readonly id: MemberId;
+  tick(): void;
+  step(message: Message): void;
+  /** Appends a Normal entry if this member is leader and may accept it. */
+  propose(data: Uint8Array): ProposeResult;
+  proposeConfChange(change: ConfChange): ProposeResult;
+  /** Leader only: asks for a ReadState for `ctx` (answered through Ready.readStates). */
+  readIndex(ctx: string): { ok: true } | { ok: false; reason: RefusalReason; leader: MemberId };
+  transferLeader(to: MemberId): { ok: true } | { ok: false; reason: RefusalReason | 'unknownMember'; leader: MemberId };
+  /** The transport could not deliver to `member`: its progress goes back to probing. */
+  reportUnreachable(member: MemberId): void;
+  /**
+   * The state machine has applied through `index` and produced `data` (its image at `index`):
+   * keep it as the snapshot to send, and drop log entries below `index - retainEntries + 1`.
+   */
+  compact(index: number, data: Uint8Array, retainEntries: number): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  advance(ready: Ready): void;
+  status(): RaftStatus;
+  /** Membership in force (the last ConfChange in the log, committed or not, else the snapshot's). */
+  conf(): ConfState;
+  /** Leader only: heard from a quorum of voters within the election timeout. */
+  quorumActive(): boolean;
+  /** Leader only: ticks since `member` last answered (Infinity if never, 0 for self). */
+  ticksSinceHeard(member: MemberId): number;
+  /** Entries in [lo, hi) still held in memory (for tests and the snapshot/catch-up path). */
+  entries(lo: number, hi: number): Entry[];
+}
