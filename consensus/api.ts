@@ -10,6 +10,7 @@ import type {
   RaftStatus,
   Ready,
   Snapshot,
+  SnapshotMeta,
 } from './types.js';
 
 export interface RaftConfig {
@@ -82,8 +83,9 @@ export interface RaftCore {
   /**
    * The state machine has applied through `index` and produced `data` (its image at `index`):
    * keep it as the snapshot to send, and drop log entries below `index - retainEntries + 1`.
+   * Returns the snapshot's metadata (term and conf at `index`) so the runtime can persist it.
    */
-  compact(index: number, data: Uint8Array, retainEntries: number): void;
+  compact(index: number, data: Uint8Array, retainEntries: number): SnapshotMeta;
   hasReady(): boolean;
   ready(): Ready;
   advance(ready: Ready): void;

@@ -89,7 +89,8 @@ export interface Clock {
 
 // ---------------------------------------------------------------- network
 
-export type RefusalCode = 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY';
+/** INVALID: a request the leader cannot act on (e.g. a membership change that makes no sense). */
+export type RefusalCode = 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY' | 'INVALID';
 
 export type ProposalOutcome =
   | { status: 'committed'; index: number; result: unknown }
@@ -99,8 +100,11 @@ export type ProposalOutcome =
 /** Everything replicas say to each other. Raft messages plus the runtime's forwarding RPCs. */
 export type WireMessage =
   | { kind: 'raft'; msg: Message }
-  /** A follower forwards a write to the leader; `requireLive` names members that must be live. */
-  | { kind: 'propose'; id: string; data: Uint8Array; requireLive: MemberId[] }
+  /**
+   * A follower forwards a write to the leader; `requireLive` names members that must be live.
+   * With `confChange: true`, `data` is an encoded ConfChange for proposeConfChange.
+   */
+  | { kind: 'propose'; id: string; data: Uint8Array; requireLive: MemberId[]; confChange?: boolean }
   | { kind: 'proposeResult'; id: string; outcome: ProposalOutcome }
   | { kind: 'readIndex'; id: string }
   | { kind: 'readIndexResult'; id: string; ok: boolean; index: number; code?: RefusalCode; message?: string };
