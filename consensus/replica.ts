@@ -129,6 +129,9 @@ export class Replica {
   private lastTerm = 0;
   private lastLeader: MemberId = '';
   private lastConfKey = '';
+  private lastConf: ConfState | null = null;
+  /** Clock time at which this member stopped leading for lack of a quorum (CheckQuorum), or null. */
+  private lostQuorumAtMs: number | null = null;
   private driveDone: Promise<void> = Promise.resolve();
 
   private constructor(config: ReplicaConfig, deps: ReplicaDeps, boot: RaftBootState) {
@@ -247,6 +250,8 @@ export class Replica {
     const timeoutMs = options.timeoutMs ?? this.cfg.proposalTimeoutMs;
     if (this.stopped) return refused('NO_LEADER', `site ${this.id} is stopping; retry on another site`);
     if (this.core.status().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs);
+    const quorumLost = this.recentlyLostQuorum();
+    if (quorumLost) return quorumLost;
     const leader = await this.knownLeader();
     if (!leader) {
       return refused(
@@ -299,6 +304,21 @@ export class Replica {
     this.pending.set(result.index, { term: result.term, waiter });
     this.kick();
     return waiter.promise;
+  }
+
+  /**
+   * The core steps down the moment it has not heard from a quorum for an election timeout, so a
+   * leader never answers NO_QUORUM itself. For a while after such a step-down, this member (which
+   * was the leader) knows exactly why there is no leader, and says so at once.
+   */
+  private recentlyLostQuorum(): ProposalOutcome | null {
+    if (this.lostQuorumAtMs === null || this.core.status().leader !== '') return null;
+    const sinceMs = this.deps.clock.now() - this.lostQuorumAtMs;
+    if (sinceMs > 2 * this.electionTimeoutMs) return null;
+    return refused(
+      'NO_QUORUM',
+      `site ${this.id} was the leader until ${Math.round(sinceMs)} ms ago and lost contact with a quorum of voters; the write was not applied`,
+    );
   }
 
   private forward(
@@ -466,6 +486,11 @@ export class Replica {
     if (!this.recentIds.remember(`${from}/${message.id}`)) return;
     const reply = (outcome: ProposalOutcome): void => this.deps.transport.send(from, { kind: 'proposeResult', id: message.id, outcome });
     if (this.core.status().role !== 'leader') {
+      const quorumLost = this.recentlyLostQuorum();
+      if (quorumLost) {
+        reply(quorumLost);
+        return;
+      }
       const leader = this.core.status().leader;
       reply(refused('NO_LEADER', `site ${this.id} is no longer the leader${leader ? ` (leader is ${leader})` : ''}; the write was not applied`, leader));
       return;
@@ -520,6 +545,7 @@ export class Replica {
         this.stopOnFatal(err);
         return;
       }
+      this.notifyChanges();
       this.kick();
       this.scheduleTick();
     });
@@ -652,12 +678,19 @@ export class Replica {
   private notifyChanges(): void {
     const st = this.core.status();
     if (st.role !== this.lastRole || st.term !== this.lastTerm || st.leader !== this.lastLeader) {
+      // Leader -> follower within the same term, with no leader known: a CheckQuorum step-down.
+      if (this.lastRole === 'leader' && st.role !== 'leader' && st.term === this.lastTerm && st.leader === '') {
+        this.lostQuorumAtMs = this.deps.clock.now();
+      }
+      if (st.leader !== '') this.lostQuorumAtMs = null;
       this.lastRole = st.role;
       this.lastTerm = st.term;
       this.lastLeader = st.leader;
       this.hooks.onRoleChange?.(st.role, st.term, st.leader);
       if (st.leader) for (const wake of [...this.leaderWaiters]) wake();
     }
+    if (st.conf === this.lastConf) return;
+    this.lastConf = st.conf;
     const confKey = `${st.conf.voters.join(',')}|${st.conf.learners.join(',')}`;
     if (confKey !== this.lastConfKey) {
       this.lastConfKey = confKey;

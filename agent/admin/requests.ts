@@ -1,0 +1,196 @@
+// Request bodies of the admin API: parsed with zod, then turned into the plain data AgentService
+// takes. Every failure becomes a list of { field, message } naming the path inside the body.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { booleanValue, boundedString, describeIssues, expecting, integerIn, nonNegativeInteger, patternString, positiveInteger } from '../config/expect.js';
+import { checkMultiaddr } from '../config/multiaddr.js';
+import { SITE_NAME_EXPECTED, SITE_NAME_PATTERN } from '../config/schema.js';
+import { MAX_PLACEMENT_LENGTH, checkResourceId, checkSpec } from './specs.js';
+import { MAX_BATCH_OPS } from './vocabulary.js';
+import { RESOURCE_KINDS, isResourceKind, type JsonObject, type ResourceKind, type SiteAddRequest, type WriteOp, type WriteOptions } from './service.js';
+
+/** The longest a caller may ask a write to wait for its outcome. */
+export const MAX_WRITE_TIMEOUT_MS = 120_000;
+export const MAX_REASON_LENGTH = 1024;
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class RequestInvalid extends Error {
+  constructor(readonly problems: FieldError[]) {
+    super(problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '));
+    this.name = 'RequestInvalid';
+  }
+}
+
+const jsonObject = () =>
+  z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), expecting('a JSON object'));
+
+const placement = () => boundedString(MAX_PLACEMENT_LENGTH, `a placement selector of at most ${MAX_PLACEMENT_LENGTH} characters`).nullable();
+
+const writeControlFields = {
+  force: booleanValue().optional(),
+  reason: boundedString(MAX_REASON_LENGTH, `a reason of at most ${MAX_REASON_LENGTH} characters`).optional(),
+  clientId: patternString(CLIENT_ID_PATTERN, 'a client id (letters, digits, . _ : -, at most 128)').optional(),
+  seq: positiveInteger().optional(),
+  timeoutMs: integerIn(1, MAX_WRITE_TIMEOUT_MS).optional(),
+};
+
+const putBody = z.strictObject({ spec: jsonObject(), placement: placement().optional(), expectedRevision: nonNegativeInteger().optional(), ...writeControlFields }, expecting('a JSON object'));
+const patchBody = z.strictObject({ patch: jsonObject(), placement: placement().optional(), expectedRevision: nonNegativeInteger().optional(), ...writeControlFields }, expecting('a JSON object'));
+const deleteBody = z.strictObject({ expectedRevision: nonNegativeInteger().optional(), ...writeControlFields }, expecting('a JSON object'));
+const controlsOnlyBody = z.strictObject({ ...writeControlFields }, expecting('a JSON object'));
+
+const kindField = () => z.enum(RESOURCE_KINDS, expecting(`a resource kind (${RESOURCE_KINDS.join(', ')})`));
+const idField = () => boundedString(255, 'a resource id');
+const batchOp = z.discriminatedUnion(
+  'op',
+  [
+    z.strictObject({ op: z.literal('put'), kind: kindField(), id: idField(), spec: jsonObject(), placement: placement().optional(), expectedRevision: nonNegativeInteger().optional() }),
+    z.strictObject({ op: z.literal('patch'), kind: kindField(), id: idField(), patch: jsonObject(), placement: placement().optional(), expectedRevision: nonNegativeInteger().optional() }),
+    z.strictObject({ op: z.literal('delete'), kind: kindField(), id: idField(), expectedRevision: nonNegativeInteger().optional() }),
+  ],
+  { error: (issue) => (issue.input === undefined ? 'required field is missing' : 'expected an operation with op put, patch or delete') },
+);
+const batchBody = z.strictObject(
+  {
+    ops: z.array(batchOp, expecting('a list of operations')).min(1, expecting('at least one operation')).max(MAX_BATCH_OPS, expecting(`at most ${MAX_BATCH_OPS} operations`)),
+    ...writeControlFields,
+  },
+  expecting('a JSON object'),
+);
+
+const siteAddBody = z.strictObject(
+  {
+    name: patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED),
+    peerId: boundedString(128, 'a libp2p peer id'),
+    addrs: z.array(boundedString(512, 'a multiaddr'), expecting('a list of multiaddrs')).min(1, expecting('at least one multiaddr')).max(16, expecting('at most 16 multiaddrs')),
+    region: boundedString(63, 'a region name'),
+    country: patternString(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as DE').optional(),
+    labels: z.record(boundedString(63, 'a label name'), z.string(expecting('a string value')).max(63, expecting('a value of at most 63 characters')), expecting('a mapping of label names to values')).optional(),
+    ...writeControlFields,
+  },
+  expecting('a JSON object'),
+);
+
+const leaderTransferBody = z.strictObject(
+  { site: patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED), timeoutMs: integerIn(1, MAX_WRITE_TIMEOUT_MS).optional() },
+  expecting('a JSON object'),
+);
+
+function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new RequestInvalid(describeIssues(schema, result.error.issues));
+  return result.data;
+}
+
+type WriteControls = { force?: boolean; reason?: string; clientId?: string; seq?: number; timeoutMs?: number };
+
+/** Fills the exactly-once ids a caller left out, and checks that a forced write says why. */
+export function writeOptionsFrom(controls: WriteControls): WriteOptions {
+  if (controls.force && !controls.reason) throw new RequestInvalid([{ field: 'reason', message: 'a forced write must say why: set reason' }]);
+  return {
+    force: controls.force ?? false,
+    ...(controls.reason !== undefined ? { reason: controls.reason } : {}),
+    clientId: controls.clientId ?? `admin-${randomUUID()}`,
+    seq: controls.seq ?? 1,
+    ...(controls.timeoutMs !== undefined ? { timeoutMs: controls.timeoutMs } : {}),
+  };
+}
+
+/** Validates the id and spec (or patch) of one op against its kind, prefixing paths with `prefix`. */
+function checkOp(op: WriteOp, prefix: string): FieldError[] {
+  const problems: FieldError[] = [];
+  const idProblem = checkResourceId(op.kind, op.id);
+  if (idProblem) problems.push({ field: `${prefix}id`, message: idProblem });
+  if (op.op === 'put') problems.push(...checkSpec(op.kind, op.spec, 'put').map((p) => ({ field: `${prefix}spec.${p.field}`, message: p.message })));
+  if (op.op === 'patch') problems.push(...checkSpec(op.kind, op.patch, 'patch').map((p) => ({ field: `${prefix}patch.${p.field}`, message: p.message })));
+  return problems;
+}
+
+export function resourceKindFrom(text: string): ResourceKind {
+  if (!isResourceKind(text)) throw new RequestInvalid([{ field: 'kind', message: `unknown resource kind ${JSON.stringify(text)} (known: ${RESOURCE_KINDS.join(', ')})` }]);
+  return text;
+}
+
+export function putRequest(kind: ResourceKind, id: string, body: unknown): { op: WriteOp; options: WriteOptions } {
+  const parsed = parseWith(putBody, body);
+  const op: WriteOp = { op: 'put', kind, id, spec: parsed.spec, ...optionalFields(parsed, ['placement', 'expectedRevision']) };
+  throwIfAny(checkOp(op, ''));
+  return { op, options: writeOptionsFrom(parsed) };
+}
+
+export function patchRequest(kind: ResourceKind, id: string, body: unknown): { op: WriteOp; options: WriteOptions } {
+  const parsed = parseWith(patchBody, body);
+  const op: WriteOp = { op: 'patch', kind, id, patch: parsed.patch, ...optionalFields(parsed, ['placement', 'expectedRevision']) };
+  throwIfAny(checkOp(op, ''));
+  return { op, options: writeOptionsFrom(parsed) };
+}
+
+/** DELETE may come without a body (an unconditional delete). */
+export function deleteRequest(kind: ResourceKind, id: string, body: unknown): { op: WriteOp; options: WriteOptions } {
+  const parsed = parseWith(deleteBody, body ?? {});
+  const op: WriteOp = { op: 'delete', kind, id, ...optionalFields(parsed, ['expectedRevision']) };
+  throwIfAny(checkOp(op, ''));
+  return { op, options: writeOptionsFrom(parsed) };
+}
+
+export function batchRequest(body: unknown): { ops: WriteOp[]; options: WriteOptions } {
+  const parsed = parseWith(batchBody, body);
+  const ops = parsed.ops as WriteOp[];
+  throwIfAny(ops.flatMap((op, index) => checkOp(op, `ops[${index}].`)));
+  const seen = new Set<string>();
+  ops.forEach((op, index) => {
+    const key = `${op.kind}/${op.id}`;
+    if (seen.has(key)) throw new RequestInvalid([{ field: `ops[${index}]`, message: `${key} appears more than once in the batch` }]);
+    seen.add(key);
+  });
+  return { ops, options: writeOptionsFrom(parsed) };
+}
+
+export function siteAddRequest(body: unknown): { request: SiteAddRequest; options: WriteOptions } {
+  const parsed = parseWith(siteAddBody, body);
+  const problems: FieldError[] = [];
+  parsed.addrs.forEach((addr, index) => {
+    const check = checkMultiaddr(addr);
+    if (!check.ok) problems.push({ field: `addrs[${index}]`, message: `expected a multiaddr, got ${JSON.stringify(addr)} (${check.reason})` });
+    else if (check.peerId && check.peerId !== parsed.peerId) problems.push({ field: `addrs[${index}]`, message: `names peer ${check.peerId}, but peerId is ${parsed.peerId}` });
+  });
+  throwIfAny(problems);
+  const request: SiteAddRequest = {
+    name: parsed.name,
+    peerId: parsed.peerId,
+    addrs: parsed.addrs,
+    region: parsed.region,
+    labels: parsed.labels ?? {},
+    ...(parsed.country !== undefined ? { country: parsed.country } : {}),
+  };
+  return { request, options: writeOptionsFrom(parsed) };
+}
+
+/** Bodies of site remove, member promote/demote: write controls only, body optional. */
+export function controlsRequest(body: unknown): WriteOptions {
+  return writeOptionsFrom(parseWith(controlsOnlyBody, body ?? {}));
+}
+
+export function leaderTransferRequest(body: unknown): { site: string; timeoutMs?: number } {
+  return parseWith(leaderTransferBody, body);
+}
+
+export function checkSiteName(name: string): string {
+  if (!SITE_NAME_PATTERN.test(name)) throw new RequestInvalid([{ field: 'site', message: `expected ${SITE_NAME_EXPECTED}, got ${JSON.stringify(name)}` }]);
+  return name;
+}
+
+function optionalFields<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+function throwIfAny(problems: FieldError[]): void {
+  if (problems.length > 0) throw new RequestInvalid(problems);
+}

@@ -1,0 +1,200 @@
+// The admin API: one handler per route, each turning a request into an AgentService call and the
+// outcome into a JSON response (or an AdminHttpError).
+import type { AgentMetrics } from '../ops/metrics.js';
+import { AdminHttpError, errorOfReadRefusal, errorOfTransferOutcome, errorOfWriteOutcome } from './http-errors.js';
+import {
+  RequestInvalid,
+  batchRequest,
+  checkSiteName,
+  controlsRequest,
+  deleteRequest,
+  leaderTransferRequest,
+  patchRequest,
+  putRequest,
+  resourceKindFrom,
+  siteAddRequest,
+} from './requests.js';
+import { Router } from './router.js';
+import type { AgentService, ResourceKind, WriteOp, WriteOptions, WriteOutcome } from './service.js';
+
+export interface HandlerContext {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The parsed JSON body, undefined when the request has none. */
+  readBody(): Promise<unknown>;
+  service: AgentService;
+  metrics: AgentMetrics;
+}
+
+export type HandlerResult =
+  | { status: number; json: unknown; headers?: Record<string, string> }
+  | { status: number; text: string; contentType: string };
+
+export type Handler = (ctx: HandlerContext) => Promise<HandlerResult>;
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+function ok(json: unknown): HandlerResult {
+  return { status: 200, json };
+}
+
+/** Runs `fn`, turning request validation failures into a 400 VALIDATION naming the field. */
+async function validated<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof RequestInvalid) {
+      const first = error.problems[0];
+      throw new AdminHttpError('VALIDATION', error.message, { field: first?.field ?? '', problems: error.problems.map((p) => ({ ...p })) }, 'invalid_body');
+    }
+    throw error;
+  }
+}
+
+function booleanQuery(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null) return false;
+  if (value === '' || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new AdminHttpError('BAD_REQUEST', `query parameter ${name}: expected true or false, got ${JSON.stringify(value)}`, { field: name }, 'invalid_query');
+}
+
+function kindParam(ctx: HandlerContext): ResourceKind {
+  try {
+    return resourceKindFrom(ctx.params.kind);
+  } catch (error) {
+    throw new AdminHttpError('NOT_FOUND', (error as Error).message.replace(/^kind: /, ''), { field: 'kind' }, 'invalid_path');
+  }
+}
+
+/** Sends a write, times it, and answers committed or the error the outcome stands for. */
+async function runWrite(ctx: HandlerContext, send: () => Promise<WriteOutcome>): Promise<HandlerResult> {
+  const stopTimer = ctx.metrics.writeSeconds.startTimer();
+  const outcome = await send();
+  stopTimer({ outcome: outcome.status });
+  if (outcome.status !== 'committed') throw errorOfWriteOutcome(outcome);
+  return ok({ writeId: outcome.writeId, index: outcome.index, revisions: outcome.revisions });
+}
+
+function writeOne(ctx: HandlerContext, request: { op: WriteOp; options: WriteOptions }): Promise<HandlerResult> {
+  return runWrite(ctx, () => ctx.service.write([request.op], request.options));
+}
+
+const handlers = {
+  status: async (ctx) => ok(await ctx.service.status()),
+
+  listResources: async (ctx) => {
+    const kind = kindParam(ctx);
+    const linearizable = booleanQuery(ctx.query, 'linearizable');
+    const outcome = await ctx.service.list(kind, { linearizable });
+    if (outcome.status !== 'ok') throw errorOfReadRefusal(outcome);
+    return ok({ items: outcome.value, meta: outcome.meta });
+  },
+
+  getResource: async (ctx) => {
+    const kind = kindParam(ctx);
+    const linearizable = booleanQuery(ctx.query, 'linearizable');
+    const outcome = await ctx.service.get(kind, ctx.params.id, { linearizable });
+    if (outcome.status !== 'ok') throw errorOfReadRefusal(outcome);
+    if (outcome.value === null) {
+      throw new AdminHttpError('NOT_FOUND', `${kind} ${JSON.stringify(ctx.params.id)} not found`, { kind, id: ctx.params.id, meta: { ...outcome.meta } });
+    }
+    return ok({ resource: outcome.value, meta: outcome.meta });
+  },
+
+  putResource: async (ctx) => {
+    const kind = kindParam(ctx);
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body { "spec": {...} } is required', {}, 'invalid_body');
+    return writeOne(ctx, await validated(() => putRequest(kind, ctx.params.id, body)));
+  },
+
+  patchResource: async (ctx) => {
+    const kind = kindParam(ctx);
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body { "patch": {...} } is required', {}, 'invalid_body');
+    return writeOne(ctx, await validated(() => patchRequest(kind, ctx.params.id, body)));
+  },
+
+  deleteResource: async (ctx) => {
+    const kind = kindParam(ctx);
+    const body = await ctx.readBody();
+    return writeOne(ctx, await validated(() => deleteRequest(kind, ctx.params.id, body)));
+  },
+
+  batch: async (ctx) => {
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body { "ops": [...] } is required', {}, 'invalid_body');
+    const request = await validated(() => batchRequest(body));
+    return runWrite(ctx, () => ctx.service.write(request.ops, request.options));
+  },
+
+  writeStatus: async (ctx) => {
+    const view = await ctx.service.writeStatus(ctx.params.writeId);
+    if (view.status === 'not-found') {
+      throw new AdminHttpError('NOT_FOUND', `write ${JSON.stringify(ctx.params.writeId)} is not known: it did not commit (retrying it with the same client id and seq is safe)`, { writeId: ctx.params.writeId });
+    }
+    return ok(view);
+  },
+
+  siteAdd: async (ctx) => {
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body describing the site is required', {}, 'invalid_body');
+    const request = await validated(() => siteAddRequest(body));
+    return runWrite(ctx, () => ctx.service.siteAdd(request.request, request.options));
+  },
+
+  siteRemove: async (ctx) => {
+    const site = await validated(() => checkSiteName(ctx.params.site));
+    const options = await validated(async () => controlsRequest(await ctx.readBody()));
+    return runWrite(ctx, () => ctx.service.siteRemove(site, options));
+  },
+
+  members: async (ctx) => ok({ members: (await ctx.service.status()).members }),
+
+  memberPromote: async (ctx) => {
+    const site = await validated(() => checkSiteName(ctx.params.site));
+    const options = await validated(async () => controlsRequest(await ctx.readBody()));
+    return runWrite(ctx, () => ctx.service.memberPromote(site, options));
+  },
+
+  memberDemote: async (ctx) => {
+    const site = await validated(() => checkSiteName(ctx.params.site));
+    const options = await validated(async () => controlsRequest(await ctx.readBody()));
+    return runWrite(ctx, () => ctx.service.memberDemote(site, options));
+  },
+
+  leaderTransfer: async (ctx) => {
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body { "site": NAME } is required', {}, 'invalid_body');
+    const request = await validated(() => leaderTransferRequest(body));
+    const outcome = await ctx.service.leaderTransfer(request.site, request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {});
+    if (outcome.status !== 'transferred') throw errorOfTransferOutcome(outcome);
+    return ok({ leader: outcome.leader, term: outcome.term });
+  },
+
+  sync: async (ctx) => ok(await ctx.service.syncStatus()),
+
+  metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
+} satisfies Record<string, Handler>;
+
+/** Every route of the admin API (API version v1; /metrics follows Prometheus convention). */
+export function adminRoutes(): Router<Handler> {
+  return new Router<Handler>()
+    .add('GET', '/v1/status', handlers.status)
+    .add('GET', '/v1/resources/:kind', handlers.listResources)
+    .add('GET', '/v1/resources/:kind/:id', handlers.getResource)
+    .add('PUT', '/v1/resources/:kind/:id', handlers.putResource)
+    .add('PATCH', '/v1/resources/:kind/:id', handlers.patchResource)
+    .add('DELETE', '/v1/resources/:kind/:id', handlers.deleteResource)
+    .add('POST', '/v1/batch', handlers.batch)
+    .add('GET', '/v1/writes/:writeId', handlers.writeStatus)
+    .add('POST', '/v1/sites', handlers.siteAdd)
+    .add('DELETE', '/v1/sites/:site', handlers.siteRemove)
+    .add('GET', '/v1/members', handlers.members)
+    .add('POST', '/v1/members/:site/promote', handlers.memberPromote)
+    .add('POST', '/v1/members/:site/demote', handlers.memberDemote)
+    .add('POST', '/v1/leader/transfer', handlers.leaderTransfer)
+    .add('GET', '/v1/sync', handlers.sync)
+    .add('GET', '/metrics', handlers.metrics);
+}

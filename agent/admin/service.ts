@@ -1,0 +1,224 @@
+// The boundary between the admin socket and the daemon. The admin server (server.ts) calls only
+// this interface; the daemon implements it over the replica, catalog and reconciler; tests fake it.
+// Everything crossing it is plain JSON-able data: no class instances, no functions, no Uint8Array.
+// Failures that are part of the domain (refused, rejected, unknown) are returned as values, never
+// thrown; a thrown error means a bug and becomes HTTP 500.
+import type { RefusalCode } from '../../consensus/ports.js';
+import type { Role } from '../../consensus/types.js';
+
+export type { RefusalCode } from '../../consensus/ports.js';
+
+/** Resource kinds the catalog holds (agent/catalog/). */
+export const RESOURCE_KINDS = ['site', 'flavor', 'image', 'quota', 'protection-group'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+export function isResourceKind(value: string): value is ResourceKind {
+  return (RESOURCE_KINDS as readonly string[]).includes(value);
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+// ---------------------------------------------------------------- resources and reads
+
+export interface ResourceView {
+  kind: ResourceKind;
+  id: string;
+  /** Log index of the entry that last changed this resource. */
+  revision: number;
+  spec: JsonObject;
+  /** Selector over site labels (region, country, ...); null = every site. */
+  placement: string | null;
+}
+
+export interface ReadOptions {
+  /** Serve through ReadIndex (confirmed by the leader with a quorum) instead of the local state. */
+  linearizable: boolean;
+}
+
+/** How fresh a read is. */
+export interface ReadMeta {
+  /** Catalog index the answer reflects. */
+  appliedIndex: number;
+  /** Commit index this agent knows of (appliedIndex may trail it). */
+  commitIndex: number;
+  linearizable: boolean;
+  /**
+   * Local reads: milliseconds since this agent last heard from a leader (0 on the leader while it has
+   * a quorum); the answer includes every write committed before about that long ago. null when no
+   * leader has been heard from. Linearizable reads: 0.
+   */
+  stalenessMs: number | null;
+}
+
+export type ReadOutcome<T> =
+  | { status: 'ok'; value: T; meta: ReadMeta }
+  /** Only linearizable reads are refused (no leader, no quorum). */
+  | { status: 'refused'; code: RefusalCode; message: string; leader?: string };
+
+// ---------------------------------------------------------------- writes
+
+/**
+ * `expectedRevision` (optimistic concurrency): absent = unconditional; 0 = the resource must not
+ * exist yet; N > 0 = the resource's current revision must be N. A mismatch is rejected as CONFLICT.
+ */
+export type WriteOp =
+  | { op: 'put'; kind: ResourceKind; id: string; spec: JsonObject; placement?: string | null; expectedRevision?: number }
+  /** `patch` is a JSON merge patch (RFC 7386) over the spec: null removes a field, objects merge, arrays replace. */
+  | { op: 'patch'; kind: ResourceKind; id: string; patch: JsonObject; placement?: string | null; expectedRevision?: number }
+  | { op: 'delete'; kind: ResourceKind; id: string; expectedRevision?: number };
+
+export interface WriteOptions {
+  /** Write even though a site the operation names is unreachable (only where the catalog defines it). */
+  force: boolean;
+  /** Required with force; recorded with the entry. */
+  reason?: string;
+  /**
+   * Exactly-once identity (DESIGN.md): a retry with the same clientId and seq is applied at most once.
+   * The admin server always fills them (it generates them when the request carried none).
+   */
+  clientId: string;
+  seq: number;
+  /** How long to wait for the outcome before answering `unknown`; the service's default when absent. */
+  timeoutMs?: number;
+}
+
+/** The canonical write id for a client id and sequence: what writeStatus() accepts. */
+export function writeIdFor(clientId: string, seq: number): string {
+  return `${clientId}:${seq}`;
+}
+
+export interface ResourceRevision {
+  kind: ResourceKind;
+  id: string;
+  /** The revision the resource now has (for a delete: the index of the delete). */
+  revision: number;
+}
+
+export type RejectionCode = 'VALIDATION' | 'CONFLICT';
+
+export type WriteOutcome =
+  | { status: 'committed'; writeId: string; index: number; revisions: ResourceRevision[] }
+  /** Refused before anything was proposed: nothing was written. */
+  | { status: 'refused'; code: RefusalCode; message: string; leader?: string; member?: string }
+  /** Committed to the log but rejected by the catalog's apply: nothing changed. */
+  | {
+      status: 'rejected';
+      code: RejectionCode;
+      message: string;
+      /** Field path inside the op, e.g. `spec.vcpus`. */
+      field?: string;
+      /** Position of the offending op in a batch. */
+      opIndex?: number;
+      /** Extra JSON details from the catalog (e.g. expectedRevision, actualRevision). */
+      details?: JsonObject;
+    }
+  /** Proposed but no outcome within the timeout: it may still commit. Ask writeStatus(writeId). */
+  | { status: 'unknown'; writeId: string; message: string };
+
+export type WriteStatusView =
+  | { writeId: string; status: 'committed'; index: number; revisions: ResourceRevision[] }
+  | { writeId: string; status: 'rejected'; index: number; code: RejectionCode; message: string; field?: string }
+  /** Proposed, not yet known to be committed. */
+  | { writeId: string; status: 'pending' }
+  /** Never seen (or forgotten): it did not commit, and retrying it with the same ids is safe. */
+  | { writeId: string; status: 'not-found' };
+
+// ---------------------------------------------------------------- membership
+
+export type MemberRole = 'voter' | 'learner';
+
+export interface MemberView {
+  site: string;
+  role: MemberRole;
+  /** Heard from within the last election timeout (as seen by this agent). */
+  live: boolean;
+  /** Leader's view of the replicated index; null when this agent is not the leader. */
+  matchIndex: number | null;
+  rttMs: number | null;
+  peerId?: string;
+}
+
+export interface StatusView {
+  clusterId: string;
+  /** This agent's site name. */
+  site: string;
+  peerId: string;
+  role: Role;
+  membership: MemberRole | 'none';
+  term: number;
+  /** Leader's site name, null when unknown. */
+  leader: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  members: MemberView[];
+  /** Agent software version. */
+  version: string;
+}
+
+export interface SiteAddRequest {
+  name: string;
+  peerId: string;
+  /** Multiaddrs other agents dial (each may end in /p2p/<peerId>). */
+  addrs: string[];
+  region: string;
+  country?: string;
+  labels: Record<string, string>;
+}
+
+export type LeaderTransferOutcome =
+  | { status: 'transferred'; leader: string; term: number }
+  | { status: 'refused'; code: RefusalCode; message: string; leader?: string }
+  | { status: 'rejected'; code: 'VALIDATION'; message: string }
+  | { status: 'unknown'; message: string };
+
+// ---------------------------------------------------------------- reconciliation
+
+export type SyncState = 'in-sync' | 'pending' | 'error' | 'drift';
+
+export interface ResourceSyncView {
+  kind: ResourceKind;
+  id: string;
+  /** Revision the site should have converged to. */
+  desiredRevision: number;
+  /** Revision the site last converged to, null if never. */
+  syncedRevision: number | null;
+  state: SyncState;
+  /** The last error or drift found, for state error / drift. */
+  message?: string;
+}
+
+export interface SiteSyncView {
+  site: string;
+  /** When the site last reported (ISO 8601, from the entry that carried the report), null if never. */
+  reportedAt: string | null;
+  resources: ResourceSyncView[];
+}
+
+export interface SyncStatusView {
+  sites: SiteSyncView[];
+}
+
+// ---------------------------------------------------------------- the service
+
+export interface AgentService {
+  status(): Promise<StatusView>;
+  /** Applies `ops` atomically (all or nothing) through the leader. */
+  write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome>;
+  writeStatus(writeId: string): Promise<WriteStatusView>;
+  /** value is null when the resource does not exist. */
+  get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>>;
+  list(kind: ResourceKind, options: ReadOptions): Promise<ReadOutcome<ResourceView[]>>;
+  /** Registers a site (catalog record) and adds it as a learner. */
+  siteAdd(request: SiteAddRequest, options: WriteOptions): Promise<WriteOutcome>;
+  /** Removes a site from the membership and the catalog. */
+  siteRemove(site: string, options: WriteOptions): Promise<WriteOutcome>;
+  /** Learner -> voter. */
+  memberPromote(site: string, options: WriteOptions): Promise<WriteOutcome>;
+  /** Voter -> learner. */
+  memberDemote(site: string, options: WriteOptions): Promise<WriteOutcome>;
+  leaderTransfer(site: string, options: { timeoutMs?: number }): Promise<LeaderTransferOutcome>;
+  syncStatus(): Promise<SyncStatusView>;
+  /** Prometheus text exposition format. */
+  metrics(): Promise<string>;
+}

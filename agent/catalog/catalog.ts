@@ -1,0 +1,236 @@
+// The replicated state machine. Pure: no I/O, clock or randomness, so every site that applies the
+// same entries reaches the same state and returns the same verdicts. Validation happens here, in
+// apply; time comes from the command.
+import { EntryType, type Entry } from '../../consensus/types.js';
+import type { ApplyResult, RecordOp, StateMachine } from '../../consensus/ports.js';
+import { deepFreeze } from './codec.js';
+import { decodeCommand, type ReceivedCommand } from './command.js';
+import { DEFAULT_MAX_SESSIONS } from './limits.js';
+import { placementSelects } from './placement.js';
+import { decodeRecord, metaPut, resourceKey, resourcePut, sessionKey, sessionPut, syncPut } from './records.js';
+import { Draft, ResourceStore } from './resource-store.js';
+import { SessionTable } from './sessions.js';
+import { encodeSnapshotImage, decodeSnapshotImage } from './snapshot-image.js';
+import { ReportError, SyncStatusTable, parseSyncReports, type SyncStatusFilter } from './sync-status.js';
+import { executeWriteOps } from './write-ops.js';
+import {
+  PLACED_KINDS,
+  RESOURCE_KINDS,
+  type CommandResult,
+  type Resource,
+  type ResourceKind,
+  type ResourceOf,
+  type Session,
+  type SyncMatrix,
+  type SyncStatusEntry,
+} from './types.js';
+
+export interface CatalogOptions {
+  /** Session table bound; part of the replicated protocol, so the same on every site. Default 10,000. */
+  maxSessions?: number;
+}
+
+export interface ListFilter {
+  /** Only resources this site should hold (see desiredResourcesFor). */
+  forSite?: string;
+}
+
+export interface CatalogStats {
+  appliedIndex: number;
+  resources: Record<ResourceKind, number>;
+  sessions: number;
+  syncEntries: number;
+}
+
+const NOOP_RESULT: CommandResult = deepFreeze({ ok: true, revisions: [], noop: true });
+
+export class Catalog implements StateMachine {
+  private readonly resources = new ResourceStore();
+  private readonly sessions: SessionTable;
+  private readonly sync = new SyncStatusTable();
+  private applied = 0;
+
+  constructor(options: CatalogOptions = {}) {
+    this.sessions = new SessionTable(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+  }
+
+  /** Index of the last entry applied (or restored/loaded). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  // ------------------------------------------------------------ StateMachine
+
+  apply(entry: Entry): ApplyResult {
+    if (entry.index <= this.applied) {
+      throw new Error(`catalog: entry ${entry.index} applied after entry ${this.applied} (applied index must increase)`);
+    }
+    const ops: RecordOp[] = [];
+    const result = entry.type === EntryType.Normal && entry.data.length > 0 ? this.applyCommand(entry, ops) : NOOP_RESULT;
+    this.applied = entry.index;
+    ops.push(metaPut(this.applied));
+    return { result, ops };
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshotImage(this.records());
+  }
+
+  restore(image: Uint8Array): Array<[string, Uint8Array]> {
+    const records = decodeSnapshotImage(image);
+    this.load(records);
+    return records;
+  }
+
+  /** Throws CatalogFormatError (and keeps the previous state) when a record cannot be read. */
+  load(records: Array<[string, Uint8Array]>): void {
+    const decoded = records.map(([key, value]) => decodeRecord(key, value));
+    this.resources.clear();
+    this.sync.clear();
+    this.applied = 0;
+    const sessions: Session[] = [];
+    for (const record of decoded) {
+      if (record.type === 'resource') this.resources.set(deepFreeze(record.resource));
+      else if (record.type === 'session') sessions.push(deepFreeze(record.session));
+      else if (record.type === 'sync') this.sync.set(record.entry);
+      else this.applied = record.appliedIndex;
+    }
+    this.sessions.replaceAll(sessions);
+  }
+
+  // ------------------------------------------------------------ reads
+
+  get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined {
+    return this.resources.get(kind, id);
+  }
+
+  /** Sorted by id. */
+  list<K extends ResourceKind>(kind: K, filter: ListFilter = {}): ResourceOf<K>[] {
+    let items = this.resources.list(kind);
+    if (filter.forSite !== undefined) {
+      const site = this.get('site', filter.forSite);
+      items = site === undefined ? [] : items.filter((resource) => this.isDesiredOn(resource as Resource, site));
+    }
+    return items.sort(byId);
+  }
+
+  sites(): ResourceOf<'site'>[] {
+    return this.list('site');
+  }
+
+  /**
+   * What `siteName` should hold: every flavor, image and quota whose placement selects it, plus the
+   * protection groups that name it as primary or secondary. Empty for a site not in the catalog
+   * (a site joins the catalog before it is given anything). Sorted by kind, then id.
+   */
+  desiredResourcesFor(siteName: string): Resource[] {
+    const site = this.get('site', siteName);
+    if (site === undefined) return [];
+    const desired: Resource[] = [];
+    for (const kind of [...PLACED_KINDS, 'protection-group'] as const) {
+      const resources = this.list(kind) as Resource[];
+      desired.push(...resources.filter((resource) => this.isDesiredOn(resource, site)));
+    }
+    return desired;
+  }
+
+  /** Sorted by kind, id, site. */
+  syncStatus(filter: SyncStatusFilter = {}): SyncStatusEntry[] {
+    return this.sync.entries(filter);
+  }
+
+  syncMatrix(): SyncMatrix {
+    return this.sync.matrix(this.sites().map((site) => site.id));
+  }
+
+  /** The exactly-once session of a client (its last sequence number and result). */
+  session(clientId: string): Readonly<Session> | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  stats(): CatalogStats {
+    const resources = Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, this.resources.count(kind)]));
+    return {
+      appliedIndex: this.applied,
+      resources: resources as Record<ResourceKind, number>,
+      sessions: this.sessions.size,
+      syncEntries: this.sync.size,
+    };
+  }
+
+  /** Every record that stands for the current state, sorted by key. */
+  records(): Array<[string, Uint8Array]> {
+    const puts = [metaPut(this.applied)];
+    for (const resource of this.resources.all()) puts.push(resourcePut(resource));
+    for (const session of this.sessions.values()) puts.push(sessionPut(session));
+    for (const entry of this.sync.entries()) puts.push(syncPut(entry));
+    const records = puts.map((put) => [put.key, put.value] as [string, Uint8Array]);
+    return records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  // ------------------------------------------------------------ apply internals
+
+  private isDesiredOn(resource: Resource, site: ResourceOf<'site'>): boolean {
+    if (resource.kind === 'protection-group') {
+      return resource.spec.primarySite === site.id || resource.spec.secondarySite === site.id;
+    }
+    return resource.placement !== undefined && placementSelects(resource.placement, site.spec);
+  }
+
+  private applyCommand(entry: Entry, ops: RecordOp[]): CommandResult {
+    const decoded = decodeCommand(entry.data);
+    if (!decoded.ok) return decoded.failure;
+    const { command } = decoded;
+    const verdict = this.sessions.check(command.clientId, command.seq);
+    if (verdict.type === 'duplicate') return verdict.result;
+    if (verdict.type === 'stale') {
+      return {
+        ok: false,
+        code: 'STALE_SEQUENCE',
+        clientId: command.clientId,
+        seq: command.seq,
+        lastSeq: verdict.lastSeq,
+        message: `sequence ${command.seq} of client ${command.clientId} is older than its last applied sequence ${verdict.lastSeq}`,
+      };
+    }
+    const result = deepFreeze(this.execute(command, entry.index, ops));
+    const session: Session = deepFreeze({ clientId: command.clientId, lastSeq: command.seq, lastIndex: entry.index, lastResult: result });
+    ops.push(sessionPut(session));
+    for (const evicted of this.sessions.record(session)) ops.push({ type: 'del', key: sessionKey(evicted) });
+    return result;
+  }
+
+  private execute(command: ReceivedCommand, index: number, ops: RecordOp[]): CommandResult {
+    if (command.type === 'syncStatus') return this.executeSyncStatus(command.reports, command.time, ops);
+    const draft = new Draft(this.resources);
+    const result = executeWriteOps(command.ops, draft, { index, time: command.time });
+    if (!result.ok) return result;
+    for (const change of draft.commit()) {
+      if (change.resource !== null) {
+        ops.push(resourcePut(change.resource));
+        continue;
+      }
+      ops.push({ type: 'del', key: resourceKey(change.kind, change.id) });
+      ops.push(...this.sync.markDeleted(change.kind, change.id, index, command.time));
+      if (change.kind === 'site') ops.push(...this.sync.dropSite(change.id));
+    }
+    return result;
+  }
+
+  private executeSyncStatus(rawReports: unknown, time: number, ops: RecordOp[]): CommandResult {
+    try {
+      const reports = parseSyncReports(rawReports);
+      ops.push(...this.sync.applyReports(reports, this.resources, time));
+      return { ok: true, revisions: [] };
+    } catch (error) {
+      if (!(error instanceof ReportError)) throw error;
+      const { field, message } = error.specError;
+      if (error.index < 0) return { ok: false, code: 'VALIDATION', field, message };
+      return { ok: false, code: 'VALIDATION', field: `reports[${error.index}].${field}`, message, opIndex: error.index };
+    }
+  }
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

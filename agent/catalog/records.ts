@@ -1,0 +1,127 @@
+// Stored records: one per resource, session and sync status entry, plus one meta record. Each value
+// is canonical msgpack carrying CATALOG_RECORD_VERSION; a record of another version is refused.
+import type { RecordOp } from '../../consensus/ports.js';
+import { decodeMsgpack, encodeCanonical } from './codec.js';
+import { isPlainObject } from './spec-reader.js';
+import {
+  CATALOG_RECORD_VERSION,
+  RESOURCE_KINDS,
+  SYNC_STATES,
+  type Resource,
+  type ResourceKind,
+  type Session,
+  type SyncStatusEntry,
+} from './types.js';
+
+export const RESOURCE_PREFIX = 'r/';
+export const SESSION_PREFIX = 's/';
+export const SYNC_PREFIX = 'y/';
+export const META_KEY = 'm/catalog';
+
+/** A stored record, a snapshot image or a restore input the catalog cannot read. */
+export class CatalogFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CatalogFormatError';
+  }
+}
+
+export function resourceKey(kind: ResourceKind, id: string): string {
+  return `${RESOURCE_PREFIX}${kind}/${id}`;
+}
+
+export function sessionKey(clientId: string): string {
+  return `${SESSION_PREFIX}${clientId}`;
+}
+
+export function syncKey(kind: ResourceKind, id: string, site: string): string {
+  return `${SYNC_PREFIX}${kind}/${id}/${site}`;
+}
+
+/** A put record op (value always present). */
+export type PutRecordOp = Extract<RecordOp, { type: 'put' }>;
+
+export function resourcePut(resource: Resource): PutRecordOp {
+  return { type: 'put', key: resourceKey(resource.kind, resource.id), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, resource }) };
+}
+
+export function sessionPut(session: Session): PutRecordOp {
+  return { type: 'put', key: sessionKey(session.clientId), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, session }) };
+}
+
+export function syncPut(entry: SyncStatusEntry): PutRecordOp {
+  return { type: 'put', key: syncKey(entry.kind, entry.id, entry.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, sync: entry }) };
+}
+
+export function metaPut(appliedIndex: number): PutRecordOp {
+  return { type: 'put', key: META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex }) };
+}
+
+export type DecodedRecord =
+  | { type: 'resource'; resource: Resource }
+  | { type: 'session'; session: Session }
+  | { type: 'sync'; entry: SyncStatusEntry }
+  | { type: 'meta'; appliedIndex: number };
+
+/** Throws CatalogFormatError naming the key when a record is unreadable or of an unknown version. */
+export function decodeRecord(key: string, value: Uint8Array): DecodedRecord {
+  let body: unknown;
+  try {
+    body = decodeMsgpack(value);
+  } catch {
+    throw new CatalogFormatError(`catalog record ${key} is not valid msgpack`);
+  }
+  if (!isPlainObject(body)) throw new CatalogFormatError(`catalog record ${key} is not an object`);
+  if (body.v !== CATALOG_RECORD_VERSION) {
+    throw new CatalogFormatError(
+      `catalog record ${key} has format version ${String(body.v)}; this agent reads version ${CATALOG_RECORD_VERSION} (upgrade the agent)`,
+    );
+  }
+  if (key === META_KEY) return { type: 'meta', appliedIndex: requireIndex(body.appliedIndex, key) };
+  if (key.startsWith(RESOURCE_PREFIX)) return { type: 'resource', resource: checkResource(body.resource, key) };
+  if (key.startsWith(SESSION_PREFIX)) return { type: 'session', session: checkSession(body.session, key) };
+  if (key.startsWith(SYNC_PREFIX)) return { type: 'sync', entry: checkSync(body.sync, key) };
+  throw new CatalogFormatError(`catalog record key ${key} has an unknown prefix`);
+}
+
+function requireIndex(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new CatalogFormatError(`catalog record ${key} has no valid index`);
+  }
+  return value;
+}
+
+function isKind(value: unknown): value is ResourceKind {
+  return typeof value === 'string' && (RESOURCE_KINDS as readonly string[]).includes(value);
+}
+
+function checkResource(value: unknown, key: string): Resource {
+  if (!isPlainObject(value) || !isKind(value.kind) || typeof value.id !== 'string' || !isPlainObject(value.spec)) {
+    throw new CatalogFormatError(`catalog record ${key} does not hold a resource`);
+  }
+  if (resourceKey(value.kind, value.id) !== key) throw new CatalogFormatError(`catalog record ${key} holds ${value.kind}/${value.id}`);
+  requireIndex(value.revision, key);
+  return value as unknown as Resource;
+}
+
+function checkSession(value: unknown, key: string): Session {
+  if (!isPlainObject(value) || typeof value.clientId !== 'string' || !isPlainObject(value.lastResult)) {
+    throw new CatalogFormatError(`catalog record ${key} does not hold a session`);
+  }
+  requireIndex(value.lastSeq, key);
+  requireIndex(value.lastIndex, key);
+  return value as unknown as Session;
+}
+
+function checkSync(value: unknown, key: string): SyncStatusEntry {
+  if (
+    !isPlainObject(value) ||
+    typeof value.site !== 'string' ||
+    !isKind(value.kind) ||
+    typeof value.id !== 'string' ||
+    !SYNC_STATES.includes(value.state as never)
+  ) {
+    throw new CatalogFormatError(`catalog record ${key} does not hold a sync status entry`);
+  }
+  return value as unknown as SyncStatusEntry;
+}

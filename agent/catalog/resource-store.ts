@@ -1,0 +1,101 @@
+// Resources by kind and id, plus the copy-on-write draft an atomic batch works on: the batch sees
+// its own earlier ops, and nothing reaches the store unless every op succeeds.
+import { RESOURCE_KINDS, type Resource, type ResourceKind, type ResourceOf } from './types.js';
+
+export interface ResourceView {
+  get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined;
+  /** Unordered. */
+  list<K extends ResourceKind>(kind: K): ResourceOf<K>[];
+}
+
+export class ResourceStore implements ResourceView {
+  private readonly byKind = new Map<ResourceKind, Map<string, Resource>>(RESOURCE_KINDS.map((kind) => [kind, new Map()]));
+
+  get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined {
+    return this.kindMap(kind).get(id) as ResourceOf<K> | undefined;
+  }
+
+  list<K extends ResourceKind>(kind: K): ResourceOf<K>[] {
+    return [...this.kindMap(kind).values()] as ResourceOf<K>[];
+  }
+
+  set(resource: Resource): void {
+    this.kindMap(resource.kind).set(resource.id, resource);
+  }
+
+  delete(kind: ResourceKind, id: string): void {
+    this.kindMap(kind).delete(id);
+  }
+
+  count(kind: ResourceKind): number {
+    return this.kindMap(kind).size;
+  }
+
+  *all(): IterableIterator<Resource> {
+    for (const kind of RESOURCE_KINDS) yield* this.kindMap(kind).values();
+  }
+
+  clear(): void {
+    for (const map of this.byKind.values()) map.clear();
+  }
+
+  private kindMap(kind: ResourceKind): Map<string, Resource> {
+    const map = this.byKind.get(kind);
+    if (map === undefined) throw new Error(`catalog: unknown resource kind ${kind}`);
+    return map;
+  }
+}
+
+export interface DraftChange {
+  kind: ResourceKind;
+  id: string;
+  /** null = deleted. */
+  resource: Resource | null;
+}
+
+export class Draft implements ResourceView {
+  private readonly changes = new Map<string, DraftChange>();
+
+  constructor(private readonly base: ResourceStore) {}
+
+  get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined {
+    const change = this.changes.get(draftKey(kind, id));
+    if (change !== undefined) return (change.resource ?? undefined) as ResourceOf<K> | undefined;
+    return this.base.get(kind, id);
+  }
+
+  list<K extends ResourceKind>(kind: K): ResourceOf<K>[] {
+    const result = this.base.list(kind).filter((resource) => !this.changes.has(draftKey(kind, resource.id)));
+    for (const change of this.changes.values()) {
+      if (change.kind === kind && change.resource !== null) result.push(change.resource as ResourceOf<K>);
+    }
+    return result;
+  }
+
+  put(resource: Resource): void {
+    this.changes.set(draftKey(resource.kind, resource.id), { kind: resource.kind, id: resource.id, resource });
+  }
+
+  remove(kind: ResourceKind, id: string): void {
+    this.changes.set(draftKey(kind, id), { kind, id, resource: null });
+  }
+
+  /** Net changes, sorted by kind then id (a deterministic order for records and side effects). */
+  netChanges(): DraftChange[] {
+    return [...this.changes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, change]) => change);
+  }
+
+  /** Writes the net changes into the base store. */
+  commit(): DraftChange[] {
+    const changes = this.netChanges();
+    for (const change of changes) {
+      if (change.resource === null) this.base.delete(change.kind, change.id);
+      else this.base.set(change.resource);
+    }
+    return changes;
+  }
+}
+
+function draftKey(kind: ResourceKind, id: string): string {
+  return `${kind}/${id}`;
+}

@@ -1,0 +1,71 @@
+// Rules that look beyond one spec: references between resources and what may change over time.
+// They run against the batch's draft, so a batch may create a site and a group naming it together.
+import { canonicallyEqual } from './codec.js';
+import type { ResourceView } from './resource-store.js';
+import { SpecError } from './spec-reader.js';
+import { IMMUTABLE_IMAGE_FIELDS } from './validate-image.js';
+import type { ImageSpec, ProtectionGroupSpec, Resource, ResourceOf, SiteSpec, SpecByKind } from './types.js';
+
+/** Checks a new spec for `kind` against the rest of the catalog; `current` is the resource it replaces. */
+export function checkWriteRules(view: ResourceView, next: { kind: string; spec: SpecByKind[keyof SpecByKind] }, current: Resource | undefined): void {
+  switch (next.kind) {
+    case 'site':
+      checkPeerIdUnique(view, next.spec as SiteSpec);
+      return;
+    case 'image':
+      if (current !== undefined) checkImageImmutables(current as ResourceOf<'image'>, next.spec as ImageSpec);
+      return;
+    case 'protection-group':
+      checkProtectionGroup(view, next.spec as ProtectionGroupSpec, current as ResourceOf<'protection-group'> | undefined);
+      return;
+  }
+}
+
+export function checkDeleteRules(view: ResourceView, current: Resource): void {
+  if (current.kind === 'site') checkSiteUnreferenced(view, current.id);
+  if (current.kind === 'image' && current.spec.protected) {
+    throw new SpecError('id', `image ${current.id} is protected; patch spec.protected to false before deleting it`);
+  }
+}
+
+function checkPeerIdUnique(view: ResourceView, spec: SiteSpec): void {
+  const other = view.list('site').find((site) => site.id !== spec.name && site.spec.peerId === spec.peerId);
+  if (other !== undefined) throw new SpecError('spec.peerId', `spec.peerId is already used by site ${other.id}`);
+}
+
+function checkImageImmutables(current: ResourceOf<'image'>, next: ImageSpec): void {
+  for (const field of IMMUTABLE_IMAGE_FIELDS) {
+    if (!canonicallyEqual(current.spec[field], next[field])) {
+      throw new SpecError(
+        `spec.${field}`,
+        `spec.${field} cannot change once the image exists (Glance image data is immutable); create a new image id instead`,
+      );
+    }
+  }
+}
+
+function checkProtectionGroup(view: ResourceView, spec: ProtectionGroupSpec, current: ResourceOf<'protection-group'> | undefined): void {
+  for (const field of ['primarySite', 'secondarySite'] as const) {
+    if (view.get('site', spec[field]) === undefined) {
+      throw new SpecError(`spec.${field}`, `spec.${field} names site ${spec[field]}, which is not in the catalog`);
+    }
+  }
+  if (current !== undefined && spec.failoverEpoch < current.spec.failoverEpoch) {
+    throw new SpecError(
+      'spec.failoverEpoch',
+      `spec.failoverEpoch must not decrease (current ${current.spec.failoverEpoch}, given ${spec.failoverEpoch})`,
+    );
+  }
+}
+
+function checkSiteUnreferenced(view: ResourceView, site: string): void {
+  const naming = view
+    .list('protection-group')
+    .filter((group) => group.spec.primarySite === site || group.spec.secondarySite === site)
+    .map((group) => group.id)
+    .sort();
+  if (naming.length > 0) {
+    const shown = naming.slice(0, 10).join(', ') + (naming.length > 10 ? `, ... (${naming.length} in all)` : '');
+    throw new SpecError('id', `site ${site} is named by protection group(s) ${shown}; change or delete them first`);
+  }
+}

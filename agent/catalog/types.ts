@@ -1,0 +1,366 @@
+// The vocabulary of the catalog: resources, their specs, the commands that change them and the
+// results every site computes for those commands. Plain data only (msgpack-able, comparable).
+
+/** Format version of commands, stored records and snapshot images (DESIGN.md: refuse what you do not know). */
+export const CATALOG_COMMAND_VERSION = 1;
+export const CATALOG_RECORD_VERSION = 1;
+export const CATALOG_SNAPSHOT_VERSION = 1;
+
+export const RESOURCE_KINDS = ['site', 'flavor', 'image', 'quota', 'protection-group'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** Kinds that carry a placement selector (sites and protection groups do not). */
+export const PLACED_KINDS = ['flavor', 'image', 'quota'] as const;
+export type PlacedKind = (typeof PLACED_KINDS)[number];
+
+// ---------------------------------------------------------------- specs
+
+export type SiteRole = 'voter' | 'learner';
+
+export interface SiteSpec {
+  /** Equals the resource id; also the Raft member id. */
+  name: string;
+  /** libp2p peer id (base58btc or CIDv1 text form). */
+  peerId: string;
+  /** Multiaddr strings; a `/p2p/<id>` component must name `peerId`. */
+  addresses: string[];
+  region: string;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string;
+  labels: Record<string, string>;
+  role: SiteRole;
+}
+
+export interface FlavorSpec {
+  name: string;
+  vcpus: number;
+  /** MiB */
+  ram: number;
+  /** GiB */
+  disk: number;
+  /** GiB */
+  ephemeral: number;
+  /** MiB */
+  swap: number;
+  rxtxFactor: number;
+  isPublic: boolean;
+  extraSpecs: Record<string, string>;
+  description?: string;
+}
+
+export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vdi', 'iso', 'ploop', 'vhd', 'vhdx', 'aki', 'ari', 'ami'] as const;
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+export const CONTAINER_FORMATS = ['bare', 'ovf', 'ova', 'aki', 'ari', 'ami', 'docker', 'compressed'] as const;
+export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
+export type ImageVisibility = 'public' | 'community';
+
+export interface ImageSource {
+  /** http or https, without credentials. */
+  url: string;
+  /** Lower-case hex digests; at least one is present. */
+  sha256?: string;
+  sha512?: string;
+}
+
+export interface ImageSpec {
+  name: string;
+  diskFormat: DiskFormat;
+  containerFormat: ContainerFormat;
+  visibility: ImageVisibility;
+  /** GiB */
+  minDisk: number;
+  /** MiB */
+  minRam: number;
+  protected: boolean;
+  properties: Record<string, string>;
+  /** Sorted, unique. */
+  tags: string[];
+  source: ImageSource;
+}
+
+/** -1 = unlimited. Every field optional: only the limits given are enforced on the clouds. */
+export interface ComputeQuota {
+  cores?: number;
+  instances?: number;
+  /** MiB */
+  ram?: number;
+  keyPairs?: number;
+  serverGroups?: number;
+}
+
+export interface VolumeQuota {
+  volumes?: number;
+  gigabytes?: number;
+  snapshots?: number;
+  backups?: number;
+}
+
+export interface NetworkQuota {
+  networks?: number;
+  subnets?: number;
+  ports?: number;
+  routers?: number;
+  floatingIps?: number;
+  securityGroups?: number;
+}
+
+export interface QuotaSpec {
+  /** Keystone project id; equals the resource id. */
+  project: string;
+  compute?: ComputeQuota;
+  volume?: VolumeQuota;
+  network?: NetworkQuota;
+}
+
+export type ReplicationType = 'sync' | 'async';
+export const PROTECTION_GROUP_STATUSES = ['active', 'failing-over', 'failed-over', 'failing-back', 'error'] as const;
+export type ProtectionGroupStatus = (typeof PROTECTION_GROUP_STATUSES)[number];
+
+/** Primary-site id -> secondary-site id. */
+export interface ProtectionGroupMappings {
+  networks: Record<string, string>;
+  flavors: Record<string, string>;
+  securityGroups: Record<string, string>;
+}
+
+export interface ProtectionGroupSpec {
+  /** Equals the resource id. */
+  name: string;
+  project: string;
+  replicationType: ReplicationType;
+  /** Site names: both exist as `site` resources and differ. */
+  primarySite: string;
+  secondarySite: string;
+  volumeType: string;
+  /** Nova server ids (lower-case UUIDs), unique. */
+  members: string[];
+  mappings: ProtectionGroupMappings;
+  status: ProtectionGroupStatus;
+  /** Never decreases. */
+  failoverEpoch: number;
+}
+
+export interface SpecByKind {
+  site: SiteSpec;
+  flavor: FlavorSpec;
+  image: ImageSpec;
+  quota: QuotaSpec;
+  'protection-group': ProtectionGroupSpec;
+}
+
+// ---------------------------------------------------------------- placement
+
+export type PlacementField = 'region' | 'country' | 'site' | 'label';
+export type PlacementOperator = 'in' | 'notin' | '=' | '!=';
+
+export interface PlacementRequirement {
+  field: PlacementField;
+  /** Label key, only when field = 'label'. */
+  key?: string;
+  operator: PlacementOperator;
+  /** Sorted, unique; one value for '=' and '!='. */
+  values: string[];
+}
+
+/** Stored, parsed form; `text` is what the operator wrote (or a rendering of the site list). */
+export type Placement =
+  | { type: 'all'; text: string }
+  | { type: 'sites'; text: string; sites: string[] }
+  | { type: 'selector'; text: string; requirements: PlacementRequirement[] };
+
+/**
+ * What a writer gives: 'all' or '*' (every site), an array of site names, or a selector expression
+ * such as `country in (CA, US), region != us-east`.
+ */
+export type PlacementInput = string | string[];
+
+/** The site fields a placement is evaluated against (a SiteSpec fits). */
+export interface PlacementTarget {
+  name: string;
+  region: string;
+  country: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+// ---------------------------------------------------------------- resources
+
+export interface ResourceOf<K extends ResourceKind> {
+  kind: K;
+  id: string;
+  spec: SpecByKind[K];
+  /** Present on placed kinds (flavor, image, quota). */
+  placement?: Placement;
+  /** Log index of the entry that last changed this resource. */
+  revision: number;
+  /** Command time (ms since epoch) of the creating and of the last changing command. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type Resource = { [K in ResourceKind]: ResourceOf<K> }[ResourceKind];
+
+// ---------------------------------------------------------------- commands
+
+/**
+ * put: create or replace the whole spec. Without `placement`, an existing resource keeps its
+ * placement and a new one is placed on all sites.
+ * patch: shallow merge into the current spec: each top-level key given replaces that key (nested
+ * maps such as labels or extraSpecs are replaced whole); a key given as null is removed, so it
+ * takes its default again or fails validation if required. `placement`, if given, replaces it.
+ * delete: remove.
+ * expectedRevision: compare-and-set on the current revision; 0 = must not exist.
+ */
+export interface PutOp {
+  op: 'put';
+  kind: ResourceKind;
+  id: string;
+  spec: object;
+  placement?: PlacementInput;
+  expectedRevision?: number;
+}
+
+export interface PatchOp {
+  op: 'patch';
+  kind: ResourceKind;
+  id: string;
+  spec?: object;
+  placement?: PlacementInput;
+  expectedRevision?: number;
+}
+
+export interface DeleteOp {
+  op: 'delete';
+  kind: ResourceKind;
+  id: string;
+  expectedRevision?: number;
+}
+
+export type WriteOp = PutOp | PatchOp | DeleteOp;
+
+export interface CommandEnvelope {
+  v: typeof CATALOG_COMMAND_VERSION;
+  /** Stable per writer (e.g. `cli/<uuid>`, `reconciler/<site>`); 1..128 characters. */
+  clientId: string;
+  /** Positive integer, increasing per client. */
+  seq: number;
+  /** Milliseconds since the epoch, stamped by the proposer; apply uses it as is. */
+  time: number;
+}
+
+/** An atomic batch: all ops apply or none. */
+export interface WriteCommand extends CommandEnvelope {
+  type?: 'write';
+  ops: WriteOp[];
+}
+
+export type SyncState = 'in-sync' | 'pending' | 'error' | 'unreachable';
+export const SYNC_STATES: readonly SyncState[] = ['in-sync', 'pending', 'error', 'unreachable'];
+
+/** One site's convergence state for one resource, as its reconciler sees it. */
+export interface SyncReport {
+  site: string;
+  kind: ResourceKind;
+  id: string;
+  state: SyncState;
+  message?: string;
+  /** Catalog revision of the resource the report is about (0 when unknown). */
+  revision?: number;
+}
+
+export interface SyncStatusCommand extends CommandEnvelope {
+  type: 'syncStatus';
+  reports: SyncReport[];
+}
+
+export type CatalogCommand = WriteCommand | SyncStatusCommand;
+
+// ---------------------------------------------------------------- results
+
+export interface OkResult {
+  ok: true;
+  /** One per op: the log index the op was applied at (its new revision; for delete, the deleting index).
+   *  An op that changed nothing (same spec and placement) reports the unchanged revision. */
+  revisions: number[];
+  /** Set on a leader's empty entry or a non-Normal entry. */
+  noop?: true;
+}
+
+export interface ValidationFailure {
+  ok: false;
+  code: 'VALIDATION';
+  /** Path of the offending field: 'spec.vcpus', 'placement', 'id', 'kind', 'v', 'command', ... */
+  field: string;
+  message: string;
+  /** Index of the offending op; absent for command-level problems. */
+  opIndex?: number;
+}
+
+export interface ConflictFailure {
+  ok: false;
+  code: 'CONFLICT';
+  kind: ResourceKind;
+  id: string;
+  expected: number;
+  /** Current revision, 0 if absent. */
+  current: number;
+  message: string;
+  opIndex: number;
+}
+
+export interface NotFoundFailure {
+  ok: false;
+  code: 'NOT_FOUND';
+  kind: ResourceKind;
+  id: string;
+  message: string;
+  opIndex: number;
+}
+
+export interface StaleSequenceFailure {
+  ok: false;
+  code: 'STALE_SEQUENCE';
+  clientId: string;
+  seq: number;
+  lastSeq: number;
+  message: string;
+}
+
+export type CommandFailure = ValidationFailure | ConflictFailure | NotFoundFailure | StaleSequenceFailure;
+export type CommandResult = OkResult | CommandFailure;
+
+// ---------------------------------------------------------------- bookkeeping state
+
+export interface Session {
+  clientId: string;
+  lastSeq: number;
+  /** Log index of the entry that last advanced this session (the LRU order). */
+  lastIndex: number;
+  lastResult: CommandResult;
+}
+
+export interface SyncStatusEntry {
+  site: string;
+  kind: ResourceKind;
+  id: string;
+  state: SyncState;
+  message: string;
+  revision: number;
+  /** Command time when `state` last changed. */
+  since: number;
+  /** Command time of the last report that changed anything. */
+  updatedAt: number;
+}
+
+export interface SyncMatrixRow {
+  kind: ResourceKind;
+  id: string;
+  /** site name -> entry; a site with no entry has not reported. */
+  cells: Record<string, SyncStatusEntry>;
+}
+
+export interface SyncMatrix {
+  /** Every site in the catalog plus any site that reported, sorted. */
+  sites: string[];
+  /** Sorted by kind then id. */
+  rows: SyncMatrixRow[];
+}

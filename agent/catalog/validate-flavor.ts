@@ -1,0 +1,60 @@
+// flavor: a Nova flavor, created with the same id on every site it is placed on (Nova v2.1 limits).
+import { MAX_DESCRIPTION_CHARS, MAX_FLAVOR_EXTRA_SPECS, NOVA_MAX_INT, NOVA_MAX_RXTX_FACTOR } from './limits.js';
+import {
+  expectObject,
+  readBoolean,
+  readInt,
+  readOptionalString,
+  readPositiveNumber,
+  readString,
+  readStringMap,
+  rejectUnknownFields,
+  type StringRule,
+} from './spec-reader.js';
+import type { FlavorSpec } from './types.js';
+
+const FLAVOR_FIELDS = [
+  'name',
+  'vcpus',
+  'ram',
+  'disk',
+  'ephemeral',
+  'swap',
+  'rxtxFactor',
+  'isPublic',
+  'extraSpecs',
+  'description',
+] as const;
+
+/** Nova's "name" format: 1-255 printable characters, no leading or trailing white space. */
+export const NOVA_NAME: StringRule = { min: 1, max: 255, trimmed: true };
+
+const EXTRA_SPEC_KEY: StringRule = {
+  min: 1,
+  max: 255,
+  pattern: /^[A-Za-z0-9\-_:. ]+$/,
+  patternHint: "letters, digits, '-', '_', ':', '.' or ' '",
+};
+
+export function normalizeFlavorSpec(input: unknown): FlavorSpec {
+  const spec = expectObject(input, 'spec');
+  rejectUnknownFields(spec, FLAVOR_FIELDS, 'spec');
+  const normalized: FlavorSpec = {
+    name: readString(spec, 'name', 'spec', NOVA_NAME),
+    vcpus: readInt(spec, 'vcpus', 'spec', { min: 1, max: NOVA_MAX_INT }),
+    ram: readInt(spec, 'ram', 'spec', { min: 1, max: NOVA_MAX_INT }),
+    disk: readInt(spec, 'disk', 'spec', { min: 0, max: NOVA_MAX_INT }),
+    ephemeral: readInt(spec, 'ephemeral', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
+    swap: readInt(spec, 'swap', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
+    rxtxFactor: readPositiveNumber(spec, 'rxtxFactor', 'spec', NOVA_MAX_RXTX_FACTOR, 1),
+    isPublic: readBoolean(spec, 'isPublic', 'spec', true),
+    extraSpecs: readStringMap(spec, 'extraSpecs', 'spec', {
+      maxEntries: MAX_FLAVOR_EXTRA_SPECS,
+      key: EXTRA_SPEC_KEY,
+      value: { min: 0, max: 255 },
+    }),
+  };
+  const description = readOptionalString(spec, 'description', 'spec', { min: 0, max: MAX_DESCRIPTION_CHARS, multiline: true });
+  if (description !== undefined) normalized.description = description;
+  return normalized;
+}

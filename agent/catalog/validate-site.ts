@@ -1,0 +1,54 @@
+// site: one stackraft agent and the cloud beside it.
+import { MAX_SITE_ADDRESSES, MAX_SITE_LABELS } from './limits.js';
+import { normalizeCountryCode } from './countries.js';
+import { LABEL_KEY, LABEL_VALUE, REGION_NAME, checkMultiaddr, checkPeerId } from './names.js';
+import {
+  SpecError,
+  expectObject,
+  readEnum,
+  readNameEqualToId,
+  readString,
+  readStringMap,
+  rejectUnknownFields,
+  type Fields,
+} from './spec-reader.js';
+import type { SiteSpec } from './types.js';
+
+const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role'] as const;
+
+export function normalizeSiteSpec(input: unknown, id: string): SiteSpec {
+  const spec = expectObject(input, 'spec');
+  rejectUnknownFields(spec, SITE_FIELDS, 'spec');
+  const name = readNameEqualToId(spec, 'name', id);
+  if (spec.peerId === undefined || spec.peerId === null) throw new SpecError('spec.peerId', 'spec.peerId is required');
+  const peerId = checkPeerId(spec.peerId, 'spec.peerId');
+  return {
+    name,
+    peerId,
+    addresses: readAddresses(spec, peerId),
+    region: readString(spec, 'region', 'spec', REGION_NAME),
+    country: readCountry(spec),
+    labels: readStringMap(spec, 'labels', 'spec', { maxEntries: MAX_SITE_LABELS, key: LABEL_KEY, value: LABEL_VALUE }),
+    role: readEnum(spec, 'role', 'spec', ['voter', 'learner'] as const, 'learner'),
+  };
+}
+
+function readAddresses(spec: Fields, peerId: string): string[] {
+  const list = spec.addresses;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SITE_ADDRESSES) {
+    throw new SpecError('spec.addresses', `spec.addresses must list 1-${MAX_SITE_ADDRESSES} multiaddrs`);
+  }
+  const addresses = list.map((address, i) => checkMultiaddr(address, `spec.addresses[${i}]`, peerId));
+  const duplicate = addresses.findIndex((address, i) => addresses.indexOf(address) !== i);
+  if (duplicate >= 0) throw new SpecError(`spec.addresses[${duplicate}]`, `spec.addresses lists ${addresses[duplicate]} twice`);
+  return addresses;
+}
+
+function readCountry(spec: Fields): string {
+  const text = readString(spec, 'country', 'spec', { min: 2, max: 2 });
+  const code = normalizeCountryCode(text);
+  if (code === undefined) {
+    throw new SpecError('spec.country', `spec.country ${JSON.stringify(text)} is not an ISO 3166-1 alpha-2 code (e.g. CA, US, DE)`);
+  }
+  return code;
+}

@@ -1,0 +1,147 @@
+// Executes the ops of one write command against a draft. The first failing op stops the batch and
+// its result names the op; the caller commits the draft only if every op succeeded.
+import { canonicallyEqual, deepFreeze } from './codec.js';
+import { MAX_OPS_PER_COMMAND } from './limits.js';
+import { ID_RULES } from './names.js';
+import { PLACEMENT_ALL, placementFromInput } from './placement.js';
+import type { Draft } from './resource-store.js';
+import { checkDeleteRules, checkWriteRules } from './rules.js';
+import { SpecError, checkEnum, checkInt, checkString, expectObject, rejectUnknownFields, type Fields } from './spec-reader.js';
+import {
+  PLACED_KINDS,
+  RESOURCE_KINDS,
+  type CommandResult,
+  type Placement,
+  type Resource,
+  type ResourceKind,
+} from './types.js';
+import { normalizeSpec } from './validate-spec.js';
+
+export interface OpContext {
+  /** Log index of the entry: the new revision of everything it changes. */
+  index: number;
+  /** Command time. */
+  time: number;
+}
+
+const OP_FIELDS = {
+  put: ['op', 'kind', 'id', 'spec', 'placement', 'expectedRevision'],
+  patch: ['op', 'kind', 'id', 'spec', 'placement', 'expectedRevision'],
+  delete: ['op', 'kind', 'id', 'expectedRevision'],
+} as const;
+
+type OpOutcome = { ok: true; revision: number } | Exclude<CommandResult, { ok: true }>;
+
+export function executeWriteOps(rawOps: unknown, draft: Draft, context: OpContext): CommandResult {
+  if (!Array.isArray(rawOps) || rawOps.length === 0 || rawOps.length > MAX_OPS_PER_COMMAND) {
+    return { ok: false, code: 'VALIDATION', field: 'ops', message: `ops must list 1-${MAX_OPS_PER_COMMAND} operations` };
+  }
+  const revisions: number[] = [];
+  for (let opIndex = 0; opIndex < rawOps.length; opIndex++) {
+    const outcome = executeOp(rawOps[opIndex], opIndex, draft, context);
+    if (!outcome.ok) return outcome;
+    revisions.push(outcome.revision);
+  }
+  return { ok: true, revisions };
+}
+
+function executeOp(raw: unknown, opIndex: number, draft: Draft, context: OpContext): OpOutcome {
+  try {
+    return executeCheckedOp(raw, opIndex, draft, context);
+  } catch (error) {
+    if (error instanceof SpecError) return { ok: false, code: 'VALIDATION', field: error.field, message: error.message, opIndex };
+    throw error;
+  }
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function executeCheckedOp(raw: unknown, opIndex: number, draft: Draft, context: OpContext): OpOutcome {
+  const fields = expectObject(raw, 'op');
+  const op = checkEnum(fields.op, 'op', ['put', 'patch', 'delete'] as const);
+  rejectUnknownFields(fields, OP_FIELDS[op], '');
+  const kind = checkKind(fields.kind);
+  const id = checkString(fields.id, 'id', ID_RULES[kind]);
+  const expected = present(fields.expectedRevision)
+    ? checkInt(fields.expectedRevision, 'expectedRevision', { min: 0, max: Number.MAX_SAFE_INTEGER })
+    : undefined;
+  if (present(fields.placement) && !(PLACED_KINDS as readonly string[]).includes(kind)) {
+    throw new SpecError('placement', `${kind} resources have no placement`);
+  }
+  const current = draft.get(kind, id) as Resource | undefined;
+  const currentRevision = current?.revision ?? 0;
+  if (expected !== undefined && expected !== currentRevision) {
+    const message =
+      expected === 0
+        ? `${kind} ${id} already exists (revision ${currentRevision})`
+        : `${kind} ${id} is at revision ${currentRevision}, not ${expected}`;
+    return { ok: false, code: 'CONFLICT', kind, id, expected, current: currentRevision, message, opIndex };
+  }
+  if (op !== 'put' && current === undefined) {
+    return { ok: false, code: 'NOT_FOUND', kind, id, message: `${kind} ${id} does not exist`, opIndex };
+  }
+  if (op === 'delete') {
+    checkDeleteRules(draft, current as Resource);
+    draft.remove(kind, id);
+    return { ok: true, revision: context.index };
+  }
+  const specInput = op === 'put' ? requireSpec(fields) : mergePatch(current as Resource, fields.spec);
+  return writeResource(draft, context, kind, id, normalizeSpec(kind, id, specInput), fields.placement, current);
+}
+
+function checkKind(value: unknown): ResourceKind {
+  if (typeof value !== 'string' || !(RESOURCE_KINDS as readonly string[]).includes(value)) {
+    const shown = typeof value === 'string' ? `'${value}'` : 'missing';
+    throw new SpecError('kind', `unknown kind ${shown} (known: ${RESOURCE_KINDS.join(', ')})`);
+  }
+  return value as ResourceKind;
+}
+
+function requireSpec(fields: Fields): unknown {
+  if (!present(fields.spec)) throw new SpecError('spec', 'spec is required');
+  return fields.spec;
+}
+
+/** Shallow merge: each top-level key given replaces the current one; null removes it. */
+function mergePatch(current: Resource, patch: unknown): Fields {
+  const changes = present(patch) ? expectObject(patch, 'spec') : {};
+  const kept = Object.entries(current.spec).filter(([key]) => !Object.hasOwn(changes, key));
+  const given = Object.entries(changes).filter(([, value]) => value !== null && value !== undefined);
+  return Object.fromEntries([...kept, ...given]);
+}
+
+function writeResource(
+  draft: Draft,
+  context: OpContext,
+  kind: ResourceKind,
+  id: string,
+  spec: Resource['spec'],
+  placementInput: unknown,
+  current: Resource | undefined,
+): OpOutcome {
+  checkWriteRules(draft, { kind, spec }, current);
+  const placement = choosePlacement(kind, placementInput, current);
+  if (current !== undefined && canonicallyEqual({ spec, placement }, { spec: current.spec, placement: current.placement })) {
+    return { ok: true, revision: current.revision };
+  }
+  const resource = {
+    kind,
+    id,
+    spec,
+    revision: context.index,
+    createdAt: current?.createdAt ?? context.time,
+    updatedAt: context.time,
+    ...(placement === undefined ? {} : { placement }),
+  } as Resource;
+  draft.put(deepFreeze(resource));
+  return { ok: true, revision: context.index };
+}
+
+/** A placed kind keeps its placement unless a new one is given; a new resource defaults to all sites. */
+function choosePlacement(kind: ResourceKind, input: unknown, current: Resource | undefined): Placement | undefined {
+  if (!(PLACED_KINDS as readonly string[]).includes(kind)) return undefined;
+  if (present(input)) return placementFromInput(input);
+  return current?.placement ?? PLACEMENT_ALL;
+}

@@ -1,0 +1,158 @@
+// stackraft flavor create|list|show|set|unset|delete: Nova flavors, with the openstack CLI's options.
+import { randomUUID } from 'node:crypto';
+import type { JsonObject, ResourceView } from '../../admin/service.js';
+import { exclusiveFlags, parseInteger, parseKeyValues, parsePositiveNumber, requireOption, type CommandSpec } from '../command.js';
+import { UsageError } from '../errors.js';
+import type { Column } from '../output.js';
+import {
+  LINEARIZABLE_OPTION,
+  PLACEMENT_OPTION,
+  PLACEMENT_SET_OPTIONS,
+  deleteResources,
+  findResource,
+  listKind,
+  mapPatch,
+  nothingToChange,
+  patchResource,
+  placementChange,
+  printList,
+  printShow,
+  putResource,
+  resourceTailColumns,
+  revisionOf,
+  specField,
+} from '../resources.js';
+
+const KIND = 'flavor';
+
+const showColumns: Column<ResourceView>[] = [
+  { header: 'ID', key: 'id', get: (r) => r.id },
+  { header: 'Name', key: 'name', get: specField('name') },
+  { header: 'VCPUs', key: 'vcpus', get: specField('vcpus') },
+  { header: 'RAM', key: 'ram', get: specField('ramMiB') },
+  { header: 'Disk', key: 'disk', get: specField('diskGiB') },
+  { header: 'Ephemeral', key: 'ephemeral', get: (r) => r.spec.ephemeralGiB ?? 0 },
+  { header: 'Swap', key: 'swap', get: (r) => r.spec.swapMiB ?? 0 },
+  { header: 'RXTX Factor', key: 'rxtx_factor', get: (r) => r.spec.rxtxFactor ?? 1 },
+  { header: 'Is Public', key: 'is_public', get: (r) => r.spec.isPublic ?? true },
+  { header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} },
+  ...resourceTailColumns(),
+];
+
+const LIST_KEYS = ['id', 'name', 'ram', 'disk', 'ephemeral', 'vcpus', 'is_public', 'placement'];
+const LONG_LIST_KEYS = [...LIST_KEYS, 'swap', 'rxtx_factor', 'properties'];
+const columnsByKey = (keys: string[]) => keys.map((key) => showColumns.find((c) => c.key === key)!);
+
+const create: CommandSpec = {
+  words: [KIND, 'create'],
+  summary: 'create a flavor on every site its placement selects',
+  args: 'NAME',
+  positionals: { min: 1, max: 1 },
+  output: 'show',
+  options: {
+    id: { type: 'string', value: 'ID', help: 'flavor id (default: a new UUID)' },
+    vcpus: { type: 'string', value: 'N', help: 'number of vCPUs (required)' },
+    ram: { type: 'string', value: 'MiB', help: 'memory in MiB (required)' },
+    disk: { type: 'string', value: 'GiB', help: 'root disk in GiB (required; 0 = the image size)' },
+    ephemeral: { type: 'string', value: 'GiB', help: 'ephemeral disk in GiB (default 0)' },
+    swap: { type: 'string', value: 'MiB', help: 'swap in MiB (default 0)' },
+    'rxtx-factor': { type: 'string', value: 'F', help: 'RX/TX factor (default 1.0)' },
+    public: { type: 'boolean', help: 'available to every project (default)' },
+    private: { type: 'boolean', help: 'available only to projects given access' },
+    property: { type: 'string', multiple: true, value: 'K=V', help: 'extra spec' },
+    ...PLACEMENT_OPTION,
+  },
+  notes: 'example: stackraft flavor create m1.small --vcpus 1 --ram 2048 --disk 20 --property hw:cpu_policy=shared',
+  run: async (ctx) => {
+    const id = ctx.str('id') ?? randomUUID();
+    const spec: JsonObject = {
+      name: ctx.positionals[0],
+      vcpus: parseInteger('vcpus', requireOption(ctx, 'vcpus'), 1),
+      ramMiB: parseInteger('ram', requireOption(ctx, 'ram'), 1),
+      diskGiB: parseInteger('disk', requireOption(ctx, 'disk'), 0),
+      ephemeralGiB: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : 0,
+      swapMiB: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : 0,
+      rxtxFactor: ctx.has('rxtx-factor') ? parsePositiveNumber('rxtx-factor', ctx.str('rxtx-factor')!) : 1,
+      isPublic: exclusiveFlags(ctx, ['public', 'private']) !== 'private',
+      properties: parseKeyValues('property', ctx.strs('property')),
+    };
+    const placement = ctx.str('placement') ?? null;
+    const result = await putResource(ctx, KIND, id, { spec, placement, expectedRevision: 0 });
+    printShow(ctx, showColumns, { kind: KIND, id, spec, placement, revision: revisionOf(result, KIND, id) });
+  },
+};
+
+const list: CommandSpec = {
+  words: [KIND, 'list'],
+  summary: 'list flavors',
+  positionals: { min: 0, max: 0 },
+  output: 'list',
+  options: { long: { type: 'boolean', help: 'also show swap, RX/TX factor and properties' }, ...LINEARIZABLE_OPTION },
+  run: async (ctx) => {
+    const { items } = await listKind(ctx, KIND);
+    printList(ctx, columnsByKey(ctx.bool('long') ? LONG_LIST_KEYS : LIST_KEYS), items);
+  },
+};
+
+const show: CommandSpec = {
+  words: [KIND, 'show'],
+  summary: 'show one flavor',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  output: 'show',
+  options: { ...LINEARIZABLE_OPTION },
+  run: async (ctx) => {
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    printShow(ctx, showColumns, resource);
+  },
+};
+
+const set: CommandSpec = {
+  words: [KIND, 'set'],
+  summary: 'change a flavor\'s properties or placement',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  options: {
+    property: { type: 'string', multiple: true, value: 'K=V', help: 'add or change an extra spec' },
+    'no-property': { type: 'boolean', help: 'remove every extra spec first (then apply --property)' },
+    ...PLACEMENT_SET_OPTIONS,
+  },
+  notes: 'Nova cannot change a flavor\'s vCPUs, RAM or disks: create a new flavor instead.',
+  run: async (ctx) => {
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const properties = mapPatch(resource.spec.properties as Record<string, unknown> | undefined, parseKeyValues('property', ctx.strs('property')), [], ctx.bool('no-property'));
+    const placement = placementChange(ctx);
+    if (!properties && !('placement' in placement)) {
+      if (ctx.bool('no-property')) return; // nothing to remove
+      nothingToChange(ctx);
+    }
+    await patchResource(ctx, KIND, resource.id, { patch: properties ? { properties } : {}, ...placement, expectedRevision: resource.revision });
+  },
+};
+
+const unset: CommandSpec = {
+  words: [KIND, 'unset'],
+  summary: 'remove extra specs from a flavor',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  options: { property: { type: 'string', multiple: true, value: 'KEY', help: 'extra spec to remove' } },
+  run: async (ctx) => {
+    const keys = ctx.strs('property');
+    if (keys.length === 0) throw new UsageError('give at least one --property KEY to remove', ctx.command.words.join(' '));
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    await patchResource(ctx, KIND, resource.id, { patch: { properties: mapPatch(undefined, {}, keys, false)! }, expectedRevision: resource.revision });
+  },
+};
+
+const remove: CommandSpec = {
+  words: [KIND, 'delete'],
+  summary: 'delete flavors (all or none)',
+  args: 'ID|NAME [ID|NAME ...]',
+  positionals: { min: 1, max: 64 },
+  options: {},
+  run: async (ctx) => {
+    await deleteResources(ctx, KIND, ctx.positionals);
+  },
+};
+
+export const flavorCommands: CommandSpec[] = [create, list, show, set, unset, remove];

@@ -1,0 +1,220 @@
+// stackraft image create|list|show|set|unset|delete: public (or community) Glance images, imported
+// by every selected site from one source URL and checked against one digest.
+import type { JsonObject, ResourceView } from '../../admin/service.js';
+import { CONTAINER_FORMATS, DISK_FORMATS } from '../../admin/vocabulary.js';
+import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
+import { UsageError } from '../errors.js';
+import type { Column } from '../output.js';
+import {
+  LINEARIZABLE_OPTION,
+  PLACEMENT_OPTION,
+  PLACEMENT_SET_OPTIONS,
+  deleteResources,
+  findResource,
+  listKind,
+  mapPatch,
+  nothingToChange,
+  patchResource,
+  placementChange,
+  printList,
+  printShow,
+  putResource,
+  resourceTailColumns,
+  revisionOf,
+  specField,
+} from '../resources.js';
+
+const KIND = 'image';
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+const showColumns: Column<ResourceView>[] = [
+  { header: 'ID', key: 'id', get: (r) => r.id },
+  { header: 'Name', key: 'name', get: specField('name') },
+  { header: 'Disk Format', key: 'disk_format', get: specField('diskFormat') },
+  { header: 'Container Format', key: 'container_format', get: specField('containerFormat') },
+  { header: 'Visibility', key: 'visibility', get: (r) => r.spec.visibility ?? 'public' },
+  { header: 'Min Disk', key: 'min_disk', get: (r) => r.spec.minDiskGiB ?? 0 },
+  { header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRamMiB ?? 0 },
+  { header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? false },
+  { header: 'Source URL', key: 'source_url', get: specField('sourceUrl') },
+  { header: 'Checksum', key: 'checksum', get: (r) => (r.spec.sha512 ? `sha512:${String(r.spec.sha512)}` : r.spec.sha256 ? `sha256:${String(r.spec.sha256)}` : '') },
+  { header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} },
+  { header: 'Tags', key: 'tags', get: (r) => r.spec.tags ?? [] },
+  ...resourceTailColumns(),
+];
+
+const LIST_KEYS = ['id', 'name', 'disk_format', 'visibility', 'placement'];
+const LONG_LIST_KEYS = [...LIST_KEYS, 'container_format', 'min_disk', 'min_ram', 'protected', 'tags', 'source_url'];
+const columnsByKey = (keys: string[]) => keys.map((key) => showColumns.find((c) => c.key === key)!);
+
+function digest(ctx: CommandContext): JsonObject {
+  const sha256 = ctx.str('sha256');
+  const sha512 = ctx.str('sha512');
+  if (sha256 !== undefined && sha512 !== undefined) throw new UsageError('give one of --sha256 and --sha512, not both', ctx.command.words.join(' '));
+  if (sha256 !== undefined) {
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new UsageError(`--sha256: expected 64 hex digits, got ${JSON.stringify(sha256)}`);
+    return { sha256: sha256.toLowerCase() };
+  }
+  if (sha512 !== undefined) {
+    if (!/^[0-9a-fA-F]{128}$/.test(sha512)) throw new UsageError(`--sha512: expected 128 hex digits, got ${JSON.stringify(sha512)}`);
+    return { sha512: sha512.toLowerCase() };
+  }
+  throw new UsageError('--sha256 HEX or --sha512 HEX is required: every site checks the image it downloads', ctx.command.words.join(' '));
+}
+
+function sourceUrl(ctx: CommandContext): string {
+  const text = requireOption(ctx, 'source-url');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--source-url: expected an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--source-url: expected an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+const create: CommandSpec = {
+  words: [KIND, 'create'],
+  summary: 'create an image on every site its placement selects (each site imports it from the source URL)',
+  args: 'NAME',
+  positionals: { min: 1, max: 1 },
+  output: 'show',
+  options: {
+    id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (required)' },
+    'disk-format': { type: 'string', value: 'FORMAT', help: `disk format (required): ${DISK_FORMATS.join(', ')}` },
+    'container-format': { type: 'string', value: 'FORMAT', help: `container format (required): ${CONTAINER_FORMATS.join(', ')}` },
+    'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (required)' },
+    sha256: { type: 'string', value: 'HEX', help: 'SHA-256 of the image data (this or --sha512 is required)' },
+    sha512: { type: 'string', value: 'HEX', help: 'SHA-512 of the image data' },
+    public: { type: 'boolean', help: 'visible to every project (default)' },
+    community: { type: 'boolean', help: 'community image: usable by every project, not listed by default' },
+    'min-disk': { type: 'string', value: 'GiB', help: 'minimum root disk to boot it (default 0)' },
+    'min-ram': { type: 'string', value: 'MiB', help: 'minimum RAM to boot it (default 0)' },
+    protected: { type: 'boolean', help: 'protect the image from deletion on the sites' },
+    property: { type: 'string', multiple: true, value: 'K=V', help: 'image property' },
+    tag: { type: 'string', multiple: true, value: 'TAG', help: 'image tag' },
+    ...PLACEMENT_OPTION,
+  },
+  run: async (ctx) => {
+    const id = requireOption(ctx, 'id');
+    if (!UUID_PATTERN.test(id)) throw new UsageError(`--id: expected a UUID, got ${JSON.stringify(id)}`);
+    const spec: JsonObject = {
+      name: ctx.positionals[0],
+      diskFormat: parseChoice('disk-format', requireOption(ctx, 'disk-format'), DISK_FORMATS),
+      containerFormat: parseChoice('container-format', requireOption(ctx, 'container-format'), CONTAINER_FORMATS),
+      sourceUrl: sourceUrl(ctx),
+      ...digest(ctx),
+      visibility: exclusiveFlags(ctx, ['public', 'community']) ?? 'public',
+      minDiskGiB: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : 0,
+      minRamMiB: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : 0,
+      protected: ctx.bool('protected'),
+      properties: parseKeyValues('property', ctx.strs('property')),
+      tags: [...new Set(ctx.strs('tag'))],
+    };
+    const placement = ctx.str('placement') ?? null;
+    const result = await putResource(ctx, KIND, id, { spec, placement, expectedRevision: 0 });
+    printShow(ctx, showColumns, { kind: KIND, id, spec, placement, revision: revisionOf(result, KIND, id) });
+  },
+};
+
+const list: CommandSpec = {
+  words: [KIND, 'list'],
+  summary: 'list images',
+  positionals: { min: 0, max: 0 },
+  output: 'list',
+  options: { long: { type: 'boolean', help: 'also show formats, minimums, protection, tags and source' }, ...LINEARIZABLE_OPTION },
+  run: async (ctx) => {
+    const { items } = await listKind(ctx, KIND);
+    printList(ctx, columnsByKey(ctx.bool('long') ? LONG_LIST_KEYS : LIST_KEYS), items);
+  },
+};
+
+const show: CommandSpec = {
+  words: [KIND, 'show'],
+  summary: 'show one image',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  output: 'show',
+  options: { ...LINEARIZABLE_OPTION },
+  run: async (ctx) => {
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    printShow(ctx, showColumns, resource);
+  },
+};
+
+const set: CommandSpec = {
+  words: [KIND, 'set'],
+  summary: 'change an image\'s name, visibility, minimums, protection, properties, tags or placement',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  options: {
+    name: { type: 'string', value: 'NAME', help: 'new name' },
+    public: { type: 'boolean', help: 'make it public' },
+    community: { type: 'boolean', help: 'make it a community image' },
+    'min-disk': { type: 'string', value: 'GiB', help: 'minimum root disk' },
+    'min-ram': { type: 'string', value: 'MiB', help: 'minimum RAM' },
+    protected: { type: 'boolean', help: 'protect from deletion' },
+    unprotected: { type: 'boolean', help: 'allow deletion' },
+    property: { type: 'string', multiple: true, value: 'K=V', help: 'add or change a property' },
+    tag: { type: 'string', multiple: true, value: 'TAG', help: 'add a tag' },
+    ...PLACEMENT_SET_OPTIONS,
+  },
+  notes: 'The image data (source URL, digest, formats) cannot change: create a new image instead.',
+  run: async (ctx) => {
+    const visibility = exclusiveFlags(ctx, ['public', 'community']);
+    const protection = exclusiveFlags(ctx, ['protected', 'unprotected']);
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const patch: JsonObject = {};
+    if (ctx.has('name')) patch.name = ctx.str('name')!;
+    if (visibility) patch.visibility = visibility;
+    if (ctx.has('min-disk')) patch.minDiskGiB = parseInteger('min-disk', ctx.str('min-disk')!, 0);
+    if (ctx.has('min-ram')) patch.minRamMiB = parseInteger('min-ram', ctx.str('min-ram')!, 0);
+    if (protection) patch.protected = protection === 'protected';
+    const properties = mapPatch(undefined, parseKeyValues('property', ctx.strs('property')), [], false);
+    if (properties) patch.properties = properties;
+    const tags = ctx.strs('tag');
+    if (tags.length > 0) patch.tags = [...new Set([...currentTags(resource), ...tags])];
+    const placement = placementChange(ctx);
+    if (Object.keys(patch).length === 0 && !('placement' in placement)) nothingToChange(ctx);
+    await patchResource(ctx, KIND, resource.id, { patch, ...placement, expectedRevision: resource.revision });
+  },
+};
+
+function currentTags(resource: ResourceView): string[] {
+  return Array.isArray(resource.spec.tags) ? resource.spec.tags.filter((t): t is string => typeof t === 'string') : [];
+}
+
+const unset: CommandSpec = {
+  words: [KIND, 'unset'],
+  summary: 'remove properties or tags from an image',
+  args: 'ID|NAME',
+  positionals: { min: 1, max: 1 },
+  options: {
+    property: { type: 'string', multiple: true, value: 'KEY', help: 'property to remove' },
+    tag: { type: 'string', multiple: true, value: 'TAG', help: 'tag to remove' },
+  },
+  run: async (ctx) => {
+    const keys = ctx.strs('property');
+    const tags = ctx.strs('tag');
+    if (keys.length === 0 && tags.length === 0) nothingToChange(ctx);
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const patch: JsonObject = {};
+    if (keys.length > 0) patch.properties = mapPatch(undefined, {}, keys, false)!;
+    if (tags.length > 0) patch.tags = currentTags(resource).filter((t) => !tags.includes(t));
+    await patchResource(ctx, KIND, resource.id, { patch, expectedRevision: resource.revision });
+  },
+};
+
+const remove: CommandSpec = {
+  words: [KIND, 'delete'],
+  summary: 'delete images (all or none)',
+  args: 'ID|NAME [ID|NAME ...]',
+  positionals: { min: 1, max: 64 },
+  options: {},
+  run: async (ctx) => {
+    await deleteResources(ctx, KIND, ctx.positionals);
+  },
+};
+
+export const imageCommands: CommandSpec[] = [create, list, show, set, unset, remove];

@@ -1,0 +1,12 @@
+// Every admin-socket command of the CLI, in the order help lists them.
+import type { CommandSpec } from '../command.js';
+import { catalogCommands } from './catalog.js';
+import { clusterCommands } from './cluster.js';
+import { flavorCommands } from './flavor.js';
+import { imageCommands } from './image.js';
+import { protectionGroupCommands } from './protection-group.js';
+import { quotaCommands } from './quota.js';
+
+export function allCommands(): CommandSpec[] {
+  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands];
+}

@@ -1,0 +1,141 @@
+// Catalog resources through the admin API: read (by id or name), write (put, patch, batch), and
+// the options every resource command shares (--placement, --force/--reason, --linearizable).
+import type { JsonObject, ReadMeta, ResourceKind, ResourceRevision, ResourceView, WriteOp } from '../admin/service.js';
+import type { CommandContext, OptionSpec } from './command.js';
+import { ApiError, CliError, EXIT, UsageError } from './errors.js';
+import { renderList, renderShow, selectColumns, type Column } from './output.js';
+
+export interface WriteResult {
+  writeId: string;
+  index: number;
+  revisions: ResourceRevision[];
+}
+
+export const LINEARIZABLE_OPTION: Record<string, OptionSpec> = {
+  linearizable: { type: 'boolean', help: 'read through the leader (ReadIndex) instead of this agent\'s local copy' },
+};
+
+export const FORCE_OPTIONS: Record<string, OptionSpec> = {
+  force: { type: 'boolean', help: 'write even though a site the operation names is unreachable (needs --reason)' },
+  reason: { type: 'string', value: 'TEXT', help: 'why the write is forced (recorded with it)' },
+};
+
+export const PLACEMENT_OPTION: Record<string, OptionSpec> = {
+  placement: { type: 'string', value: 'EXPR', help: 'sites this resource is placed on: a selector over site labels (default: every site)' },
+};
+
+export const PLACEMENT_SET_OPTIONS: Record<string, OptionSpec> = {
+  ...PLACEMENT_OPTION,
+  'no-placement': { type: 'boolean', help: 'place the resource on every site again' },
+};
+
+export function resourcePath(kind: ResourceKind, id?: string): string {
+  return `/v1/resources/${kind}${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
+}
+
+function readQuery(ctx: CommandContext): string {
+  return ctx.bool('linearizable') ? '?linearizable=true' : '';
+}
+
+export async function getById(ctx: CommandContext, kind: ResourceKind, id: string): Promise<{ resource: ResourceView; meta: ReadMeta } | undefined> {
+  try {
+    return await ctx.client().get<{ resource: ResourceView; meta: ReadMeta }>(`${resourcePath(kind, id)}${readQuery(ctx)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'NOT_FOUND' && error.details.kind !== undefined) return undefined;
+    throw error;
+  }
+}
+
+export async function listKind(ctx: CommandContext, kind: ResourceKind): Promise<{ items: ResourceView[]; meta: ReadMeta }> {
+  return ctx.client().get<{ items: ResourceView[]; meta: ReadMeta }>(`${resourcePath(kind)}${readQuery(ctx)}`);
+}
+
+/** The resource with this id, else the one whose spec.name is this (like `openstack flavor show NAME`). */
+export async function findResource(ctx: CommandContext, kind: ResourceKind, idOrName: string, byName = true): Promise<{ resource: ResourceView; meta: ReadMeta }> {
+  const byId = await getById(ctx, kind, idOrName);
+  if (byId) return byId;
+  if (byName) {
+    const { items, meta } = await listKind(ctx, kind);
+    const named = items.filter((item) => item.spec.name === idOrName);
+    if (named.length === 1) return { resource: named[0], meta };
+    if (named.length > 1) {
+      throw new CliError(`more than one ${kind} is named ${JSON.stringify(idOrName)} (${named.map((r) => r.id).join(', ')}): use the id`, EXIT.UNEXPECTED);
+    }
+  }
+  throw new CliError(`no ${kind} with ${byName ? 'a name or id' : 'the id'} ${JSON.stringify(idOrName)} exists`, EXIT.UNEXPECTED, `see \`stackraft ${kind} list\`.`);
+}
+
+export function forceOptions(ctx: CommandContext): { force?: boolean; reason?: string } {
+  const force = ctx.bool('force');
+  const reason = ctx.str('reason');
+  if (force && !reason) throw new UsageError('--force needs --reason TEXT (it is recorded with the write)', ctx.command.words.join(' '));
+  if (!force && reason !== undefined) throw new UsageError('--reason goes with --force', ctx.command.words.join(' '));
+  return force ? { force: true, reason } : {};
+}
+
+/** --placement EXPR / --no-placement, as the placement field of a write (absent: unchanged). */
+export function placementChange(ctx: CommandContext): { placement?: string | null } {
+  if (ctx.has('placement') && ctx.bool('no-placement')) throw new UsageError('--placement and --no-placement cannot be used together', ctx.command.words.join(' '));
+  if (ctx.has('placement')) return { placement: ctx.str('placement')! };
+  if (ctx.bool('no-placement')) return { placement: null };
+  return {};
+}
+
+export function putResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { spec: JsonObject; placement?: string | null; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
+  return ctx.client().write<WriteResult>('PUT', resourcePath(kind, id), body);
+}
+
+export function patchResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { patch: JsonObject; placement?: string | null; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
+  return ctx.client().write<WriteResult>('PATCH', resourcePath(kind, id), body);
+}
+
+export function batch(ctx: CommandContext, ops: WriteOp[], extra: { force?: boolean; reason?: string } = {}): Promise<WriteResult> {
+  return ctx.client().write<WriteResult>('POST', '/v1/batch', { ops, ...extra });
+}
+
+/** Deletes resources (given by id or name) in one atomic batch. */
+export async function deleteResources(ctx: CommandContext, kind: ResourceKind, idsOrNames: string[], byName = true): Promise<WriteResult> {
+  const ops: WriteOp[] = [];
+  for (const idOrName of idsOrNames) {
+    const { resource } = await findResource(ctx, kind, idOrName, byName);
+    ops.push({ op: 'delete', kind, id: resource.id, expectedRevision: resource.revision });
+  }
+  return batch(ctx, ops, forceOptions(ctx));
+}
+
+export function revisionOf(result: WriteResult, kind: ResourceKind, id: string): number {
+  return result.revisions.find((r) => r.kind === kind && r.id === id)?.revision ?? result.index;
+}
+
+export function printShow<T>(ctx: CommandContext, columns: Column<T>[], row: T): void {
+  ctx.io.stdout.write(renderShow(ctx.format, selectColumns(columns, ctx.columns), row));
+}
+
+export function printList<T>(ctx: CommandContext, columns: Column<T>[], rows: T[]): void {
+  ctx.io.stdout.write(renderList(ctx.format, selectColumns(columns, ctx.columns), rows));
+}
+
+/** Merge patch for a string map: set `set`, remove every key in `remove` (null), or all current keys when `clear`. */
+export function mapPatch(current: Record<string, unknown> | undefined, set: Record<string, string>, remove: string[], clear: boolean): JsonObject | undefined {
+  const patch: JsonObject = {};
+  if (clear) for (const key of Object.keys(current ?? {})) patch[key] = null;
+  for (const key of remove) patch[key] = null;
+  for (const [key, value] of Object.entries(set)) patch[key] = value;
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/** Common columns at the end of every resource's show output. */
+export function resourceTailColumns(): Column<ResourceView>[] {
+  return [
+    { header: 'Placement', key: 'placement', get: (r) => r.placement },
+    { header: 'Revision', key: 'revision', get: (r) => r.revision },
+  ];
+}
+
+export function specField(name: string): (r: ResourceView) => unknown {
+  return (r) => r.spec[name];
+}
+
+export function nothingToChange(ctx: CommandContext): never {
+  throw new UsageError('nothing to change: give at least one option', ctx.command.words.join(' '));
+}

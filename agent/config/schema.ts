@@ -1,0 +1,158 @@
+// The agent's configuration file (/etc/stackraft/agent.yaml), validated at start. Every object is
+// strict: an unknown (mistyped) field is an error, never silently ignored. Defaults live here and are
+// documented in docs/configuration.md.
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { LOG_LEVELS } from '../ops/logger.js';
+import { describeValue, expecting, integerIn, oneOf, patternString } from './expect.js';
+import { checkMultiaddr } from './multiaddr.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/stackraft/agent.yaml';
+
+export const CONFIG_DEFAULTS = {
+  dataDir: '/var/lib/stackraft',
+  listen: ['/ip4/0.0.0.0/tcp/7420'],
+  adminSocket: '/run/stackraft/admin.sock',
+  tickMs: 100,
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 1,
+  voters: 5,
+  logLevel: 'info',
+  openstackInterface: 'public',
+} as const;
+
+/** Site names appear in ids, metrics labels and file names: keep them plain. */
+export const SITE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const SITE_NAME_EXPECTED = 'a site name (lowercase letters, digits and inner dashes, at most 63)';
+const LABEL_KEY_PATTERN = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE_PATTERN = /^[A-Za-z0-9._ -]{0,63}$/;
+const CLUSTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const COUNTRY_PATTERN = /^[A-Z]{2}$/;
+const HOST_PORT_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+/** Labels the site already defines through its own fields; a selector sees them as labels too. */
+export const RESERVED_LABELS = ['site', 'region', 'country'] as const;
+
+export const siteName = () => patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED);
+
+const absolutePath = () => {
+  const e = expecting('an absolute path');
+  return z.string(e).refine((p) => isAbsolute(p), e);
+};
+
+const multiaddrString = (requirePeerId: boolean) => {
+  const what = requirePeerId ? 'a multiaddr ending in /p2p/<peer id>' : 'a multiaddr such as /ip4/0.0.0.0/tcp/7420';
+  return z.string(expecting(what)).superRefine((text, ctx) => {
+    const check = checkMultiaddr(text);
+    if (!check.ok) ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${describeValue(text)} (${check.reason})` });
+    else if (requirePeerId && !check.peerId) ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${describeValue(text)} (no /p2p/ component)` });
+  });
+};
+
+const hostPort = () => {
+  const what = 'host:port, such as 127.0.0.1:9464';
+  return z.string(expecting(what)).superRefine((text, ctx) => {
+    const match = HOST_PORT_PATTERN.exec(text);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${describeValue(text)}` });
+    }
+  });
+};
+
+const labels = () =>
+  z
+    .record(patternString(LABEL_KEY_PATTERN, 'a label name (lowercase letters, digits, . _ / -)'), patternString(LABEL_VALUE_PATTERN, 'a label value of at most 63 letters, digits, . _ - or spaces'), expecting('a mapping of label names to values'))
+    .superRefine((value, ctx) => {
+      for (const reserved of RESERVED_LABELS) {
+        if (reserved in value) {
+          ctx.addIssue({ code: 'custom', path: [reserved], message: `'${reserved}' is set by the site itself (site.${reserved === 'site' ? 'name' : reserved}); remove it from labels` });
+        }
+      }
+    });
+
+const siteSection = z.strictObject(
+  {
+    name: siteName(),
+    region: patternString(LABEL_KEY_PATTERN, 'a region name (lowercase letters, digits, . _ / -)'),
+    country: patternString(COUNTRY_PATTERN, 'an ISO 3166-1 alpha-2 country code such as DE').optional(),
+    labels: labels().default({}),
+  },
+  expecting('a mapping with name, region, country, labels'),
+);
+
+const openstackCloud = z.strictObject({
+  type: z.literal('openstack'),
+  /** The entry in clouds.yaml (as for `openstack --os-cloud`). */
+  cloud: patternString(/^\S{1,128}$/, 'the name of a cloud in clouds.yaml'),
+  /** Where clouds.yaml lives; the usual search path (/etc/openstack/clouds.yaml, ...) when absent. */
+  cloudsYaml: absolutePath().optional(),
+  region: patternString(/^\S{1,128}$/, 'a region name').optional(),
+  interface: oneOf(['public', 'internal', 'admin'] as const).default(CONFIG_DEFAULTS.openstackInterface),
+});
+
+const mockCloud = z.strictObject({
+  type: z.literal('mock'),
+  /** URL of a running mock cloud; an in-process one when absent. */
+  url: z.url({ protocol: /^https?$/, ...expecting('an http:// or https:// URL') }).optional(),
+});
+
+const noCloud = z.strictObject({ type: z.literal('none') });
+
+const CLOUD_TYPES = ['openstack', 'mock', 'none'];
+const cloudSection = z.discriminatedUnion('type', [openstackCloud, mockCloud, noCloud], {
+  error: (issue) => {
+    if (issue.input === undefined) return 'required field is missing';
+    const input = issue.input as { type?: unknown } | null;
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return `expected a mapping with a type (${CLOUD_TYPES.join(', ')}), got ${describeValue(input)}`;
+    return `expected type to be one of ${CLOUD_TYPES.join(', ')}, got ${describeValue(input.type)}`;
+  },
+});
+
+const timingSection = z
+  .strictObject({
+    /** One logical Raft tick. */
+    tickMs: integerIn(10, 10_000, 'a positive integer from 10 to 10000 (milliseconds)').default(CONFIG_DEFAULTS.tickMs),
+    electionTimeoutTicks: integerIn(3, 1_000, 'an integer from 3 to 1000').default(CONFIG_DEFAULTS.electionTimeoutTicks),
+    heartbeatTicks: integerIn(1, 1_000, 'a positive integer up to 1000').default(CONFIG_DEFAULTS.heartbeatTicks),
+  }, expecting('a mapping with tickMs, electionTimeoutTicks, heartbeatTicks'))
+  .superRefine((timing, ctx) => {
+    if (timing.heartbeatTicks >= timing.electionTimeoutTicks) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatTicks'],
+        message: `must be less than timing.electionTimeoutTicks (${timing.electionTimeoutTicks}), got ${timing.heartbeatTicks}`,
+      });
+    }
+  });
+
+const votersField = () => {
+  const what = 'an odd integer from 1 to 15 (an even count tolerates no more failures than one voter fewer)';
+  const e = expecting(what);
+  return z.number(e).int(e).min(1, e).max(15, e).refine((n) => n % 2 === 1, e);
+};
+
+export const agentConfigSchema = z.strictObject(
+  {
+    site: siteSection,
+    /** Identifies the cluster: every frame carries it, a mismatch is refused. */
+    clusterId: patternString(CLUSTER_ID_PATTERN, 'a cluster id (letters, digits, . _ -, at most 64)'),
+    dataDir: absolutePath().default(CONFIG_DEFAULTS.dataDir),
+    listen: z.array(multiaddrString(false), expecting('a list of multiaddrs')).min(1, expecting('at least one multiaddr')).default([...CONFIG_DEFAULTS.listen]),
+    /** Addresses other sites should dial; derived from `listen` when empty. */
+    announce: z.array(multiaddrString(false), expecting('a list of multiaddrs')).default([]),
+    /** Initial peers to join through (empty for the first site of a new cluster). */
+    peers: z.array(multiaddrString(true), expecting('a list of multiaddrs ending in /p2p/<peer id>')).default([]),
+    adminSocket: absolutePath().default(CONFIG_DEFAULTS.adminSocket),
+    cloud: cloudSection,
+    timing: timingSection.prefault({}),
+    voters: votersField().default(CONFIG_DEFAULTS.voters),
+    log: z.strictObject({ level: oneOf(LOG_LEVELS).default(CONFIG_DEFAULTS.logLevel) }, expecting('a mapping with level')).prefault({}),
+    metrics: z
+      .strictObject({ listen: hostPort().nullable().default(null) }, expecting('a mapping with listen'))
+      .prefault({}),
+  },
+  expecting('a mapping of configuration fields'),
+);
+
+/** The validated configuration, defaults filled in. */
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type CloudConfig = AgentConfig['cloud'];

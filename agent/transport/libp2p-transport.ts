@@ -1,0 +1,341 @@
+// The Transport port (consensus/ports.ts) over libp2p: Raft and forwarding messages between the
+// agents of real sites. Members are site names; the member map gives each its peer id and
+// addresses. Outbound: one PeerLink per member (one stream, bounded queue, backoff). Inbound:
+// every stream on RAFT_PROTOCOL is read and checked frame by frame (inbound.ts).
+import '../runtime/promise-shim.js';
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Logger, Transport, WireMessage } from '../../consensus/ports.js';
+import { silentLogger } from '../../consensus/ports.js';
+import type { MemberId } from '../../consensus/types.js';
+import { createCounters, type TransportCounters } from './counters.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError, MAX_CLUSTER_ID_LENGTH } from './frames.js';
+import { createSiteHost, DEFAULT_DIAL_TIMEOUT_MS, MemberGater } from './host.js';
+import { peerIdFromKey } from './identity.js';
+import { serveInboundStream } from './inbound.js';
+import { PeerLink, type PeerLinkSettings, type PeerLinkStatus } from './peer-link.js';
+import { checkName, parseMembers, TransportConfigError, type MemberRecord, type TransportMember } from './members.js';
+import { MAX_MEMBER_ID_LENGTH } from './validate.js';
+
+export { TransportConfigError, type TransportMember } from './members.js';
+
+export const RAFT_PROTOCOL = '/stackraft/raft/1.0.0';
+
+export const TRANSPORT_DEFAULTS = {
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  /** Per member: ~ a few hundred heartbeats or a full pipeline of appends. */
+  maxQueuedFramesPerPeer: 1024,
+  /** Per member; at least maxFrameBytes so the largest frame fits. */
+  maxQueuedBytesPerPeer: 16 * 1024 * 1024,
+  maxWriteBatchBytes: 256 * 1024,
+  redialBaseMs: 100,
+  redialMaxMs: 10_000,
+  dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS,
+  stableStreamMs: 5_000,
+  /** At most one onUnreachable call per member per interval. */
+  unreachableReportIntervalMs: 1_000,
+  /** Bound of stop(): queued bytes get this long to leave. */
+  shutdownFlushMs: 1_000,
+} as const;
+
+/** Streams on RAFT_PROTOCOL one connection may carry at once (a member needs one). */
+const MAX_RAFT_STREAMS_PER_CONNECTION = 4;
+
+export interface Libp2pTransportOptions {
+  clusterId: string;
+  /** This site's name. */
+  localMember: MemberId;
+  privateKey: PrivateKey;
+  listenAddrs: string[];
+  announceAddrs?: string[];
+  /** Initial member map (see setMembers). */
+  members?: TransportMember[];
+  logger?: Logger;
+  maxFrameBytes?: number;
+  maxQueuedFramesPerPeer?: number;
+  maxQueuedBytesPerPeer?: number;
+  maxWriteBatchBytes?: number;
+  redialBaseMs?: number;
+  redialMaxMs?: number;
+  dialTimeoutMs?: number;
+  stableStreamMs?: number;
+  unreachableReportIntervalMs?: number;
+  shutdownFlushMs?: number;
+  /** See SiteHostOptions.inboundConnectionsPerHostPerSecond (default: libp2p's, 5). */
+  inboundConnectionsPerHostPerSecond?: number;
+  /** Jitter source for redial backoff (default Math.random). */
+  random?: () => number;
+  /** Milliseconds clock (default Date.now). */
+  now?: () => number;
+}
+
+type RunState = 'new' | 'starting' | 'running' | 'stopped';
+
+export class Libp2pTransport implements Transport {
+  readonly counters: TransportCounters = createCounters();
+  private readonly logger: Logger;
+  private readonly settings: PeerLinkSettings;
+  private readonly maxFrameBytes: number;
+  private readonly unreachableReportIntervalMs: number;
+  private readonly shutdownFlushMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly encoder: FrameEncoder;
+  private readonly decoder: FrameDecoder;
+  private readonly gater: MemberGater;
+  private readonly localPeerId: string;
+  private node: Libp2p | null = null;
+  private runState: RunState = 'new';
+  private members = new Map<MemberId, MemberRecord>();
+  private memberByPeer = new Map<string, MemberId>();
+  private readonly links = new Map<MemberId, PeerLink>();
+  private readonly lastUnreachableReport = new Map<MemberId, number>();
+  private messageHandler: ((from: MemberId, message: WireMessage) => void) | null = null;
+  private unreachableHandler: ((member: MemberId) => void) | null = null;
+
+  constructor(private readonly options: Libp2pTransportOptions) {
+    checkName('clusterId', options.clusterId, MAX_CLUSTER_ID_LENGTH);
+    checkName('localMember', options.localMember, MAX_MEMBER_ID_LENGTH);
+    if (options.listenAddrs.length === 0) throw new TransportConfigError('listenAddrs: at least one address is needed');
+    this.logger = options.logger ?? silentLogger;
+    this.maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes ?? TRANSPORT_DEFAULTS.maxFrameBytes);
+    this.settings = {
+      maxQueuedFrames: positive('maxQueuedFramesPerPeer', options.maxQueuedFramesPerPeer ?? TRANSPORT_DEFAULTS.maxQueuedFramesPerPeer),
+      maxQueuedBytes: positive('maxQueuedBytesPerPeer', options.maxQueuedBytesPerPeer ?? TRANSPORT_DEFAULTS.maxQueuedBytesPerPeer),
+      maxWriteBatchBytes: positive('maxWriteBatchBytes', options.maxWriteBatchBytes ?? TRANSPORT_DEFAULTS.maxWriteBatchBytes),
+      redialBaseMs: positive('redialBaseMs', options.redialBaseMs ?? TRANSPORT_DEFAULTS.redialBaseMs),
+      redialMaxMs: positive('redialMaxMs', options.redialMaxMs ?? TRANSPORT_DEFAULTS.redialMaxMs),
+      dialTimeoutMs: positive('dialTimeoutMs', options.dialTimeoutMs ?? TRANSPORT_DEFAULTS.dialTimeoutMs),
+      stableStreamMs: positive('stableStreamMs', options.stableStreamMs ?? TRANSPORT_DEFAULTS.stableStreamMs),
+    };
+    if (this.settings.maxQueuedBytes < this.maxFrameBytes + 4) {
+      throw new TransportConfigError(
+        `maxQueuedBytesPerPeer (${this.settings.maxQueuedBytes}) must hold at least one frame of maxFrameBytes (${this.maxFrameBytes})`,
+      );
+    }
+    this.unreachableReportIntervalMs = options.unreachableReportIntervalMs ?? TRANSPORT_DEFAULTS.unreachableReportIntervalMs;
+    this.shutdownFlushMs = options.shutdownFlushMs ?? TRANSPORT_DEFAULTS.shutdownFlushMs;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes);
+    this.decoder = new FrameDecoder(options.clusterId);
+    this.localPeerId = peerIdFromKey(options.privateKey).toString();
+    this.gater = new MemberGater((peerId, direction) => {
+      this.counters.gaterRefusals++;
+      this.logger.debug({ peerId, direction }, 'connection refused: peer is not a member');
+    });
+    this.setMembers(options.members ?? []);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.runState !== 'new') throw new Error(`transport cannot start: it is ${this.runState}`);
+    this.runState = 'starting';
+    const node = await createSiteHost({
+      privateKey: this.options.privateKey,
+      listenAddrs: this.options.listenAddrs,
+      announceAddrs: this.options.announceAddrs,
+      gater: this.gater,
+      dialTimeoutMs: this.settings.dialTimeoutMs,
+      inboundConnectionsPerHostPerSecond: this.options.inboundConnectionsPerHostPerSecond,
+    });
+    this.node = node;
+    await node.handle(RAFT_PROTOCOL, (stream, connection) => this.acceptStream(stream, connection.remotePeer.toString()), {
+      maxInboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
+      maxOutboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
+    });
+    this.runState = 'running';
+    this.logger.info({ peerId: this.localPeerId, addrs: this.multiaddrs() }, 'raft transport listening');
+  }
+
+  /** Lets queued frames leave for up to shutdownFlushMs, then closes every connection. */
+  async stop(): Promise<void> {
+    if (this.runState === 'stopped') return;
+    this.runState = 'stopped';
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map((link) => link.shutdown(this.shutdownFlushMs)));
+    const node = this.node;
+    this.node = null;
+    if (node !== null) await node.stop();
+  }
+
+  // ------------------------------------------------------------------ Transport port
+
+  send(to: MemberId, message: WireMessage): void {
+    if (this.runState !== 'running') {
+      this.counters.dropsNotRunning++;
+      return;
+    }
+    const link = this.linkFor(to);
+    if (link === null) {
+      this.counters.dropsUnknownMember++;
+      this.reportUnreachable(to);
+      return;
+    }
+    if (link.dropsNow()) return;
+    let frame: Uint8Array;
+    try {
+      frame = this.encoder.encode(message);
+    } catch (err) {
+      this.counters.dropsUnencodable++;
+      const fault = err instanceof FrameError ? err.fault : 'unencodable';
+      this.logger.warn({ member: to, kind: message.kind, fault, reason: (err as Error).message }, 'message dropped: cannot be framed');
+      return;
+    }
+    link.send(frame);
+  }
+
+  onMessage(handler: (from: MemberId, message: WireMessage) => void): void {
+    this.messageHandler = handler;
+  }
+
+  onUnreachable(handler: (member: MemberId) => void): void {
+    this.unreachableHandler = handler;
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /**
+   * Replaces the member map: every site that may talk to this one (voters, learners, and sites an
+   * operator approved that have not joined yet). Peers not listed are refused by the gater and
+   * their connections closed. Throws TransportConfigError (changing nothing) on a bad entry.
+   */
+  setMembers(members: TransportMember[]): void {
+    const next = parseMembers(members);
+    const nextByPeer = new Map<string, MemberId>();
+    for (const [name, record] of next) nextByPeer.set(record.peerId, name);
+    const local = next.get(this.options.localMember);
+    if (local !== undefined && local.peerId !== this.localPeerId) {
+      this.logger.error(
+        { member: this.options.localMember, listed: local.peerId, ours: this.localPeerId },
+        'the member map gives this site a peer id that is not its key',
+      );
+    }
+    const previous = this.members;
+    this.members = next;
+    this.memberByPeer = nextByPeer;
+    this.gater.setAllowedPeers(nextByPeer.keys());
+    for (const [name, before] of previous) {
+      const after = next.get(name);
+      if (after !== undefined && after.peerId === before.peerId) continue;
+      this.links.get(name)?.close();
+      this.links.delete(name);
+      this.lastUnreachableReport.delete(name);
+      if (!nextByPeer.has(before.peerId)) this.hangUp(before.peerId);
+    }
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  get peerId(): string {
+    return this.localPeerId;
+  }
+
+  /** Listening addresses with /p2p/<peerId> (empty before start). */
+  multiaddrs(): string[] {
+    return this.node?.getMultiaddrs().map((ma) => ma.toString()) ?? [];
+  }
+
+  /** Round trip to a member as last measured by libp2p's connection monitor (every 10 s), if known. */
+  rttMs(member: MemberId): number | undefined {
+    const record = this.members.get(member);
+    if (record === undefined || this.node === null) return undefined;
+    for (const connection of this.node.getConnections(peerIdFromString(record.peerId))) {
+      if (connection.rtt !== undefined) return connection.rtt;
+    }
+    return undefined;
+  }
+
+  /** Per-member outbound state, for status output and metrics. */
+  peerStatus(): PeerLinkStatus[] {
+    return [...this.links.values()].map((link) => link.status());
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private linkFor(member: MemberId): PeerLink | null {
+    const existing = this.links.get(member);
+    if (existing !== undefined) return existing;
+    const record = this.members.get(member);
+    if (record === undefined || member === this.options.localMember) return null;
+    const link = new PeerLink(member, {
+      openStream: (signal) => this.openStream(member, signal),
+      reportUnreachable: () => this.reportUnreachable(member),
+      now: this.now,
+      random: this.random,
+      counters: this.counters,
+      logger: this.logger,
+      settings: this.settings,
+    });
+    this.links.set(member, link);
+    return link;
+  }
+
+  private async openStream(member: MemberId, signal: AbortSignal): Promise<Stream> {
+    const node = this.node;
+    const record = this.members.get(member);
+    if (node === null) throw new Error('transport is not running');
+    if (record === undefined) throw new Error(`site ${member} is no longer a member`);
+    const target = record.addrs.length > 0 ? record.addrs : peerIdFromString(record.peerId);
+    return node.dialProtocol(target, RAFT_PROTOCOL, { signal });
+  }
+
+  private acceptStream(stream: Stream, remotePeer: string): void {
+    serveInboundStream(stream, remotePeer, {
+      localMember: this.options.localMember,
+      maxFrameBytes: this.maxFrameBytes,
+      decoder: this.decoder,
+      memberForPeer: (peerId) => this.memberByPeer.get(peerId),
+      deliver: (from, message) => this.deliver(from, message),
+      counters: this.counters,
+      logger: this.logger,
+    });
+  }
+
+  private deliver(from: MemberId, message: WireMessage): void {
+    const handler = this.messageHandler;
+    if (handler === null) {
+      this.counters.dropsNoHandler++;
+      return;
+    }
+    try {
+      handler(from, message);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.logger.error({ member: from, kind: message.kind, err: (err as Error).message }, 'message handler threw');
+    }
+  }
+
+  private reportUnreachable(member: MemberId): void {
+    const now = this.now();
+    const last = this.lastUnreachableReport.get(member);
+    if (last !== undefined && now - last < this.unreachableReportIntervalMs) return;
+    this.lastUnreachableReport.set(member, now);
+    const handler = this.unreachableHandler;
+    if (handler === null) return;
+    this.counters.unreachableReports++;
+    try {
+      handler(member);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.logger.error({ member, err: (err as Error).message }, 'unreachable handler threw');
+    }
+  }
+
+  private hangUp(peerId: string): void {
+    const node = this.node;
+    if (node === null) return;
+    node.hangUp(peerIdFromString(peerId)).catch((err: Error) => {
+      this.logger.debug({ peerId, err: err.message }, 'closing a removed member’s connections failed');
+    });
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function positive(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TransportConfigError(`${field}: must be a positive integer, got ${value}`);
+  return value;
+}

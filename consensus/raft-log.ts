@@ -1,0 +1,117 @@
+// The in-memory Raft log: the entries after `base` held in one array offset by the first index.
+// `base` is the index just before the first held entry (the snapshot index, or the last entry
+// dropped by compaction) and its term is remembered so an append right after it can be checked.
+import type { Entry } from './types.js';
+
+/** Per-entry bookkeeping added to the payload size when bounding batches by bytes. */
+export const ENTRY_OVERHEAD_BYTES = 24;
+
+export function entryBytes(entry: Entry): number {
+  return entry.data.byteLength + ENTRY_OVERHEAD_BYTES;
+}
+
+export class RaftLog {
+  private held: Entry[];
+  private base: number;
+  private baseTerm: number;
+
+  constructor(base: number, baseTerm: number, entries: Entry[]) {
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i].index !== base + 1 + i) {
+        throw new Error(`raft invariant: log is not contiguous: expected index ${base + 1 + i}, found ${entries[i].index}`);
+      }
+    }
+    this.held = entries.slice();
+    this.base = base;
+    this.baseTerm = baseTerm;
+  }
+
+  get firstIndex(): number {
+    return this.base + 1;
+  }
+
+  get lastIndex(): number {
+    return this.base + this.held.length;
+  }
+
+  get lastTerm(): number {
+    return this.held.length === 0 ? this.baseTerm : this.held[this.held.length - 1].term;
+  }
+
+  /** Term at `index`, or undefined when `index` is neither held nor the base. */
+  term(index: number): number | undefined {
+    if (index === this.base) return this.baseTerm;
+    if (index < this.base || index > this.base + this.held.length) return undefined;
+    return this.held[index - this.base - 1].term;
+  }
+
+  matchTerm(index: number, term: number): boolean {
+    return this.term(index) === term;
+  }
+
+  /** The held entry at `index` (caller guarantees firstIndex <= index <= lastIndex). */
+  at(index: number): Entry {
+    return this.held[index - this.base - 1];
+  }
+
+  /**
+   * Entries in [lo, hi), stopping before the entry that would push the total past `maxBytes`
+   * (but always at least one). Caller guarantees firstIndex <= lo and hi <= lastIndex + 1.
+   */
+  slice(lo: number, hi: number, maxBytes = Infinity): Entry[] {
+    const start = lo - this.base - 1;
+    const end = hi - this.base - 1;
+    if (maxBytes === Infinity) return this.held.slice(start, end);
+    let bytes = 0;
+    let stop = start;
+    while (stop < end) {
+      bytes += entryBytes(this.held[stop]);
+      if (bytes > maxBytes && stop > start) break;
+      stop++;
+    }
+    return this.held.slice(start, stop);
+  }
+
+  append(entry: Entry): void {
+    if (entry.index !== this.lastIndex + 1) {
+      throw new Error(`raft invariant: append of index ${entry.index} to a log ending at ${this.lastIndex}`);
+    }
+    this.held.push(entry);
+  }
+
+  /** Drops every entry at or after `index`. */
+  truncateFrom(index: number): void {
+    if (index <= this.base) throw new Error(`raft invariant: truncation at ${index} reaches the compacted prefix (base ${this.base})`);
+    if (index <= this.lastIndex) this.held.length = index - this.base - 1;
+  }
+
+  /** Drops every entry before `firstIndex`; the entry just before it becomes the base. */
+  compactTo(firstIndex: number): void {
+    if (firstIndex <= this.base + 1) return;
+    if (firstIndex > this.lastIndex + 1) {
+      throw new Error(`raft invariant: compaction to ${firstIndex} past the last index ${this.lastIndex}`);
+    }
+    const newBaseTerm = this.term(firstIndex - 1) as number;
+    this.held = this.held.slice(firstIndex - this.base - 1);
+    this.base = firstIndex - 1;
+    this.baseTerm = newBaseTerm;
+  }
+
+  /** Replaces the whole log by nothing after (base, baseTerm): installing a snapshot. */
+  reset(base: number, baseTerm: number): void {
+    this.held = [];
+    this.base = base;
+    this.baseTerm = baseTerm;
+  }
+
+  /**
+   * The largest index <= `index` whose term is <= `term` (the base if none is held). Used on both
+   * sides of a rejected append to skip a whole conflicting term in one round trip.
+   */
+  findConflictByTerm(index: number, term: number): number {
+    let i = Math.min(index, this.lastIndex);
+    if (i < this.base) return i;
+    while (i > this.base && this.held[i - this.base - 1].term > term) i--;
+    return i;
+  }
+}

@@ -1,0 +1,156 @@
+// The OpenStack driver: CloudDriver over Keystone, Glance, Nova, Cinder and Neutron, through one
+// undici Agent (a keep-alive connection pool per origin) with request timeouts and retries.
+import { readFileSync } from 'node:fs';
+import { Agent, interceptors } from 'undici';
+import { CloudConfigError, CloudError } from '../errors.js';
+import { transferImageBits } from '../image-transfer.js';
+import { DEFAULT_RETRY_POLICY, type RetryContext, type RetryPolicy } from '../retry.js';
+import { ServiceDriver } from '../service-driver.js';
+import type { ServiceApis } from '../service-api.js';
+import { realSleep, silentDriverLogger, type DriverLogger, type Sleep } from '../types.js';
+import { resolveCloudConfig, type EndpointKind, type OpenStackCloudConfig, type ResolveCloudConfigOptions } from './config.js';
+import { glanceImageApi, glanceRoot } from './glance.js';
+import { HttpClient } from './http.js';
+import { KeystoneSession, findEndpoint, type Token } from './keystone.js';
+import { NOVA_MICROVERSION, novaComputeApi, novaMicroversionHeaders } from './nova.js';
+import { cinderProjectBase, cinderQuotaApi, neutronBase, neutronQuotaApi } from './quota-services.js';
+import { ServiceClient } from './service-client.js';
+import { undiciSourceFetcher } from './source.js';
+
+export interface OpenStackDriverOptions {
+  /** Waiting for response headers and between body chunks of an ordinary request. */
+  requestTimeoutMs?: number;
+  /** Waiting for Glance to answer once an upload's last byte is sent (it may checksum and store). */
+  uploadTimeoutMs?: number;
+  /** Longest silence from an image source while downloading. */
+  sourceIdleTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Retries of one request (and of one whole image transfer). */
+  retry?: Partial<RetryPolicy>;
+  /** Renew the token this long before it expires. */
+  tokenRenewMarginMs?: number;
+  /** Keep-alive connections per origin. */
+  connectionsPerOrigin?: number;
+  keepAliveTimeoutMs?: number;
+  /** Compute microversion sent to Nova (see nova.ts for why 2.61). */
+  computeMicroversion?: string;
+  random?: () => number;
+  sleep?: Sleep;
+  now?: () => number;
+  logger?: DriverLogger;
+}
+
+export const DEFAULT_OPENSTACK_OPTIONS = {
+  requestTimeoutMs: 30_000,
+  uploadTimeoutMs: 30 * 60_000,
+  sourceIdleTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  tokenRenewMarginMs: 5 * 60_000,
+  connectionsPerOrigin: 8,
+  keepAliveTimeoutMs: 10_000,
+} as const;
+
+/** Catalog service types per endpoint kind, preferred first. */
+export const SERVICE_TYPES: Readonly<Record<EndpointKind, readonly string[]>> = {
+  image: ['image'],
+  compute: ['compute'],
+  volume: ['block-storage', 'volumev3'],
+  network: ['network'],
+};
+
+function buildAgent(config: OpenStackCloudConfig, o: Required<Pick<OpenStackDriverOptions, 'connectTimeoutMs' | 'connectionsPerOrigin' | 'keepAliveTimeoutMs'>>): Agent {
+  let ca: string | undefined;
+  if (config.caCertFile !== undefined) {
+    try {
+      ca = readFileSync(config.caCertFile, 'utf8');
+    } catch (err) {
+      throw new CloudConfigError(config.source, 'cacert', `cannot be read (${config.caCertFile}): ${(err as Error).message}`);
+    }
+  }
+  return new Agent({
+    connections: o.connectionsPerOrigin,
+    keepAliveTimeout: o.keepAliveTimeoutMs,
+    connect: { timeout: o.connectTimeoutMs, ...(ca === undefined ? {} : { ca }), ...(config.insecure ? { rejectUnauthorized: false } : {}) },
+  });
+}
+
+export class OpenStackDriver extends ServiceDriver {
+  readonly config: OpenStackCloudConfig;
+  readonly session: KeystoneSession;
+  private readonly http: HttpClient;
+  private readonly log: DriverLogger;
+  private readonly microversion: string;
+  private readonly uploadTimeoutMs: number;
+  private apisPromise: Promise<ServiceApis> | undefined;
+
+  constructor(config: OpenStackCloudConfig, options: OpenStackDriverOptions = {}) {
+    const o = { ...DEFAULT_OPENSTACK_OPTIONS, ...options };
+    const random = options.random ?? Math.random;
+    const sleep = options.sleep ?? realSleep;
+    const logger = options.logger ?? silentDriverLogger;
+    const retry: RetryContext = { policy: { ...DEFAULT_RETRY_POLICY, ...options.retry }, random, sleep };
+    const agent = buildAgent(config, o);
+    const sourceDispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+    const fetchSource = undiciSourceFetcher(sourceDispatcher, { headersTimeoutMs: o.requestTimeoutMs, idleTimeoutMs: o.sourceIdleTimeoutMs });
+    let self: OpenStackDriver | undefined;
+    super({
+      driverName: 'openstack',
+      resolveApis: () => self!.resolveApis(),
+      transferBits: (images, id, source) => transferImageBits({ images, fetchSource, retry }, id, source),
+      logger,
+      onClose: () => agent.close(),
+    });
+    self = this;
+    this.config = config;
+    this.log = logger;
+    this.microversion = o.computeMicroversion ?? NOVA_MICROVERSION;
+    this.uploadTimeoutMs = o.uploadTimeoutMs;
+    this.http = new HttpClient({ dispatcher: agent, retry, requestTimeoutMs: o.requestTimeoutMs, logger });
+    this.session = new KeystoneSession(this.http, config.auth, { now: options.now ?? Date.now, renewMarginMs: o.tokenRenewMarginMs });
+  }
+
+  /** The endpoint of one service: the override, else the catalog's, else undefined (service absent). */
+  private endpoint(token: Token, kind: EndpointKind): string | undefined {
+    return this.config.endpointOverrides[kind]?.replace(/\/+$/, '') ?? findEndpoint(token.catalog, SERVICE_TYPES[kind], this.config.interface, this.config.regionName);
+  }
+
+  private async buildApis(): Promise<ServiceApis> {
+    const token = await this.session.token();
+    const apis: ServiceApis = {};
+    const client = (service: CloudError['service'], base: string, headers?: Record<string, string>) => new ServiceClient(this.http, this.session, service, base, headers);
+    const compute = this.endpoint(token, 'compute');
+    if (compute !== undefined) apis.compute = novaComputeApi(client('compute', compute, novaMicroversionHeaders(this.microversion)));
+    const image = this.endpoint(token, 'image');
+    if (image !== undefined) apis.image = glanceImageApi(client('image', glanceRoot(image)), this.uploadTimeoutMs);
+    const volume = this.endpoint(token, 'volume');
+    if (volume !== undefined) apis.volumeQuotas = cinderQuotaApi(client('volume', cinderProjectBase(volume, token.projectId)));
+    const network = this.endpoint(token, 'network');
+    if (network !== undefined) apis.networkQuotas = neutronQuotaApi(client('network', neutronBase(network)));
+    this.log.info(
+      { driver: 'openstack', source: this.config.source, region: this.config.regionName, interface: this.config.interface, compute, image, volume, network },
+      'OpenStack endpoints resolved',
+    );
+    return apis;
+  }
+
+  /** Authenticates on first use; endpoints are read once from the first token's catalog. */
+  private resolveApis(): Promise<ServiceApis> {
+    this.apisPromise ??= this.buildApis().catch((err: unknown) => {
+      this.apisPromise = undefined;
+      throw err;
+    });
+    return this.apisPromise;
+  }
+
+  /** The service APIs themselves (one call per REST request), for tools and tests. */
+  serviceApis(): Promise<ServiceApis> {
+    return this.resolveApis();
+  }
+}
+
+export interface CreateOpenStackDriverOptions extends ResolveCloudConfigOptions, OpenStackDriverOptions {}
+
+/** A driver from a clouds.yaml cloud (or OS_CLOUD) or from OS_* variables; see resolveCloudConfig. */
+export function createOpenStackDriver(options: CreateOpenStackDriverOptions = {}): OpenStackDriver {
+  return new OpenStackDriver(resolveCloudConfig(options), options);
+}

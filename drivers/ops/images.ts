@@ -1,0 +1,193 @@
+// Images on top of ImageApi: create with the catalog's id and metadata, stream the bits in, verify,
+// then protect; metadata updates by JSON patch; delete (unprotecting first). Glance never reuses a
+// deleted image id and never takes new bits for an active image: both are reported, not worked around.
+import { CloudError, ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
+import { diffImage } from '../diff.js';
+import type { TransferReport } from '../image-transfer.js';
+import { MANAGED_IMAGE_PROPERTY, MANAGED_VALUE, imageMarkerProperties, readImageMarkers } from '../markers.js';
+import type { GlanceImage, ImageApi, ImagePatchOp } from '../service-api.js';
+import type { CloudImage, ImageSpec, WriteResult } from '../types.js';
+import { validateImageSpec } from '../validate.js';
+
+/** Puts the bits of `source` into queued image `id` and verifies them. */
+export type BitsTransfer = (images: ImageApi, id: string, source: ImageSpec['source']) => Promise<TransferReport>;
+
+export interface ImageOpsDeps {
+  images: ImageApi;
+  transfer: BitsTransfer;
+}
+
+export function toCloudImage(g: GlanceImage): CloudImage {
+  const markers = readImageMarkers(g.properties);
+  const image: CloudImage = {
+    id: g.id,
+    name: g.name ?? '',
+    diskFormat: g.diskFormat ?? '',
+    containerFormat: g.containerFormat ?? '',
+    visibility: g.visibility,
+    minDisk: g.minDisk,
+    minRam: g.minRam,
+    protected: g.protected,
+    properties: markers.properties,
+    tags: [...g.tags].sort(),
+    status: g.status,
+    sizeBytes: g.size,
+    osHashAlgo: g.osHashAlgo,
+    osHashValue: g.osHashValue,
+    managed: markers.managed,
+  };
+  if (markers.source !== undefined) image.source = markers.source;
+  return image;
+}
+
+export async function getImage(images: ImageApi, id: string): Promise<CloudImage | undefined> {
+  const g = await images.getImage(id);
+  return g === undefined ? undefined : toCloudImage(g);
+}
+
+export async function listImages(images: ImageApi): Promise<CloudImage[]> {
+  const found = await images.listImagesWithProperty(MANAGED_IMAGE_PROPERTY, MANAGED_VALUE);
+  return found.map(toCloudImage).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function imagePath(id: string): string {
+  return `/v2/images/${id}`;
+}
+
+async function mustGet(images: ImageApi, id: string, method: string): Promise<CloudImage> {
+  const image = await getImage(images, id);
+  if (image === undefined) {
+    throw new NotFoundError({ service: 'image', method, path: imagePath(id), status: 404, cloudMessage: '', message: `image ${id} does not exist` });
+  }
+  return image;
+}
+
+/** Metadata patch, upload, verification and protection of a managed image that is still queued. */
+async function completeQueued(deps: ImageOpsDeps, spec: ImageSpec, current: CloudImage): Promise<WriteResult<CloudImage>> {
+  const patch = diffImage(current, spec).patch.filter((op) => op.path !== '/protected');
+  if (current.protected) patch.push({ op: 'replace', path: '/protected', value: false });
+  if (patch.length > 0) await deps.images.patchImage(spec.id, patch);
+  const report = await deps.transfer(deps.images, spec.id, spec.source);
+  if (spec.protected) await deps.images.patchImage(spec.id, [{ op: 'replace', path: '/protected', value: true }]);
+  return { resource: await mustGet(deps.images, spec.id, 'GET'), replaced: false, warnings: report.warnings };
+}
+
+async function onCreateConflict(deps: ImageOpsDeps, spec: ImageSpec, conflict: ConflictError): Promise<WriteResult<CloudImage>> {
+  const existing = await getImage(deps.images, spec.id);
+  if (existing === undefined) {
+    throw new ImageIdRetiredError({ service: 'image', method: 'POST', path: '/v2/images', status: 409, cloudMessage: conflict.cloudMessage, imageId: spec.id });
+  }
+  if (!existing.managed) {
+    throw new ConflictError({
+      service: 'image',
+      method: 'POST',
+      path: '/v2/images',
+      status: 409,
+      cloudMessage: conflict.cloudMessage,
+      message: `image id ${spec.id} is taken by an image stackraft does not manage (no ${MANAGED_IMAGE_PROPERTY} property); stackraft never changes it`,
+    });
+  }
+  if (existing.status === 'queued') {
+    const result = await completeQueued(deps, spec, existing);
+    result.warnings.push(`image ${spec.id}: resumed an upload that had not completed`);
+    return result;
+  }
+  if (existing.status === 'active' && diffImage(existing, spec).inSync) return { resource: existing, replaced: false, warnings: [] };
+  throw new ConflictError({
+    service: 'image',
+    method: 'POST',
+    path: '/v2/images',
+    status: 409,
+    cloudMessage: conflict.cloudMessage,
+    retryable: existing.status === 'saving' || existing.status === 'importing',
+    message: `image ${spec.id} already exists ('${existing.status}') with a different definition; update it instead of creating it`,
+  });
+}
+
+export async function createImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+  validateImageSpec(spec);
+  try {
+    await deps.images.createImage({
+      id: spec.id,
+      name: spec.name,
+      diskFormat: spec.diskFormat,
+      containerFormat: spec.containerFormat,
+      visibility: spec.visibility,
+      minDisk: spec.minDisk,
+      minRam: spec.minRam,
+      // Protected only once the bits are verified: a failed upload must stay deletable.
+      protected: false,
+      tags: [...spec.tags],
+      properties: { ...spec.properties, ...imageMarkerProperties(spec.source) },
+    });
+  } catch (err) {
+    if (err instanceof ConflictError && !err.retryable) return onCreateConflict(deps, spec, err);
+    throw err;
+  }
+  const report = await deps.transfer(deps.images, spec.id, spec.source);
+  if (spec.protected) await deps.images.patchImage(spec.id, [{ op: 'replace', path: '/protected', value: true }]);
+  return { resource: await mustGet(deps.images, spec.id, 'GET'), replaced: false, warnings: report.warnings };
+}
+
+function notManaged(method: string, id: string): NotManagedError {
+  return new NotManagedError({
+    service: 'image',
+    method,
+    path: imagePath(id),
+    message: `image ${id} is not managed by stackraft (no ${MANAGED_IMAGE_PROPERTY} property); stackraft never changes or deletes it`,
+  });
+}
+
+export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+  validateImageSpec(spec);
+  const current = await mustGet(deps.images, spec.id, 'update image');
+  if (!current.managed) throw notManaged('update image', spec.id);
+  if (current.status === 'queued') return completeQueued(deps, spec, current);
+  const diff = diffImage(current, spec);
+  if (diff.digestsChanged) {
+    throw new NotSupportedError({
+      service: 'image',
+      method: 'update image',
+      path: imagePath(spec.id),
+      cloudMessage: '',
+      message:
+        `image ${spec.id}: the catalog's digest changed, i.e. new bits. Glance never replaces the bits of an image and ` +
+        `never reuses a deleted id, so publish the new bits as a new image id.`,
+    });
+  }
+  if (diff.formatChanges.length > 0) {
+    throw new NotSupportedError({
+      service: 'image',
+      method: 'update image',
+      path: imagePath(spec.id),
+      cloudMessage: '',
+      message: `image ${spec.id}: Glance changes disk and container format only before the upload (${diff.formatChanges
+        .map((c) => `${c.field} ${String(c.from)} -> ${String(c.to)}`)
+        .join(', ')}); publish it as a new image id`,
+    });
+  }
+  if (diff.inSync) return { resource: current, replaced: false, warnings: [] };
+  if (current.status !== 'active') {
+    throw new CloudError({
+      code: 'CONFLICT',
+      service: 'image',
+      method: 'PATCH',
+      path: imagePath(spec.id),
+      status: 0,
+      cloudMessage: '',
+      retryable: current.status === 'saving' || current.status === 'importing',
+      message: `image ${spec.id} is '${current.status}' in Glance; stackraft changes only active or queued images`,
+    });
+  }
+  const patch: ImagePatchOp[] = diff.patch;
+  const updated = await deps.images.patchImage(spec.id, patch);
+  return { resource: toCloudImage(updated), replaced: false, warnings: [] };
+}
+
+export async function deleteImage(images: ImageApi, id: string): Promise<void> {
+  const current = await mustGet(images, id, 'delete image');
+  if (!current.managed) throw notManaged('delete image', id);
+  // The catalog's `protected` guards against users deleting the image, not against the catalog.
+  if (current.protected) await images.patchImage(id, [{ op: 'replace', path: '/protected', value: false }]);
+  await images.deleteImage(id);
+}

@@ -1,0 +1,148 @@
+// CloudDriver over ServiceApis: the driver logic shared by MemoryCloud and the OpenStack driver.
+// Each implementation supplies its service APIs (resolved lazily: a real cloud needs a Keystone
+// catalog first), how to open an image source, and its retry settings.
+import { CloudError } from './errors.js';
+import * as flavors from './ops/flavors.js';
+import * as images from './ops/images.js';
+import * as quotas from './ops/quotas.js';
+import type { ComputeApi, ImageApi, ServiceApis } from './service-api.js';
+import {
+  silentDriverLogger,
+  type CloudCapabilities,
+  type CloudDriver,
+  type CloudFlavor,
+  type CloudImage,
+  type CloudQuota,
+  type DriverLogger,
+  type FlavorSpec,
+  type ImageSpec,
+  type QuotaSpec,
+  type UpdateOptions,
+  type WriteResult,
+} from './types.js';
+
+export interface ServiceDriverParts {
+  driverName: string;
+  resolveApis: () => Promise<ServiceApis>;
+  /** How image bits get in (usually transferImageBits: stream from the source URL, verify). */
+  transferBits: images.BitsTransfer;
+  logger?: DriverLogger;
+  onClose?: () => Promise<void>;
+}
+
+export class ServiceDriver implements CloudDriver {
+  readonly driverName: string;
+  private closed = false;
+  private readonly logger: DriverLogger;
+
+  constructor(private readonly parts: ServiceDriverParts) {
+    this.driverName = parts.driverName;
+    this.logger = parts.logger ?? silentDriverLogger;
+  }
+
+  protected async apis(): Promise<ServiceApis> {
+    if (this.closed) {
+      throw new CloudError({ code: 'CLOSED', service: 'driver', method: 'use', path: '', status: 0, cloudMessage: '', retryable: false, message: `${this.driverName} driver is closed` });
+    }
+    return this.parts.resolveApis();
+  }
+
+  private noEndpoint(what: string): CloudError {
+    return new CloudError({
+      code: 'NO_ENDPOINT',
+      service: 'driver',
+      method: what,
+      path: '',
+      status: 0,
+      cloudMessage: '',
+      retryable: false,
+      message: `${this.driverName}: this cloud has no ${what} endpoint`,
+    });
+  }
+
+  private async compute(): Promise<ComputeApi> {
+    const api = (await this.apis()).compute;
+    if (api === undefined) throw this.noEndpoint('compute');
+    return api;
+  }
+
+  private async images(): Promise<ImageApi> {
+    const api = (await this.apis()).image;
+    if (api === undefined) throw this.noEndpoint('image');
+    return api;
+  }
+
+  private async imageDeps(): Promise<images.ImageOpsDeps> {
+    return { images: await this.images(), transfer: this.parts.transferBits };
+  }
+
+  private report<T extends { id?: string; project?: string }>(op: string, result: WriteResult<T>): WriteResult<T> {
+    const id = result.resource.id ?? result.resource.project;
+    for (const warning of result.warnings) this.logger.warn({ driver: this.driverName, op, id, replaced: result.replaced }, warning);
+    return result;
+  }
+
+  async capabilities(): Promise<CloudCapabilities> {
+    const apis = await this.apis();
+    return {
+      hasCompute: apis.compute !== undefined,
+      hasImage: apis.image !== undefined,
+      hasVolume: apis.volumeQuotas !== undefined,
+      hasNetwork: apis.networkQuotas !== undefined,
+    };
+  }
+
+  async listFlavors(): Promise<CloudFlavor[]> {
+    return flavors.listFlavors(await this.compute());
+  }
+  async getFlavor(id: string): Promise<CloudFlavor | undefined> {
+    return flavors.getFlavor(await this.compute(), id);
+  }
+  async createFlavor(spec: FlavorSpec): Promise<WriteResult<CloudFlavor>> {
+    return this.report('createFlavor', await flavors.createFlavor(await this.compute(), spec));
+  }
+  async updateFlavor(spec: FlavorSpec, options?: UpdateOptions): Promise<WriteResult<CloudFlavor>> {
+    return this.report('updateFlavor', await flavors.updateFlavor(await this.compute(), spec, options));
+  }
+  async deleteFlavor(id: string): Promise<void> {
+    await flavors.deleteFlavor(await this.compute(), id);
+  }
+
+  async listImages(): Promise<CloudImage[]> {
+    return images.listImages(await this.images());
+  }
+  async getImage(id: string): Promise<CloudImage | undefined> {
+    return images.getImage(await this.images(), id);
+  }
+  async createImage(spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+    return this.report('createImage', await images.createImage(await this.imageDeps(), spec));
+  }
+  async updateImage(spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+    return this.report('updateImage', await images.updateImage(await this.imageDeps(), spec));
+  }
+  async deleteImage(id: string): Promise<void> {
+    await images.deleteImage(await this.images(), id);
+  }
+
+  async listQuotas(projects: readonly string[]): Promise<CloudQuota[]> {
+    return quotas.listQuotas(await this.apis(), projects);
+  }
+  async getQuota(project: string): Promise<CloudQuota> {
+    return quotas.getQuota(await this.apis(), project);
+  }
+  async createQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>> {
+    return this.report('createQuota', await quotas.setQuota(await this.apis(), spec));
+  }
+  async updateQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>> {
+    return this.report('updateQuota', await quotas.setQuota(await this.apis(), spec));
+  }
+  async deleteQuota(project: string): Promise<WriteResult<CloudQuota>> {
+    return this.report('deleteQuota', await quotas.resetQuota(await this.apis(), project));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.parts.onClose?.();
+  }
+}

@@ -1,0 +1,250 @@
+// The one interface the reconciler sees: a cloud, as resources of three kinds (flavor, image,
+// quota) addressed by the caller's own ids. Shapes follow the catalog's (agent/catalog/types.ts)
+// field for field, plus the id, so the reconciler passes `{ id, ...spec }` straight through.
+// drivers/ imports nothing from agent/ or sim/: the shapes are restated here, not imported.
+
+export type ResourceKind = 'flavor' | 'image' | 'quota';
+
+/** -1 means unlimited in every OpenStack quota. */
+export const UNLIMITED = -1;
+
+// ---------------------------------------------------------------- flavors
+
+export interface FlavorSpec {
+  /** Nova flavor id (string), the same on every site. */
+  id: string;
+  name: string;
+  vcpus: number;
+  /** MiB */
+  ram: number;
+  /** GiB */
+  disk: number;
+  /** GiB */
+  ephemeral: number;
+  /** MiB */
+  swap: number;
+  rxtxFactor: number;
+  isPublic: boolean;
+  extraSpecs: Record<string, string>;
+  description?: string;
+  /** Projects given access to a private flavor (os-flavor-access); must be empty when isPublic. */
+  accessProjects?: string[];
+}
+
+export interface CloudFlavor {
+  id: string;
+  name: string;
+  vcpus: number;
+  ram: number;
+  disk: number;
+  ephemeral: number;
+  swap: number;
+  rxtxFactor: number;
+  isPublic: boolean;
+  /** Without stackraft's own marker keys. */
+  extraSpecs: Record<string, string>;
+  /** Absent when Nova has none. */
+  description?: string;
+  /** Sorted; empty for public flavors. */
+  accessProjects: string[];
+  /** Carries stackraft's marker: the only flavors stackraft may change or delete. */
+  managed: boolean;
+}
+
+// ---------------------------------------------------------------- images
+
+export type ImageVisibility = 'public' | 'community';
+
+export interface ImageSource {
+  /** http or https. */
+  url: string;
+  /** Lower-case hex digests; at least one is present. */
+  sha256?: string;
+  sha512?: string;
+}
+
+export interface ImageSpec {
+  /** Glance image id: a lower-case UUID, the same on every site. */
+  id: string;
+  name: string;
+  diskFormat: string;
+  containerFormat: string;
+  visibility: ImageVisibility;
+  /** GiB */
+  minDisk: number;
+  /** MiB */
+  minRam: number;
+  protected: boolean;
+  /** Custom Glance properties (string values), without stackraft's own. */
+  properties: Record<string, string>;
+  tags: string[];
+  source: ImageSource;
+}
+
+export interface CloudImage {
+  id: string;
+  name: string;
+  diskFormat: string;
+  containerFormat: string;
+  /** Operator images may also be 'private' or 'shared'. */
+  visibility: string;
+  minDisk: number;
+  minRam: number;
+  protected: boolean;
+  /** Custom properties, without stackraft's markers and without the attributes Glance sets itself. */
+  properties: Record<string, string>;
+  /** Sorted. */
+  tags: string[];
+  /** Where stackraft took the bits from (recorded on managed images only). */
+  source?: ImageSource;
+  /** Glance status: 'active' once the bits are in; 'queued' while they are not (an upload failed or is pending). */
+  status: string;
+  sizeBytes: number | null;
+  /** Glance's own digest of the stored bits (usually sha512). */
+  osHashAlgo: string | null;
+  osHashValue: string | null;
+  managed: boolean;
+}
+
+// ---------------------------------------------------------------- quotas
+
+export interface ComputeQuota {
+  cores: number;
+  instances: number;
+  /** MiB */
+  ram: number;
+  keyPairs: number;
+  serverGroups: number;
+}
+
+export interface VolumeQuota {
+  volumes: number;
+  gigabytes: number;
+  snapshots: number;
+  backups: number;
+}
+
+export interface NetworkQuota {
+  networks: number;
+  subnets: number;
+  ports: number;
+  routers: number;
+  floatingIps: number;
+  securityGroups: number;
+}
+
+/** Desired limits: only the limits given are set; the others keep whatever the cloud has. */
+export interface QuotaSpec {
+  /** Keystone project id. */
+  project: string;
+  compute?: Partial<ComputeQuota>;
+  volume?: Partial<VolumeQuota>;
+  network?: Partial<NetworkQuota>;
+}
+
+/** A project's quota set as the cloud has it: one part per service the cloud has. */
+export interface CloudQuota {
+  project: string;
+  compute?: ComputeQuota;
+  volume?: VolumeQuota;
+  network?: NetworkQuota;
+}
+
+export type QuotaPart = 'compute' | 'volume' | 'network';
+
+// ---------------------------------------------------------------- the driver
+
+/** Which services this cloud has (a service absent from the Keystone catalog is simply skipped). */
+export interface CloudCapabilities {
+  hasCompute: boolean;
+  hasImage: boolean;
+  hasVolume: boolean;
+  hasNetwork: boolean;
+}
+
+export interface WriteResult<T> {
+  /** The resource as the cloud has it after the write. */
+  resource: T;
+  /** The resource was deleted and created again with the same id (Nova flavors are immutable). */
+  replaced: boolean;
+  /** Things the operator should know (a replace, a skipped quota part, an adopted half-created resource). */
+  warnings: string[];
+}
+
+export interface UpdateOptions {
+  /**
+   * Whether a change Nova cannot make in place (vcpus, ram, disk, ...) may be done as delete +
+   * create with the same id. Default true; false makes such an update fail with NotSupportedError.
+   */
+  allowReplace?: boolean;
+}
+
+/**
+ * The contract every cloud implements (MemoryCloud, OpenStackDriver). Errors are CloudError
+ * subclasses (errors.ts). Rules shared by all kinds:
+ * - `list` returns only resources stackraft manages; `get` returns any resource with the id
+ *   (with `managed` telling whose it is), or undefined.
+ * - `create` of an id that exists: returns the existing resource when it is managed and already
+ *   equal to the spec (a retried create is harmless), resumes a managed image whose upload never
+ *   finished, and otherwise fails with ConflictError.
+ * - `update` and `delete` of a missing id: NotFoundError; of an unmanaged one: NotManagedError.
+ * - Quotas: a project's quota set is managed when the catalog names the project, so `listQuotas`
+ *   takes the project ids; `deleteQuota` resets the project to the cloud's defaults.
+ */
+export interface CloudDriver {
+  /** 'memory' or 'openstack' (for logs). */
+  readonly driverName: string;
+  capabilities(): Promise<CloudCapabilities>;
+
+  listFlavors(): Promise<CloudFlavor[]>;
+  getFlavor(id: string): Promise<CloudFlavor | undefined>;
+  createFlavor(spec: FlavorSpec): Promise<WriteResult<CloudFlavor>>;
+  updateFlavor(spec: FlavorSpec, options?: UpdateOptions): Promise<WriteResult<CloudFlavor>>;
+  deleteFlavor(id: string): Promise<void>;
+
+  listImages(): Promise<CloudImage[]>;
+  getImage(id: string): Promise<CloudImage | undefined>;
+  createImage(spec: ImageSpec): Promise<WriteResult<CloudImage>>;
+  updateImage(spec: ImageSpec): Promise<WriteResult<CloudImage>>;
+  deleteImage(id: string): Promise<void>;
+
+  listQuotas(projects: readonly string[]): Promise<CloudQuota[]>;
+  getQuota(project: string): Promise<CloudQuota>;
+  createQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>>;
+  updateQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>>;
+  deleteQuota(project: string): Promise<WriteResult<CloudQuota>>;
+
+  /** Releases connections; the driver is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- injected environment
+
+/** Same shape as consensus/ports Logger (and pino), restated so drivers/ stays a leaf. */
+export interface DriverLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentDriverLogger: DriverLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Same shape as consensus/ports Clock: real timers in the daemon, virtual time in the simulator. */
+export interface DriverClock {
+  now(): number;
+  setTimer(delayMs: number, callback: () => void): { cancel(): void };
+}
+
+export type Sleep = (ms: number) => Promise<void>;
+
+export function sleepOn(clock: DriverClock): Sleep {
+  return (ms) => new Promise<void>((resolve) => void clock.setTimer(ms, resolve));
+}
+
+export const realSleep: Sleep = (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,130 @@
+// The "disk" of the in-memory store: the state that survives a simulated crash. A MemoryLogStore
+// instance keeps a view (disk + writes not yet synced); only synced writes reach the disk image.
+import type { Entry, HardState, Snapshot } from '../consensus/types.js';
+import { EMPTY_HARD_STATE, logBase, type LogState } from './log-state.js';
+import type { WritePlan } from './write-plan.js';
+
+export interface MemoryImage {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Index of log[0]; the log is [logFirst, logFirst + log.length - 1]. */
+  logFirst: number;
+  log: Entry[];
+  appliedIndex: number;
+  records: Map<string, Uint8Array>;
+}
+
+export class MemoryDisk {
+  /** Store format version, written at the first open; set it to model a store from another release. */
+  formatVersion: number | null = null;
+  image: MemoryImage = emptyImage();
+  /** Writes that reached this disk (synced). */
+  syncedWrites = 0;
+  /** The store instance holding the disk open: one at a time, like LevelDB's LOCK. */
+  holder: object | null = null;
+  private failuresLeft = 0;
+
+  /** The next `count` writes (by any store instance on this disk) fail as a broken disk would. */
+  failNextWrites(count: number): void {
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`failNextWrites(${count}): not a count`);
+    this.failuresLeft = count;
+  }
+
+  /** Consumes one planned failure; true if this write must fail. */
+  takeWriteFailure(): boolean {
+    if (this.failuresLeft === 0) return false;
+    this.failuresLeft--;
+    return true;
+  }
+}
+
+export function emptyImage(): MemoryImage {
+  return {
+    hardState: { ...EMPTY_HARD_STATE },
+    snapshot: null,
+    logFirst: 1,
+    log: [],
+    appliedIndex: 0,
+    records: new Map(),
+  };
+}
+
+/** A copy whose containers can change independently (entries and byte arrays are never mutated). */
+export function cloneImage(image: MemoryImage): MemoryImage {
+  return { ...image, hardState: { ...image.hardState }, log: image.log.slice(), records: new Map(image.records) };
+}
+
+export function stateOfImage(image: MemoryImage): LogState {
+  return {
+    hardState: image.hardState,
+    firstIndex: image.logFirst,
+    lastIndex: image.logFirst + image.log.length - 1,
+    snapshotMeta: image.snapshot?.meta ?? null,
+    appliedIndex: image.appliedIndex,
+  };
+}
+
+export function termInImage(image: MemoryImage, index: number): number | undefined {
+  const base = logBase(stateOfImage(image));
+  if (index === base.index) return base.term;
+  return image.log[index - image.logFirst]?.term;
+}
+
+/** Copies what the caller handed in, so later changes to its buffers cannot reach the "disk". */
+export function detachPlan(plan: WritePlan): WritePlan {
+  const copyBytes = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+  return {
+    ...plan,
+    entries: plan.entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: copyBytes(e.data) })),
+    hardState: plan.hardState ? { ...plan.hardState } : undefined,
+    snapshot: plan.snapshot
+      ? {
+          meta: {
+            ...plan.snapshot.meta,
+            conf: { voters: [...plan.snapshot.meta.conf.voters], learners: [...plan.snapshot.meta.conf.learners] },
+          },
+          data: copyBytes(plan.snapshot.data),
+        }
+      : undefined,
+    applied: plan.applied
+      ? {
+          index: plan.applied.index,
+          replaceAll: plan.applied.replaceAll,
+          ops: plan.applied.ops.map((op) =>
+            op.type === 'put' ? { type: 'put', key: op.key, value: copyBytes(op.value) } : { type: 'del', key: op.key },
+          ),
+        }
+      : undefined,
+  };
+}
+
+/** Applies a plan made against the state this image is in (the view at write time, the disk at sync time). */
+export function applyPlan(image: MemoryImage, plan: WritePlan): void {
+  const { next } = plan;
+  if (plan.snapshot) image.snapshot = plan.snapshot;
+  if (plan.logReset) {
+    image.log = [];
+    image.logFirst = next.snapshotMeta!.index + 1;
+  }
+  if (plan.entries.length > 0) {
+    image.log.length = plan.entries[0].index - image.logFirst;
+    for (const entry of plan.entries) image.log.push(entry);
+  }
+  if (next.firstIndex > image.logFirst) {
+    image.log.splice(0, next.firstIndex - image.logFirst);
+    image.logFirst = next.firstIndex;
+  }
+  if (plan.hardState) image.hardState = { ...plan.hardState };
+  if (plan.applied) {
+    if (plan.applied.replaceAll) image.records = new Map();
+    for (const op of plan.applied.ops) {
+      if (op.type === 'put') image.records.set(op.key, op.value);
+      else image.records.delete(op.key);
+    }
+  }
+  image.appliedIndex = next.appliedIndex;
+  const lastIndex = image.logFirst + image.log.length - 1;
+  if (lastIndex !== next.lastIndex) {
+    throw new Error(`memory store invariant: log ends at ${lastIndex} after a write planned to end at ${next.lastIndex}`);
+  }
+}

@@ -1,0 +1,190 @@
+// An in-memory AgentService for the admin server and CLI tests: a tiny catalog with revisions,
+// expectedRevision checks and merge patches, every call recorded, and scripted outcomes to force
+// refusals, rejections, unknown outcomes and crashes.
+import type {
+  AgentService,
+  JsonObject,
+  JsonValue,
+  LeaderTransferOutcome,
+  ReadOptions,
+  ReadOutcome,
+  ResourceKind,
+  ResourceView,
+  SiteAddRequest,
+  StatusView,
+  SyncStatusView,
+  WriteOp,
+  WriteOptions,
+  WriteOutcome,
+  WriteStatusView,
+} from '../../agent/admin/service.js';
+import { writeIdFor } from '../../agent/admin/service.js';
+
+export interface RecordedCall {
+  method: keyof AgentService;
+  args: unknown[];
+}
+
+export function baseStatus(): StatusView {
+  return {
+    clusterId: 'test-cluster',
+    site: 'eu-west-1',
+    peerId: '12D3KooWAbc',
+    role: 'leader',
+    membership: 'voter',
+    term: 7,
+    leader: 'eu-west-1',
+    commitIndex: 40,
+    appliedIndex: 40,
+    members: [
+      { site: 'eu-west-1', role: 'voter', live: true, matchIndex: 40, rttMs: 0 },
+      { site: 'us-east-1', role: 'voter', live: true, matchIndex: 39, rttMs: 82 },
+      { site: 'ap-south-1', role: 'learner', live: false, matchIndex: 12, rttMs: null },
+    ],
+    version: '0.1.0-test',
+  };
+}
+
+function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: JsonObject = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+export class FakeAgentService implements AgentService {
+  readonly calls: RecordedCall[] = [];
+  readonly resources = new Map<string, ResourceView>();
+  index = 40;
+  statusView: StatusView = baseStatus();
+  syncView: SyncStatusView = { sites: [] };
+  /** Outcomes returned (in order) by the next writes instead of applying them. */
+  readonly scriptedWrites: WriteOutcome[] = [];
+  /** Refusal returned by linearizable reads when set. */
+  linearizableRefusal: { code: 'NO_LEADER' | 'NO_QUORUM'; message: string } | undefined;
+  transferOutcome: LeaderTransferOutcome | undefined;
+  /** Makes every call throw (an agent bug). */
+  crash = false;
+  readonly writeStatuses = new Map<string, WriteStatusView>();
+  metricsText = '# HELP stackraft_raft_term Current Raft term.\n# TYPE stackraft_raft_term gauge\nstackraft_raft_term 7\n';
+
+  private record(method: keyof AgentService, ...args: unknown[]): void {
+    this.calls.push({ method, args: structuredClone(args) });
+    if (this.crash) throw new Error('simulated agent bug');
+  }
+
+  callsOf(method: keyof AgentService): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  seed(kind: ResourceKind, id: string, spec: JsonObject, placement: string | null = null): ResourceView {
+    this.index += 1;
+    const view: ResourceView = { kind, id, spec, placement, revision: this.index };
+    this.resources.set(`${kind}/${id}`, view);
+    return view;
+  }
+
+  private meta(linearizable: boolean) {
+    return { appliedIndex: this.index, commitIndex: this.index, linearizable, stalenessMs: linearizable ? 0 : 15 };
+  }
+
+  async status(): Promise<StatusView> {
+    this.record('status');
+    return structuredClone(this.statusView);
+  }
+
+  async write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome> {
+    this.record('write', ops, options);
+    const scripted = this.scriptedWrites.shift();
+    if (scripted) return scripted;
+    return this.applyOps(ops, options);
+  }
+
+  private applyOps(ops: WriteOp[], options: WriteOptions): WriteOutcome {
+    for (const [opIndex, op] of ops.entries()) {
+      const current = this.resources.get(`${op.kind}/${op.id}`);
+      if (op.expectedRevision !== undefined && (current?.revision ?? 0) !== op.expectedRevision) {
+        return { status: 'rejected', code: 'CONFLICT', message: `${op.kind} ${op.id} is at revision ${current?.revision ?? 0}, not ${op.expectedRevision}`, opIndex, details: { actualRevision: current?.revision ?? 0 } };
+      }
+      if ((op.op === 'patch' || op.op === 'delete') && !current) {
+        return { status: 'rejected', code: 'VALIDATION', message: `${op.kind} ${op.id} does not exist`, opIndex };
+      }
+    }
+    this.index += 1;
+    const revisions = ops.map((op) => {
+      const key = `${op.kind}/${op.id}`;
+      const current = this.resources.get(key);
+      if (op.op === 'delete') this.resources.delete(key);
+      else if (op.op === 'put') this.resources.set(key, { kind: op.kind, id: op.id, spec: op.spec, placement: op.placement ?? null, revision: this.index });
+      else this.resources.set(key, { ...current!, spec: mergePatch(current!.spec, op.patch) as JsonObject, ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
+      return { kind: op.kind, id: op.id, revision: this.index };
+    });
+    const writeId = writeIdFor(options.clientId, options.seq);
+    this.writeStatuses.set(writeId, { writeId, status: 'committed', index: this.index, revisions });
+    return { status: 'committed', writeId, index: this.index, revisions };
+  }
+
+  async writeStatus(writeId: string): Promise<WriteStatusView> {
+    this.record('writeStatus', writeId);
+    return this.writeStatuses.get(writeId) ?? { writeId, status: 'not-found' };
+  }
+
+  async get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>> {
+    this.record('get', kind, id, options);
+    if (options.linearizable && this.linearizableRefusal) return { status: 'refused', ...this.linearizableRefusal };
+    return { status: 'ok', value: structuredClone(this.resources.get(`${kind}/${id}`) ?? null), meta: this.meta(options.linearizable) };
+  }
+
+  async list(kind: ResourceKind, options: ReadOptions): Promise<ReadOutcome<ResourceView[]>> {
+    this.record('list', kind, options);
+    if (options.linearizable && this.linearizableRefusal) return { status: 'refused', ...this.linearizableRefusal };
+    const items = [...this.resources.values()].filter((r) => r.kind === kind).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { status: 'ok', value: structuredClone(items), meta: this.meta(options.linearizable) };
+  }
+
+  async siteAdd(request: SiteAddRequest, options: WriteOptions): Promise<WriteOutcome> {
+    this.record('siteAdd', request, options);
+    const scripted = this.scriptedWrites.shift();
+    if (scripted) return scripted;
+    const { name, ...rest } = request;
+    return this.applyOps([{ op: 'put', kind: 'site', id: name, spec: { name, ...rest } as JsonObject }], options);
+  }
+
+  async siteRemove(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    this.record('siteRemove', site, options);
+    return this.scriptedWrites.shift() ?? this.applyOps([{ op: 'delete', kind: 'site', id: site }], options);
+  }
+
+  async memberPromote(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    this.record('memberPromote', site, options);
+    return this.scriptedWrites.shift() ?? this.membershipCommitted(options);
+  }
+
+  async memberDemote(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    this.record('memberDemote', site, options);
+    return this.scriptedWrites.shift() ?? this.membershipCommitted(options);
+  }
+
+  private membershipCommitted(options: WriteOptions): WriteOutcome {
+    this.index += 1;
+    return { status: 'committed', writeId: writeIdFor(options.clientId, options.seq), index: this.index, revisions: [] };
+  }
+
+  async leaderTransfer(site: string, options: { timeoutMs?: number }): Promise<LeaderTransferOutcome> {
+    this.record('leaderTransfer', site, options);
+    return this.transferOutcome ?? { status: 'transferred', leader: site, term: this.statusView.term + 1 };
+  }
+
+  async syncStatus(): Promise<SyncStatusView> {
+    this.record('syncStatus');
+    return structuredClone(this.syncView);
+  }
+
+  async metrics(): Promise<string> {
+    this.record('metrics');
+    return this.metricsText;
+  }
+}
