@@ -60,6 +60,14 @@ export class Progress {
   snapshotOffset = 0;
   /** Snapshot state: tick the last chunk went out, to resend a chunk that got lost. */
   snapshotSentTick = 0;
+  /**
+   * Index of the ConfChange that removed this member (0 while it is a member). The leader keeps
+   * replicating to a removed member until it holds that entry and has been told it is committed,
+   * so that it learns of its removal and goes quiet instead of campaigning forever.
+   */
+  removedAt = 0;
+  /** Highest commit index sent to this member. */
+  sentCommit = 0;
 
   constructor(
     readonly member: MemberId,

@@ -831,10 +831,17 @@ export class Raft implements RaftCore {
       if (member === this.id) continue;
       const pr = this.progress.get(member);
       if (pr === undefined) this.progress.set(member, new Progress(member, this.members.isLearner(member), next, this.cfg.maxInflightAppends));
-      else pr.isLearner = this.members.isLearner(member);
+      else {
+        pr.isLearner = this.members.isLearner(member);
+        pr.removedAt = 0;
+      }
     }
-    for (const member of this.progress.keys()) {
-      if (!this.members.isMember(member)) this.progress.delete(member);
+    for (const pr of this.progress.values()) {
+      if (pr.removedAt === 0 && !this.members.isMember(pr.member)) {
+        // Keep replicating until it holds its removal (see Progress.removedAt); it counts for nothing.
+        pr.removedAt = this.members.lastChangeIndex;
+        pr.isLearner = true;
+      }
     }
     if (this.transferTarget !== '' && !this.members.isVoter(this.transferTarget)) this.transferTarget = '';
     this.matchScratch = new Array<number>(this.members.voters.length).fill(0);
@@ -932,6 +939,10 @@ export class Raft implements RaftCore {
   private broadcastHeartbeats(): void {
     const readRound = this.readRounds.newestPendingId;
     for (const pr of this.progress.values()) {
+      if (pr.removedAt > 0 && pr.match >= pr.removedAt && pr.sentCommit >= pr.removedAt) {
+        this.progress.delete(pr.member); // it knows it was removed: stop talking to it
+        continue;
+      }
       this.sendHeartbeat(pr, readRound);
       if (pr.state === 'snapshot' && this.tickCount - pr.snapshotSentTick >= this.cfg.electionTimeoutTicks) {
         this.sendSnapshotChunk(pr); // the last chunk (or its ack) got lost
@@ -947,6 +958,7 @@ export class Raft implements RaftCore {
       term: this.term,
       commit: Math.min(this.commit, pr.match),
     };
+    if (m.commit as number > pr.sentCommit) pr.sentCommit = m.commit as number;
     if (readRound > 0) m.readRound = readRound;
     // In replicate state the follower should hold everything sent before this heartbeat.
     if (pr.state === 'replicate' && pr.next - 1 > pr.match) m.index = pr.next - 1;

@@ -132,6 +132,8 @@ export class Replica {
   private lastConf: ConfState | null = null;
   /** Clock time at which this member stopped leading for lack of a quorum (CheckQuorum), or null. */
   private lostQuorumAtMs: number | null = null;
+  /** Clock time of the last append/heartbeat/snapshot from a leader, or null if never. */
+  private lastLeaderContactMs: number | null = null;
   private driveDone: Promise<void> = Promise.resolve();
 
   private constructor(config: ReplicaConfig, deps: ReplicaDeps, boot: RaftBootState) {
@@ -217,6 +219,15 @@ export class Replica {
 
   status(): RaftStatus {
     return this.core.status();
+  }
+
+  /**
+   * How stale a local read may be: 0 on a leader with a quorum; otherwise milliseconds since a
+   * leader last reached this member (null if none ever did).
+   */
+  stalenessMs(): number | null {
+    if (this.core.status().role === 'leader' && this.core.quorumActive()) return 0;
+    return this.lastLeaderContactMs === null ? null : this.deps.clock.now() - this.lastLeaderContactMs;
   }
 
   conf(): ConfState {
@@ -453,6 +464,9 @@ export class Replica {
     try {
       switch (message.kind) {
         case 'raft':
+          if (message.msg.type === 'append' || message.msg.type === 'heartbeat' || message.msg.type === 'snapshot') {
+            this.lastLeaderContactMs = this.deps.clock.now();
+          }
           this.core.step(message.msg);
           this.kick();
           return;

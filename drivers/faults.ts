@@ -71,13 +71,20 @@ export class FaultInjector {
     this.queued.push(...kinds);
   }
 
-  private latency(): number {
+  /** The delay of one call (drawn when the latency is a range). */
+  latency(): number {
     const l = this.config.latencyMs;
     if (typeof l === 'number') return l;
     return l.min + this.random() * (l.max - l.min);
   }
 
-  /** Draws the fault of one call (undefined = none). */
+  /** Draws the fault of one call (undefined = none) and counts it. */
+  nextFault(write: boolean): FaultKind | undefined {
+    const fault = this.draw(write);
+    if (fault !== undefined) this.counts[fault]++;
+    return fault;
+  }
+
   private draw(write: boolean): FaultKind | undefined {
     const next = this.queued.shift();
     if (next !== undefined) return next;
@@ -92,9 +99,8 @@ export class FaultInjector {
   async run<T>(call: FaultedCall, apply: () => T): Promise<Awaited<T>> {
     const delay = this.latency();
     if (delay > 0) await this.sleep(delay);
-    const fault = this.draw(call.write);
+    const fault = this.nextFault(call.write);
     if (fault === undefined) return await apply();
-    this.counts[fault]++;
     const init = { service: call.service, method: call.method, path: call.path };
     switch (fault) {
       case 'error':

@@ -174,7 +174,7 @@ export type LeaderTransferOutcome =
 
 // ---------------------------------------------------------------- reconciliation
 
-export type SyncState = 'in-sync' | 'pending' | 'error' | 'drift';
+export type SyncState = 'in-sync' | 'pending' | 'error' | 'unreachable';
 
 export interface ResourceSyncView {
   kind: ResourceKind;

@@ -48,6 +48,15 @@ const multiaddrString = (requirePeerId: boolean) => {
   });
 };
 
+const seedPeer = () =>
+  z.strictObject(
+    {
+      site: siteName(),
+      addr: multiaddrString(true),
+    },
+    expecting('a mapping with site (the peer\'s site name) and addr (a multiaddr ending in /p2p/<peer id>)'),
+  );
+
 const hostPort = () => {
   const what = 'host:port, such as 127.0.0.1:9464';
   return z.string(expecting(what)).superRefine((text, ctx) => {
@@ -139,8 +148,11 @@ export const agentConfigSchema = z.strictObject(
     listen: z.array(multiaddrString(false), expecting('a list of multiaddrs')).min(1, expecting('at least one multiaddr')).default([...CONFIG_DEFAULTS.listen]),
     /** Addresses other sites should dial; derived from `listen` when empty. */
     announce: z.array(multiaddrString(false), expecting('a list of multiaddrs')).default([]),
-    /** Initial peers to join through (empty for the first site of a new cluster). */
-    peers: z.array(multiaddrString(true), expecting('a list of multiaddrs ending in /p2p/<peer id>')).default([]),
+    /**
+     * Sites to reach before this one has the catalog (a joining site: the current members, as
+     * printed by `stackraft site add`). Empty for the first site of a new cluster.
+     */
+    peers: z.array(seedPeer(), expecting('a list of { site, addr } entries')).default([]),
     adminSocket: absolutePath().default(CONFIG_DEFAULTS.adminSocket),
     cloud: cloudSection,
     timing: timingSection.prefault({}),

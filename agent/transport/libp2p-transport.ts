@@ -113,8 +113,11 @@ export class Libp2pTransport implements Transport {
         `maxQueuedBytesPerPeer (${this.settings.maxQueuedBytes}) must hold at least one frame of maxFrameBytes (${this.maxFrameBytes})`,
       );
     }
-    this.unreachableReportIntervalMs = options.unreachableReportIntervalMs ?? TRANSPORT_DEFAULTS.unreachableReportIntervalMs;
-    this.shutdownFlushMs = options.shutdownFlushMs ?? TRANSPORT_DEFAULTS.shutdownFlushMs;
+    this.unreachableReportIntervalMs = nonNegative(
+      'unreachableReportIntervalMs',
+      options.unreachableReportIntervalMs ?? TRANSPORT_DEFAULTS.unreachableReportIntervalMs,
+    );
+    this.shutdownFlushMs = positive('shutdownFlushMs', options.shutdownFlushMs ?? TRANSPORT_DEFAULTS.shutdownFlushMs);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes);
@@ -132,19 +135,32 @@ export class Libp2pTransport implements Transport {
   async start(): Promise<void> {
     if (this.runState !== 'new') throw new Error(`transport cannot start: it is ${this.runState}`);
     this.runState = 'starting';
-    const node = await createSiteHost({
-      privateKey: this.options.privateKey,
-      listenAddrs: this.options.listenAddrs,
-      announceAddrs: this.options.announceAddrs,
-      gater: this.gater,
-      dialTimeoutMs: this.settings.dialTimeoutMs,
-      inboundConnectionsPerHostPerSecond: this.options.inboundConnectionsPerHostPerSecond,
-    });
+    let node: Libp2p | null = null;
+    try {
+      node = await createSiteHost({
+        privateKey: this.options.privateKey,
+        listenAddrs: this.options.listenAddrs,
+        announceAddrs: this.options.announceAddrs,
+        gater: this.gater,
+        dialTimeoutMs: this.settings.dialTimeoutMs,
+        inboundConnectionsPerHostPerSecond: this.options.inboundConnectionsPerHostPerSecond,
+      });
+      await node.handle(RAFT_PROTOCOL, (stream, connection) => this.acceptStream(stream, connection.remotePeer.toString()), {
+        maxInboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
+        maxOutboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
+      });
+    } catch (err) {
+      this.runState = 'stopped';
+      await Promise.resolve(node?.stop()).catch(() => undefined);
+      throw new Error(`raft transport could not start on ${this.options.listenAddrs.join(', ')}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (this.runState !== 'starting') {
+      await node.stop(); // stop() was called while starting
+      return;
+    }
     this.node = node;
-    await node.handle(RAFT_PROTOCOL, (stream, connection) => this.acceptStream(stream, connection.remotePeer.toString()), {
-      maxInboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
-      maxOutboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
-    });
     this.runState = 'running';
     this.logger.info({ peerId: this.localPeerId, addrs: this.multiaddrs() }, 'raft transport listening');
   }
@@ -222,8 +238,10 @@ export class Libp2pTransport implements Transport {
       if (after !== undefined && after.peerId === before.peerId) continue;
       this.links.get(name)?.close();
       this.links.delete(name);
-      this.lastUnreachableReport.delete(name);
       if (!nextByPeer.has(before.peerId)) this.hangUp(before.peerId);
+    }
+    for (const name of this.lastUnreachableReport.keys()) {
+      if (!next.has(name)) this.lastUnreachableReport.delete(name);
     }
   }
 
@@ -337,5 +355,10 @@ export class Libp2pTransport implements Transport {
 
 function positive(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TransportConfigError(`${field}: must be a positive integer, got ${value}`);
+  return value;
+}
+
+function nonNegative(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new TransportConfigError(`${field}: must be a non-negative integer, got ${value}`);
   return value;
 }

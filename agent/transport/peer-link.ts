@@ -98,31 +98,10 @@ export class PeerLink {
   }
 
   send(frame: Uint8Array): void {
-    switch (this.state) {
-      case 'closed':
-        this.deps.counters.dropsUnreachable++;
-        return;
-      case 'backoff':
-        if (this.deps.now() < this.retryAt) {
-          this.deps.counters.dropsUnreachable++;
-          this.deps.reportUnreachable();
-          return;
-        }
-        this.enqueue(frame);
-        this.dial();
-        return;
-      case 'idle':
-        this.enqueue(frame);
-        this.dial();
-        return;
-      case 'dialing':
-        this.enqueue(frame);
-        return;
-      case 'open':
-        this.enqueue(frame);
-        this.scheduleFlush();
-        return;
-    }
+    if (this.dropsNow()) return;
+    this.enqueue(frame);
+    if (this.state === 'open') this.scheduleFlush();
+    else if (this.state !== 'dialing') this.dial(); // idle, or backoff whose delay has passed
   }
 
   /** Drops everything and aborts the stream (member removed). */

@@ -85,6 +85,10 @@ export class CloudModel {
     return undefined;
   }
 
+  projectName(id: string): string | undefined {
+    return this.projects.get(id);
+  }
+
   hasProject(id: string): boolean {
     return this.projects.has(id);
   }

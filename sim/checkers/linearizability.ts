@@ -12,6 +12,11 @@
 // may take effect at any point after its invocation, or never. A CAS that 'fail'ed was applied and
 // saw a value other than the expected one. Events at the same instant are taken as concurrent
 // (calls sort before returns), the reading that never reports a false violation.
+//
+// Unknown outcomes are what makes the search expensive (each stays a candidate forever). When the
+// harness can tell afterwards whether an unknown write was applied (its write id in the converged
+// log), it should say so: outcome 'ok' with completeMs = when it was first applied anywhere (its
+// linearization point is no later), or 'refused' if no site ever applied it.
 import { FailureLog, type CheckFailure } from './failure.js';
 
 /** A register's value; null = the key is absent. */
@@ -163,8 +168,17 @@ function pruneUnobservedUnknownWrites(ops: readonly HistoryOp[]): HistoryOp[] {
   return ops.filter((o) => !(o.kind === 'write' && o.outcome === 'unknown' && !observed.has(o.value!)));
 }
 
+/** A read or successful compare of a value no operation could have produced: no search needed. */
+function impossibleObservation(ops: readonly HistoryOp[], initial: RegisterValue): HistoryOp | undefined {
+  const producible = new Set<RegisterValue>([initial]);
+  for (const o of ops) if (o.kind !== 'read') producible.add(o.value!);
+  return ops.find((o) => (o.kind === 'read' && !producible.has(o.observed!)) || (o.kind === 'cas' && o.outcome === 'ok' && !producible.has(o.expected!)));
+}
+
 function checkRegister(key: string, allOps: readonly HistoryOp[], initial: RegisterValue, maxSteps: number): KeyResult {
   const ops = pruneUnobservedUnknownWrites(allOps.filter(constrains));
+  const impossible = impossibleObservation(ops, initial);
+  if (impossible) return { key, verdict: 'fail', ops: ops.length, steps: 0, longestPrefix: [], blockingOp: impossible.id };
   const head = buildEventList(ops);
   const words = new Uint32Array(Math.ceil(ops.length / 32) || 1);
   const seen = new Set<string>();

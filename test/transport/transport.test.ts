@@ -9,7 +9,7 @@ import type { WireMessage } from '../../consensus/ports.js';
 import type { Entry, Message } from '../../consensus/types.js';
 import { MemberGater, createSiteHost } from '../../agent/transport/host.js';
 import { peerIdFromKey } from '../../agent/transport/identity.js';
-import { RAFT_PROTOCOL, TransportConfigError } from '../../agent/transport/libp2p-transport.js';
+import { Libp2pTransport, RAFT_PROTOCOL, TransportConfigError } from '../../agent/transport/libp2p-transport.js';
 import { connectAll, heartbeat, memberOf, sleep, startSite, startSites, stopSites, waitFor, type Site } from './helpers.js';
 
 function entries(count: number, firstIndex: number, bytesEach: number): Entry[] {
@@ -191,6 +191,21 @@ describe('Libp2pTransport', { timeout: 60_000 }, () => {
     paris.transport.send('tokyo', heartbeat('paris', 'tokyo', 2));
     await waitFor('a failed dial', () => paris.transport.counters.dialFailures === 1);
     assert.equal(tokyo.received.length, 1);
+  });
+
+  it('fails to start with a clear error when the port is taken, and refuses bad options', async () => {
+    const [paris] = (sites = await startSites(['paris'])) as Site[];
+    const port = paris.transport.multiaddrs()[0].split('/')[4];
+    const key = await generateKeyPair('Ed25519');
+    const clash = new Libp2pTransport({ clusterId: 'c', localMember: 'x', privateKey: key, listenAddrs: [`/ip4/127.0.0.1/tcp/${port}`] });
+    await assert.rejects(clash.start(), new RegExp(`could not start on /ip4/127.0.0.1/tcp/${port}`));
+    clash.send('paris', heartbeat('x', 'paris', 1));
+    assert.equal(clash.counters.dropsNotRunning, 1);
+    const base = { clusterId: 'c', localMember: 'x', privateKey: key, listenAddrs: ['/ip4/127.0.0.1/tcp/0'] };
+    assert.throws(() => new Libp2pTransport({ ...base, maxFrameBytes: 1 << 20, maxQueuedBytesPerPeer: 1 << 10 }), /must hold at least one frame/);
+    assert.throws(() => new Libp2pTransport({ ...base, redialBaseMs: -1 }), /redialBaseMs: must be a positive integer/);
+    assert.throws(() => new Libp2pTransport({ ...base, clusterId: '' }), /clusterId/);
+    assert.throws(() => new Libp2pTransport({ ...base, listenAddrs: [] }), /listenAddrs/);
   });
 
   it('sends nothing before start or after stop, and stop is idempotent', async () => {

@@ -50,9 +50,15 @@ const limitOptions: Record<string, OptionSpec> = Object.fromEntries(
   LIMITS.map((l) => [l.option, { type: 'string', value: 'N', help: `${l.help} (-1 = unlimited)` } satisfies OptionSpec]),
 );
 
+/** 'floating-ips' -> 'Floating Ips'; a few read better as the openstack CLI spells them. */
+function headerOf(option: string): string {
+  const special: Record<string, string> = { ram: 'RAM', 'floating-ips': 'Floating IPs', secgroups: 'Secgroups', 'secgroup-rules': 'Secgroup Rules' };
+  return special[option] ?? option.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
+}
+
 const showColumns: Column<ResourceView>[] = [
   { header: 'Project', key: 'project', get: (r) => r.spec.project ?? r.id },
-  ...LIMITS.map((l): Column<ResourceView> => ({ header: l.option.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' '), key: l.option.replace(/-/g, '_'), get: (r) => r.spec[l.field] })),
+  ...LIMITS.map((l): Column<ResourceView> => ({ header: headerOf(l.option), key: l.option.replace(/-/g, '_'), get: (r) => r.spec[l.field] })),
   ...resourceTailColumns(),
 ];
 

@@ -1,0 +1,105 @@
+// Background duties of an agent, once a second:
+// - a member whose own `site` record is missing or out of date (the founding site, or a site whose
+//   addresses changed) writes it, so every other site can dial it;
+// - the leader promotes caught-up, live learners while there are fewer voters than configured.
+import type { Replica } from '../../consensus/replica.js';
+import type { Catalog, SiteSpec } from '../catalog/index.js';
+import type { AgentConfig } from '../config/schema.js';
+import type { AgentLogger } from '../ops/logger.js';
+import type { Libp2pTransport } from '../transport/libp2p-transport.js';
+import type { CatalogWriter } from '../write/catalog-writer.js';
+
+export const HOUSEKEEPING_INTERVAL_MS = 1000;
+/** A learner this close to the leader's last index counts as caught up. */
+export const PROMOTION_MAX_LAG_ENTRIES = 64;
+
+export interface HousekeepingParts {
+  config: AgentConfig;
+  peerId: string;
+  replica: Replica;
+  catalog: Catalog;
+  writer: CatalogWriter;
+  transport: Libp2pTransport;
+  logger: AgentLogger;
+}
+
+export class Housekeeping {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private seq = 0;
+  private readonly clientId: string;
+
+  constructor(private readonly p: HousekeepingParts) {
+    this.clientId = `agent/${p.config.site.name}/${Date.now().toString(36)}`;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), HOUSEKEEPING_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async runOnce(): Promise<void> {
+    if (this.busy || this.p.replica.isStopped) return;
+    this.busy = true;
+    try {
+      const st = this.p.replica.status();
+      if (!st.leader) return;
+      const isMember = st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id);
+      if (isMember && this.ownRecordIsStale(st.conf.voters.includes(st.id) ? 'voter' : 'learner')) await this.registerSelf(st.conf.voters.includes(st.id));
+      if (st.role === 'leader') await this.promoteOneLearner();
+    } catch (err) {
+      this.p.logger.warn({ err: (err as Error).message }, 'housekeeping step failed; will retry');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private desiredSelf(isVoter: boolean): SiteSpec {
+    const c = this.p.config;
+    const announced = c.announce.length > 0 ? c.announce : this.p.transport.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ''));
+    return {
+      name: c.site.name,
+      peerId: this.p.peerId,
+      addresses: announced.filter((a) => !a.includes('/ip4/0.0.0.0/')),
+      region: c.site.region,
+      country: c.site.country ?? '',
+      labels: c.site.labels,
+      role: isVoter ? 'voter' : 'learner',
+    } as SiteSpec;
+  }
+
+  private ownRecordIsStale(role: 'voter' | 'learner'): boolean {
+    const current = this.p.catalog.get('site', this.p.config.site.name);
+    if (!current) return true;
+    const want = this.desiredSelf(role === 'voter');
+    return current.spec.peerId !== want.peerId || current.spec.addresses.join() !== want.addresses.join() || current.spec.role !== role;
+  }
+
+  private async registerSelf(isVoter: boolean): Promise<void> {
+    const spec = this.desiredSelf(isVoter) as unknown as Record<string, unknown>;
+    if (spec.country === '') delete spec.country;
+    const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.config.site.name, spec }], { clientId: this.clientId, seq: ++this.seq });
+    if (out.status === 'rejected') this.p.logger.error({ out }, 'the catalog refused this site\'s own record: fix the site section of the config');
+    else if (out.status === 'committed') this.p.logger.info({ addresses: spec.addresses }, 'registered this site in the catalog');
+  }
+
+  private async promoteOneLearner(): Promise<void> {
+    const st = this.p.replica.status();
+    if (st.conf.voters.length >= this.p.config.voters || st.conf.learners.length === 0) return;
+    const progress = new Map((st.progress ?? []).map((pr) => [pr.member, pr]));
+    const candidate = st.conf.learners
+      .filter((m) => this.p.replica.isLive(m) && (progress.get(m)?.match ?? 0) >= st.lastIndex - PROMOTION_MAX_LAG_ENTRIES)
+      .sort()[0];
+    if (!candidate) return;
+    const out = await this.p.replica.proposeConfChange({ type: 'promote', member: candidate });
+    this.p.logger.info({ site: candidate, outcome: out.status }, `promoting learner ${candidate} to voter (${st.conf.voters.length} of ${this.p.config.voters} voters)`);
+    if (out.status === 'committed' && this.p.catalog.get('site', candidate)) {
+      await this.p.writer.write([{ op: 'patch', kind: 'site', id: candidate, spec: { role: 'voter' } }], { clientId: this.clientId, seq: ++this.seq });
+    }
+  }
+}

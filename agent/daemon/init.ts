@@ -1,0 +1,68 @@
+// `stackraft init`: creates this site's data directory and libp2p key, and prints the peer id and
+// the command an operator runs on an existing member to add this site.
+import '../runtime/promise-shim.js';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH } from '../config/schema.js';
+import { loadOrCreateIdentity } from '../transport/identity.js';
+
+const USAGE = `usage: stackraft init [--config FILE | --data-dir DIR] [-f text|json]
+
+Creates the data directory and this site's Ed25519 key (mode 0600), or reads them if they exist,
+and prints the site's peer id.
+`;
+
+export interface InitResult {
+  dataDir: string;
+  peerId: string;
+  keyFile: string;
+  created: boolean;
+}
+
+export async function initSite(dataDir: string): Promise<InitResult> {
+  const id = await loadOrCreateIdentity(dataDir);
+  return { dataDir, peerId: id.peerId.toString(), keyFile: id.keyFile, created: id.created };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { config?: string; 'data-dir'?: string; format?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    process.stderr.write(`stackraft init: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let dataDir = values['data-dir'];
+  let announce: string[] = [];
+  let site = '<site-name>';
+  if (!dataDir) {
+    try {
+      const config = await loadConfig(values.config ?? DEFAULT_CONFIG_PATH);
+      dataDir = config.dataDir;
+      announce = config.announce.length > 0 ? config.announce : config.listen;
+      site = config.site.name;
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`stackraft init: invalid configuration:\n${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
+  const result = await initSite(dataDir);
+  if (values.format === 'json') {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  process.stdout.write(
+    `${result.created ? 'created' : 'found'} the key of this site in ${result.keyFile}\n` +
+      `peer id: ${result.peerId}\n\n` +
+      `To add this site to a cluster, run on any member:\n` +
+      `  stackraft site add ${site} --peer-id ${result.peerId} ${announce.map((a) => `--addr ${a}`).join(' ') || '--addr /ip4/<public-ip>/tcp/7420'} --region <region> --country <CC>\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,258 @@
+// The AgentService (what the admin socket calls) over the replica, the catalog and the write path.
+import type { Replica } from '../../consensus/replica.js';
+import type { ConfChange } from '../../consensus/types.js';
+import type {
+  AgentService,
+  JsonObject,
+  LeaderTransferOutcome,
+  MemberView,
+  ReadOptions,
+  ReadOutcome,
+  ResourceKind,
+  ResourceView,
+  SiteAddRequest,
+  StatusView,
+  SyncStatusView,
+  WriteOp,
+  WriteOptions,
+  WriteOutcome,
+  WriteStatusView,
+} from '../admin/service.js';
+import { formatPlacement, type Catalog, type ResourceOf, type WriteOp as CatalogOp } from '../catalog/index.js';
+import type { AgentMetrics } from '../ops/metrics.js';
+import type { CatalogWriteOutcome, CatalogWriter } from '../write/catalog-writer.js';
+import { toSyncStatusView } from './sync-view.js';
+
+export interface ServiceParts {
+  clusterId: string;
+  site: string;
+  peerId: string;
+  version: string;
+  replica: Replica;
+  catalog: Catalog;
+  writer: CatalogWriter;
+  metrics: AgentMetrics;
+  rttMs(member: string): number | undefined;
+  linkUp(member: string): boolean;
+  /** Polls (real time) until `done` or the timeout; the daemon's event loop keeps running meanwhile. */
+  sleep(ms: number): Promise<void>;
+}
+
+export class DaemonService implements AgentService {
+  constructor(private readonly p: ServiceParts) {}
+
+  async status(): Promise<StatusView> {
+    const st = this.p.replica.status();
+    const progress = new Map((st.progress ?? []).map((pr) => [pr.member, pr]));
+    const isLeader = st.role === 'leader';
+    const member = (site: string, role: 'voter' | 'learner'): MemberView => ({
+      site,
+      role,
+      live: site === this.p.site ? true : isLeader ? this.p.replica.isLive(site) : this.p.linkUp(site),
+      matchIndex: progress.get(site)?.match ?? null,
+      rttMs: site === this.p.site ? 0 : (this.p.rttMs(site) ?? null),
+      ...(this.peerIdOf(site) ? { peerId: this.peerIdOf(site)! } : {}),
+    });
+    const voters = st.conf.voters.map((s) => member(s, 'voter'));
+    const learners = st.conf.learners.map((s) => member(s, 'learner'));
+    return {
+      clusterId: this.p.clusterId,
+      site: this.p.site,
+      peerId: this.p.peerId,
+      role: st.role,
+      membership: st.conf.voters.includes(this.p.site) ? 'voter' : st.conf.learners.includes(this.p.site) ? 'learner' : 'none',
+      term: st.term,
+      leader: st.leader || null,
+      commitIndex: st.commit,
+      appliedIndex: this.p.replica.appliedIndex,
+      members: [...voters, ...learners],
+      version: this.p.version,
+    };
+  }
+
+  async write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome> {
+    const started = performance.now();
+    const outcome = await this.p.writer.write(ops.map(toCatalogOp), {
+      clientId: options.clientId,
+      seq: options.seq,
+      timeoutMs: options.timeoutMs,
+      force: options.force,
+      reason: options.reason,
+    });
+    this.countOutcome(outcome, started);
+    return outcome as WriteOutcome;
+  }
+
+  async writeStatus(writeId: string): Promise<WriteStatusView> {
+    const at = writeId.lastIndexOf(':');
+    const seq = Number(writeId.slice(at + 1));
+    if (at <= 0 || !Number.isSafeInteger(seq) || seq <= 0) return { writeId, status: 'not-found' };
+    return this.p.writer.status(writeId.slice(0, at), seq) as WriteStatusView;
+  }
+
+  async get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>> {
+    const barrier = await this.readBarrier(options);
+    if (barrier) return barrier;
+    const r = this.p.catalog.get(kind, id);
+    return { status: 'ok', value: r ? toResourceView(r) : null, meta: this.readMeta(options) };
+  }
+
+  async list(kind: ResourceKind, options: ReadOptions): Promise<ReadOutcome<ResourceView[]>> {
+    const barrier = await this.readBarrier(options);
+    if (barrier) return barrier;
+    return { status: 'ok', value: this.p.catalog.list(kind).map(toResourceView), meta: this.readMeta(options) };
+  }
+
+  async siteAdd(request: SiteAddRequest, options: WriteOptions): Promise<WriteOutcome> {
+    const spec: JsonObject = {
+      name: request.name,
+      peerId: request.peerId,
+      addresses: request.addrs,
+      region: request.region,
+      labels: request.labels,
+      role: 'learner',
+      ...(request.country ? { country: request.country } : {}),
+    };
+    const recorded = await this.write([{ op: 'put', kind: 'site', id: request.name, spec }], options);
+    if (recorded.status !== 'committed') return recorded;
+    const conf = this.p.replica.conf();
+    if (conf.voters.includes(request.name) || conf.learners.includes(request.name)) return recorded;
+    return this.membershipStep({ type: 'addLearner', member: request.name }, recorded);
+  }
+
+  async siteRemove(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    const conf = this.p.replica.conf();
+    if (conf.voters.length === 1 && conf.voters[0] === site) {
+      return { status: 'rejected', code: 'VALIDATION', field: 'site', message: `${site} is the only voter; add and promote another site before removing it` };
+    }
+    const unrecorded = await this.write([{ op: 'delete', kind: 'site', id: site }], options);
+    const absent = unrecorded.status === 'rejected' && unrecorded.details?.currentRevision === 0;
+    if (unrecorded.status !== 'committed' && !absent) return unrecorded;
+    if (!conf.voters.includes(site) && !conf.learners.includes(site)) {
+      return absent ? { status: 'rejected', code: 'VALIDATION', field: 'site', message: `no site named ${site}` } : unrecorded;
+    }
+    return this.membershipStep({ type: 'remove', member: site }, unrecorded);
+  }
+
+  async memberPromote(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    return this.changeRole(site, 'voter', options);
+  }
+
+  async memberDemote(site: string, options: WriteOptions): Promise<WriteOutcome> {
+    return this.changeRole(site, 'learner', options);
+  }
+
+  async leaderTransfer(site: string, options: { timeoutMs?: number }): Promise<LeaderTransferOutcome> {
+    const r = this.p.replica.transferLeader(site);
+    if (!r.ok) {
+      if (r.code === 'INVALID') return { status: 'rejected', code: 'VALIDATION', message: r.message };
+      return { status: 'refused', code: r.code, message: r.leader ? `${r.message}; run it on the leader, ${r.leader}` : r.message, ...(r.leader ? { leader: r.leader } : {}) };
+    }
+    const deadline = performance.now() + (options.timeoutMs ?? 2 * this.p.replica.electionTimeoutMs);
+    while (performance.now() < deadline) {
+      const st = this.p.replica.status();
+      if (st.leader === site) return { status: 'transferred', leader: site, term: st.term };
+      await this.p.sleep(20);
+    }
+    return { status: 'unknown', message: `${site} did not take over within the timeout; the transfer was aborted or is still under way: check \`stackraft status\`` };
+  }
+
+  async syncStatus(): Promise<SyncStatusView> {
+    return toSyncStatusView(this.p.catalog);
+  }
+
+  async metrics(): Promise<string> {
+    const st = this.p.replica.status();
+    const m = this.p.metrics;
+    m.term.set(st.term);
+    m.commitIndex.set(st.commit);
+    m.appliedIndex.set(this.p.replica.appliedIndex);
+    m.applyLagEntries.set(Math.max(0, st.commit - this.p.replica.appliedIndex));
+    for (const pr of st.progress ?? []) if (pr.member !== this.p.site) m.peerMatchIndex.set({ peer: pr.member }, pr.match);
+    for (const member of [...st.conf.voters, ...st.conf.learners]) {
+      const rtt = this.p.rttMs(member);
+      if (rtt !== undefined) m.peerRttSeconds.set({ peer: member }, rtt / 1000);
+    }
+    return m.registry.metrics();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async changeRole(site: string, role: 'voter' | 'learner', options: WriteOptions): Promise<WriteOutcome> {
+    const conf = this.p.replica.conf();
+    const isVoter = conf.voters.includes(site);
+    if (!isVoter && !conf.learners.includes(site)) return { status: 'rejected', code: 'VALIDATION', field: 'site', message: `${site} is not a member` };
+    if (isVoter !== (role === 'voter')) {
+      const step = await this.membershipStep({ type: role === 'voter' ? 'promote' : 'demote', member: site }, null);
+      if (step.status !== 'committed') return step;
+    }
+    if (!this.p.catalog.get('site', site)) return { status: 'committed', writeId: '', index: this.p.replica.appliedIndex, revisions: [] };
+    return this.write([{ op: 'patch', kind: 'site', id: site, patch: { role } }], options);
+  }
+
+  private async membershipStep(change: ConfChange, recorded: WriteOutcome | null): Promise<WriteOutcome> {
+    const outcome = await this.p.replica.proposeConfChange(change);
+    if (outcome.status === 'committed') {
+      return recorded && recorded.status === 'committed' ? recorded : { status: 'committed', writeId: '', index: outcome.index, revisions: [] };
+    }
+    if (outcome.status === 'unknown') return { status: 'unknown', writeId: '', message: outcome.message };
+    if (outcome.code === 'INVALID') return { status: 'rejected', code: 'VALIDATION', field: 'site', message: outcome.message };
+    return { status: 'refused', code: outcome.code, message: outcome.message, ...(outcome.leader ? { leader: outcome.leader } : {}) };
+  }
+
+  private async readBarrier(options: ReadOptions): Promise<Extract<ReadOutcome<never>, { status: 'refused' }> | null> {
+    if (!options.linearizable) return null;
+    const r = await this.p.replica.readIndex();
+    if (r.ok) return null;
+    const code = r.code === 'UNKNOWN' ? 'NO_QUORUM' : r.code;
+    return { status: 'refused', code, message: r.message, ...(r.leader ? { leader: r.leader } : {}) };
+  }
+
+  private readMeta(options: ReadOptions): { appliedIndex: number; commitIndex: number; linearizable: boolean; stalenessMs: number | null } {
+    return {
+      appliedIndex: this.p.replica.appliedIndex,
+      commitIndex: this.p.replica.status().commit,
+      linearizable: options.linearizable,
+      stalenessMs: options.linearizable ? 0 : this.p.replica.stalenessMs(),
+    };
+  }
+
+  private peerIdOf(site: string): string | undefined {
+    return site === this.p.site ? this.p.peerId : this.p.catalog.get('site', site)?.spec.peerId;
+  }
+
+  private countOutcome(outcome: CatalogWriteOutcome, startedMs: number): void {
+    this.p.metrics.writeSeconds.observe({ outcome: outcome.status }, (performance.now() - startedMs) / 1000);
+    if (outcome.status === 'committed') this.p.metrics.proposalsCommitted.inc();
+    if (outcome.status === 'refused') this.p.metrics.proposalsRefused.inc({ reason: outcome.code });
+  }
+}
+
+function toCatalogOp(op: WriteOp): CatalogOp {
+  switch (op.op) {
+    case 'put':
+      return { op: 'put', kind: op.kind, id: op.id, spec: op.spec, ...placementOf(op.placement), ...revisionOf(op.expectedRevision) };
+    case 'patch':
+      return { op: 'patch', kind: op.kind, id: op.id, spec: op.patch, ...placementOf(op.placement), ...revisionOf(op.expectedRevision) };
+    case 'delete':
+      return { op: 'delete', kind: op.kind, id: op.id, ...revisionOf(op.expectedRevision) };
+  }
+}
+
+function placementOf(placement: string | null | undefined): { placement?: string } {
+  return placement === undefined || placement === null ? {} : { placement };
+}
+
+function revisionOf(expectedRevision: number | undefined): { expectedRevision?: number } {
+  return expectedRevision === undefined ? {} : { expectedRevision };
+}
+
+function toResourceView(r: ResourceOf<ResourceKind>): ResourceView {
+  return {
+    kind: r.kind,
+    id: r.id,
+    revision: r.revision,
+    spec: r.spec as unknown as JsonObject,
+    placement: r.placement ? formatPlacement(r.placement) : null,
+  };
+}

@@ -1,0 +1,148 @@
+// The daemon of one site: identity, LevelDB store, catalog, libp2p transport, replica runtime,
+// write path, admin socket and the housekeeping loop (self-registration, learner promotion),
+// started in that order and stopped in reverse.
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { seededRandom } from '../../consensus/prng.js';
+import { Replica } from '../../consensus/replica.js';
+import { LevelLogStore } from '../../storage/level-store.js';
+import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { Catalog } from '../catalog/index.js';
+import type { AgentConfig } from '../config/schema.js';
+import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.js';
+import type { AgentLogger } from '../ops/logger.js';
+import { loadOrCreateIdentity } from '../transport/identity.js';
+import { Libp2pTransport } from '../transport/libp2p-transport.js';
+import { CatalogWriter } from '../write/catalog-writer.js';
+import { Housekeeping } from './housekeeping.js';
+import { realClock } from './real-clock.js';
+import { DaemonService } from './service.js';
+import { directoryKey, directoryMembers, type SeedPeer } from './site-directory.js';
+import { cliVersion } from '../cli/version.js';
+
+export interface StartOptions {
+  /** Found a new cluster with this site as its only voter (ignored when the store holds state). */
+  bootstrap: boolean;
+}
+
+export class SiteAgent {
+  private directoryFingerprint = '';
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: AgentConfig,
+    readonly logger: AgentLogger,
+    readonly peerId: string,
+    readonly store: LevelLogStore,
+    readonly catalog: Catalog,
+    readonly transport: Libp2pTransport,
+    readonly replica: Replica,
+    readonly metrics: AgentMetrics,
+    private readonly housekeeping: Housekeeping,
+    private admin: AdminServer | null,
+  ) {}
+
+  static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
+    const identity = await loadOrCreateIdentity(config.dataDir);
+    const peerId = identity.peerId.toString();
+    const store = new LevelLogStore(join(config.dataDir, 'raft'), { logger });
+    const catalog = new Catalog();
+    const metrics = createAgentMetrics();
+    const seeds = seedPeers(config);
+    const transport = new Libp2pTransport({
+      clusterId: config.clusterId,
+      localMember: config.site.name,
+      privateKey: identity.privateKey,
+      listenAddrs: config.listen,
+      announceAddrs: config.announce,
+      members: directoryMembers(config.site.name, [], seeds),
+      logger,
+    });
+    let agent: SiteAgent | null = null;
+    const replica = await Replica.open(
+      {
+        id: config.site.name,
+        tickMs: config.timing.tickMs,
+        raft: { electionTimeoutTicks: config.timing.electionTimeoutTicks, heartbeatTicks: config.timing.heartbeatTicks },
+        random: seededRandom(randomInt(2 ** 31)),
+        bootstrap: options.bootstrap ? { voters: [config.site.name] } : undefined,
+      },
+      {
+        clock: realClock,
+        store,
+        transport,
+        stateMachine: catalog,
+        logger,
+        hooks: {
+          onApplied: () => agent?.refreshDirectory(),
+          onRoleChange: (role, term, leader) => {
+            setRole(metrics, role);
+            metrics.term.set(term);
+            logger.info({ role, term, leader: leader || null }, `role ${role}, term ${term}, leader ${leader || 'unknown'}`);
+          },
+          onPersist: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
+          onFatal: (err) => {
+            logger.fatal({ err: err.message }, 'the replica stopped on a fatal error; the agent exits so systemd can restart it');
+            void agent?.stop().finally(() => process.exit(1));
+          },
+        },
+      },
+    );
+    await transport.start();
+    const writer = new CatalogWriter(replica, catalog, () => Date.now());
+    const housekeeping = new Housekeeping({ config, peerId, replica, catalog, writer, transport, logger });
+    agent = new SiteAgent(config, logger, peerId, store, catalog, transport, replica, metrics, housekeeping, null);
+    agent.refreshDirectory();
+    replica.start();
+    housekeeping.start();
+    const service = new DaemonService({
+      clusterId: config.clusterId,
+      site: config.site.name,
+      peerId,
+      version: cliVersion(),
+      replica,
+      catalog,
+      writer,
+      metrics,
+      rttMs: (m) => transport.rttMs(m),
+      linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    agent.admin = await startAdminServer({ socketPath: config.adminSocket, service, metrics, logger });
+    logger.info({ site: config.site.name, peerId, listen: transport.multiaddrs(), socket: config.adminSocket }, 'stackraft agent started');
+    return agent;
+  }
+
+  /** Keeps the transport's member map in step with the catalog's site records. */
+  refreshDirectory(): void {
+    const members = directoryMembers(this.config.site.name, this.catalog.sites(), seedPeers(this.config));
+    const key = directoryKey(members);
+    if (key === this.directoryFingerprint) return;
+    this.directoryFingerprint = key;
+    try {
+      this.transport.setMembers(members);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'a site record has an address the transport cannot use; keeping the previous member map');
+    }
+  }
+
+  /** SIGTERM: stop taking requests, let in-flight work finish, close the store. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
+    this.housekeeping.stop();
+    await this.admin?.close();
+    await this.replica.stop();
+    await this.transport.stop();
+    await this.store.close();
+    this.logger.info({}, 'stopped');
+  }
+}
+
+function seedPeers(config: AgentConfig): SeedPeer[] {
+  return config.peers.map((p) => ({ site: p.site, addr: p.addr }));
+}

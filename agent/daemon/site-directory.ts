@@ -1,0 +1,43 @@
+// Who is who on the network: site name -> libp2p peer id and addresses. The catalog's `site`
+// records are the source of truth once a site has caught up; the configured seed peers cover the
+// time before (a site that is joining knows no catalog yet).
+import type { ResourceOf } from '../catalog/types.js';
+import type { TransportMember } from '../transport/libp2p-transport.js';
+
+export interface SeedPeer {
+  site: string;
+  addr: string;
+}
+
+/** Splits `/ip4/.../p2p/<id>` into its dial address and peer id. */
+export function splitPeerAddr(addr: string): { peerId: string; dialAddr: string } | null {
+  const at = addr.lastIndexOf('/p2p/');
+  if (at < 0) return null;
+  return { peerId: addr.slice(at + 5), dialAddr: addr.slice(0, at) };
+}
+
+export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], seeds: SeedPeer[]): TransportMember[] {
+  const byName = new Map<string, TransportMember>();
+  for (const seed of seeds) {
+    const parts = splitPeerAddr(seed.addr);
+    if (!parts || seed.site === selfName) continue;
+    const known = byName.get(seed.site);
+    if (known && known.peerId === parts.peerId) known.addrs.push(parts.dialAddr);
+    else byName.set(seed.site, { name: seed.site, peerId: parts.peerId, addrs: [parts.dialAddr] });
+  }
+  // Catalog records win over seeds: they are what the cluster agreed on.
+  for (const site of sites) {
+    if (site.id === selfName) continue;
+    byName.set(site.id, {
+      name: site.id,
+      peerId: site.spec.peerId,
+      addrs: site.spec.addresses.map((a) => splitPeerAddr(a)?.dialAddr ?? a),
+    });
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A stable fingerprint, to skip reconfiguring the transport when nothing changed. */
+export function directoryKey(members: TransportMember[]): string {
+  return members.map((m) => `${m.name}=${m.peerId}@${m.addrs.join(',')}`).join(';');
+}

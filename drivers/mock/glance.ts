@@ -1,0 +1,147 @@
+// Glance v2 of the mock cloud, under /image/v2: images with caller-chosen ids, JSON patch, streamed
+// uploads, filtered and paged lists, in Glance's JSON shapes.
+import { randomUUID } from 'node:crypto';
+import { isGlanceOwnedAttribute } from '../markers.js';
+import type { ImagePatchOp } from '../service-api.js';
+import { GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS } from '../validate.js';
+import type { CloudModel, ImageRecord } from '../memory/model.js';
+import { receiveImageData } from '../memory/upload.js';
+import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
+
+const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
+const DEFAULT_PAGE = 25;
+const MAX_PAGE = 1000;
+/** Query keys that are not filters. */
+const LIST_CONTROLS = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'member_status', 'visibility']);
+/** Attributes the create body may set (others are read-only or custom properties). */
+const WRITABLE_BASE = new Set(['id', 'name', 'visibility', 'protected', 'os_hidden', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'tags']);
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function renderImage(r: ImageRecord): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    ...r.properties,
+    name: r.name,
+    disk_format: r.diskFormat,
+    container_format: r.containerFormat,
+    visibility: r.visibility,
+    size: r.size,
+    virtual_size: r.size,
+    status: r.status,
+    checksum: r.checksum,
+    protected: r.protected,
+    min_ram: r.minRam,
+    min_disk: r.minDisk,
+    owner: r.owner,
+    os_hidden: false,
+    os_hash_algo: r.osHashAlgo,
+    os_hash_value: r.osHashValue,
+    id: r.id,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+    tags: r.tags,
+    self: `/v2/images/${r.id}`,
+    file: `/v2/images/${r.id}/file`,
+    schema: '/v2/schemas/image',
+  };
+  if (r.status === 'active') body.stores = 'memory';
+  return body;
+}
+
+function nonNegativeInt(body: Record<string, unknown>, key: string): number {
+  const v = body[key] ?? 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new HttpFailure(400, `${JSON.stringify(v)} is not valid under any of the given schemas (${key})`);
+  return v;
+}
+
+function parseCreate(body: unknown): Parameters<CloudModel['createImage']>[0] & { id: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpFailure(400, 'Body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const properties: Record<string, string> = {};
+  for (const [key, value] of Object.entries(b)) {
+    if (WRITABLE_BASE.has(key)) continue;
+    if (isGlanceOwnedAttribute(key)) throw new HttpFailure(403, `Attribute '${key}' is read-only.`);
+    if (typeof value !== 'string') throw new HttpFailure(400, `${JSON.stringify(value)} is not of type 'string' (property ${key})`);
+    properties[key] = value;
+  }
+  const diskFormat = b.disk_format ?? null;
+  const containerFormat = b.container_format ?? null;
+  if (diskFormat !== null && !GLANCE_DISK_FORMATS.includes(String(diskFormat))) throw new HttpFailure(400, `Invalid disk format '${String(diskFormat)}' for image.`);
+  if (containerFormat !== null && !GLANCE_CONTAINER_FORMATS.includes(String(containerFormat))) throw new HttpFailure(400, `Invalid container format '${String(containerFormat)}' for image.`);
+  const visibility = b.visibility ?? 'shared';
+  if (!['public', 'private', 'shared', 'community'].includes(String(visibility))) throw new HttpFailure(400, `Invalid visibility value: ${String(visibility)}`);
+  const tags = b.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) throw new HttpFailure(400, 'tags must be an array of strings');
+  return {
+    id: typeof b.id === 'string' ? b.id : randomUUID(),
+    name: typeof b.name === 'string' ? b.name : '',
+    diskFormat: diskFormat === null ? '' : String(diskFormat),
+    containerFormat: containerFormat === null ? '' : String(containerFormat),
+    visibility: String(visibility),
+    minDisk: nonNegativeInt(b, 'min_disk'),
+    minRam: nonNegativeInt(b, 'min_ram'),
+    protected: b.protected === true,
+    tags: tags as string[],
+    properties,
+  };
+}
+
+function matches(r: ImageRecord, key: string, value: string): boolean {
+  const rendered = renderImage(r)[key];
+  return rendered !== undefined && rendered !== null && String(rendered) === value;
+}
+
+function listImages(model: CloudModel, r: RequestInfo): void {
+  const limitText = r.query.get('limit');
+  const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw new HttpFailure(400, 'limit param must be an integer');
+  const pageSize = Math.min(limit, MAX_PAGE);
+  const visibility = r.query.get('visibility');
+  let images = model.listImages().filter((img) => (visibility === 'all' ? true : visibility === null ? img.visibility !== 'community' : img.visibility === visibility));
+  for (const [key, value] of r.query) {
+    if (!LIST_CONTROLS.has(key)) images = images.filter((img) => matches(img, key, value));
+  }
+  const marker = r.query.get('marker');
+  if (marker !== null) {
+    const at = images.findIndex((img) => img.id === marker);
+    if (at < 0) throw new HttpFailure(400, `marker not found: ${marker}`);
+    images = images.slice(at + 1);
+  }
+  const page = images.slice(0, pageSize);
+  const body: Record<string, unknown> = { images: page.map(renderImage), first: `/v2/images?${r.query.toString()}`, schema: '/v2/schemas/images' };
+  if (page.length === pageSize && images.length > pageSize) {
+    const next = new URLSearchParams(r.query);
+    next.set('marker', page[page.length - 1].id);
+    body.next = `/v2/images?${next.toString()}`;
+  }
+  sendJson(r.res, 200, body);
+}
+
+export function glanceRoutes(model: CloudModel): Route[] {
+  const id = '([^/]+)';
+  return [
+    route('GET', /^\/image\/v2\/images$/, 'image', (r) => listImages(model, r)),
+    route('POST', /^\/image\/v2\/images$/, 'image', async (r) => {
+      const image = model.createImage(parseCreate(await readJson(r)), r.projectId);
+      sendJson(r.res, 201, renderImage(image));
+    }),
+    route('GET', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => sendJson(r.res, 200, renderImage(model.getImage(r.params[0])))),
+    route('PATCH', new RegExp(`^/image/v2/images/${id}$`), 'image', async (r) => {
+      const ops = await readJson(r, JSON_PATCH);
+      if (!Array.isArray(ops)) throw new HttpFailure(400, 'A JSON patch is an array of operations');
+      sendJson(r.res, 200, renderImage(model.patchImage(r.params[0], ops as ImagePatchOp[])));
+    }),
+    route('PUT', new RegExp(`^/image/v2/images/${id}/file$`), 'image', async (r) => {
+      const type = (r.req.headers['content-type'] ?? '').split(';')[0].trim();
+      if (type !== 'application/octet-stream') throw new HttpFailure(415, `Unsupported Content-Type ${type || '(none)'}`);
+      await receiveImageData(model, r.params[0], r.req);
+      r.res.writeHead(204).end();
+    }),
+    route('DELETE', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => {
+      model.deleteImage(r.params[0]);
+      r.res.writeHead(204).end();
+    }),
+  ];
+}
