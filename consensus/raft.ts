@@ -674,6 +674,7 @@ export class Raft implements RaftCore {
     const entries = m.entries ?? NO_ENTRIES;
     if (prevIndex < this.commit) {
       // Everything up to our commit is settled; tell the leader where to continue.
+      this.checkAgreesWithCommitted(m.from, entries);
       this.send({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: this.commit });
       return;
     }
@@ -699,6 +700,19 @@ export class Raft implements RaftCore {
     const newCommit = Math.min(m.commit ?? 0, lastNew);
     if (newCommit > this.commit) this.commitTo(newCommit);
     this.send({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: lastNew });
+  }
+
+  /** A leader of our term can only send what our committed prefix already says. */
+  private checkAgreesWithCommitted(leader: MemberId, entries: Entry[]): void {
+    const first = this.log.firstIndex;
+    for (const entry of entries) {
+      if (entry.index > this.commit) return;
+      if (entry.index < first) continue;
+      const held = this.log.term(entry.index);
+      if (held !== entry.term) {
+        throw invariant(`${leader} sent entry ${entry.index} of term ${entry.term}, which would truncate committed entry of term ${held} (commit ${this.commit})`);
+      }
+    }
   }
 
   /** Appends what the log lacks, replacing a conflicting suffix (never at or below commit). */
@@ -978,7 +992,9 @@ export class Raft implements RaftCore {
       return;
     }
     if (index > this.log.lastIndex) return; // acknowledges entries we never had: ignore
-    if (pr.maybeUpdate(index)) {
+    // In probe state an answer equal to match also ends the probe (e.g. the empty probe after a snapshot).
+    const probeAnswered = pr.state === 'probe' && index === pr.match;
+    if (pr.maybeUpdate(index) || probeAnswered) {
       if (pr.state === 'probe') pr.becomeReplicate();
       else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
       else if (pr.state === 'replicate') pr.inflights.freeTo(index);

@@ -304,9 +304,12 @@ export function describeFault(spec: FaultSpec): string {
 
 /** What the executor asks of the simulated sites (the harness implements it). */
 export interface NodeFaultTarget {
-  /** Stop the site's replica at once, losing unsynced writes; its network goes down. */
+  /**
+   * Stop the site's replica at once, losing unsynced writes. The harness also takes it off the
+   * network (SimNetwork.setSiteUp(site, false)) and stops its SiteClock.
+   */
   crashSite(site: string): void;
-  /** Start the site again from what its store kept. */
+  /** Start the site again from what its store kept (setSiteUp(site, true), new clock, new transport). */
   restartSite(site: string): void;
   /** The site that currently leads, if any. */
   leaderOf(): string | undefined;

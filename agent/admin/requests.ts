@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { booleanValue, boundedString, describeIssues, expecting, integerIn, nonNegativeInteger, patternString, positiveInteger } from '../config/expect.js';
 import { checkMultiaddr } from '../config/multiaddr.js';
-import { SITE_NAME_EXPECTED, SITE_NAME_PATTERN } from '../config/schema.js';
-import { MAX_PLACEMENT_LENGTH, checkResourceId, checkSpec } from './specs.js';
+import { MAX_PLACEMENT_TEXT_CHARS } from '../catalog/limits.js';
+import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
+import { checkResourceId, checkSpec, ruleString } from './specs.js';
 import { MAX_BATCH_OPS } from './vocabulary.js';
 import { RESOURCE_KINDS, isResourceKind, type JsonObject, type ResourceKind, type SiteAddRequest, type WriteOp, type WriteOptions } from './service.js';
 
@@ -29,7 +30,13 @@ export class RequestInvalid extends Error {
 const jsonObject = () =>
   z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), expecting('a JSON object'));
 
-const placement = () => boundedString(MAX_PLACEMENT_LENGTH, `a placement selector of at most ${MAX_PLACEMENT_LENGTH} characters`).nullable();
+/** A placement: 'all' (or '*'), or a selector over site labels. null in a request means 'all'. */
+const placement = () =>
+  boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`)
+    .nullable()
+    .transform((value) => value ?? PLACEMENT_EVERY_SITE);
+
+export const PLACEMENT_EVERY_SITE = 'all';
 
 const writeControlFields = {
   force: booleanValue().optional(),
@@ -65,19 +72,19 @@ const batchBody = z.strictObject(
 
 const siteAddBody = z.strictObject(
   {
-    name: patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED),
+    name: ruleString(SITE_NAME, 'a site name'),
     peerId: boundedString(128, 'a libp2p peer id'),
     addrs: z.array(boundedString(512, 'a multiaddr'), expecting('a list of multiaddrs')).min(1, expecting('at least one multiaddr')).max(16, expecting('at most 16 multiaddrs')),
-    region: boundedString(63, 'a region name'),
-    country: patternString(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as DE').optional(),
-    labels: z.record(boundedString(63, 'a label name'), z.string(expecting('a string value')).max(63, expecting('a value of at most 63 characters')), expecting('a mapping of label names to values')).optional(),
+    region: ruleString(REGION_NAME, 'a region name'),
+    country: patternString(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as DE'),
+    labels: z.record(ruleString(LABEL_KEY, 'a label name'), ruleString(LABEL_VALUE, 'a label value'), expecting('a mapping of label names to values')).optional(),
     ...writeControlFields,
   },
   expecting('a JSON object'),
 );
 
 const leaderTransferBody = z.strictObject(
-  { site: patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED), timeoutMs: integerIn(1, MAX_WRITE_TIMEOUT_MS).optional() },
+  { site: ruleString(SITE_NAME, 'a site name'), timeoutMs: integerIn(1, MAX_WRITE_TIMEOUT_MS).optional() },
   expecting('a JSON object'),
 );
 
@@ -165,8 +172,8 @@ export function siteAddRequest(body: unknown): { request: SiteAddRequest; option
     peerId: parsed.peerId,
     addrs: parsed.addrs,
     region: parsed.region,
+    country: parsed.country.toUpperCase(),
     labels: parsed.labels ?? {},
-    ...(parsed.country !== undefined ? { country: parsed.country } : {}),
   };
   return { request, options: writeOptionsFrom(parsed) };
 }
@@ -181,7 +188,8 @@ export function leaderTransferRequest(body: unknown): { site: string; timeoutMs?
 }
 
 export function checkSiteName(name: string): string {
-  if (!SITE_NAME_PATTERN.test(name)) throw new RequestInvalid([{ field: 'site', message: `expected ${SITE_NAME_EXPECTED}, got ${JSON.stringify(name)}` }]);
+  const result = ruleString(SITE_NAME, 'a site name').safeParse(name);
+  if (!result.success) throw new RequestInvalid([{ field: 'site', message: result.error.issues[0].message }]);
   return name;
 }
 

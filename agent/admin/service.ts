@@ -26,8 +26,9 @@ export interface ResourceView {
   id: string;
   /** Log index of the entry that last changed this resource. */
   revision: number;
+  /** The catalog's normalized spec (agent/catalog/types.ts: SiteSpec, FlavorSpec, ...). */
   spec: JsonObject;
-  /** Selector over site labels (region, country, ...); null = every site. */
+  /** Where a placed kind (flavor, image, quota) goes, as text ('all', a selector); null for other kinds. */
   placement: string | null;
 }
 
@@ -59,13 +60,18 @@ export type ReadOutcome<T> =
 // ---------------------------------------------------------------- writes
 
 /**
- * `expectedRevision` (optimistic concurrency): absent = unconditional; 0 = the resource must not
- * exist yet; N > 0 = the resource's current revision must be N. A mismatch is rejected as CONFLICT.
+ * The catalog's write ops (agent/catalog/types.ts), as the admin API carries them.
+ * - `expectedRevision` (compare-and-set): absent = unconditional; 0 = the resource must not exist
+ *   yet; N > 0 = its current revision must be N. A mismatch is rejected as CONFLICT.
+ * - `placement` (flavor, image, quota): 'all' (or '*') or a selector such as
+ *   `country in (CA, US), region != us-east`. Absent: a new resource goes to every site, an
+ *   existing one keeps its placement. (The admin API maps a JSON null to 'all'.)
+ * - `patch` merges shallowly into the spec: each top-level key given replaces the current one
+ *   (nested maps such as extraSpecs or compute are replaced whole); null removes a key.
  */
 export type WriteOp =
-  | { op: 'put'; kind: ResourceKind; id: string; spec: JsonObject; placement?: string | null; expectedRevision?: number }
-  /** `patch` is a JSON merge patch (RFC 7386) over the spec: null removes a field, objects merge, arrays replace. */
-  | { op: 'patch'; kind: ResourceKind; id: string; patch: JsonObject; placement?: string | null; expectedRevision?: number }
+  | { op: 'put'; kind: ResourceKind; id: string; spec: JsonObject; placement?: string; expectedRevision?: number }
+  | { op: 'patch'; kind: ResourceKind; id: string; patch: JsonObject; placement?: string; expectedRevision?: number }
   | { op: 'delete'; kind: ResourceKind; id: string; expectedRevision?: number };
 
 export interface WriteOptions {
@@ -162,7 +168,8 @@ export interface SiteAddRequest {
   /** Multiaddrs other agents dial (each may end in /p2p/<peerId>). */
   addrs: string[];
   region: string;
-  country?: string;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string;
   labels: Record<string, string>;
 }
 
@@ -184,7 +191,7 @@ export interface ResourceSyncView {
   /** Revision the site last converged to, null if never. */
   syncedRevision: number | null;
   state: SyncState;
-  /** The last error or drift found, for state error / drift. */
+  /** What the site's reconciler last said (the error, for state error). */
   message?: string;
 }
 

@@ -1,17 +1,20 @@
-// Enumerations shared by the admin API's checks and the CLI (kept free of heavy imports: the CLI
-// loads this file on every run).
+// Enumerations and bounds shared by the admin API's checks and the CLI, taken from the catalog (the
+// authority) so they cannot drift. Only dependency-free catalog files are imported: the CLI loads
+// this file on every run.
+import { MAX_OPS_PER_COMMAND } from '../catalog/limits.js';
 
-export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'ploop', 'iso'] as const;
-export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'] as const;
+export { CONTAINER_FORMATS, DISK_FORMATS } from '../catalog/types.js';
+
 export const IMAGE_VISIBILITIES = ['public', 'community'] as const;
-export const REPLICATION_MODES = ['sync', 'async'] as const;
+export const REPLICATION_TYPES = ['sync', 'async'] as const;
 
-/** Quota limits a quota spec may set (-1 = unlimited), as in Nova, Cinder and Neutron quota sets. */
-export const QUOTA_FIELDS = [
-  'cores', 'instances', 'ramMiB', 'keyPairs', 'serverGroups', 'serverGroupMembers', 'volumes', 'snapshots', 'gigabytes',
-  'backups', 'backupGigabytes', 'networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups', 'securityGroupRules',
-] as const;
-export type QuotaField = (typeof QUOTA_FIELDS)[number];
+/** A batch is one catalog command: at most this many operations. */
+export const MAX_BATCH_OPS = MAX_OPS_PER_COMMAND;
 
-/** A batch is one Raft entry: bounded in operations (and, by the admin body limit, in bytes). */
-export const MAX_BATCH_OPS = 256;
+/** Quota limits by group, as the catalog's quota spec nests them (-1 = unlimited). */
+export const QUOTA_GROUPS = {
+  compute: ['cores', 'instances', 'ram', 'keyPairs', 'serverGroups'],
+  volume: ['volumes', 'gigabytes', 'snapshots', 'backups'],
+  network: ['networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups'],
+} as const;
+export type QuotaGroup = keyof typeof QUOTA_GROUPS;

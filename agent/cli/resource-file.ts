@@ -71,7 +71,10 @@ function checkRevision(value: unknown, where: string): number {
   return value;
 }
 
-function checkPlacement(value: unknown, where: string): string | null {
-  if (value !== null && typeof value !== 'string') throw new CliError(`${where}: placement must be a selector string or null`, EXIT.USAGE);
-  return value;
+/** 'all', a selector, or a list of site names (written as the catalog's `name in (...)` selector). */
+function checkPlacement(value: unknown, where: string): string {
+  if (value === null) return 'all';
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) return `site in (${value.join(', ')})`;
+  throw new CliError(`${where}: placement must be 'all', a selector string, or a list of site names`, EXIT.USAGE);
 }

@@ -20,6 +20,8 @@ import { DaemonService } from './service.js';
 import { directoryKey, directoryMembers, type SeedPeer } from './site-directory.js';
 import { cliVersion } from '../cli/version.js';
 
+const LOOPBACK_INBOUND_PER_SECOND = 100;
+
 export interface StartOptions {
   /** Found a new cluster with this site as its only voter (ignored when the store holds state). */
   bootstrap: boolean;
@@ -57,6 +59,9 @@ export class SiteAgent {
       announceAddrs: config.announce,
       members: directoryMembers(config.site.name, [], seeds),
       logger,
+      // All sites of a dev cluster or a test share 127.0.0.1: libp2p's per-host rate limit of 5
+      // connections a second would throttle their reconnects after a restart.
+      ...(config.listen.every((a) => a.startsWith('/ip4/127.')) ? { inboundConnectionsPerHostPerSecond: LOOPBACK_INBOUND_PER_SECOND } : {}),
     });
     let agent: SiteAgent | null = null;
     const replica = await Replica.open(

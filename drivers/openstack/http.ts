@@ -103,6 +103,8 @@ async function readBounded(body: Readable, maxBytes: number): Promise<{ text: st
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
     if (size + buf.length > maxBytes) {
       chunks.push(buf.subarray(0, maxBytes - size));
+      // undici turns an early destroy into an 'error' event: nobody needs it.
+      body.on('error', () => {});
       body.destroy();
       return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
     }

@@ -37,6 +37,8 @@ export function undiciSourceFetcher(dispatcher: Dispatcher, options: SourceFetch
       });
     }
     if (res.statusCode !== 200) {
+      // Drop the error page (undici reports an early destroy as an 'error' event: ignore it).
+      res.body.on('error', () => {});
       res.body.destroy();
       throw cloudErrorForStatus({ service: 'source', method: 'GET', path, status: res.statusCode, cloudMessage: `image source answered ${res.statusCode}` });
     }

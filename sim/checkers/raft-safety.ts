@@ -19,6 +19,7 @@
 //  liveness               after the heal: a leader within a bound, all probed sites at one applied
 //                         index (reaching every acknowledged write) within a bound.
 import { FailureLog, type CheckFailure, type Verdict } from './failure.js';
+import { TraceHash } from '../stats.js';
 
 export const RAFT_SAFETY_CHECKS = [
   'election-safety',
@@ -399,4 +400,12 @@ function firstOkFrom(transitions: readonly Transition[], fromMs: number): number
   if (inForce?.ok) return fromMs;
   for (; i < transitions.length; i++) if (transitions[i].ok) return transitions[i].atMs;
   return null;
+}
+
+/** A digest of an entry's type and data for AppliedEntry.digest (64-bit FNV-1a, hex). */
+export function entryDigest(entry: { type: number; data: Uint8Array }): string {
+  const h = new TraceHash();
+  h.mixU32(entry.type);
+  h.mixBytes(entry.data);
+  return h.hex();
 }

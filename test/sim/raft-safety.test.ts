@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RaftSafetyChecker, type AppliedEntry, type RaftSafetyCheck } from '../../sim/checkers/raft-safety.js';
+import { RaftSafetyChecker, entryDigest, type AppliedEntry, type RaftSafetyCheck } from '../../sim/checkers/raft-safety.js';
 import { formatFailure } from '../../sim/checkers/failure.js';
 
 const SITES = ['a', 'b', 'c'];
@@ -185,4 +185,12 @@ test('failures per check are bounded', () => {
   }
   assert.equal(c.failures().length, 20);
   assert.equal(c.summary().find((s) => s.check === 'election-safety')?.failures, 100);
+});
+
+test('entry digests depend on type and data only', () => {
+  const data = new Uint8Array([1, 2, 3]);
+  assert.equal(entryDigest({ type: 0, data }), entryDigest({ type: 0, data: new Uint8Array([1, 2, 3]) }));
+  assert.notEqual(entryDigest({ type: 0, data }), entryDigest({ type: 1, data }));
+  assert.notEqual(entryDigest({ type: 0, data }), entryDigest({ type: 0, data: new Uint8Array([1, 2, 4]) }));
+  assert.match(entryDigest({ type: 0, data: new Uint8Array() }), /^[0-9a-f]{16}$/);
 });
