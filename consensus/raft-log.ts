@@ -115,3 +115,27 @@ export class RaftLog {
     return i;
   }
 }
+
+/**
+ * The log a member restarts with: the stored entries after a snapshot at (snapIndex, snapTerm).
+ * Entries at or below the snapshot index (a retained tail) are kept when they agree with it; the
+ * first of them becomes the base, whose term a probe right after it needs.
+ */
+export function logFromBoot(snapIndex: number, snapTerm: number, entries: Entry[]): RaftLog {
+  if (entries.length === 0) return new RaftLog(snapIndex, snapTerm, []);
+  const first = entries[0].index;
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i].index !== first + i) {
+      throw new Error(`raft invariant: log is not contiguous: expected index ${first + i}, found ${entries[i].index}`);
+    }
+  }
+  const last = entries[entries.length - 1].index;
+  if (first === snapIndex + 1) return new RaftLog(snapIndex, snapTerm, entries);
+  if (first > snapIndex + 1) throw new Error(`raft invariant: boot log starts at ${first} but the snapshot ends at ${snapIndex}`);
+  if (last <= snapIndex) return new RaftLog(snapIndex, snapTerm, []);
+  const atSnapshot = entries[snapIndex - first];
+  if (atSnapshot.term !== snapTerm) {
+    throw new Error(`raft invariant: boot log has term ${atSnapshot.term} at the snapshot index ${snapIndex}, the snapshot says ${snapTerm}`);
+  }
+  return new RaftLog(first, entries[0].term, entries.slice(1));
+}

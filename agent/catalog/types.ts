@@ -204,9 +204,9 @@ export type Resource = { [K in ResourceKind]: ResourceOf<K> }[ResourceKind];
 /**
  * put: create or replace the whole spec. Without `placement`, an existing resource keeps its
  * placement and a new one is placed on all sites.
- * patch: shallow merge into the current spec: each top-level key given replaces that key (nested
- * maps such as labels or extraSpecs are replaced whole); a key given as null is removed, so it
- * takes its default again or fails validation if required. `placement`, if given, replaces it.
+ * patch: JSON merge patch (RFC 7386) into the current spec: nested maps such as labels or
+ * extraSpecs merge key by key; a key given as null is removed, so it takes its default again or
+ * fails validation if required; arrays replace. `placement`, if given, replaces it.
  * delete: remove.
  * expectedRevision: compare-and-set on the current revision; 0 = must not exist.
  */

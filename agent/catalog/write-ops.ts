@@ -6,7 +6,7 @@ import { ID_RULES } from './names.js';
 import { PLACEMENT_ALL, placementFromInput } from './placement.js';
 import type { Draft } from './resource-store.js';
 import { checkDeleteRules, checkWriteRules } from './rules.js';
-import { SpecError, checkEnum, checkInt, checkString, expectObject, rejectUnknownFields, type Fields } from './spec-reader.js';
+import { SpecError, checkEnum, checkInt, checkString, expectObject, isPlainObject, rejectUnknownFields, type Fields } from './spec-reader.js';
 import {
   PLACED_KINDS,
   RESOURCE_KINDS,
@@ -104,12 +104,25 @@ function requireSpec(fields: Fields): unknown {
   return fields.spec;
 }
 
-/** Shallow merge: each top-level key given replaces the current one; null removes it. */
+/**
+ * JSON merge patch (RFC 7386) of the current spec: objects merge key by key at every depth, null
+ * removes a key, anything else (arrays included) replaces. So `{ extraSpecs: { "hw:cpu": "2" } }`
+ * adds one extra spec and keeps the others.
+ */
 function mergePatch(current: Resource, patch: unknown): Fields {
   const changes = present(patch) ? expectObject(patch, 'spec') : {};
-  const kept = Object.entries(current.spec).filter(([key]) => !Object.hasOwn(changes, key));
-  const given = Object.entries(changes).filter(([, value]) => value !== null && value !== undefined);
-  return Object.fromEntries([...kept, ...given]);
+  return mergeObjects(current.spec as unknown as Fields, changes);
+}
+
+function mergeObjects(target: Fields, patch: Fields): Fields {
+  const out: Fields = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null || value === undefined) delete out[key];
+    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = mergeObjects(out[key] as Fields, value);
+    else if (isPlainObject(value)) out[key] = mergeObjects({}, value);
+    else out[key] = value;
+  }
+  return out;
 }
 
 function writeResource(

@@ -20,8 +20,15 @@ export const FORCE_OPTIONS: Record<string, OptionSpec> = {
   reason: { type: 'string', value: 'TEXT', help: 'why the write is forced (recorded with it)' },
 };
 
+/** What the catalog reads as "every site". */
+export const PLACEMENT_EVERY_SITE = 'all';
+
 export const PLACEMENT_OPTION: Record<string, OptionSpec> = {
-  placement: { type: 'string', value: 'EXPR', help: 'sites this resource is placed on: a selector over site labels (default: every site)' },
+  placement: {
+    type: 'string',
+    value: 'EXPR',
+    help: "sites it goes to: 'all' (default) or a selector such as \"country in (DE, FR), labels.tier = gold\"",
+  },
 };
 
 export const PLACEMENT_SET_OPTIONS: Record<string, OptionSpec> = {
@@ -74,18 +81,18 @@ export function forceOptions(ctx: CommandContext): { force?: boolean; reason?: s
 }
 
 /** --placement EXPR / --no-placement, as the placement field of a write (absent: unchanged). */
-export function placementChange(ctx: CommandContext): { placement?: string | null } {
+export function placementChange(ctx: CommandContext): { placement?: string } {
   if (ctx.has('placement') && ctx.bool('no-placement')) throw new UsageError('--placement and --no-placement cannot be used together', ctx.command.words.join(' '));
   if (ctx.has('placement')) return { placement: ctx.str('placement')! };
-  if (ctx.bool('no-placement')) return { placement: null };
+  if (ctx.bool('no-placement')) return { placement: PLACEMENT_EVERY_SITE };
   return {};
 }
 
-export function putResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { spec: JsonObject; placement?: string | null; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
+export function putResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { spec: JsonObject; placement?: string; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
   return ctx.client().write<WriteResult>('PUT', resourcePath(kind, id), body);
 }
 
-export function patchResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { patch: JsonObject; placement?: string | null; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
+export function patchResource(ctx: CommandContext, kind: ResourceKind, id: string, body: { patch: JsonObject; placement?: string; expectedRevision?: number; force?: boolean; reason?: string }): Promise<WriteResult> {
   return ctx.client().write<WriteResult>('PATCH', resourcePath(kind, id), body);
 }
 
@@ -115,13 +122,23 @@ export function printList<T>(ctx: CommandContext, columns: Column<T>[], rows: T[
   ctx.io.stdout.write(renderList(ctx.format, selectColumns(columns, ctx.columns), rows));
 }
 
-/** Merge patch for a string map: set `set`, remove every key in `remove` (null), or all current keys when `clear`. */
-export function mapPatch(current: Record<string, unknown> | undefined, set: Record<string, string>, remove: string[], clear: boolean): JsonObject | undefined {
-  const patch: JsonObject = {};
-  if (clear) for (const key of Object.keys(current ?? {})) patch[key] = null;
-  for (const key of remove) patch[key] = null;
-  for (const [key, value] of Object.entries(set)) patch[key] = value;
-  return Object.keys(patch).length > 0 ? patch : undefined;
+/**
+ * The new value of a string map (extraSpecs, properties, labels): a patch replaces nested maps
+ * whole, so the CLI sends the complete map: the current one (empty when `clear`), without the keys
+ * in `remove`, with `set` applied. The write carries the revision it was computed from.
+ */
+export function updatedMap(current: unknown, set: Record<string, string>, remove: string[], clear: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!clear && typeof current === 'object' && current !== null && !Array.isArray(current)) {
+    for (const [key, value] of Object.entries(current)) if (typeof value === 'string') out[key] = value;
+  }
+  for (const key of remove) delete out[key];
+  return Object.assign(out, set);
+}
+
+/** A string list of the current spec (tags, members), empty when absent. */
+export function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /** Common columns at the end of every resource's show output. */

@@ -9,7 +9,8 @@ import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } 
 
 export const NOVA_MIN_MICROVERSION = '2.1';
 export const NOVA_MAX_MICROVERSION = '2.93';
-const FLAVOR_MAX_LIMIT = 1000;
+/** Nova's default max_limit; the mock can be told a lower one (as some clouds configure). */
+export const FLAVOR_MAX_LIMIT = 1000;
 const NOVA_QUOTA_KEYS = ['cores', 'instances', 'ram', 'key_pairs', 'server_groups', 'server_group_members', 'metadata_items'];
 
 interface Version {
@@ -119,7 +120,14 @@ function listFlavors(model: CloudModel, r: RequestInfo, v: Version, base: string
   }
   const limit = Math.min(Number(r.query.get('limit') ?? FLAVOR_MAX_LIMIT), FLAVOR_MAX_LIMIT);
   if (!Number.isInteger(limit) || limit < 0) throw new HttpFailure(400, 'limit must be a non-negative integer');
-  sendJson(r.res, 200, { flavors: flavors.slice(0, limit).map((f) => renderFlavor(f, v, base)) }, versionHeaders(v));
+  const page = flavors.slice(0, limit);
+  const body: Record<string, unknown> = { flavors: page.map((f) => renderFlavor(f, v, base)) };
+  if (page.length > 0 && page.length === limit) {
+    const next = new URLSearchParams(r.query);
+    next.set('marker', page[page.length - 1].id);
+    body.flavors_links = [{ rel: 'next', href: `${base}/flavors/detail?${next.toString()}` }];
+  }
+  sendJson(r.res, 200, body, versionHeaders(v));
 }
 
 function quotaBody(model: CloudModel, project: string, withId: boolean): Record<string, unknown> {

@@ -32,6 +32,8 @@ export interface OpenStackDriverOptions {
   /** Keep-alive connections per origin. */
   connectionsPerOrigin?: number;
   keepAliveTimeoutMs?: number;
+  /** Flavors and images per list page (the cloud may cap it lower; paging follows its links). */
+  listPageSize?: number;
   /** Compute microversion sent to Nova (see nova.ts for why 2.61). */
   computeMicroversion?: string;
   random?: () => number;
@@ -81,6 +83,7 @@ export class OpenStackDriver extends ServiceDriver {
   private readonly log: DriverLogger;
   private readonly microversion: string;
   private readonly uploadTimeoutMs: number;
+  private readonly listPageSize: number | undefined;
   private apisPromise: Promise<ServiceApis> | undefined;
 
   constructor(config: OpenStackCloudConfig, options: OpenStackDriverOptions = {}) {
@@ -105,6 +108,7 @@ export class OpenStackDriver extends ServiceDriver {
     this.log = logger;
     this.microversion = o.computeMicroversion ?? NOVA_MICROVERSION;
     this.uploadTimeoutMs = o.uploadTimeoutMs;
+    this.listPageSize = options.listPageSize;
     this.http = new HttpClient({ dispatcher: agent, retry, requestTimeoutMs: o.requestTimeoutMs, logger });
     this.session = new KeystoneSession(this.http, config.auth, { now: options.now ?? Date.now, renewMarginMs: o.tokenRenewMarginMs });
   }
@@ -119,9 +123,9 @@ export class OpenStackDriver extends ServiceDriver {
     const apis: ServiceApis = {};
     const client = (service: CloudError['service'], base: string, headers?: Record<string, string>) => new ServiceClient(this.http, this.session, service, base, headers);
     const compute = this.endpoint(token, 'compute');
-    if (compute !== undefined) apis.compute = novaComputeApi(client('compute', compute, novaMicroversionHeaders(this.microversion)));
+    if (compute !== undefined) apis.compute = novaComputeApi(client('compute', compute, novaMicroversionHeaders(this.microversion)), this.listPageSize);
     const image = this.endpoint(token, 'image');
-    if (image !== undefined) apis.image = glanceImageApi(client('image', glanceRoot(image)), this.uploadTimeoutMs);
+    if (image !== undefined) apis.image = glanceImageApi(client('image', glanceRoot(image)), this.uploadTimeoutMs, this.listPageSize);
     const volume = this.endpoint(token, 'volume');
     if (volume !== undefined) apis.volumeQuotas = cinderQuotaApi(client('volume', cinderProjectBase(volume, token.projectId)));
     const network = this.endpoint(token, 'network');

@@ -47,13 +47,13 @@ export function parseGlanceImage(raw: Record<string, unknown>): GlanceImage {
   };
 }
 
-export function glanceImageApi(client: ServiceClient, uploadHeadersTimeoutMs: number): ImageApi {
+export function glanceImageApi(client: ServiceClient, uploadHeadersTimeoutMs: number, pageSize = IMAGE_PAGE_SIZE): ImageApi {
   const imagePath = (id: string) => `/v2/images/${encodeURIComponent(id)}`;
   return {
     async listImagesWithProperty(key, value) {
       const out: GlanceImage[] = [];
       let path: string | undefined = '/v2/images';
-      let query: Record<string, string> | undefined = { [key]: value, visibility: 'all', limit: String(IMAGE_PAGE_SIZE) };
+      let query: Record<string, string> | undefined = { [key]: value, visibility: 'all', limit: String(pageSize) };
       for (let page = 0; page < MAX_IMAGE_PAGES && path !== undefined; page++) {
         const res = await client.request('GET', path, { query });
         const body = res.json as { images?: unknown[]; next?: unknown };

@@ -74,7 +74,7 @@ export function numbersOf(set: Record<string, unknown> | undefined): QuotaValues
   return out;
 }
 
-export function novaComputeApi(client: ServiceClient): ComputeApi {
+export function novaComputeApi(client: ServiceClient, pageSize = FLAVOR_PAGE_SIZE): ComputeApi {
   const flavorPath = (id: string) => `/flavors/${enc(id)}`;
 
   async function withSpecs(raw: Record<string, unknown>): Promise<NovaFlavor> {
@@ -89,12 +89,15 @@ export function novaComputeApi(client: ServiceClient): ComputeApi {
       const out: NovaFlavor[] = [];
       let marker: string | undefined;
       for (let page = 0; page < MAX_FLAVOR_PAGES; page++) {
-        const query: Record<string, string> = { is_public: 'None', limit: String(FLAVOR_PAGE_SIZE) };
+        const query: Record<string, string> = { is_public: 'None', limit: String(pageSize) };
         if (marker !== undefined) query.marker = marker;
         const res = await client.request('GET', '/flavors/detail', { query });
-        const flavors = ((res.json as { flavors?: unknown[] })?.flavors ?? []) as Record<string, unknown>[];
+        const body = res.json as { flavors?: unknown[]; flavors_links?: Array<{ rel?: unknown }> } | undefined;
+        const flavors = (body?.flavors ?? []) as Record<string, unknown>[];
         for (const raw of flavors) out.push(await withSpecs(raw));
-        if (flavors.length < FLAVOR_PAGE_SIZE) return out;
+        // Nova adds a 'next' link whenever a page is full, at our limit or at its own max_limit.
+        const more = body?.flavors_links?.some((link) => link.rel === 'next') ?? false;
+        if (!more || flavors.length === 0) return out;
         marker = String(flavors[flavors.length - 1].id);
       }
       throw new CloudError({ code: 'BAD_RESPONSE', service: 'compute', method: 'GET', path: '/flavors/detail', status: 200, cloudMessage: '', retryable: false, message: `Nova flavor list did not end after ${MAX_FLAVOR_PAGES} pages` });

@@ -111,16 +111,16 @@ describe('atomic batches', () => {
 });
 
 describe('patch and delete', () => {
-  it('patch merges shallowly, null resets to default, placement may change', () => {
+  it('patch is a JSON merge patch: nested maps merge, null removes a key or resets it to its default, placement may change', () => {
     const harness = new Harness();
     expectOk(
       harness.write({ op: 'put', kind: 'flavor', id: 'f', spec: flavorSpec({ swap: 512, extraSpecs: { a: '1', b: '2' } }), placement: ['x'] })
         .result,
     );
-    expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'f', spec: { swap: null, extraSpecs: { c: '3' } } }).result);
+    expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'f', spec: { swap: null, extraSpecs: { c: '3', a: null } } }).result);
     let flavor = harness.catalog.get('flavor', 'f');
     assert.equal(flavor?.spec.swap, 0);
-    assert.deepEqual(flavor?.spec.extraSpecs, { c: '3' });
+    assert.deepEqual(flavor?.spec.extraSpecs, { b: '2', c: '3' });
     assert.deepEqual(flavor?.placement, { type: 'sites', text: 'x', sites: ['x'] });
     expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'f', placement: 'all' }).result);
     flavor = harness.catalog.get('flavor', 'f');

@@ -11,7 +11,6 @@ import {
   deleteResources,
   findResource,
   listKind,
-  mapPatch,
   nothingToChange,
   patchResource,
   placementChange,
@@ -21,6 +20,7 @@ import {
   resourceTailColumns,
   revisionOf,
   specField,
+  updatedMap,
 } from '../resources.js';
 
 const KIND = 'flavor';
@@ -29,13 +29,14 @@ const showColumns: Column<ResourceView>[] = [
   { header: 'ID', key: 'id', get: (r) => r.id },
   { header: 'Name', key: 'name', get: specField('name') },
   { header: 'VCPUs', key: 'vcpus', get: specField('vcpus') },
-  { header: 'RAM', key: 'ram', get: specField('ramMiB') },
-  { header: 'Disk', key: 'disk', get: specField('diskGiB') },
-  { header: 'Ephemeral', key: 'ephemeral', get: (r) => r.spec.ephemeralGiB ?? 0 },
-  { header: 'Swap', key: 'swap', get: (r) => r.spec.swapMiB ?? 0 },
+  { header: 'RAM', key: 'ram', get: specField('ram') },
+  { header: 'Disk', key: 'disk', get: specField('disk') },
+  { header: 'Ephemeral', key: 'ephemeral', get: (r) => r.spec.ephemeral ?? 0 },
+  { header: 'Swap', key: 'swap', get: (r) => r.spec.swap ?? 0 },
   { header: 'RXTX Factor', key: 'rxtx_factor', get: (r) => r.spec.rxtxFactor ?? 1 },
   { header: 'Is Public', key: 'is_public', get: (r) => r.spec.isPublic ?? true },
-  { header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} },
+  { header: 'Properties', key: 'properties', get: (r) => r.spec.extraSpecs ?? {} },
+  { header: 'Description', key: 'description', get: specField('description') },
   ...resourceTailColumns(),
 ];
 
@@ -60,6 +61,7 @@ const create: CommandSpec = {
     public: { type: 'boolean', help: 'available to every project (default)' },
     private: { type: 'boolean', help: 'available only to projects given access' },
     property: { type: 'string', multiple: true, value: 'K=V', help: 'extra spec' },
+    description: { type: 'string', value: 'TEXT', help: 'description' },
     ...PLACEMENT_OPTION,
   },
   notes: 'example: stackraft flavor create m1.small --vcpus 1 --ram 2048 --disk 20 --property hw:cpu_policy=shared',
@@ -68,17 +70,18 @@ const create: CommandSpec = {
     const spec: JsonObject = {
       name: ctx.positionals[0],
       vcpus: parseInteger('vcpus', requireOption(ctx, 'vcpus'), 1),
-      ramMiB: parseInteger('ram', requireOption(ctx, 'ram'), 1),
-      diskGiB: parseInteger('disk', requireOption(ctx, 'disk'), 0),
-      ephemeralGiB: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : 0,
-      swapMiB: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : 0,
+      ram: parseInteger('ram', requireOption(ctx, 'ram'), 1),
+      disk: parseInteger('disk', requireOption(ctx, 'disk'), 0),
+      ephemeral: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : 0,
+      swap: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : 0,
       rxtxFactor: ctx.has('rxtx-factor') ? parsePositiveNumber('rxtx-factor', ctx.str('rxtx-factor')!) : 1,
       isPublic: exclusiveFlags(ctx, ['public', 'private']) !== 'private',
-      properties: parseKeyValues('property', ctx.strs('property')),
+      extraSpecs: parseKeyValues('property', ctx.strs('property')),
+      ...(ctx.has('description') ? { description: ctx.str('description')! } : {}),
     };
-    const placement = ctx.str('placement') ?? null;
-    const result = await putResource(ctx, KIND, id, { spec, placement, expectedRevision: 0 });
-    printShow(ctx, showColumns, { kind: KIND, id, spec, placement, revision: revisionOf(result, KIND, id) });
+    const placement = placementChange(ctx);
+    const result = await putResource(ctx, KIND, id, { spec, ...placement, expectedRevision: 0 });
+    printShow(ctx, showColumns, { kind: KIND, id, spec, placement: placement.placement ?? 'all', revision: revisionOf(result, KIND, id) });
   },
 };
 
@@ -115,18 +118,20 @@ const set: CommandSpec = {
   options: {
     property: { type: 'string', multiple: true, value: 'K=V', help: 'add or change an extra spec' },
     'no-property': { type: 'boolean', help: 'remove every extra spec first (then apply --property)' },
+    description: { type: 'string', value: 'TEXT', help: 'new description' },
     ...PLACEMENT_SET_OPTIONS,
   },
   notes: 'Nova cannot change a flavor\'s vCPUs, RAM or disks: create a new flavor instead.',
   run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
-    const properties = mapPatch(resource.spec.properties as Record<string, unknown> | undefined, parseKeyValues('property', ctx.strs('property')), [], ctx.bool('no-property'));
     const placement = placementChange(ctx);
-    if (!properties && !('placement' in placement)) {
-      if (ctx.bool('no-property')) return; // nothing to remove
-      nothingToChange(ctx);
-    }
-    await patchResource(ctx, KIND, resource.id, { patch: properties ? { properties } : {}, ...placement, expectedRevision: resource.revision });
+    const set = parseKeyValues('property', ctx.strs('property'));
+    const changesExtraSpecs = ctx.bool('no-property') || Object.keys(set).length > 0;
+    if (!changesExtraSpecs && !ctx.has('description') && !('placement' in placement)) nothingToChange(ctx);
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const patch: JsonObject = {};
+    if (changesExtraSpecs) patch.extraSpecs = updatedMap(resource.spec.extraSpecs, set, [], ctx.bool('no-property'));
+    if (ctx.has('description')) patch.description = ctx.str('description')!;
+    await patchResource(ctx, KIND, resource.id, { patch, ...placement, expectedRevision: resource.revision });
   },
 };
 
@@ -140,7 +145,7 @@ const unset: CommandSpec = {
     const keys = ctx.strs('property');
     if (keys.length === 0) throw new UsageError('give at least one --property KEY to remove', ctx.command.words.join(' '));
     const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
-    await patchResource(ctx, KIND, resource.id, { patch: { properties: mapPatch(undefined, {}, keys, false)! }, expectedRevision: resource.revision });
+    await patchResource(ctx, KIND, resource.id, { patch: { extraSpecs: updatedMap(resource.spec.extraSpecs, {}, keys, false) }, expectedRevision: resource.revision });
   },
 };
 

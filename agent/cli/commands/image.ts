@@ -12,7 +12,6 @@ import {
   deleteResources,
   findResource,
   listKind,
-  mapPatch,
   nothingToChange,
   patchResource,
   placementChange,
@@ -22,10 +21,17 @@ import {
   resourceTailColumns,
   revisionOf,
   specField,
+  stringList,
+  updatedMap,
 } from '../resources.js';
 
 const KIND = 'image';
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function source(r: ResourceView): Record<string, unknown> {
+  const value = r.spec.source;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+}
 
 const showColumns: Column<ResourceView>[] = [
   { header: 'ID', key: 'id', get: (r) => r.id },
@@ -33,11 +39,11 @@ const showColumns: Column<ResourceView>[] = [
   { header: 'Disk Format', key: 'disk_format', get: specField('diskFormat') },
   { header: 'Container Format', key: 'container_format', get: specField('containerFormat') },
   { header: 'Visibility', key: 'visibility', get: (r) => r.spec.visibility ?? 'public' },
-  { header: 'Min Disk', key: 'min_disk', get: (r) => r.spec.minDiskGiB ?? 0 },
-  { header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRamMiB ?? 0 },
+  { header: 'Min Disk', key: 'min_disk', get: (r) => r.spec.minDisk ?? 0 },
+  { header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRam ?? 0 },
   { header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? false },
-  { header: 'Source URL', key: 'source_url', get: specField('sourceUrl') },
-  { header: 'Checksum', key: 'checksum', get: (r) => (r.spec.sha512 ? `sha512:${String(r.spec.sha512)}` : r.spec.sha256 ? `sha256:${String(r.spec.sha256)}` : '') },
+  { header: 'Source URL', key: 'source_url', get: (r) => source(r).url },
+  { header: 'Checksum', key: 'checksum', get: (r) => (source(r).sha512 ? `sha512:${String(source(r).sha512)}` : source(r).sha256 ? `sha256:${String(source(r).sha256)}` : '') },
   { header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} },
   { header: 'Tags', key: 'tags', get: (r) => r.spec.tags ?? [] },
   ...resourceTailColumns(),
@@ -47,7 +53,7 @@ const LIST_KEYS = ['id', 'name', 'disk_format', 'visibility', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'container_format', 'min_disk', 'min_ram', 'protected', 'tags', 'source_url'];
 const columnsByKey = (keys: string[]) => keys.map((key) => showColumns.find((c) => c.key === key)!);
 
-function digest(ctx: CommandContext): JsonObject {
+function digest(ctx: CommandContext): { sha256: string } | { sha512: string } {
   const sha256 = ctx.str('sha256');
   const sha512 = ctx.str('sha512');
   if (sha256 !== undefined && sha512 !== undefined) throw new UsageError('give one of --sha256 and --sha512, not both', ctx.command.words.join(' '));
@@ -97,24 +103,24 @@ const create: CommandSpec = {
     ...PLACEMENT_OPTION,
   },
   run: async (ctx) => {
-    const id = requireOption(ctx, 'id');
-    if (!UUID_PATTERN.test(id)) throw new UsageError(`--id: expected a UUID, got ${JSON.stringify(id)}`);
+    const givenId = requireOption(ctx, 'id');
+    if (!UUID_PATTERN.test(givenId)) throw new UsageError(`--id: expected a UUID, got ${JSON.stringify(givenId)}`);
+    const id = givenId.toLowerCase(); // Glance ids are lower-case
     const spec: JsonObject = {
       name: ctx.positionals[0],
       diskFormat: parseChoice('disk-format', requireOption(ctx, 'disk-format'), DISK_FORMATS),
       containerFormat: parseChoice('container-format', requireOption(ctx, 'container-format'), CONTAINER_FORMATS),
-      sourceUrl: sourceUrl(ctx),
-      ...digest(ctx),
+      source: { url: sourceUrl(ctx), ...digest(ctx) },
       visibility: exclusiveFlags(ctx, ['public', 'community']) ?? 'public',
-      minDiskGiB: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : 0,
-      minRamMiB: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : 0,
+      minDisk: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : 0,
+      minRam: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : 0,
       protected: ctx.bool('protected'),
       properties: parseKeyValues('property', ctx.strs('property')),
-      tags: [...new Set(ctx.strs('tag'))],
+      tags: [...new Set(ctx.strs('tag'))].sort(),
     };
-    const placement = ctx.str('placement') ?? null;
-    const result = await putResource(ctx, KIND, id, { spec, placement, expectedRevision: 0 });
-    printShow(ctx, showColumns, { kind: KIND, id, spec, placement, revision: revisionOf(result, KIND, id) });
+    const placement = placementChange(ctx);
+    const result = await putResource(ctx, KIND, id, { spec, ...placement, expectedRevision: 0 });
+    printShow(ctx, showColumns, { kind: KIND, id, spec, placement: placement.placement ?? 'all', revision: revisionOf(result, KIND, id) });
   },
 };
 
@@ -164,26 +170,24 @@ const set: CommandSpec = {
   run: async (ctx) => {
     const visibility = exclusiveFlags(ctx, ['public', 'community']);
     const protection = exclusiveFlags(ctx, ['protected', 'unprotected']);
+    const minDisk = ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : undefined;
+    const minRam = ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : undefined;
+    const properties = parseKeyValues('property', ctx.strs('property'));
+    const tags = ctx.strs('tag');
+    const placement = placementChange(ctx);
     const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
     const patch: JsonObject = {};
     if (ctx.has('name')) patch.name = ctx.str('name')!;
     if (visibility) patch.visibility = visibility;
-    if (ctx.has('min-disk')) patch.minDiskGiB = parseInteger('min-disk', ctx.str('min-disk')!, 0);
-    if (ctx.has('min-ram')) patch.minRamMiB = parseInteger('min-ram', ctx.str('min-ram')!, 0);
+    if (minDisk !== undefined) patch.minDisk = minDisk;
+    if (minRam !== undefined) patch.minRam = minRam;
     if (protection) patch.protected = protection === 'protected';
-    const properties = mapPatch(undefined, parseKeyValues('property', ctx.strs('property')), [], false);
-    if (properties) patch.properties = properties;
-    const tags = ctx.strs('tag');
-    if (tags.length > 0) patch.tags = [...new Set([...currentTags(resource), ...tags])];
-    const placement = placementChange(ctx);
+    if (Object.keys(properties).length > 0) patch.properties = updatedMap(resource.spec.properties, properties, [], false);
+    if (tags.length > 0) patch.tags = [...new Set([...stringList(resource.spec.tags), ...tags])].sort();
     if (Object.keys(patch).length === 0 && !('placement' in placement)) nothingToChange(ctx);
     await patchResource(ctx, KIND, resource.id, { patch, ...placement, expectedRevision: resource.revision });
   },
 };
-
-function currentTags(resource: ResourceView): string[] {
-  return Array.isArray(resource.spec.tags) ? resource.spec.tags.filter((t): t is string => typeof t === 'string') : [];
-}
 
 const unset: CommandSpec = {
   words: [KIND, 'unset'],
@@ -200,8 +204,8 @@ const unset: CommandSpec = {
     if (keys.length === 0 && tags.length === 0) nothingToChange(ctx);
     const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
     const patch: JsonObject = {};
-    if (keys.length > 0) patch.properties = mapPatch(undefined, {}, keys, false)!;
-    if (tags.length > 0) patch.tags = currentTags(resource).filter((t) => !tags.includes(t));
+    if (keys.length > 0) patch.properties = updatedMap(resource.spec.properties, {}, keys, false);
+    if (tags.length > 0) patch.tags = stringList(resource.spec.tags).filter((t) => !tags.includes(t));
     await patchResource(ctx, KIND, resource.id, { patch, expectedRevision: resource.revision });
   },
 };

@@ -1,50 +1,54 @@
 // stackraft protection-group create|list|show|set|delete: servers of a project replicated from a
 // primary to a secondary site. A write needs both sites reachable (PEER_UNREACHABLE otherwise);
 // --force --reason writes anyway, e.g. an unplanned failover away from a lost primary.
-import { randomUUID } from 'node:crypto';
 import type { JsonObject, ResourceView } from '../../admin/service.js';
-import { REPLICATION_MODES } from '../../admin/vocabulary.js';
-import { parseChoice, requireOption, type CommandSpec } from '../command.js';
+import { REPLICATION_TYPES } from '../../admin/vocabulary.js';
+import { parseChoice, requireOption, type CommandContext, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import {
   FORCE_OPTIONS,
   LINEARIZABLE_OPTION,
-  PLACEMENT_OPTION,
-  PLACEMENT_SET_OPTIONS,
   deleteResources,
   findResource,
   forceOptions,
   listKind,
   nothingToChange,
   patchResource,
-  placementChange,
   printList,
   printShow,
   putResource,
-  resourceTailColumns,
   revisionOf,
   specField,
+  stringList,
 } from '../resources.js';
 
 const KIND = 'protection-group';
 
 const showColumns: Column<ResourceView>[] = [
-  { header: 'ID', key: 'id', get: (r) => r.id },
-  { header: 'Name', key: 'name', get: specField('name') },
+  { header: 'Name', key: 'name', get: (r) => r.id },
   { header: 'Project', key: 'project', get: specField('project') },
   { header: 'Primary', key: 'primary', get: specField('primarySite') },
   { header: 'Secondary', key: 'secondary', get: specField('secondarySite') },
-  { header: 'Replication', key: 'replication', get: specField('replication') },
+  { header: 'Replication', key: 'replication', get: specField('replicationType') },
   { header: 'Volume Type', key: 'volume_type', get: specField('volumeType') },
+  { header: 'Status', key: 'status', get: specField('status') },
+  { header: 'Failover Epoch', key: 'failover_epoch', get: specField('failoverEpoch') },
   { header: 'Members', key: 'members', get: (r) => r.spec.members ?? [] },
-  ...resourceTailColumns(),
+  { header: 'Mappings', key: 'mappings', get: specField('mappings') },
+  { header: 'Revision', key: 'revision', get: (r) => r.revision },
 ];
 
-const LIST_KEYS = ['id', 'name', 'project', 'primary', 'secondary', 'replication'];
+const LIST_KEYS = ['name', 'project', 'primary', 'secondary', 'replication', 'status'];
 
-function members(resource: ResourceView): string[] {
-  return Array.isArray(resource.spec.members) ? resource.spec.members.filter((m): m is string => typeof m === 'string') : [];
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Server ids as the catalog keeps them: lower-case UUIDs. */
+function serverIds(ctx: CommandContext, option: string): string[] {
+  return ctx.strs(option).map((id) => {
+    if (!UUID_PATTERN.test(id)) throw new UsageError(`--${option}: expected a server id (UUID), got ${JSON.stringify(id)}`, ctx.command.words.join(' '));
+    return id.toLowerCase();
+  });
 }
 
 const create: CommandSpec = {
@@ -54,31 +58,29 @@ const create: CommandSpec = {
   positionals: { min: 1, max: 1 },
   output: 'show',
   options: {
-    id: { type: 'string', value: 'ID', help: 'protection group id (default: a new UUID)' },
     project: { type: 'string', value: 'PROJECT', help: 'project that owns the servers (required)' },
     primary: { type: 'string', value: 'SITE', help: 'site the servers run on (required)' },
     secondary: { type: 'string', value: 'SITE', help: 'site they are replicated to (required)' },
     replication: { type: 'string', value: 'MODE', help: 'sync or async (required)' },
-    'volume-type': { type: 'string', value: 'TYPE', help: 'volume type of the replicated volumes' },
-    member: { type: 'string', multiple: true, value: 'SERVER', help: 'server id in the group' },
-    ...PLACEMENT_OPTION,
+    'volume-type': { type: 'string', value: 'TYPE', help: 'volume type of the replicated volumes (required)' },
+    member: { type: 'string', multiple: true, value: 'SERVER', help: 'server id (UUID) in the group' },
     ...FORCE_OPTIONS,
   },
+  notes: 'The name is the group\'s id.',
   run: async (ctx) => {
-    const id = ctx.str('id') ?? randomUUID();
+    const id = ctx.positionals[0];
     const spec: JsonObject = {
-      name: ctx.positionals[0],
+      name: id,
       project: requireOption(ctx, 'project'),
       primarySite: requireOption(ctx, 'primary'),
       secondarySite: requireOption(ctx, 'secondary'),
-      replication: parseChoice('replication', requireOption(ctx, 'replication'), REPLICATION_MODES),
-      ...(ctx.has('volume-type') ? { volumeType: ctx.str('volume-type')! } : {}),
-      members: [...new Set(ctx.strs('member'))],
+      replicationType: parseChoice('replication', requireOption(ctx, 'replication'), REPLICATION_TYPES),
+      volumeType: requireOption(ctx, 'volume-type'),
+      members: [...new Set(serverIds(ctx, 'member'))],
     };
     if (spec.primarySite === spec.secondarySite) throw new UsageError('--primary and --secondary must be different sites', ctx.command.words.join(' '));
-    const placement = ctx.str('placement') ?? null;
-    const result = await putResource(ctx, KIND, id, { spec, placement, expectedRevision: 0, ...forceOptions(ctx) });
-    printShow(ctx, showColumns, { kind: KIND, id, spec, placement, revision: revisionOf(result, KIND, id) });
+    const result = await putResource(ctx, KIND, id, { spec, expectedRevision: 0, ...forceOptions(ctx) });
+    printShow(ctx, showColumns, { kind: KIND, id, spec, placement: null, revision: revisionOf(result, KIND, id) });
   },
 };
 
@@ -97,12 +99,12 @@ const list: CommandSpec = {
 const show: CommandSpec = {
   words: [KIND, 'show'],
   summary: 'show one protection group',
-  args: 'ID|NAME',
+  args: 'NAME',
   positionals: { min: 1, max: 1 },
   output: 'show',
   options: { ...LINEARIZABLE_OPTION },
   run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0], false);
     printShow(ctx, showColumns, resource);
   },
 };
@@ -110,50 +112,47 @@ const show: CommandSpec = {
 const set: CommandSpec = {
   words: [KIND, 'set'],
   summary: 'change a protection group: sites (failover), replication, members',
-  args: 'ID|NAME',
+  args: 'NAME',
   positionals: { min: 1, max: 1 },
   options: {
-    name: { type: 'string', value: 'NAME', help: 'new name' },
     primary: { type: 'string', value: 'SITE', help: 'new primary site' },
     secondary: { type: 'string', value: 'SITE', help: 'new secondary site' },
     replication: { type: 'string', value: 'MODE', help: 'sync or async' },
     'volume-type': { type: 'string', value: 'TYPE', help: 'volume type' },
-    member: { type: 'string', multiple: true, value: 'SERVER', help: 'add a server' },
+    member: { type: 'string', multiple: true, value: 'SERVER', help: 'add a server (UUID)' },
     'remove-member': { type: 'string', multiple: true, value: 'SERVER', help: 'remove a server' },
-    ...PLACEMENT_SET_OPTIONS,
     ...FORCE_OPTIONS,
   },
   notes: 'unplanned failover to site b: stackraft protection-group set pg1 --primary b --secondary a --force --reason "site a lost"',
   run: async (ctx) => {
     const force = forceOptions(ctx);
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
+    const added = serverIds(ctx, 'member');
+    const removed = serverIds(ctx, 'remove-member');
+    const replication = ctx.has('replication') ? parseChoice('replication', ctx.str('replication')!, REPLICATION_TYPES) : undefined;
+    const { resource } = await findResource(ctx, KIND, ctx.positionals[0], false);
     const patch: JsonObject = {};
-    if (ctx.has('name')) patch.name = ctx.str('name')!;
     if (ctx.has('primary')) patch.primarySite = ctx.str('primary')!;
     if (ctx.has('secondary')) patch.secondarySite = ctx.str('secondary')!;
-    if (ctx.has('replication')) patch.replication = parseChoice('replication', ctx.str('replication')!, REPLICATION_MODES);
+    if (replication) patch.replicationType = replication;
     if (ctx.has('volume-type')) patch.volumeType = ctx.str('volume-type')!;
-    const added = ctx.strs('member');
-    const removed = ctx.strs('remove-member');
-    if (added.length > 0 || removed.length > 0) patch.members = [...new Set([...members(resource), ...added])].filter((m) => !removed.includes(m));
-    const placement = placementChange(ctx);
-    if (Object.keys(patch).length === 0 && !('placement' in placement)) nothingToChange(ctx);
+    if (added.length > 0 || removed.length > 0) patch.members = [...new Set([...stringList(resource.spec.members), ...added])].filter((m) => !removed.includes(m));
+    if (Object.keys(patch).length === 0) nothingToChange(ctx);
     const primary = patch.primarySite ?? resource.spec.primarySite;
     const secondary = patch.secondarySite ?? resource.spec.secondarySite;
     if (primary === secondary) throw new UsageError(`primary and secondary would both be ${String(primary)}`, ctx.command.words.join(' '));
-    await patchResource(ctx, KIND, resource.id, { patch, ...placement, expectedRevision: resource.revision, ...force });
+    await patchResource(ctx, KIND, resource.id, { patch, expectedRevision: resource.revision, ...force });
   },
 };
 
 const remove: CommandSpec = {
   words: [KIND, 'delete'],
   summary: 'delete protection groups (all or none)',
-  args: 'ID|NAME [ID|NAME ...]',
+  args: 'NAME [NAME ...]',
   positionals: { min: 1, max: 64 },
   options: { ...FORCE_OPTIONS },
   run: async (ctx) => {
     forceOptions(ctx);
-    await deleteResources(ctx, KIND, ctx.positionals);
+    await deleteResources(ctx, KIND, ctx.positionals, false);
   },
 };
 

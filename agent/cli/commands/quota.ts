@@ -1,7 +1,7 @@
 // stackraft quota set|show|list|delete: one project's quota set (compute, volume and network limits),
 // the same on every site its placement selects.
 import type { JsonObject, ResourceView } from '../../admin/service.js';
-import { QUOTA_FIELDS, type QuotaField } from '../../admin/vocabulary.js';
+import { QUOTA_GROUPS, type QuotaGroup } from '../../admin/vocabulary.js';
 import { parseInteger, type CommandSpec, type OptionSpec } from '../command.js';
 import type { Column } from '../output.js';
 import {
@@ -22,43 +22,41 @@ import {
 
 const KIND = 'quota';
 
-/** Option name (as in `openstack quota set`), spec field, what it limits. */
-const LIMITS: Array<{ option: string; field: QuotaField; help: string }> = [
-  { option: 'cores', field: 'cores', help: 'vCPU cores' },
-  { option: 'instances', field: 'instances', help: 'servers' },
-  { option: 'ram', field: 'ramMiB', help: 'RAM in MiB' },
-  { option: 'key-pairs', field: 'keyPairs', help: 'key pairs' },
-  { option: 'server-groups', field: 'serverGroups', help: 'server groups' },
-  { option: 'server-group-members', field: 'serverGroupMembers', help: 'servers per server group' },
-  { option: 'volumes', field: 'volumes', help: 'volumes' },
-  { option: 'snapshots', field: 'snapshots', help: 'volume snapshots' },
-  { option: 'gigabytes', field: 'gigabytes', help: 'volume and snapshot GiB' },
-  { option: 'backups', field: 'backups', help: 'volume backups' },
-  { option: 'backup-gigabytes', field: 'backupGigabytes', help: 'backup GiB' },
-  { option: 'networks', field: 'networks', help: 'networks' },
-  { option: 'subnets', field: 'subnets', help: 'subnets' },
-  { option: 'ports', field: 'ports', help: 'ports' },
-  { option: 'routers', field: 'routers', help: 'routers' },
-  { option: 'floating-ips', field: 'floatingIps', help: 'floating IPs' },
-  { option: 'secgroups', field: 'securityGroups', help: 'security groups' },
-  { option: 'secgroup-rules', field: 'securityGroupRules', help: 'security group rules' },
+/** Option name (as in `openstack quota set`), group and field in the catalog's quota spec, what it limits. */
+const LIMITS: Array<{ option: string; group: QuotaGroup; field: string; header: string; help: string }> = [
+  { option: 'cores', group: 'compute', field: 'cores', header: 'Cores', help: 'vCPU cores' },
+  { option: 'instances', group: 'compute', field: 'instances', header: 'Instances', help: 'servers' },
+  { option: 'ram', group: 'compute', field: 'ram', header: 'RAM', help: 'RAM in MiB' },
+  { option: 'key-pairs', group: 'compute', field: 'keyPairs', header: 'Key Pairs', help: 'key pairs' },
+  { option: 'server-groups', group: 'compute', field: 'serverGroups', header: 'Server Groups', help: 'server groups' },
+  { option: 'volumes', group: 'volume', field: 'volumes', header: 'Volumes', help: 'volumes' },
+  { option: 'gigabytes', group: 'volume', field: 'gigabytes', header: 'Gigabytes', help: 'volume and snapshot GiB' },
+  { option: 'snapshots', group: 'volume', field: 'snapshots', header: 'Snapshots', help: 'volume snapshots' },
+  { option: 'backups', group: 'volume', field: 'backups', header: 'Backups', help: 'volume backups' },
+  { option: 'networks', group: 'network', field: 'networks', header: 'Networks', help: 'networks' },
+  { option: 'subnets', group: 'network', field: 'subnets', header: 'Subnets', help: 'subnets' },
+  { option: 'ports', group: 'network', field: 'ports', header: 'Ports', help: 'ports' },
+  { option: 'routers', group: 'network', field: 'routers', header: 'Routers', help: 'routers' },
+  { option: 'floating-ips', group: 'network', field: 'floatingIps', header: 'Floating IPs', help: 'floating IPs' },
+  { option: 'secgroups', group: 'network', field: 'securityGroups', header: 'Secgroups', help: 'security groups' },
 ];
-// Every quota field the API knows has an option (checked once at load, so the two lists cannot drift).
-for (const field of QUOTA_FIELDS) if (!LIMITS.some((l) => l.field === field)) throw new Error(`quota field ${field} has no CLI option`);
+// Every limit the catalog knows has an option (checked at load, so the two lists cannot drift).
+for (const [group, fields] of Object.entries(QUOTA_GROUPS)) {
+  for (const field of fields) if (!LIMITS.some((l) => l.group === group && l.field === field)) throw new Error(`quota limit ${group}.${field} has no CLI option`);
+}
 
 const limitOptions: Record<string, OptionSpec> = Object.fromEntries(
   LIMITS.map((l) => [l.option, { type: 'string', value: 'N', help: `${l.help} (-1 = unlimited)` } satisfies OptionSpec]),
 );
 
-/** 'floating-ips' -> 'Floating Ips'; a few read better as the openstack CLI spells them. */
-function headerOf(option: string): string {
-  const special: Record<string, string> = { ram: 'RAM', 'floating-ips': 'Floating IPs', secgroups: 'Secgroups', 'secgroup-rules': 'Secgroup Rules' };
-  return special[option] ?? option.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
+function groupOf(spec: JsonObject, group: QuotaGroup): Record<string, unknown> {
+  const value = spec[group];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
 }
 
 const showColumns: Column<ResourceView>[] = [
   { header: 'Project', key: 'project', get: (r) => r.spec.project ?? r.id },
-  ...LIMITS.map((l): Column<ResourceView> => ({ header: headerOf(l.option), key: l.option.replace(/-/g, '_'), get: (r) => r.spec[l.field] })),
+  ...LIMITS.map((l): Column<ResourceView> => ({ header: l.header, key: l.option.replace(/-/g, '_'), get: (r) => groupOf(r.spec, l.group)[l.field] })),
   ...resourceTailColumns(),
 ];
 
@@ -73,15 +71,21 @@ const set: CommandSpec = {
   notes: 'example: stackraft quota set 3f1c0e... --cores 64 --ram 131072 --instances 20',
   run: async (ctx) => {
     const project = ctx.positionals[0];
-    const limits: JsonObject = {};
-    for (const l of LIMITS) if (ctx.has(l.option)) limits[l.field] = parseInteger(l.option, ctx.str(l.option)!, -1);
+    const given = LIMITS.filter((l) => ctx.has(l.option)).map((l) => ({ ...l, value: parseInteger(l.option, ctx.str(l.option)!, -1) }));
     const placement = placementChange(ctx);
-    if (Object.keys(limits).length === 0 && !('placement' in placement)) nothingToChange(ctx);
+    if (given.length === 0 && !('placement' in placement)) nothingToChange(ctx);
     const existing = await getById(ctx, KIND, project);
+    // A patch replaces a whole group (compute, volume, network): send each touched group complete.
+    const groups: JsonObject = {};
+    for (const l of given) {
+      const current = (groups[l.group] as JsonObject | undefined) ?? ({ ...groupOf(existing?.resource.spec ?? {}, l.group) } as JsonObject);
+      current[l.field] = l.value;
+      groups[l.group] = current;
+    }
     if (existing) {
-      await patchResource(ctx, KIND, project, { patch: limits, ...placement, expectedRevision: existing.resource.revision });
+      await patchResource(ctx, KIND, project, { patch: groups, ...placement, expectedRevision: existing.resource.revision });
     } else {
-      await putResource(ctx, KIND, project, { spec: { project, ...limits }, placement: placement.placement ?? null, expectedRevision: 0 });
+      await putResource(ctx, KIND, project, { spec: { project, ...groups }, ...placement, expectedRevision: 0 });
     }
   },
 };
