@@ -234,7 +234,11 @@ function main(): void {
   figures.push({ name: 'step: leader handles appendResp (commits)', unit: 'ns/step', measure: (run) => measureLeaderAppendResp(run + 1), digits: 0 });
 
   console.log(`stackraft core benchmark: 3 members in one thread, no I/O; ${RUNS} runs of ~${RUN_MS} ms per figure after a warm-up run (node ${process.version})`);
-  const table = new Table({ head: ['figure', 'median', 'min', 'max', 'unit'], colAligns: ['left', 'right', 'right', 'right', 'left'] });
+  const table = new Table({
+    head: ['figure', 'median', 'min', 'max', 'unit'],
+    colAligns: ['left', 'right', 'right', 'right', 'left'],
+    style: { head: [], border: [] }, // plain text: the table is meant to be pasted into reports
+  });
   for (const f of figures) {
     f.measure(RUNS); // warm-up run (JIT), not counted
     const samples: number[] = [];

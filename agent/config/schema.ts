@@ -3,6 +3,9 @@
 // documented in docs/configuration.md.
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { normalizeCountryCode } from '../catalog/countries.js';
+import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
+import type { StringRule } from '../catalog/spec-reader.js';
 import { LOG_LEVELS } from '../ops/logger.js';
 import { describeValue, expecting, integerIn, oneOf, patternString } from './expect.js';
 import { checkMultiaddr } from './multiaddr.js';
@@ -21,18 +24,23 @@ export const CONFIG_DEFAULTS = {
   openstackInterface: 'public',
 } as const;
 
-/** Site names appear in ids, metrics labels and file names: keep them plain. */
-export const SITE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const SITE_NAME_EXPECTED = 'a site name (lowercase letters, digits and inner dashes, at most 63)';
-const LABEL_KEY_PATTERN = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE_PATTERN = /^[A-Za-z0-9._ -]{0,63}$/;
 const CLUSTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const COUNTRY_PATTERN = /^[A-Z]{2}$/;
 const HOST_PORT_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-/** Labels the site already defines through its own fields; a selector sees them as labels too. */
-export const RESERVED_LABELS = ['site', 'region', 'country'] as const;
 
-export const siteName = () => patternString(SITE_NAME_PATTERN, SITE_NAME_EXPECTED);
+/** A string that follows one of the catalog's name rules: the config accepts exactly what the catalog does. */
+function catalogName(rule: StringRule, what: string) {
+  const e = expecting(`${what} (${rule.min === rule.max ? rule.min : `${rule.min}-${rule.max}`} characters${rule.patternHint ? `: ${rule.patternHint}` : ''})`);
+  const base = z.string(e).min(rule.min, e).max(rule.max, e);
+  return rule.pattern ? base.regex(rule.pattern, e) : base;
+}
+
+/** Site names are Raft member ids and catalog ids: the catalog's rule. */
+export const siteName = () => catalogName(SITE_NAME, 'a site name');
+
+const countryCode = () => {
+  const e = expecting('an ISO 3166-1 alpha-2 country code such as DE');
+  return z.string(e).refine((text) => normalizeCountryCode(text) !== undefined, e).transform((text) => normalizeCountryCode(text)!);
+};
 
 const absolutePath = () => {
   const e = expecting('an absolute path');
@@ -67,22 +75,13 @@ const hostPort = () => {
   });
 };
 
-const labels = () =>
-  z
-    .record(patternString(LABEL_KEY_PATTERN, 'a label name (lowercase letters, digits, . _ / -)'), patternString(LABEL_VALUE_PATTERN, 'a label value of at most 63 letters, digits, . _ - or spaces'), expecting('a mapping of label names to values'))
-    .superRefine((value, ctx) => {
-      for (const reserved of RESERVED_LABELS) {
-        if (reserved in value) {
-          ctx.addIssue({ code: 'custom', path: [reserved], message: `'${reserved}' is set by the site itself (site.${reserved === 'site' ? 'name' : reserved}); remove it from labels` });
-        }
-      }
-    });
+const labels = () => z.record(catalogName(LABEL_KEY, 'a label name'), catalogName(LABEL_VALUE, 'a label value'), expecting('a mapping of label names to values'));
 
 const siteSection = z.strictObject(
   {
     name: siteName(),
-    region: patternString(LABEL_KEY_PATTERN, 'a region name (lowercase letters, digits, . _ / -)'),
-    country: patternString(COUNTRY_PATTERN, 'an ISO 3166-1 alpha-2 country code such as DE').optional(),
+    region: catalogName(REGION_NAME, 'a region name'),
+    country: countryCode(),
     labels: labels().default({}),
   },
   expecting('a mapping with name, region, country, labels'),

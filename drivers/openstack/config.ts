@@ -91,7 +91,7 @@ function parseBool(source: string, field: string, value: string): boolean {
 }
 
 /** Fills domains from domain_name/domain_id, picks the auth type, and checks what Keystone will need. */
-function finishAuth(source: string, prefix: string, auth: Partial<AuthConfig>, authType: string | undefined, domain: { name?: string; id?: string }): AuthConfig {
+function finishAuth(source: string, fieldName: (key: string) => string, auth: Partial<AuthConfig>, authType: string | undefined, domain: { name?: string; id?: string }): AuthConfig {
   const a = { ...auth };
   if (a.userDomainName === undefined && a.userDomainId === undefined) {
     if (domain.id !== undefined) a.userDomainId = domain.id;
@@ -101,9 +101,9 @@ function finishAuth(source: string, prefix: string, auth: Partial<AuthConfig>, a
     if (domain.id !== undefined) a.projectDomainId = domain.id;
     else if (domain.name !== undefined) a.projectDomainName = domain.name;
   }
-  if (a.authUrl === undefined || a.authUrl === '') throw new CloudConfigError(source, `${prefix}auth_url`, 'is missing');
+  if (a.authUrl === undefined || a.authUrl === '') throw new CloudConfigError(source, fieldName('auth_url'), 'is missing');
   if (!URL.canParse(a.authUrl) || !/^https?:$/.test(new URL(a.authUrl).protocol)) {
-    throw new CloudConfigError(source, `${prefix}auth_url`, `is not an http(s) URL (got ${JSON.stringify(a.authUrl)})`);
+    throw new CloudConfigError(source, fieldName('auth_url'), `is not an http(s) URL (got ${JSON.stringify(a.authUrl)})`);
   }
   let type: AuthConfig['type'];
   if (authType === undefined || authType === '') {
@@ -113,10 +113,10 @@ function finishAuth(source: string, prefix: string, auth: Partial<AuthConfig>, a
   } else if (APP_CREDENTIAL_AUTH_TYPES.includes(authType)) {
     type = 'applicationCredential';
   } else {
-    throw new CloudConfigError(source, 'auth_type', `${JSON.stringify(authType)} is not supported (use password or v3applicationcredential)`);
+    throw new CloudConfigError(source, fieldName('auth_type'), `${JSON.stringify(authType)} is not supported (use password or v3applicationcredential)`);
   }
   const need = (ok: boolean, field: string, problem: string) => {
-    if (!ok) throw new CloudConfigError(source, `${prefix}${field}`, problem);
+    if (!ok) throw new CloudConfigError(source, fieldName(field), problem);
   };
   if (type === 'password') {
     need(a.username !== undefined || a.userId !== undefined, 'username', 'is missing (or user_id)');
@@ -218,7 +218,7 @@ export function loadCloudsYaml(options: CloudsYamlOptions): OpenStackCloudConfig
   }
   const config: OpenStackCloudConfig = {
     source,
-    auth: finishAuth(source, `${prefix}auth.`, auth, authType, domain),
+    auth: finishAuth(source, (key) => (key === 'auth_type' ? `${prefix}auth_type` : `${prefix}auth.${key}`), auth, authType, domain),
     interface: parseInterface(source, `${prefix}interface`, stringField(source, `${prefix}interface`, entry.interface ?? entry.endpoint_type)),
     insecure: false,
     endpointOverrides: {},
@@ -270,7 +270,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): OpenStackCloudCon
   const domain = { name: env.OS_DOMAIN_NAME || undefined, id: env.OS_DOMAIN_ID || undefined };
   const config: OpenStackCloudConfig = {
     source,
-    auth: finishAuth(source, 'OS_', auth, env.OS_AUTH_TYPE, domain),
+    auth: finishAuth(source, (key) => `OS_${key.toUpperCase()}`, auth, env.OS_AUTH_TYPE, domain),
     interface: parseInterface(source, 'OS_INTERFACE', env.OS_INTERFACE || env.OS_ENDPOINT_TYPE),
     insecure: env.OS_INSECURE ? parseBool(source, 'OS_INSECURE', env.OS_INSECURE) : false,
     endpointOverrides: {},

@@ -4,7 +4,6 @@
 import type {
   AgentService,
   JsonObject,
-  JsonValue,
   LeaderTransferOutcome,
   ReadOptions,
   ReadOutcome,
@@ -45,14 +44,19 @@ export function baseStatus(): StatusView {
   };
 }
 
-function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: JsonObject = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
+/** The catalog's patch: each top-level key replaces the current one, null removes it. */
+function shallowMerge(target: JsonObject, patch: JsonObject): JsonObject {
+  const out: JsonObject = { ...target };
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key], value);
+    else out[key] = value;
   }
   return out;
+}
+
+/** Placed kinds go to every site unless told otherwise; sites and protection groups have no placement. */
+function placementOfNew(kind: ResourceKind): string | null {
+  return kind === 'flavor' || kind === 'image' || kind === 'quota' ? 'all' : null;
 }
 
 export class FakeAgentService implements AgentService {
@@ -118,8 +122,8 @@ export class FakeAgentService implements AgentService {
       const key = `${op.kind}/${op.id}`;
       const current = this.resources.get(key);
       if (op.op === 'delete') this.resources.delete(key);
-      else if (op.op === 'put') this.resources.set(key, { kind: op.kind, id: op.id, spec: op.spec, placement: op.placement ?? null, revision: this.index });
-      else this.resources.set(key, { ...current!, spec: mergePatch(current!.spec, op.patch) as JsonObject, ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
+      else if (op.op === 'put') this.resources.set(key, { kind: op.kind, id: op.id, spec: op.spec, placement: op.placement ?? current?.placement ?? placementOfNew(op.kind), revision: this.index });
+      else this.resources.set(key, { ...current!, spec: shallowMerge(current!.spec, op.patch), ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
       return { kind: op.kind, id: op.id, revision: this.index };
     });
     const writeId = writeIdFor(options.clientId, options.seq);
@@ -149,8 +153,8 @@ export class FakeAgentService implements AgentService {
     this.record('siteAdd', request, options);
     const scripted = this.scriptedWrites.shift();
     if (scripted) return scripted;
-    const { name, ...rest } = request;
-    return this.applyOps([{ op: 'put', kind: 'site', id: name, spec: { name, ...rest } as JsonObject }], options);
+    const { name, addrs, ...rest } = request;
+    return this.applyOps([{ op: 'put', kind: 'site', id: name, spec: { name, addresses: addrs, ...rest, role: 'learner' } as JsonObject }], options);
   }
 
   async siteRemove(site: string, options: WriteOptions): Promise<WriteOutcome> {

@@ -6,7 +6,7 @@ import type { WriteOp, WriteOptions } from '../../agent/admin/service.js';
 import { startHarness, type AdminHarness } from './harness.js';
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
-const flavorSpec = { name: 'm1.small', vcpus: 1, ramMiB: 2048, diskGiB: 20 };
+const flavorSpec = { name: 'm1.small', vcpus: 1, ram: 2048, disk: 20 };
 
 describe('admin API routes', { timeout: 20_000 }, () => {
   let h: AdminHarness;
@@ -104,14 +104,26 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.equal(reply.json.error.code, 'BAD_REQUEST');
   });
 
-  it('PATCH applies a merge patch with the expected revision', async () => {
+  it('PATCH replaces top-level fields with the expected revision, null removes one', async () => {
     const current = (await h.request('GET', '/v1/resources/flavor/f1')).json.resource;
-    const reply = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: { properties: { a: 'b' } }, expectedRevision: current.revision });
+    const reply = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: { extraSpecs: { a: 'b' } }, expectedRevision: current.revision });
     assert.equal(reply.status, 200, reply.text);
-    const removal = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: { properties: { a: null } } });
+    const [ops] = h.service.callsOf('write').at(-1) as [WriteOp[]];
+    assert.deepEqual(ops, [{ op: 'patch', kind: 'flavor', id: 'f1', patch: { extraSpecs: { a: 'b' } }, expectedRevision: current.revision }]);
+    const removal = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: { extraSpecs: null } });
     assert.equal(removal.status, 200, removal.text);
     const after = (await h.request('GET', '/v1/resources/flavor/f1')).json.resource;
-    assert.deepEqual(after.spec.properties, {});
+    assert.equal(after.spec.extraSpecs, undefined);
+    const required = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: { vcpus: null } });
+    assert.equal(required.status, 400);
+    assert.equal(required.json.error.field, 'patch.vcpus');
+  });
+
+  it('a null placement means every site', async () => {
+    const reply = await h.request('PATCH', '/v1/resources/flavor/f1', { patch: {}, placement: null });
+    assert.equal(reply.status, 200, reply.text);
+    const [ops] = h.service.callsOf('write').at(-1) as [WriteOp[]];
+    assert.equal((ops[0] as { placement?: string }).placement, 'all');
   });
 
   it('a stale expectedRevision is 409 CONFLICT with the catalog\'s details', async () => {
@@ -138,7 +150,7 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     const reply = await h.request('POST', '/v1/batch', {
       ops: [
         { op: 'put', kind: 'flavor', id: 'b1', spec: flavorSpec },
-        { op: 'put', kind: 'quota', id: 'proj1', spec: { project: 'proj1', cores: 10 } },
+        { op: 'put', kind: 'quota', id: 'proj1', spec: { project: 'proj1', compute: { cores: 10 } } },
       ],
     });
     assert.equal(reply.status, 200, reply.text);
@@ -153,9 +165,9 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.equal(twice.json.error.field, 'ops[1]');
     const empty = await h.request('POST', '/v1/batch', { ops: [] });
     assert.equal(empty.status, 400);
-    const many = await h.request('POST', '/v1/batch', { ops: Array.from({ length: 257 }, (_, i) => ({ op: 'delete', kind: 'flavor', id: `x${i}` })) });
+    const many = await h.request('POST', '/v1/batch', { ops: Array.from({ length: 101 }, (_, i) => ({ op: 'delete', kind: 'flavor', id: `x${i}` })) });
     assert.equal(many.status, 400);
-    assert.match(many.json.error.message, /at most 256/);
+    assert.match(many.json.error.message, /at most 100/);
     const badOp = await h.request('POST', '/v1/batch', { ops: [{ op: 'upsert', kind: 'flavor', id: 'b1' }] });
     assert.equal(badOp.status, 400);
     assert.equal(badOp.json.error.field, 'ops[0].op');
@@ -172,7 +184,7 @@ describe('admin API routes', { timeout: 20_000 }, () => {
 
     const missing = await h.request('PUT', '/v1/resources/flavor/bad', { spec: { name: 'x' } });
     assert.equal(missing.status, 400);
-    assert.deepEqual(missing.json.error.problems.map((p: { field: string }) => p.field), ['spec.vcpus', 'spec.ramMiB', 'spec.diskGiB']);
+    assert.deepEqual(missing.json.error.problems.map((p: { field: string }) => p.field), ['spec.vcpus', 'spec.ram', 'spec.disk']);
 
     const batchField = await h.request('POST', '/v1/batch', { ops: [{ op: 'put', kind: 'flavor', id: 'ok', spec: flavorSpec }, { op: 'put', kind: 'image', id: 'not-a-uuid', spec: {} }] });
     assert.equal(batchField.status, 400);
@@ -182,18 +194,24 @@ describe('admin API routes', { timeout: 20_000 }, () => {
 
   it('kind-specific rules: image digest, protection group sites, quota limits', async () => {
     const image = await h.request('PUT', '/v1/resources/image/2b9c6e6e-8a0e-4bd5-b3e9-5bd14a5d0a11', {
-      spec: { name: 'cirros', diskFormat: 'qcow2', containerFormat: 'bare', sourceUrl: 'https://example.com/c.img' },
+      spec: { name: 'cirros', diskFormat: 'qcow2', containerFormat: 'bare', source: { url: 'https://example.com/c.img' } },
     });
     assert.equal(image.status, 400);
-    assert.match(image.json.error.message, /sha256 or sha512/);
+    assert.match(image.json.error.message, /source\.sha256 or source\.sha512/);
+    const badUrl = await h.request('PUT', '/v1/resources/image/2b9c6e6e-8a0e-4bd5-b3e9-5bd14a5d0a11', {
+      spec: { name: 'cirros', diskFormat: 'qcow2', containerFormat: 'bare', source: { url: 'ftp://example.com/c.img', sha256: 'a'.repeat(64) } },
+    });
+    assert.equal(badUrl.json.error.field, 'spec.source.url');
+    const upperId = await h.request('PUT', '/v1/resources/image/2B9C6E6E-8A0E-4BD5-B3E9-5BD14A5D0A11', { spec: {} });
+    assert.equal(upperId.json.error.field, 'id');
     const pg = await h.request('PUT', '/v1/resources/protection-group/pg1', {
-      spec: { name: 'pg1', project: 'p1', primarySite: 'eu-west-1', secondarySite: 'eu-west-1', replication: 'sync' },
+      spec: { project: 'p1', primarySite: 'eu-west-1', secondarySite: 'eu-west-1', replicationType: 'sync', volumeType: 'replicated' },
     });
     assert.equal(pg.status, 400);
     assert.equal(pg.json.error.field, 'spec.secondarySite');
-    const quota = await h.request('PUT', '/v1/resources/quota/p1', { spec: { project: 'p1', cores: -2 } });
+    const quota = await h.request('PUT', '/v1/resources/quota/p1', { spec: { project: 'p1', compute: { cores: -2 } } });
     assert.equal(quota.status, 400);
-    assert.equal(quota.json.error.field, 'spec.cores');
+    assert.equal(quota.json.error.field, 'spec.compute.cores');
   });
 
   it('an unknown body field is a VALIDATION error that suggests the right one', async () => {
@@ -259,11 +277,13 @@ describe('admin API routes', { timeout: 20_000 }, () => {
   });
 
   it('POST /v1/sites adds a site; a peer id mismatch or bad multiaddr is refused', async () => {
-    const body = { name: 'ap-east-1', peerId: PEER, addrs: [`/ip4/10.0.0.1/tcp/7420/p2p/${PEER}`], region: 'ap-east', country: 'HK', labels: { tier: 'gold' } };
+    const body = { name: 'ap-east-1', peerId: PEER, addrs: [`/ip4/10.0.0.1/tcp/7420/p2p/${PEER}`], region: 'ap-east', country: 'hk', labels: { tier: 'gold' } };
     const reply = await h.request('POST', '/v1/sites', body);
     assert.equal(reply.status, 200, reply.text);
     const [request] = h.service.callsOf('siteAdd').at(-1) as [Record<string, unknown>];
-    assert.deepEqual(request, { name: 'ap-east-1', peerId: PEER, addrs: body.addrs, region: 'ap-east', labels: { tier: 'gold' }, country: 'HK' });
+    assert.deepEqual(request, { name: 'ap-east-1', peerId: PEER, addrs: body.addrs, region: 'ap-east', country: 'HK', labels: { tier: 'gold' } });
+    const noCountry = await h.request('POST', '/v1/sites', { ...body, country: undefined });
+    assert.equal(noCountry.json.error.field, 'country');
 
     const mismatch = await h.request('POST', '/v1/sites', { ...body, peerId: '12D3KooWOther' });
     assert.equal(mismatch.status, 400);
@@ -271,7 +291,7 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     const badAddr = await h.request('POST', '/v1/sites', { ...body, addrs: ['/ip4/999.0.0.1/tcp/1'] });
     assert.equal(badAddr.status, 400);
     assert.match(badAddr.json.error.message, /addrs\[0\]: expected a multiaddr/);
-    const badName = await h.request('POST', '/v1/sites', { ...body, name: 'AP_East' });
+    const badName = await h.request('POST', '/v1/sites', { ...body, name: '-ap-east' });
     assert.equal(badName.status, 400);
     assert.equal(badName.json.error.field, 'name');
   });
@@ -279,7 +299,7 @@ describe('admin API routes', { timeout: 20_000 }, () => {
   it('DELETE /v1/sites/:site removes a site; a malformed name is refused', async () => {
     assert.equal((await h.request('DELETE', '/v1/sites/ap-east-1')).status, 200);
     assert.deepEqual((h.service.callsOf('siteRemove').at(-1) as unknown[])[0], 'ap-east-1');
-    const bad = await h.request('DELETE', '/v1/sites/Bad%20Name');
+    const bad = await h.request('DELETE', '/v1/sites/bad%20name');
     assert.equal(bad.status, 400);
   });
 

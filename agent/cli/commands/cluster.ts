@@ -59,7 +59,7 @@ const siteColumns: Column<SiteRow>[] = [
   { header: 'Live', key: 'live', get: (r) => r.member?.live ?? false },
   { header: 'Labels', key: 'labels', get: (r) => r.resource.spec.labels ?? {} },
   { header: 'Peer ID', key: 'peer_id', get: (r) => r.resource.spec.peerId },
-  { header: 'Addresses', key: 'addrs', get: (r) => r.resource.spec.addrs ?? [] },
+  { header: 'Addresses', key: 'addresses', get: (r) => r.resource.spec.addresses ?? [] },
   { header: 'Revision', key: 'revision', get: (r) => r.resource.revision },
 ];
 const SITE_LIST_KEYS = ['name', 'region', 'country', 'role', 'live', 'labels'];
@@ -88,28 +88,48 @@ const siteAdd: CommandSpec = {
   options: {
     addr: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'address other sites dial, e.g. /dns4/host/tcp/7420/p2p/12D3Koo... (required)' },
     'peer-id': { type: 'string', value: 'ID', help: 'the site\'s libp2p peer id (default: from --addr)' },
-    region: { type: 'string', value: 'REGION', help: 'region label (required)' },
-    country: { type: 'string', value: 'CC', help: 'ISO 3166-1 alpha-2 country code' },
+    region: { type: 'string', value: 'REGION', help: 'region (required)' },
+    country: { type: 'string', value: 'CC', help: 'ISO 3166-1 alpha-2 country code, e.g. DE (required)' },
     label: { type: 'string', multiple: true, value: 'K=V', help: 'site label, for placement selectors' },
   },
-  notes: 'The new site prints its peer id and address when it runs `stackraft init`.',
+  notes: [
+    'The new site prints its peer id and address when it runs `stackraft init`. After the site is',
+    'added, the peers to put in its agent.yaml are printed on standard error.',
+  ].join('\n'),
   run: async (ctx) => {
     const addrs = ctx.strs('addr');
     if (addrs.length === 0) throw new UsageError('--addr is required', ctx.command.words.join(' '));
+    const name = ctx.positionals[0];
     const body = {
-      name: ctx.positionals[0],
+      name,
       peerId: peerIdOf(ctx, addrs),
       addrs,
       region: requireOption(ctx, 'region'),
-      ...(ctx.has('country') ? { country: ctx.str('country')! } : {}),
+      country: requireOption(ctx, 'country').toUpperCase(),
       labels: parseKeyValues('label', ctx.strs('label')),
     };
     const result = await ctx.client().write<WriteResult>('POST', '/v1/sites', body);
-    const { name, ...spec } = body;
-    const resource: ResourceView = { kind: 'site', id: name, spec: { name, ...spec }, placement: null, revision: revisionOf(result, 'site', name) };
+    const spec = { name, peerId: body.peerId, addresses: addrs, region: body.region, country: body.country, labels: body.labels, role: 'learner' };
+    const resource: ResourceView = { kind: 'site', id: name, spec, placement: null, revision: revisionOf(result, 'site', name) };
     printShow(ctx, siteColumns, { resource, member: { site: name, role: 'learner', live: false, matchIndex: null, rttMs: null } });
+    await printSeedPeers(ctx, name);
   },
 };
+
+/** The agent.yaml `peers:` the new site needs to find the cluster: every other site, one address each. */
+async function printSeedPeers(ctx: CommandContext, newSite: string): Promise<void> {
+  const { items } = await listKind(ctx, 'site');
+  const lines: string[] = [];
+  for (const site of items) {
+    if (site.id === newSite) continue;
+    const peerId = String(site.spec.peerId ?? '');
+    const first = Array.isArray(site.spec.addresses) ? site.spec.addresses.find((a): a is string => typeof a === 'string') : undefined;
+    if (!first || !peerId) continue;
+    lines.push(`  - site: ${site.id}`, `    addr: ${first.includes('/p2p/') ? first : `${first}/p2p/${peerId}`}`);
+  }
+  if (lines.length === 0) return;
+  ctx.io.stderr.write(`\nNext, in ${newSite}'s /etc/stackraft/agent.yaml (then start its agent):\npeers:\n${lines.join('\n')}\n`);
+}
 
 const siteList: CommandSpec = {
   words: ['site', 'list'],
@@ -119,7 +139,7 @@ const siteList: CommandSpec = {
   options: { long: { type: 'boolean', help: 'also show peer ids and addresses' }, ...LINEARIZABLE_OPTION },
   run: async (ctx) => {
     const [{ items }, members] = await Promise.all([listKind(ctx, 'site'), membersBySite(ctx)]);
-    const keys = ctx.bool('long') ? [...SITE_LIST_KEYS, 'peer_id', 'addrs'] : SITE_LIST_KEYS;
+    const keys = ctx.bool('long') ? [...SITE_LIST_KEYS, 'peer_id', 'addresses'] : SITE_LIST_KEYS;
     printList(ctx, keys.map((key) => siteColumns.find((c) => c.key === key)!), items.map((resource) => ({ resource, member: members.get(resource.id) })));
   },
 };

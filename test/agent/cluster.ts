@@ -1,0 +1,220 @@
+// A cluster of real agent processes on 127.0.0.1, built the way an operator builds one (and the
+// way agent/dev/cluster.ts does): keys from `initSite`, the first site founds the cluster with
+// --bootstrap, the others are added through its admin socket (POST /v1/sites) and promoted by the
+// leader's housekeeping. Every process is killed by PID in destroy(), and on process exit.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { initSite } from '../../agent/daemon/init.js';
+import { AdminHttp, type StatusView } from './admin-http.js';
+import { AgentProcess, sleep } from './agent-process.js';
+
+export const CLUSTER_ID = 'stackraft-e2e';
+/** Bound of every cluster-level wait (start, election, catch-up) unless the caller says otherwise. */
+export const CLUSTER_WAIT_MS = 30_000;
+const POLL_MS = 50;
+/** Regions and countries given to sites in order (site records need both). */
+const PLACES = [
+  ['us-east', 'US'],
+  ['eu-west', 'IE'],
+  ['ap-northeast', 'JP'],
+  ['ca', 'CA'],
+  ['eu-central', 'DE'],
+] as const;
+
+export interface ClusterOptions {
+  sites: number;
+  /** Raft timing (config `timing`); tests use short ticks, the benchmark the defaults. */
+  tickMs?: number;
+  electionTimeoutTicks?: number;
+  heartbeatTicks?: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Extra node flags for every agent process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** Prefix of the temporary directory. */
+  prefix?: string;
+}
+
+export class AgentCluster {
+  private readonly admins = new Map<string, AdminHttp>();
+
+  private constructor(
+    readonly dir: string,
+    readonly sites: AgentProcess[],
+    readonly timing: { tickMs: number; electionTimeoutTicks: number; heartbeatTicks: number },
+  ) {}
+
+  /** Election timeout in milliseconds (the lower bound of the randomised one). */
+  get electionTimeoutMs(): number {
+    return this.timing.tickMs * this.timing.electionTimeoutTicks;
+  }
+
+  /** Creates the sites, starts them all, and waits until every site is a voter (up to 5) and agrees on a leader. */
+  static async start(options: ClusterOptions): Promise<AgentCluster> {
+    const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'stackraft-e2e-'));
+    const timing = { tickMs: options.tickMs ?? 50, electionTimeoutTicks: options.electionTimeoutTicks ?? 10, heartbeatTicks: options.heartbeatTicks ?? 1 };
+    const sites: AgentProcess[] = [];
+    const cluster = new AgentCluster(dir, sites, timing);
+    try {
+      for (let i = 0; i < options.sites; i++) {
+        const name = `site-${i + 1}`;
+        const siteDir = join(dir, name);
+        const { peerId } = await initSite(join(siteDir, 'data'));
+        sites.push(new AgentProcess({ name, dir: siteDir, port: await freePort(), peerId, nodeArgs: options.nodeArgs }));
+      }
+      for (const [i, site] of sites.entries()) await cluster.writeConfig(site, i, options.logLevel ?? 'info');
+      await cluster.form();
+    } catch (err) {
+      const logs = await cluster.logTails();
+      await cluster.destroy();
+      throw new Error(`the cluster did not start: ${(err as Error).message}\n${logs}`);
+    }
+    return cluster;
+  }
+
+  site(name: string): AgentProcess {
+    const site = this.sites.find((s) => s.name === name);
+    if (!site) throw new Error(`no site ${name}`);
+    return site;
+  }
+
+  running(): AgentProcess[] {
+    return this.sites.filter((s) => s.running);
+  }
+
+  /** The admin client of a site (one keep-alive connection, reused across restarts). */
+  admin(name: string): AdminHttp {
+    let client = this.admins.get(name);
+    if (!client) {
+      client = new AdminHttp(this.site(name).socketPath);
+      this.admins.set(name, client);
+    }
+    return client;
+  }
+
+  /**
+   * Waits until every running site (or those named) reports the same leader, which is itself
+   * running and says it leads, in a term other than `notInTerm` if given. Returns its name.
+   */
+  async waitForLeader(options: { among?: string[]; notLeader?: string; timeoutMs?: number } = {}): Promise<{ leader: string; term: number }> {
+    let found: { leader: string; term: number } | null = null;
+    await this.waitFor('a leader every site agrees on', async () => {
+      const names = options.among ?? this.running().map((s) => s.name);
+      const views = await Promise.all(names.map((n) => this.admin(n).status()));
+      const leader = views[0]?.leader;
+      if (!leader || leader === options.notLeader || !names.includes(leader)) return false;
+      if (!views.every((v) => v.leader === leader && v.term === views[0].term)) return false;
+      const own = views.find((v) => v.site === leader);
+      if (own?.role !== 'leader') return false;
+      found = { leader, term: own.term };
+      return true;
+    }, options.timeoutMs);
+    return found!;
+  }
+
+  /** Waits until `name` has applied at least `index`. */
+  async waitForApplied(name: string, index: number, timeoutMs?: number): Promise<StatusView> {
+    let view: StatusView | null = null;
+    await this.waitFor(`${name} to apply index ${index}`, async () => {
+      view = await this.admin(name).status();
+      return view.appliedIndex >= index;
+    }, timeoutMs);
+    return view!;
+  }
+
+  /** Polls `check` until it returns true; a thrown error counts as "not yet" and is reported at timeout. */
+  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = CLUSTER_WAIT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError = '';
+    for (;;) {
+      try {
+        if (await check()) return;
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}\n${await this.logTails()}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Kills a site's process by PID (SIGKILL by default) and waits until it is gone. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.site(name).kill(signal);
+  }
+
+  /** Starts a stopped site again from its data directory (never with --bootstrap). */
+  async restart(name: string): Promise<void> {
+    await this.site(name).start(false, CLUSTER_WAIT_MS);
+  }
+
+  /** Kills every process by PID, closes the admin clients and removes the directory. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.sites.map((s) => s.kill('SIGKILL').catch(() => undefined)));
+    await Promise.all([...this.admins.values()].map((a) => a.close()));
+    this.admins.clear();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async logTails(): Promise<string> {
+    return (await Promise.all(this.sites.map((s) => s.logTail()))).join('\n');
+  }
+
+  private async writeConfig(site: AgentProcess, index: number, logLevel: string): Promise<void> {
+    const [region, country] = PLACES[index % PLACES.length];
+    const config = {
+      site: { name: site.name, region, country, labels: { env: 'e2e' } },
+      clusterId: CLUSTER_ID,
+      dataDir: site.dataDir,
+      listen: [`/ip4/127.0.0.1/tcp/${site.port}`],
+      peers: this.sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: s.addr })),
+      adminSocket: site.socketPath,
+      cloud: { type: 'none' },
+      timing: this.timing,
+      voters: 5,
+      log: { level: logLevel },
+    };
+    await writeFile(site.configPath, stringify(config));
+  }
+
+  /** Bootstrap the first site, add the others through it, start them, wait for their promotion. */
+  private async form(): Promise<void> {
+    const [first, ...others] = this.sites;
+    await first.start(true, CLUSTER_WAIT_MS);
+    await this.waitForLeader({ among: [first.name] });
+    for (const [i, site] of others.entries()) {
+      const [region, country] = PLACES[(i + 1) % PLACES.length];
+      const reply = await this.admin(first.name).write('POST', '/v1/sites', {
+        name: site.name,
+        peerId: site.peerId,
+        addrs: [`/ip4/127.0.0.1/tcp/${site.port}`],
+        region,
+        country,
+        labels: { env: 'e2e' },
+      });
+      if (reply.status !== 200) throw new Error(`POST /v1/sites ${site.name}: HTTP ${reply.status} ${reply.text}`);
+    }
+    await Promise.all(others.map((site) => site.start(false, CLUSTER_WAIT_MS)));
+    const wantVoters = Math.min(this.sites.length, 5);
+    await this.waitFor(`${wantVoters} voters`, async () => {
+      const st = await this.admin(first.name).status();
+      return st.members.filter((m) => m.role === 'voter').length >= wantVoters;
+    });
+    await this.waitForLeader();
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now (the agent binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
