@@ -17,6 +17,7 @@ import type { ProposeResult, RaftBootState, RaftConfig, RaftCore, RefusalReason 
 import { validateRaftConfig } from './config-check.js';
 import { applyConfChange, confChangeShapeError, decodeConfChange, encodeConfChange } from './confchange.js';
 import { EMPTY_CONF, Membership } from './membership.js';
+import type { Progress } from './progress.js';
 import { majorityMatch, quorumSize, tallyVotes } from './quorum.js';
 import { logFromBoot, type RaftLog } from './raft-log.js';
 import { ReadIndexRounds } from './read-only.js';
@@ -72,6 +73,8 @@ export class Raft implements RaftCore {
   /** The latest snapshot this member holds (made by compact() or received): what it sends. */
   private snapshot: Snapshot | null;
   private readonly out: ReadyTracker;
+  /** Position (and membership there) of the last entry handed out to be applied: see compact(). */
+  private lastHandedApplied: SnapshotMeta | null = null;
 
   // ---- time
   private tickCount = 0;
@@ -125,6 +128,10 @@ export class Raft implements RaftCore {
     const applied = Math.max(boot.applied, snapIndex);
     if (applied > this.commit) throw invariant(`boot applied ${applied} is beyond commit ${this.commit}`);
     this.out = new ReadyTracker(this.log.lastIndex, applied, { term: this.term, vote: this.vote, commit: this.commit });
+    const appliedTerm = this.log.term(applied);
+    if (applied > 0 && appliedTerm !== undefined) {
+      this.lastHandedApplied = { index: applied, term: appliedTerm, conf: this.members.confAt(applied) };
+    }
     this.replication = new Replication(config, this.id, this.log, {
       commitIndex: () => this.commit,
       latestSnapshot: () => this.snapshot,
@@ -255,13 +262,26 @@ export class Raft implements RaftCore {
     if (!(data instanceof Uint8Array)) throw new Error('compact: data must be a Uint8Array');
     if (index > this.out.applied) throw new Error(`compact: index ${index} is beyond the applied index ${this.out.applied}`);
     const current = this.snapshot ? this.snapshot.meta.index : 0;
-    if (index < current) throw new Error(`compact: index ${index} is older than the current snapshot at ${current}`);
+    if (index < current) return this.metaBelowReceivedSnapshot(index, current);
     const term = this.log.term(index);
     if (term === undefined) throw new Error(`compact: index ${index} is no longer in the log (first ${this.log.firstIndex})`);
     this.snapshot = { meta: { index, term, conf: this.members.confAt(index) }, data };
     this.log.compactTo(Math.max(this.log.firstIndex, index - retainEntries + 1));
     this.members.compactTo(index);
     return this.snapshot.meta;
+  }
+
+  /**
+   * compact(index) below a snapshot that arrived from the leader while the runtime was applying up
+   * to `index` (its write was in flight): nothing changes here, the newer snapshot stays, but the
+   * runtime may still persist its image at `index` (the newer snapshot is installed after it).
+   */
+  private metaBelowReceivedSnapshot(index: number, current: number): SnapshotMeta {
+    const point = this.lastHandedApplied;
+    if (point === null || point.index !== index) {
+      throw new Error(`compact: index ${index} is older than the current snapshot at ${current}`);
+    }
+    return { index, term: point.term, conf: point.conf };
   }
 
   hasReady(): boolean {
@@ -276,7 +296,14 @@ export class Raft implements RaftCore {
       this.replication.broadcastAppends();
     }
     this.readRounds.closeOpen();
-    return this.out.take(this.log, this.hardState());
+    const rd = this.out.take(this.log, this.hardState());
+    if (rd.snapshot !== undefined) this.lastHandedApplied = rd.snapshot.meta;
+    const applied = rd.committedEntries;
+    if (applied.length > 0) {
+      const last = applied[applied.length - 1];
+      this.lastHandedApplied = { index: last.index, term: last.term, conf: this.members.confAt(last.index) };
+    }
+    return rd;
   }
 
   advance(rd: Ready): void {
@@ -601,7 +628,9 @@ export class Raft implements RaftCore {
     const last = this.log.lastIndex;
     const commit = Math.min(m.commit ?? 0, last);
     if (commit > this.commit) this.commitTo(commit);
-    const resp: Message = { type: 'heartbeatResp', from: this.id, to: m.from, term: this.term };
+    // Our last (index, term): if the leader holds the same entry, Log Matching says we hold its log
+    // up to there, which lets it learn our match even when our append acknowledgements were lost.
+    const resp: Message = { type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, index: last, logTerm: this.log.lastTerm };
     if (m.readRound) resp.readRound = m.readRound;
     if ((m.index ?? 0) > last) {
       // We lack entries the leader sent before this heartbeat: an append was lost.
@@ -685,20 +714,27 @@ export class Raft implements RaftCore {
     if (pr === undefined) return;
     const answer = m.type === 'appendResp' ? this.replication.onAppendResponse(pr, m) : this.replication.onSnapshotResponse(pr, m);
     if (answer === 'ignored') return;
-    if (answer === 'advanced') {
-      if (!pr.isLearner) {
-        this.maybeCommit();
-        if (this.role !== 'leader') return; // the commit removed us
-      }
-      if (pr.member === this.transferTarget && pr.match === this.log.lastIndex) this.replication.sendTimeoutNow(pr.member);
-    }
+    if (answer === 'advanced' && !this.afterMatchAdvanced(pr)) return;
     this.replication.sendAppend(pr);
   }
 
   private handleHeartbeatResponse(m: Message): void {
     const pr = this.replication.get(m.from);
     if (pr === undefined) return;
-    if (this.replication.onHeartbeatResponse(pr, m) && !pr.isLearner) this.releaseConfirmedReads();
+    const { readAcked, matchAdvanced } = this.replication.onHeartbeatResponse(pr, m);
+    if (readAcked && !pr.isLearner) this.releaseConfirmedReads();
+    if (matchAdvanced && !this.afterMatchAdvanced(pr)) return;
+    if (pr.match < this.log.lastIndex) this.replication.sendAppend(pr);
+  }
+
+  /** A member holds more of the log: commit, and finish a transfer to it. False if we stepped down. */
+  private afterMatchAdvanced(pr: Progress): boolean {
+    if (!pr.isLearner) {
+      this.maybeCommit();
+      if (this.role !== 'leader') return false; // the commit removed us
+    }
+    if (pr.member === this.transferTarget && pr.match === this.log.lastIndex) this.replication.sendTimeoutNow(pr.member);
+    return true;
   }
 
   /** Advances commit to what a majority of voters hold, if that entry is of the current term. */

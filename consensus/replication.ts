@@ -200,18 +200,29 @@ export class Replication {
     return 'accepted';
   }
 
-  /** Returns true when the member acknowledged a newer read round. */
-  onHeartbeatResponse(pr: Progress, m: Message): boolean {
+  /**
+   * Reads a heartbeat answer: a newer read round acknowledged, a match learned from the member's
+   * last (index, term), a lost append (probe again). The caller sends what is due afterwards.
+   */
+  onHeartbeatResponse(pr: Progress, m: Message): { readAcked: boolean; matchAdvanced: boolean } {
     let readAcked = false;
     if (m.readRound !== undefined && m.readRound > pr.readAck) {
       pr.readAck = m.readRound;
       readAcked = true;
     }
+    let matchAdvanced = false;
+    const claimed = m.index ?? 0;
+    if (claimed > pr.match && m.logTerm !== undefined && this.log.term(claimed) === m.logTerm) {
+      // Same entry at the same index: by Log Matching the member holds our log up to there.
+      matchAdvanced = pr.maybeUpdate(claimed);
+      if (pr.state === 'replicate') pr.inflights.freeTo(claimed);
+      else if (pr.state === 'probe') pr.becomeReplicate();
+      else if (pr.match >= pr.pendingSnapshot) pr.becomeProbe();
+    }
     // A gap below what we sent before the heartbeat: an append was lost, so probe again.
     if (pr.state === 'replicate' && m.reject === true && (m.rejectHint ?? 0) < pr.next - 1) pr.becomeProbe();
     if (pr.state === 'probe') pr.probeSent = false;
-    if (pr.match < this.log.lastIndex) this.sendAppend(pr);
-    return readAcked;
+    return { readAcked, matchAdvanced };
   }
 
   /** 'advanced' once the whole snapshot is installed (match = its index). */

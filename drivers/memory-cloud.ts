@@ -56,6 +56,7 @@ export class MemoryCloud extends ServiceDriver {
         fetchSource === undefined
           ? (images, id, source) => declaredTransfer(model, faults, images, id, source)
           : (images, id, source) => transferImageBits({ images, fetchSource, retry }, id, source),
+      settleRetry: retry,
       logger: options.logger,
     });
     this.model = model;

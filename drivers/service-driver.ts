@@ -2,6 +2,7 @@
 // Each implementation supplies its service APIs (resolved lazily: a real cloud needs a Keystone
 // catalog first), how to open an image source, and its retry settings.
 import { CloudError } from './errors.js';
+import type { RetryContext } from './retry.js';
 import * as flavors from './ops/flavors.js';
 import * as images from './ops/images.js';
 import * as quotas from './ops/quotas.js';
@@ -26,6 +27,8 @@ export interface ServiceDriverParts {
   resolveApis: () => Promise<ServiceApis>;
   /** How image bits get in (usually transferImageBits: stream from the source URL, verify). */
   transferBits: images.BitsTransfer;
+  /** Waiting for an image in a passing Glance state ('saving') before acting on it. */
+  settleRetry: RetryContext;
   logger?: DriverLogger;
   onClose?: () => Promise<void>;
 }
@@ -73,7 +76,7 @@ export class ServiceDriver implements CloudDriver {
   }
 
   private async imageDeps(): Promise<images.ImageOpsDeps> {
-    return { images: await this.images(), transfer: this.parts.transferBits };
+    return { images: await this.images(), transfer: this.parts.transferBits, settle: this.parts.settleRetry };
   }
 
   private report<T extends { id?: string; project?: string }>(op: string, result: WriteResult<T>): WriteResult<T> {

@@ -17,6 +17,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Error codes meaning the request never left: nothing was sent, so nothing can have been applied. */
 const NOT_SENT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ENOTDIR', 'EPERM', 'UND_ERR_CONNECT_TIMEOUT']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const RUNNING_HINT = 'is stackraft-agent running? (systemctl status stackraft-agent)';
 
 export interface WriteIds {
   clientId: string;
@@ -135,11 +136,11 @@ export class AdminClient {
       case 'EPERM':
         return new CliError(`permission denied on the agent's socket ${path}`, EXIT.UNEXPECTED, 'run as root, or as a member of the stackraft group.');
       case 'ENOENT':
-        return new CliError(`cannot reach the agent at ${path}: no such socket. Is stackraft-agent running? (systemctl status stackraft-agent)`, EXIT.UNEXPECTED, 'use --socket PATH or STACKRAFT_SOCKET if the agent listens elsewhere.');
+        return new CliError(`cannot reach the agent at ${path} (no such socket): ${RUNNING_HINT}`, EXIT.UNEXPECTED, 'use --socket PATH or STACKRAFT_SOCKET if the agent listens elsewhere.');
       case 'ECONNREFUSED':
-        return new CliError(`cannot reach the agent at ${path}: connection refused. Is stackraft-agent running? (systemctl status stackraft-agent)`, EXIT.UNEXPECTED);
+        return new CliError(`cannot reach the agent at ${path} (connection refused): ${RUNNING_HINT}`, EXIT.UNEXPECTED);
       default:
-        return new CliError(`cannot reach the agent at ${path}: ${error.message}. Is stackraft-agent running? (systemctl status stackraft-agent)`, EXIT.UNEXPECTED);
+        return new CliError(`cannot reach the agent at ${path} (${error.message}): ${RUNNING_HINT}`, EXIT.UNEXPECTED);
     }
   }
 }

@@ -69,8 +69,28 @@ export interface ParsedCommandLine {
   positionals: string[];
 }
 
-export function parseCommandLine(command: CommandSpec, argv: string[]): ParsedCommandLine {
+/** A value such as -1 (an unlimited quota) that parseArgs would otherwise take for an option. */
+const NEGATIVE_NUMBER = /^-\d+(\.\d+)?$/;
+
+/** `--cores -1` -> `--cores=-1`, for options that take a value. */
+function attachNegativeValues(argv: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && NEGATIVE_NUMBER.test(argv[i + 1] ?? '')) {
+      out.push(`${arg}=${argv[i + 1]}`);
+      i += 1;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+export function parseCommandLine(command: CommandSpec, rawArgv: string[]): ParsedCommandLine {
   const options = optionsOf(command);
+  const argv = attachNegativeValues(rawArgv, options);
   const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(options)) {
     config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };

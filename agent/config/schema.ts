@@ -75,7 +75,14 @@ const hostPort = () => {
   });
 };
 
-const labels = () => z.record(catalogName(LABEL_KEY, 'a label name'), catalogName(LABEL_VALUE, 'a label value'), expecting('a mapping of label names to values'));
+const labels = () => {
+  const keyWhat = `a label name (${LABEL_KEY.patternHint ?? 'letters and digits'})`;
+  return z.record(catalogName(LABEL_KEY, 'a label name'), catalogName(LABEL_VALUE, 'a label value'), {
+    // A bad key is reported by the record itself: say it is the name that is wrong.
+    error: (issue) =>
+      issue.code === 'invalid_key' ? `expected ${keyWhat}, got ${describeValue(issue.input)}` : expecting('a mapping of label names to values').error(issue),
+  });
+};
 
 const siteSection = z.strictObject(
   {

@@ -1,6 +1,6 @@
 // The agent's logger: pino JSON lines (journald keeps them), with secrets redacted at any depth.
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { redactSecrets } from './redact.js';
+import { REDACTED, redactSecrets } from './redact.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -15,10 +15,20 @@ export interface LoggerOptions {
 
 export type AgentLogger = PinoLogger;
 
+/**
+ * pino does not run the bindings formatter on child loggers' bindings, so secrets bound with
+ * `logger.child({ token })` are caught by its own path redaction: top-level names only.
+ */
+const CHILD_BINDING_SECRETS = [
+  'password', 'passwd', 'secret', 'token', 'authorization', 'cookie', 'apiKey', 'privateKey', 'credentials',
+  'application_credential_secret', '["x-auth-token"]', '["X-Auth-Token"]', '["x-subject-token"]', '["X-Subject-Token"]',
+];
+
 export function createLogger(options: LoggerOptions = {}): AgentLogger {
   return pino(
     {
       level: options.level ?? 'info',
+      redact: { paths: CHILD_BINDING_SECRETS, censor: REDACTED },
       base: { pid: process.pid, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {

@@ -52,6 +52,9 @@ export const DEFAULT_OPENSTACK_OPTIONS = {
   keepAliveTimeoutMs: 10_000,
 } as const;
 
+/** Looks at an image in a passing state ('saving') this many times before reporting it busy. */
+export const SETTLE_ATTEMPTS = 6;
+
 /** Catalog service types per endpoint kind, preferred first. */
 export const SERVICE_TYPES: Readonly<Record<EndpointKind, readonly string[]>> = {
   image: ['image'],
@@ -100,6 +103,7 @@ export class OpenStackDriver extends ServiceDriver {
       driverName: 'openstack',
       resolveApis: () => self!.resolveApis(),
       transferBits: (images, id, source) => transferImageBits({ images, fetchSource, retry }, id, source),
+      settleRetry: { ...retry, policy: { ...retry.policy, maxAttempts: Math.max(retry.policy.maxAttempts, SETTLE_ATTEMPTS) } },
       logger,
       onClose: () => agent.close(),
     });

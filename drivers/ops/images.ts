@@ -4,6 +4,7 @@
 import { CloudError, ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
 import { diffImage } from '../diff.js';
 import type { TransferReport } from '../image-transfer.js';
+import { withRetry, type RetryContext } from '../retry.js';
 import { MANAGED_IMAGE_PROPERTY, MANAGED_VALUE, imageMarkerProperties, readImageMarkers } from '../markers.js';
 import type { GlanceImage, ImageApi, ImagePatchOp } from '../service-api.js';
 import type { CloudImage, ImageSpec, WriteResult } from '../types.js';
@@ -15,6 +16,35 @@ export type BitsTransfer = (images: ImageApi, id: string, source: ImageSpec['sou
 export interface ImageOpsDeps {
   images: ImageApi;
   transfer: BitsTransfer;
+  /** How long to wait for an image in a passing state (see settledImage). */
+  settle: RetryContext;
+}
+
+/** Glance states that end by themselves (an upload or import in progress, or failing). */
+const TRANSITIONAL_STATES: ReadonlySet<string> = new Set(['saving', 'importing', 'uploading']);
+
+class StillTransitional extends Error {
+  constructor(readonly image: CloudImage) {
+    super(`image ${image.id} is ${image.status}`);
+  }
+}
+
+/**
+ * The image once it has left a passing state, or as it is when the wait runs out. An upload that
+ * stackraft aborted keeps the image 'saving' until Glance notices the broken connection (a busy
+ * single-process Glance may even start on it after the client gave up).
+ */
+async function settledImage(deps: ImageOpsDeps, id: string): Promise<CloudImage | undefined> {
+  try {
+    return await withRetry({ ...deps.settle, shouldRetry: (err) => err instanceof StillTransitional }, async () => {
+      const image = await getImage(deps.images, id);
+      if (image !== undefined && TRANSITIONAL_STATES.has(image.status)) throw new StillTransitional(image);
+      return image;
+    });
+  } catch (err) {
+    if (err instanceof StillTransitional) return err.image;
+    throw err;
+  }
 }
 
 export function toCloudImage(g: GlanceImage): CloudImage {
@@ -73,7 +103,7 @@ async function completeQueued(deps: ImageOpsDeps, spec: ImageSpec, current: Clou
 }
 
 async function onCreateConflict(deps: ImageOpsDeps, spec: ImageSpec, conflict: ConflictError): Promise<WriteResult<CloudImage>> {
-  const existing = await getImage(deps.images, spec.id);
+  const existing = await settledImage(deps, spec.id);
   if (existing === undefined) {
     throw new ImageIdRetiredError({ service: 'image', method: 'POST', path: '/v2/images', status: 409, cloudMessage: conflict.cloudMessage, imageId: spec.id });
   }
@@ -99,8 +129,10 @@ async function onCreateConflict(deps: ImageOpsDeps, spec: ImageSpec, conflict: C
     path: '/v2/images',
     status: 409,
     cloudMessage: conflict.cloudMessage,
-    retryable: existing.status === 'saving' || existing.status === 'importing',
-    message: `image ${spec.id} already exists ('${existing.status}') with a different definition; update it instead of creating it`,
+    retryable: TRANSITIONAL_STATES.has(existing.status),
+    message: TRANSITIONAL_STATES.has(existing.status)
+      ? `image ${spec.id} is still '${existing.status}' in Glance (an earlier upload has not ended); try again shortly`
+      : `image ${spec.id} already exists ('${existing.status}') with a different definition; update it instead of creating it`,
   });
 }
 
@@ -140,7 +172,10 @@ function notManaged(method: string, id: string): NotManagedError {
 
 export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<WriteResult<CloudImage>> {
   validateImageSpec(spec);
-  const current = await mustGet(deps.images, spec.id, 'update image');
+  const current = await settledImage(deps, spec.id);
+  if (current === undefined) {
+    throw new NotFoundError({ service: 'image', method: 'update image', path: imagePath(spec.id), status: 404, cloudMessage: '', message: `image ${spec.id} does not exist` });
+  }
   if (!current.managed) throw notManaged('update image', spec.id);
   if (current.status === 'queued') return completeQueued(deps, spec, current);
   const diff = diffImage(current, spec);
@@ -175,7 +210,7 @@ export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<
       path: imagePath(spec.id),
       status: 0,
       cloudMessage: '',
-      retryable: current.status === 'saving' || current.status === 'importing',
+      retryable: TRANSITIONAL_STATES.has(current.status),
       message: `image ${spec.id} is '${current.status}' in Glance; stackraft changes only active or queued images`,
     });
   }

@@ -30,9 +30,9 @@ export const DEFAULT_CHAOS_RATES: ChaosRates = {
   heal: 0.03,
   compact: 0.01,
   read: 0.05,
-  transfer: 0.002,
+  transfer: 0.005,
   slowDisk: 0.005,
-  confChange: 0.003,
+  confChange: 0.01,
 };
 
 export interface ChaosOptions {
@@ -44,6 +44,8 @@ export interface ChaosOptions {
   config?: Partial<CoreConfig>;
   /** Ticks allowed for the final heal-and-converge phase. */
   livenessTicks?: number;
+  /** The command that replays this run, printed with a failure. */
+  replay?: string;
 }
 
 export interface ChaosReport {
@@ -77,7 +79,7 @@ export function runChaos(opts: ChaosOptions): ChaosReport {
     const e = err as Error;
     const where = `chaos seed=${opts.seed} members=${opts.members} steps=${opts.steps}`;
     const wrapped = new (e instanceof InvariantViolation ? InvariantViolation : HarnessError)(
-      `${where}: ${e.message}\n  replay: CHAOS_SEED=${opts.seed} node --test <this test file>`,
+      `${where}: ${e.message}\n  replay: ${opts.replay ?? `CHAOS_SEED=${opts.seed} node --test <the test file>`}`,
     );
     wrapped.stack = `${wrapped.message}\n${e.stack ?? ''}`;
     throw wrapped;
@@ -97,6 +99,8 @@ class ChaosRun {
   private proposalSeq = 0;
   /** Members removed for good (never restarted). */
   private readonly retired = new Set<MemberId>();
+  /** Per-member clock rate (ticks per step), drawn once: clocks drift apart. */
+  private readonly tickRates = new Map<MemberId, number>();
   private joined = 0;
 
   constructor(private readonly opts: ChaosOptions) {
@@ -134,7 +138,7 @@ class ChaosRun {
       this.report.steps = step + 1;
       c.deliverDue();
       this.injectEvents();
-      for (const m of c.live()) if (this.rng.chance(0.95)) c.tick(m.id);
+      for (const m of c.live()) if (this.rng.chance(this.tickRate(m.id))) c.tick(m.id);
       c.handleReadies();
       this.checkReads();
       c.bus.now++;
@@ -162,6 +166,15 @@ class ChaosRun {
       // A slow disk: writes take a few steps, and the member keeps stepping meanwhile.
       if (m.diskDelaySteps > 0 ? rng.chance(0.05) : rng.chance(rates.slowDisk)) m.diskDelaySteps = m.diskDelaySteps > 0 ? 0 : 1 + rng.int(4);
     }
+  }
+
+  private tickRate(id: MemberId): number {
+    let rate = this.tickRates.get(id);
+    if (rate === undefined) {
+      rate = 0.7 + 0.3 * this.rng.float();
+      this.tickRates.set(id, rate);
+    }
+    return rate;
   }
 
   /** Mostly at the newest leader; sometimes at any member that believes it leads (a deposed one). */
@@ -229,6 +242,13 @@ class ChaosRun {
 
   private partitionRandomly(): void {
     const ids = this.activeIds();
+    if (this.rng.chance(0.3)) {
+      // One-way cuts: a member keeps hearing others but is not heard (or the reverse).
+      const from = this.rng.pick(ids);
+      for (const to of ids) if (to !== from && this.rng.chance(0.6)) this.cluster.bus.cut(...(this.rng.chance(0.5) ? [from, to] : [to, from]) as [MemberId, MemberId]);
+      this.report.partitions++;
+      return;
+    }
     const shuffled = [...ids].sort(() => this.rng.float() - 0.5);
     const minoritySize = 1 + this.rng.int(Math.floor(ids.length / 2));
     const leader = this.cluster.leader();
@@ -268,10 +288,9 @@ class ChaosRun {
     if (leader === undefined) return;
     const conf = this.cluster.raft(leader).conf();
     const choices: ConfChange[] = [];
-    if (conf.learners.length > 0) {
-      choices.push({ type: 'promote', member: this.rng.pick(conf.learners) });
-      choices.push({ type: 'remove', member: this.rng.pick(conf.learners) });
-    }
+    const promotable = conf.learners.filter((id) => !this.retired.has(id));
+    if (promotable.length > 0) choices.push({ type: 'promote', member: this.rng.pick(promotable) });
+    if (conf.learners.length > 0) choices.push({ type: 'remove', member: this.rng.pick(conf.learners) });
     if (conf.voters.length > 3) choices.push({ type: 'demote', member: this.rng.pick(conf.voters) });
     if (conf.voters.length + conf.learners.length < MAX_CHAOS_MEMBERS) {
       choices.push({ type: 'addLearner', member: `n${this.opts.seed}.${this.joined + 1}` });
@@ -284,7 +303,8 @@ class ChaosRun {
       this.joined++;
       this.cluster.addMember(change.member);
     } else if (change.type === 'remove') {
-      // If this entry is lost to a leader change, the member stays a (crashed) learner: no quorum harm.
+      // If this entry is lost to a leader change, the member stays a (crashed) learner that is never
+      // promoted: no quorum harm.
       this.retired.add(change.member);
       if (this.cluster.member(change.member).raft) this.cluster.crash(change.member);
     }

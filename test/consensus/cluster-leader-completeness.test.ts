@@ -4,6 +4,7 @@
 // schedules over many seeds with crashes, partitions and leadership transfers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Message } from '../../consensus/types.js';
 import { runChaos } from './chaos.js';
 import { seedPlan } from './chaos-seeds.js';
@@ -102,6 +103,7 @@ test('random schedules: every new leader holds every committed entry', () => {
       faults: { dropRate: 0.05, duplicateRate: 0.05, maxDelaySteps: 3 },
       // Election-heavy: frequent crashes, partitions and transfers.
       rates: { crash: 0.012, restart: 0.08, partition: 0.01, heal: 0.04, transfer: 0.01, propose: 0.3 },
+      replay: `CHAOS_SEED=${seed} CHAOS_STEPS=${plan.steps} node --test ${fileURLToPath(import.meta.url)}`,
     });
     checks += r.leaderCompletenessChecks;
     leaders += r.leadersElected;

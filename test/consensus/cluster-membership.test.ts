@@ -145,6 +145,26 @@ describe('membership', () => {
     assert.ok(c.checker.leadersElected >= 3, `elections seen: ${c.checker.leadersElected}`);
   });
 
+  test('a member demoted by an uncommitted entry of its own log still helps elect a leader', () => {
+    // Four voters, one down: three must be enough. The old leader appended "demote me" and lost its
+    // quorum before anyone got the entry, so it holds the longest log: the others cannot win without
+    // its vote, and it refuses them (their logs are behind). Raft stays live only if that member may
+    // still campaign, counting votes in its latest configuration (Raft dissertation, section 4.2.2).
+    const c = new Cluster({ voters: ['a', 'b', 'c', 'd'], seed: 19 });
+    const old = c.electLeader();
+    c.write('x');
+    const others = c.ids().filter((id) => id !== old);
+    c.crash(others[2]);
+    c.bus.partition([old], others);
+    const r = c.proposeConfChange({ type: 'demote', member: old }, old);
+    assert.ok(r.ok);
+    c.waitFor('the old leader to lose its quorum', () => c.raft(old).status().role !== 'leader', 60);
+    assert.ok(c.raft(old).status().lastIndex > c.raft(others[0]).status().lastIndex, 'the old leader holds the longest log');
+    c.bus.heal();
+    c.waitFor('a leader with three of four voters up', () => c.leader() !== undefined, 200);
+    c.write('after');
+  });
+
   test('a second change is refused (confChangePending) while the first is uncommitted', () => {
     const c = new Cluster({ voters: ['a', 'b', 'c'], seed: 16 });
     const leader = c.electLeader();

@@ -133,3 +133,28 @@ test('reportUnreachable moves a replicating follower to probe', () => {
   assert.equal(progressOf(net, 'a', 'c').state, 'probe');
   assert.equal(progressOf(net, 'a', 'b').state, 'replicate');
 });
+
+test('lost acknowledgements in an idle cluster: the heartbeat answer (last index and term) restores match', () => {
+  const net = leaderWithReplicatingFollowers();
+  net.drops.push((m) => m.type === 'appendResp' && m.from === 'b');
+  net.isolated.add('c');
+  const idx = net.propose('a', 'acks-lost');
+  net.stabilize();
+  assert.equal(net.node('b').status().lastIndex, idx, 'b holds the entry');
+  assert.ok(net.node('a').status().commit < idx, 'nobody acknowledged it');
+  net.drops.length = 0;
+  net.run(2); // no new write: only heartbeats
+  assert.equal(progressOf(net, 'a', 'b').match, idx);
+  assert.equal(net.node('a').status().commit, idx);
+  assert.deepEqual(net.appliedTexts('b'), ['acks-lost']);
+});
+
+test('a heartbeat answer claiming an entry the leader does not have moves nothing', () => {
+  const net = leaderWithReplicatingFollowers();
+  const a = net.node('a');
+  const before = progressOf(net, 'a', 'b').match;
+  const term = a.status().term;
+  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: before + 5, logTerm: term });
+  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: before, logTerm: term + 7 });
+  assert.equal(progressOf(net, 'a', 'b').match, before);
+});

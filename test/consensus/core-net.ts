@@ -205,6 +205,12 @@ function checkDurableBeforeSend(m: Message, store: FakeStore): void {
   if (m.type === 'voteResp' && m.reject !== true && (hs.term !== m.term || hs.vote !== m.to)) {
     throw new Error(`persistence contract: vote for ${m.to} in term ${m.term} sent before it was durable`);
   }
+  if (m.type === 'heartbeatResp') {
+    const last = store.entries.length > 0 ? store.entries[store.entries.length - 1].index : (store.snapshot?.meta.index ?? 0);
+    if ((m.index ?? 0) > Math.max(last, store.snapshot?.meta.index ?? 0)) {
+      throw new Error(`persistence contract: heartbeat answer claims ${m.index} but only ${last} is durable`);
+    }
+  }
   if (m.type === 'appendResp' && m.reject !== true) {
     const last = store.entries.length > 0 ? store.entries[store.entries.length - 1].index : (store.snapshot?.meta.index ?? 0);
     if ((m.index ?? 0) > Math.max(last, store.snapshot?.meta.index ?? 0)) {

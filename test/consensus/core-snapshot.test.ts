@@ -200,3 +200,31 @@ test('a restarted member keeps its log, term and vote', () => {
 function bootstrapConf() {
   return { voters: bootstrapState(['a', 'b', 'c']).entries.map((_, i) => ['a', 'b', 'c'][i]), learners: [] };
 }
+
+test('compact at the applied index after a newer snapshot arrived mid-write keeps the newer one', () => {
+  const { net, snapIndex } = compactedCluster(1000);
+  net.isolated.delete('c');
+  const c = net.node('c');
+  // c starts a write (answering a heartbeat) and the whole snapshot arrives before it completes.
+  net.tick('a');
+  net.processReady('a');
+  for (const m of net.queue.splice(0)) if (m.to === 'c') c.step(m);
+  const inFlight = c.ready();
+  for (const m of inFlight.messages) net.node(m.to).step(m); // the leader hears c and sends the snapshot
+  net.processReady('a');
+  assert.ok(net.queue.some((m) => m.type === 'snapshot' && m.to === 'c'));
+  for (const m of net.queue.splice(0)) if (m.to === 'c') c.step(m);
+  assert.equal(c.status().firstIndex, snapIndex + 1, 'the snapshot replaced the log in memory');
+  c.advance(inFlight);
+  const before = c.status().applied;
+  assert.ok(before > 0 && before < snapIndex);
+  // The runtime compacts at its applied index, which is below the snapshot: that must not fail.
+  const meta = c.compact(before, image(3), 0);
+  assert.equal(meta.index, before);
+  assert.equal(meta.term, before > 3 ? net.node('a').status().term : 1);
+  assert.deepEqual(meta.conf, { voters: ['a', 'b', 'c'], learners: [] });
+  const rd = c.ready();
+  assert.equal(rd.snapshot?.meta.index, snapIndex, 'the newer snapshot is still handed out');
+  c.advance(rd);
+  assert.throws(() => c.compact(before - 1, image(1), 0), /older than the current snapshot/);
+});

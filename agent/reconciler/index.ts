@@ -1,0 +1,36 @@
+// The reconciler's public surface for the daemon and the simulator.
+export {
+  DEFAULT_RECONCILER_OPTIONS,
+  Reconciler,
+  type PassMode,
+  type PassSummary,
+  type ReconcilerCatalog,
+  type ReconcilerDeps,
+  type ReconcilerOptions,
+  type ReconcilerStatus,
+  type ResourceStatus,
+} from './reconciler.js';
+export {
+  DEFAULT_REPORT_QUEUE_OPTIONS,
+  MAX_PENDING_REPORTS,
+  ReportRejectedError,
+  SyncReportQueue,
+  type ReportQueueOptions,
+  type ReportQueueStats,
+  type ReportSink,
+} from './report-queue.js';
+export { reconcilerClientId, replicaReportSink, type ReplicaReportSinkOptions } from './replica-sink.js';
+export { cloudDriverFromConfig, mockCloudEnvironment, MOCK_CLOUD_ADMIN } from './cloud-driver.js';
+export {
+  MANAGED_KINDS,
+  desiredCloudState,
+  desiredFingerprint,
+  resourceKey,
+  toCloudFlavor,
+  toCloudImage,
+  toCloudQuota,
+  type DesiredResource,
+  type ManagedKind,
+} from './desired.js';
+export { describeFailure, syncMessage, type Failure } from './failures.js';
+export { NOT_PLACED_MESSAGE } from './tracks.js';

@@ -1,0 +1,581 @@
+// The reconciler of one site: makes its cloud hold what the catalog places on the site, through
+// the CloudDriver, and reports per-resource sync status into the log.
+//
+// Passes run one at a time. A catalog change (debounced) runs a "change" pass: only resources whose
+// revision moved, that failed earlier and are due for a retry, or that must go. A periodic "audit"
+// lists the cloud and repairs drift made out of band: a managed resource changed, deleted, or
+// present without being wanted. Within a pass, creates and updates come before deletes (a
+// replacement exists before what it replaces goes), with a bounded number of operations at once.
+// Only resources carrying stackraft's marker are ever changed or deleted (the drivers enforce it).
+//
+// Failures back off per resource (exponential, with jitter, capped). A failure that may clear by
+// itself is reported only once it persists; one that will not is reported at once, and left for
+// the next audit. When the cloud API cannot be reached, every resource reports "unreachable" with
+// one message, once, however many retries follow.
+import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
+import { silentLogger } from '../../consensus/ports.js';
+import type { Catalog, SyncStatusEntry } from '../catalog/index.js';
+import { backoffDelayMs, type CloudDriver, type RetryPolicy } from '../../drivers/index.js';
+import { convergeResource, removeResource, type ActionResult, type Observed } from './actions.js';
+import { runBounded } from './bounded.js';
+import { desiredCloudState, desiredFingerprint, resourceKey, type DesiredResource, type ManagedKind } from './desired.js';
+import { describeFailure } from './failures.js';
+import { listInventory, listingOf, type Inventory } from './inventory.js';
+import { DEFAULT_REPORT_QUEUE_OPTIONS, SyncReportQueue, type ReportQueueOptions, type ReportQueueStats, type ReportSink } from './report-queue.js';
+import { NOT_PLACED_MESSAGE, TrackTable, needsWork, type Track } from './tracks.js';
+
+/** The catalog reads the reconciler needs (the Catalog itself fits). */
+export type ReconcilerCatalog = Pick<Catalog, 'desiredResourcesFor' | 'get' | 'syncStatus'>;
+
+export interface ReconcilerDeps {
+  /** This site's name, as in the catalog. */
+  site: string;
+  driver: CloudDriver;
+  catalog: ReconcilerCatalog;
+  /** Delivers sync reports into the log (see replica-sink.ts). */
+  report: ReportSink;
+  /** Real timers in the daemon, virtual time in the simulator and tests. */
+  clock: Clock;
+  logger?: Logger;
+  /** Jitter of the retry delays; default Math.random (the simulator passes its seeded PRNG). */
+  random?: () => number;
+  /**
+   * Whether the local catalog is current enough to act on: a replica that has not yet caught up
+   * would see resources as deleted that are not (and Glance never reuses a deleted image id).
+   */
+  catalogReady?: () => boolean;
+}
+
+export interface ReconcilerOptions {
+  /** Full audit (list the cloud, repair drift) every this many milliseconds. */
+  auditIntervalMs: number;
+  /** Catalog changes arriving within this window share one pass. */
+  changeDebounceMs: number;
+  /** Cloud operations in flight at once. */
+  maxConcurrentOperations: number;
+  /** Retry delays of one resource (and of the audit while the cloud is unreachable). maxAttempts is unused: retries go on, capped. */
+  retry: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
+  /** A failure that may clear by itself is reported once it happened this many times in a row. */
+  reportAfterFailures: number;
+  /** How soon to look again while the site is not in the catalog or the catalog is not current. */
+  notReadyRetryMs: number;
+  reports: ReportQueueOptions;
+}
+
+export const DEFAULT_RECONCILER_OPTIONS: ReconcilerOptions = {
+  auditIntervalMs: 60_000,
+  changeDebounceMs: 200,
+  maxConcurrentOperations: 4,
+  retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
+  reportAfterFailures: 3,
+  notReadyRetryMs: 1000,
+  reports: DEFAULT_REPORT_QUEUE_OPTIONS,
+};
+
+export type PassMode = 'change' | 'audit';
+
+export interface PassSummary {
+  mode: PassMode;
+  /** Why nothing was done, if so. */
+  skipped?: 'site-not-in-catalog' | 'catalog-not-current' | 'cloud-unreachable';
+  startedAt: number;
+  durationMs: number;
+  created: number;
+  updated: number;
+  replaced: number;
+  removed: number;
+  inSync: number;
+  failed: number;
+}
+
+export interface ResourceStatus {
+  kind: ManagedKind;
+  id: string;
+  /** Undefined: to be removed from this site. */
+  desiredRevision?: number;
+  convergedRevision: number;
+  state: Track['state'];
+  message: string;
+  failures: number;
+}
+
+export interface ReconcilerStatus {
+  site: string;
+  driver: string;
+  running: boolean;
+  cloudReachable: boolean;
+  unreachableMessage?: string;
+  passes: number;
+  lastPass?: PassSummary;
+  lastAudit?: PassSummary;
+  resources: ResourceStatus[];
+  reports: ReportQueueStats;
+}
+
+class StoppedError extends Error {}
+
+export class Reconciler {
+  private readonly site: string;
+  private readonly driver: CloudDriver;
+  private readonly catalog: ReconcilerCatalog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly catalogReady: () => boolean;
+  private readonly options: ReconcilerOptions;
+  private readonly tracks = new TrackTable();
+  private readonly reports: SyncReportQueue;
+
+  private started = false;
+  private stopped = false;
+  private wanted: PassMode | null = null;
+  private loop: Promise<void> | null = null;
+  private auditTimer: TimerHandle | null = null;
+  private retryTimer: { handle: TimerHandle; at: number } | null = null;
+  private debounceTimer: TimerHandle | null = null;
+  private lastFingerprint: string | null = null;
+  private lastPassSkipped = true;
+  private waitingLogged: PassSummary['skipped'] | null = null;
+  /** Set while the cloud API cannot be reached; its message is what every resource reports. */
+  private unreachable: { since: number; message: string; failures: number } | null = null;
+  private passCount = 0;
+  private lastPass: PassSummary | undefined;
+  private lastAudit: PassSummary | undefined;
+  /** This site's sync entries as the catalog held them when the current pass began. */
+  private entries = new Map<string, SyncStatusEntry>();
+
+  constructor(deps: ReconcilerDeps, options: Partial<ReconcilerOptions> = {}) {
+    this.site = deps.site;
+    this.driver = deps.driver;
+    this.catalog = deps.catalog;
+    this.clock = deps.clock;
+    this.logger = deps.logger ?? silentLogger;
+    this.random = deps.random ?? Math.random;
+    this.catalogReady = deps.catalogReady ?? (() => true);
+    this.options = { ...DEFAULT_RECONCILER_OPTIONS, ...options, reports: { ...DEFAULT_RECONCILER_OPTIONS.reports, ...options.reports } };
+    checkOptions(this.options);
+    this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports);
+  }
+
+  // ------------------------------------------------------------ lifecycle and triggers
+
+  /** Starts with an audit, then audits periodically and follows catalog changes. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.logger.info({ site: this.site, driver: this.driver.driverName, auditIntervalMs: this.options.auditIntervalMs }, 'reconciler started');
+    this.requestPass('audit');
+  }
+
+  /** Stops timers and waits for the pass in flight (a cloud call is not interrupted). Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wanted = null;
+    for (const timer of [this.auditTimer, this.retryTimer?.handle, this.debounceTimer]) timer?.cancel();
+    this.auditTimer = this.debounceTimer = this.retryTimer = null;
+    await this.loop;
+    await this.reports.stop();
+  }
+
+  /** The catalog changed (cheap to call on every applied entry: debounced, and a no-op when this site's desired state did not move). */
+  notifyCatalogChanged(): void {
+    if (!this.started || this.stopped || this.debounceTimer !== null) return;
+    this.debounceTimer = this.clock.setTimer(this.options.changeDebounceMs, () => {
+      this.debounceTimer = null;
+      if (this.lastPassSkipped) return this.requestPass('audit');
+      const fingerprint = desiredFingerprint(desiredCloudState(this.catalog.desiredResourcesFor(this.site)));
+      if (fingerprint !== this.lastFingerprint) this.requestPass('change');
+    });
+  }
+
+  /** Runs an audit as soon as the pass in flight (if any) ends; resolves when no pass is left to run. */
+  audit(): Promise<void> {
+    this.requestPass('audit');
+    return this.idle();
+  }
+
+  /** Resolves when no pass is running or wanted. */
+  async idle(): Promise<void> {
+    while (this.loop !== null) await this.loop;
+  }
+
+  status(): ReconcilerStatus {
+    const resources: ResourceStatus[] = this.tracks
+      .all()
+      .map((t) => ({
+        kind: t.kind,
+        id: t.id,
+        ...(t.desired ? { desiredRevision: t.desired.revision } : {}),
+        convergedRevision: t.convergedRevision,
+        state: t.state,
+        message: t.message,
+        failures: t.failures,
+      }))
+      .sort((a, b) => (a.kind + '/' + a.id < b.kind + '/' + b.id ? -1 : 1));
+    return {
+      site: this.site,
+      driver: this.driver.driverName,
+      running: this.started && !this.stopped,
+      cloudReachable: this.unreachable === null,
+      ...(this.unreachable ? { unreachableMessage: this.unreachable.message } : {}),
+      passes: this.passCount,
+      ...(this.lastPass ? { lastPass: this.lastPass } : {}),
+      ...(this.lastAudit ? { lastAudit: this.lastAudit } : {}),
+      resources,
+      reports: this.reports.stats(),
+    };
+  }
+
+  private requestPass(mode: PassMode): void {
+    if (this.stopped) return;
+    if (this.wanted !== 'audit') this.wanted = mode;
+    this.loop ??= this.runLoop().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    // Let the caller's turn finish first, so triggers arriving together share the pass.
+    await Promise.resolve();
+    while (this.wanted !== null && !this.stopped) {
+      const mode = this.wanted;
+      this.wanted = null;
+      try {
+        await this.pass(mode);
+      } catch (err) {
+        if (err instanceof StoppedError) return;
+        this.logger.error({ site: this.site, mode, err: (err as Error).message, stack: (err as Error).stack }, 'reconciler pass failed unexpectedly');
+        this.scheduleAudit(this.options.notReadyRetryMs);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ one pass
+
+  private async pass(mode: PassMode): Promise<void> {
+    const summary: PassSummary = { mode, startedAt: this.clock.now(), durationMs: 0, created: 0, updated: 0, replaced: 0, removed: 0, inSync: 0, failed: 0 };
+    try {
+      await this.runPass(mode, summary);
+    } finally {
+      summary.durationMs = this.clock.now() - summary.startedAt;
+      this.passCount++;
+      this.lastPass = summary;
+      if (mode === 'audit') this.lastAudit = summary;
+      this.logger.debug({ site: this.site, ...summary }, 'reconciler pass done');
+    }
+  }
+
+  private async runPass(mode: PassMode, summary: PassSummary): Promise<void> {
+    const waitingFor = this.notReadyReason();
+    this.lastPassSkipped = waitingFor !== undefined;
+    if (waitingFor !== undefined) {
+      summary.skipped = waitingFor;
+      if (this.waitingLogged !== waitingFor) this.logger.info({ site: this.site, waitingFor }, 'reconciler waiting before touching the cloud');
+      this.waitingLogged = waitingFor;
+      this.scheduleAudit(this.options.notReadyRetryMs);
+      return;
+    }
+    this.waitingLogged = null;
+
+    const desired = desiredCloudState(this.catalog.desiredResourcesFor(this.site));
+    this.lastFingerprint = desiredFingerprint(desired);
+    const ownEntries = this.catalog.syncStatus({ site: this.site });
+    this.entries = new Map(ownEntries.map((e) => [`${e.kind}/${e.id}`, e]));
+    this.tracks.applyDesired(desired);
+    this.tracks.addRemovalsFromEntries(ownEntries, desired);
+
+    let inventory: Inventory | undefined;
+    if (mode === 'audit') {
+      inventory = await listInventory(this.driver, this.quotaProjects());
+      this.checkStopped();
+      if (this.noteListings(inventory)) {
+        summary.skipped = 'cloud-unreachable';
+        summary.failed = this.tracks.all().filter((t) => t.desired !== undefined).length;
+        this.scheduleAudit(this.retryDelay(this.unreachable?.failures ?? 1));
+        return;
+      }
+    }
+
+    const { converge, remove } = this.selectWork(mode, inventory);
+    const failedHere = new Set<Track>();
+    await this.runConverge(converge, inventory, summary, failedHere);
+    await runBounded(remove, this.options.maxConcurrentOperations, (t) => this.removeOne(t, inventory, summary), (t, err) => this.unexpected(t, err));
+    // A create can wait on a removal (Nova flavor names are unique): try those once more.
+    const retryNow = converge.filter((t) => failedHere.has(t));
+    if (summary.removed > 0 && retryNow.length > 0) {
+      summary.failed -= retryNow.length;
+      await this.runConverge(retryNow, undefined, summary, new Set());
+    }
+
+    this.tracks.dropFinishedRemovals(this.entries);
+    this.scheduleRetry();
+    if (mode === 'audit') this.scheduleAudit(this.options.auditIntervalMs);
+  }
+
+  private notReadyReason(): PassSummary['skipped'] {
+    if (this.catalog.get('site', this.site) === undefined) return 'site-not-in-catalog';
+    if (!this.catalogReady()) return 'catalog-not-current';
+    return undefined;
+  }
+
+  private quotaProjects(): string[] {
+    return this.tracks
+      .all()
+      .filter((t) => t.kind === 'quota' && (t.desired !== undefined || !t.removed))
+      .map((t) => t.id);
+  }
+
+  /**
+   * Takes in what the listings say. Returns true when the cloud is unreachable (nothing else to
+   * do this pass). A kind whose listing failed otherwise (no such service, no permission) marks its
+   * resources failed and is left out of this pass.
+   */
+  private noteListings(inventory: Inventory): boolean {
+    for (const kind of ['flavor', 'image', 'quota'] as const) {
+      const listing = listingOf(inventory, kind);
+      if (listing.ok) {
+        if (kind !== 'quota') for (const [id, item] of listing.byId) if (item.managed) this.tracks.ensureRemoval(kind, id, true);
+        continue;
+      }
+      const failure = describeFailure(listing.error);
+      if (failure.state === 'unreachable') {
+        this.markUnreachable(failure.message);
+        for (const t of this.tracks.all()) if (t.desired !== undefined) this.recordFailure(t, listing.error);
+        return true;
+      }
+      this.logger.warn({ site: this.site, kind, err: failure.message }, 'cannot list this kind in the cloud; its resources are left alone this pass');
+      for (const t of this.tracks.all()) if (t.kind === kind && t.desired !== undefined) this.recordFailure(t, listing.error);
+    }
+    this.markReachable();
+    return false;
+  }
+
+  private selectWork(mode: PassMode, inventory: Inventory | undefined): { converge: Track[]; remove: Track[] } {
+    const now = this.clock.now();
+    const converge: Track[] = [];
+    const remove: Track[] = [];
+    for (const t of this.tracks.all()) {
+      if (inventory !== undefined && !listingOf(inventory, t.kind).ok) continue;
+      const due = mode === 'audit' || t.retryAt <= now;
+      if (t.desired !== undefined) {
+        if (due && (mode === 'audit' || needsWork(t))) converge.push(t);
+      } else if (!t.removed && due) {
+        remove.push(t);
+      }
+    }
+    const byKey = (a: Track, b: Track) => (resourceKey(a.kind, a.id) < resourceKey(b.kind, b.id) ? -1 : 1);
+    return { converge: converge.sort(byKey), remove: remove.sort(byKey) };
+  }
+
+  private observed(inventory: Inventory | undefined, kind: ManagedKind, id: string): Observed<unknown> {
+    if (inventory === undefined) return undefined;
+    const listing = listingOf(inventory, kind);
+    if (!listing.ok) return undefined;
+    // Flavors and images: the listing holds every managed one, so absent from it means not ours
+    // (the driver then finds out whether someone else's is in the way). Quotas: only those listed.
+    if (kind === 'quota' && !listing.byId.has(id)) return undefined;
+    return { value: listing.byId.get(id) };
+  }
+
+  private runConverge(tracks: Track[], inventory: Inventory | undefined, summary: PassSummary, failed: Set<Track>): Promise<void> {
+    return runBounded(
+      tracks,
+      this.options.maxConcurrentOperations,
+      async (t) => {
+        if (!(await this.convergeOne(t, inventory, summary))) failed.add(t);
+      },
+      (t, err) => this.unexpected(t, err),
+    );
+  }
+
+  // ------------------------------------------------------------ one resource
+
+  /** Returns false when it failed. */
+  private async convergeOne(track: Track, inventory: Inventory | undefined, summary: PassSummary): Promise<boolean> {
+    const desired = track.desired!;
+    let result: ActionResult;
+    try {
+      result = await convergeResource(this.driver, desired, this.observed(inventory, track.kind, track.id));
+    } catch (err) {
+      this.checkStopped();
+      summary.failed++;
+      this.recordFailure(track, err);
+      return false;
+    }
+    this.checkStopped();
+    this.markReachable();
+    if (result.outcome === 'waiting') {
+      track.failures++;
+      track.retryAt = this.clock.now() + this.retryDelay(track.failures);
+      this.setState(track, 'pending', result.message, desired.revision);
+      return true;
+    }
+    this.noteChange(track, desired, result, summary);
+    const fresh = result.change !== 'none' || track.convergedRevision !== desired.revision;
+    if (fresh || result.message !== '') track.inSyncMessage = result.message;
+    track.convergedRevision = desired.revision;
+    track.failures = 0;
+    track.retryAt = 0;
+    summary.inSync++;
+    this.setState(track, 'in-sync', track.inSyncMessage, desired.revision);
+    return true;
+  }
+
+  private noteChange(track: Track, desired: DesiredResource, result: ActionResult & { outcome: 'in-sync' }, summary: PassSummary): void {
+    const fields = { site: this.site, kind: track.kind, id: track.id, revision: desired.revision };
+    switch (result.change) {
+      case 'none':
+        return;
+      case 'created':
+        summary.created++;
+        this.logger.info(fields, `${track.kind} ${track.id} created`);
+        return;
+      case 'updated':
+        summary.updated++;
+        this.logger.info(fields, `${track.kind} ${track.id} updated`);
+        return;
+      case 'replaced':
+        summary.replaced++;
+        this.logger.warn({ ...fields, warning: result.message }, `${track.kind} ${track.id} replaced (deleted and created again with the same id)`);
+        return;
+    }
+  }
+
+  private async removeOne(track: Track, inventory: Inventory | undefined, summary: PassSummary): Promise<void> {
+    const key = resourceKey(track.kind, track.id);
+    const entry = this.entries.get(key);
+    try {
+      const outcome = await removeResource(this.driver, track.kind, track.id, this.observed(inventory, track.kind, track.id) as Observed<{ managed: boolean }>);
+      this.checkStopped();
+      if (outcome === 'removed') {
+        summary.removed++;
+        this.markReachable();
+        this.logger.info({ site: this.site, kind: track.kind, id: track.id }, `${track.kind} ${track.id} removed (no longer in this site's desired state)`);
+      } else if (outcome === 'not-managed') {
+        this.logger.warn({ site: this.site, kind: track.kind, id: track.id }, `${track.kind} ${track.id} left alone: it is not managed by stackraft`);
+      }
+    } catch (err) {
+      this.checkStopped();
+      summary.failed++;
+      this.recordFailure(track, err, entry !== undefined);
+      return;
+    }
+    track.removed = true;
+    track.failures = 0;
+    track.retryAt = 0;
+    track.state = 'in-sync';
+    track.message = '';
+    if (entry === undefined) return;
+    // An in-sync report on a resource gone from the catalog clears this site's entry; on one that
+    // still exists elsewhere it records that this site is done with it.
+    const resource = this.catalog.get(track.kind, track.id);
+    if (resource === undefined) this.reports.set({ kind: track.kind, id: track.id, state: 'in-sync', revision: entry.revision });
+    else this.reports.set({ kind: track.kind, id: track.id, state: 'in-sync', message: NOT_PLACED_MESSAGE, revision: resource.revision });
+  }
+
+  private recordFailure(track: Track, err: unknown, report = true): void {
+    const failure = describeFailure(err);
+    track.failures++;
+    let message = failure.message;
+    if (failure.state === 'unreachable') message = this.markUnreachable(failure.message);
+    else if (track.desired === undefined) message = `removal from this site failed: ${message}`;
+    track.retryAt = this.clock.now() + (failure.retryable ? this.retryDelay(track.failures) : this.options.auditIntervalMs);
+    const first = track.failures === 1;
+    if (first) this.logger.warn({ site: this.site, kind: track.kind, id: track.id, state: failure.state, err: failure.message }, `${track.kind} ${track.id}: ${failure.state}`);
+    if (failure.retryable && track.failures < this.options.reportAfterFailures) {
+      // Possibly passing: retry quietly before telling everyone.
+      track.state = 'pending';
+      track.message = `retrying: ${message}`;
+      return;
+    }
+    const revision = track.desired?.revision ?? this.entries.get(resourceKey(track.kind, track.id))?.revision ?? 0;
+    if (report) this.setState(track, failure.state, message, revision);
+    else {
+      track.state = failure.state;
+      track.message = message;
+    }
+  }
+
+  private setState(track: Track, state: Track['state'], message: string, revision: number): void {
+    track.state = state;
+    track.message = message;
+    this.reports.set({ kind: track.kind, id: track.id, state, ...(message === '' ? {} : { message }), revision });
+  }
+
+  private unexpected(track: Track, err: unknown): void {
+    if (err instanceof StoppedError) return;
+    this.logger.error({ site: this.site, kind: track.kind, id: track.id, err: (err as Error).message }, 'reconciler bug while handling a resource');
+  }
+
+  // ------------------------------------------------------------ reachability
+
+  /** Returns the message every resource reports while the cloud is unreachable (the first cause). */
+  private markUnreachable(cause: string): string {
+    if (this.unreachable === null) {
+      this.unreachable = { since: this.clock.now(), message: `cloud API unreachable: ${cause}`, failures: 0 };
+      this.logger.warn({ site: this.site, err: cause }, 'cloud API unreachable');
+    }
+    this.unreachable.failures++;
+    return this.unreachable.message;
+  }
+
+  private markReachable(): void {
+    if (this.unreachable === null) return;
+    this.logger.info({ site: this.site, downMs: this.clock.now() - this.unreachable.since }, 'cloud API reachable again');
+    this.unreachable = null;
+  }
+
+  // ------------------------------------------------------------ timers
+
+  private retryDelay(failures: number): number {
+    const policy: RetryPolicy = { maxAttempts: Number.POSITIVE_INFINITY, ...this.options.retry };
+    return backoffDelayMs(policy, Math.max(1, failures), this.random);
+  }
+
+  private scheduleAudit(delayMs: number): void {
+    if (this.stopped) return;
+    this.auditTimer?.cancel();
+    this.auditTimer = this.clock.setTimer(delayMs, () => {
+      this.auditTimer = null;
+      this.requestPass('audit');
+    });
+  }
+
+  /** One timer, at the earliest retry any resource waits for. */
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    let at = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    for (const t of this.tracks.all()) if (t.retryAt > now && needsWork(t)) at = Math.min(at, t.retryAt);
+    if (this.retryTimer !== null && this.retryTimer.at <= at && this.retryTimer.at > now) return;
+    this.retryTimer?.handle.cancel();
+    this.retryTimer = null;
+    if (at === Number.POSITIVE_INFINITY) return;
+    const handle = this.clock.setTimer(at - now, () => {
+      this.retryTimer = null;
+      this.requestPass('change');
+    });
+    this.retryTimer = { handle, at };
+  }
+
+  private checkStopped(): void {
+    if (this.stopped) throw new StoppedError('reconciler stopped');
+  }
+}
+
+function checkOptions(o: ReconcilerOptions): void {
+  const positive = (name: string, v: number) => {
+    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`reconciler option ${name} must be a positive number (got ${v})`);
+  };
+  positive('auditIntervalMs', o.auditIntervalMs);
+  positive('notReadyRetryMs', o.notReadyRetryMs);
+  positive('retry.baseDelayMs', o.retry.baseDelayMs);
+  positive('retry.maxDelayMs', o.retry.maxDelayMs);
+  if (!(o.changeDebounceMs >= 0)) throw new RangeError(`reconciler option changeDebounceMs must be >= 0 (got ${o.changeDebounceMs})`);
+  if (!Number.isInteger(o.maxConcurrentOperations) || o.maxConcurrentOperations < 1) {
+    throw new RangeError(`reconciler option maxConcurrentOperations must be a positive integer (got ${o.maxConcurrentOperations})`);
+  }
+  if (!Number.isInteger(o.reportAfterFailures) || o.reportAfterFailures < 1) {
+    throw new RangeError(`reconciler option reportAfterFailures must be a positive integer (got ${o.reportAfterFailures})`);
+  }
+}

@@ -1,0 +1,182 @@
+// Sync reports on their way into the log, coalesced: one pending report per resource (the latest
+// wins), nothing sent that the catalog already says, at most one command per interval with a
+// bounded number of reports. So a site whose cloud is down reports each resource once, not on
+// every retry, and 100 sites converging at once do not flood the log.
+import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
+import type { Catalog, ResourceKind, SyncReport, SyncStatusEntry } from '../catalog/index.js';
+import { MAX_SYNC_REPORTS_PER_COMMAND } from '../catalog/index.js';
+
+/** Delivers one batch of reports; resolves once they are applied, rejects when they were not. */
+export type ReportSink = (reports: SyncReport[]) => Promise<void>;
+
+/** The sink's verdict that these reports can never be applied (retrying them would loop). */
+export class ReportRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportRejectedError';
+  }
+}
+
+export type ReportCatalog = Pick<Catalog, 'syncStatus' | 'get'>;
+
+export interface ReportQueueOptions {
+  /** At most one command per this many milliseconds. */
+  intervalMs: number;
+  /** Reports per command (the catalog takes up to MAX_SYNC_REPORTS_PER_COMMAND). */
+  maxReportsPerCommand: number;
+  /** Longest wait between attempts while the sink keeps failing (no quorum, no leader). */
+  maxRetryDelayMs: number;
+  /** Wait after the first report of a quiet period, so the reports of one pass share a command. */
+  gatherMs: number;
+}
+
+export const DEFAULT_REPORT_QUEUE_OPTIONS: ReportQueueOptions = { intervalMs: 1000, maxReportsPerCommand: 250, maxRetryDelayMs: 30_000, gatherMs: 100 };
+
+/**
+ * Pending reports kept at most. One per resource, so the catalog's size bounds it already; this
+ * guards against a bug feeding ids that are not in the catalog.
+ */
+export const MAX_PENDING_REPORTS = 100_000;
+
+export interface ReportQueueStats {
+  pending: number;
+  commandsSent: number;
+  reportsSent: number;
+  sinkFailures: number;
+  dropped: number;
+}
+
+function keyOf(kind: ResourceKind, id: string): string {
+  return `${kind}/${id}`;
+}
+
+export class SyncReportQueue {
+  private readonly pending = new Map<string, SyncReport>();
+  private timer: TimerHandle | null = null;
+  private inFlight: Promise<void> | null = null;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private failureStreak = 0;
+  private stopped = false;
+  private readonly counters = { commandsSent: 0, reportsSent: 0, sinkFailures: 0, dropped: 0 };
+
+  constructor(
+    private readonly site: string,
+    private readonly catalog: ReportCatalog,
+    private readonly sink: ReportSink,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: ReportQueueOptions = DEFAULT_REPORT_QUEUE_OPTIONS,
+  ) {
+    if (!(options.maxReportsPerCommand >= 1 && options.maxReportsPerCommand <= MAX_SYNC_REPORTS_PER_COMMAND)) {
+      throw new RangeError(`maxReportsPerCommand must be 1..${MAX_SYNC_REPORTS_PER_COMMAND} (got ${options.maxReportsPerCommand})`);
+    }
+  }
+
+  /** Queues this site's latest state of one resource (replacing any queued one for it). */
+  set(report: Omit<SyncReport, 'site'>): void {
+    if (this.stopped) return;
+    const key = keyOf(report.kind, report.id);
+    if (!this.pending.has(key) && this.pending.size >= MAX_PENDING_REPORTS) {
+      this.counters.dropped++;
+      this.logger.error({ site: this.site, kind: report.kind, id: report.id, bound: MAX_PENDING_REPORTS }, 'sync report queue full; report dropped');
+      return;
+    }
+    const full: SyncReport = { site: this.site, ...report };
+    this.pending.set(key, full);
+    this.schedule(this.options.gatherMs);
+  }
+
+  stats(): ReportQueueStats {
+    return { pending: this.pending.size, ...this.counters };
+  }
+
+  /** Whether nothing is queued or in flight. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.inFlight === null;
+  }
+
+  /** Stops sending; waits for a batch in flight. Queued reports are dropped (the next start recomputes them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private schedule(extraDelayMs: number): void {
+    if (this.stopped || this.timer !== null || this.inFlight !== null || this.pending.size === 0) return;
+    const delay = Math.max(extraDelayMs, this.lastSentAt + this.options.intervalMs - this.clock.now(), 0);
+    this.timer = this.clock.setTimer(delay, () => {
+      this.timer = null;
+      this.flush();
+    });
+  }
+
+  /** The catalog's entries for this site, by resource. */
+  private storedEntries(): Map<string, SyncStatusEntry> {
+    return new Map(this.catalog.syncStatus({ site: this.site }).map((e) => [keyOf(e.kind, e.id), e]));
+  }
+
+  private isRedundant(report: SyncReport, stored: SyncStatusEntry | undefined): boolean {
+    if (report.state === 'in-sync' && this.catalog.get(report.kind, report.id) === undefined) return stored === undefined;
+    return stored !== undefined && stored.state === report.state && stored.message === (report.message ?? '') && stored.revision === (report.revision ?? 0);
+  }
+
+  /** Drops what the catalog already says; returns the next batch (in key order, so replays are stable). */
+  private nextBatch(): SyncReport[] {
+    const stored = this.storedEntries();
+    const batch: SyncReport[] = [];
+    for (const key of [...this.pending.keys()].sort()) {
+      const report = this.pending.get(key)!;
+      if (this.isRedundant(report, stored.get(key))) {
+        this.pending.delete(key);
+        continue;
+      }
+      if (batch.length < this.options.maxReportsPerCommand) batch.push(report);
+    }
+    return batch;
+  }
+
+  private flush(): void {
+    if (this.stopped) return;
+    const batch = this.nextBatch();
+    if (batch.length === 0) return;
+    this.lastSentAt = this.clock.now();
+    this.inFlight = this.send(batch).finally(() => {
+      this.inFlight = null;
+      const backoff = this.failureStreak === 0 ? 0 : Math.min(this.options.maxRetryDelayMs, this.options.intervalMs * 2 ** (this.failureStreak - 1));
+      this.schedule(backoff);
+    });
+  }
+
+  private async send(batch: SyncReport[]): Promise<void> {
+    try {
+      await this.sink(batch);
+      this.counters.commandsSent++;
+      this.counters.reportsSent += batch.length;
+      if (this.failureStreak > 0) this.logger.info({ site: this.site, failedAttempts: this.failureStreak }, 'sync reports are reaching the log again');
+      this.failureStreak = 0;
+      this.forget(batch);
+    } catch (err) {
+      this.counters.sinkFailures++;
+      if (err instanceof ReportRejectedError) {
+        // A bug, not a passing condition: sending the same reports again would fail the same way.
+        this.logger.error({ site: this.site, reports: batch.length, err: err.message }, 'sync reports rejected by the catalog; dropped');
+        this.forget(batch);
+        return;
+      }
+      this.failureStreak++;
+      if (this.failureStreak === 1) {
+        this.logger.warn({ site: this.site, reports: batch.length, err: (err as Error).message }, 'sync reports not delivered; will retry with backoff');
+      }
+    }
+  }
+
+  /** Removes delivered reports unless a newer one replaced them meanwhile. */
+  private forget(batch: SyncReport[]): void {
+    for (const report of batch) {
+      const key = keyOf(report.kind, report.id);
+      if (this.pending.get(key) === report) this.pending.delete(key);
+    }
+  }
+}

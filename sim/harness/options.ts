@@ -1,0 +1,212 @@
+// What one simulated run is: the knobs a user sets on the command line plus the tuning the
+// harness fixes, and the parsing of `stackraft sim` arguments. Pure: no clock, no I/O.
+import { FAULT_KINDS, FaultSpecError, parseFaultKinds, type FaultKind } from '../faults.js';
+import { parseSeed } from '../prng.js';
+
+export interface SimOptions {
+  seed: number;
+  sites: number;
+  /** Voter count, or every site. Clamped to the site count. */
+  voters: number | 'all';
+  durationMs: number;
+  faults: FaultKind[];
+  /** Client operations started per virtual second (Poisson arrivals). */
+  ratePerSec: number;
+  /** Replica timing: the daemon's defaults (agent/config/schema.ts). */
+  tickMs: number;
+  electionTimeoutTicks: number;
+  heartbeatTicks: number;
+  /** Median and log-normal shape of one fsync of a site's disk. */
+  diskMedianMs: number;
+  diskSigma: number;
+  /** Concurrent clients of the workload (each has one operation in flight at most). */
+  clients: number;
+  /** A client write not committed within this long is reported unknown by the replica. */
+  proposalTimeoutMs: number;
+}
+
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
+  seed: 1,
+  sites: 5,
+  voters: 5,
+  durationMs: 60_000,
+  faults: [],
+  ratePerSec: 20,
+  tickMs: 100,
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 1,
+  diskMedianMs: 2,
+  diskSigma: 0.4,
+  clients: 32,
+  proposalTimeoutMs: 5_000,
+});
+
+/** Bounds that keep a run meaningful and finite; outside them the arguments are refused. */
+export const MAX_SITES = 1000;
+export const MIN_DURATION_MS = 5_000;
+export const MAX_DURATION_MS = 24 * 3600_000;
+export const MAX_RATE_PER_SEC = 10_000;
+
+export function voterCount(o: Pick<SimOptions, 'voters' | 'sites'>): number {
+  return o.voters === 'all' ? o.sites : Math.min(o.voters, o.sites);
+}
+
+export class SimArgsError extends Error {
+  override name = 'SimArgsError';
+}
+
+export interface CliArgs {
+  options: SimOptions;
+  /** `--faults` as given (for the replay command). */
+  faultsText: string;
+  outPath?: string;
+  json: boolean;
+  help: boolean;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000 };
+
+/** "30m", "90s", "1h30m", "500ms", "45" (seconds) → milliseconds. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  const consumed = parts.map((p) => p[0]).join('');
+  if (parts.length === 0 || consumed !== trimmed) {
+    throw new SimArgsError(`invalid duration "${text}": expected e.g. 30m, 90s, 1h30m or 500ms`);
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0));
+}
+
+/** "20/s", "20", "1200/m" → operations per second. */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/(s|m))?$/.exec(text.trim());
+  if (!m) throw new SimArgsError(`invalid rate "${text}": expected e.g. 20/s or 1200/m`);
+  const perSec = m[2] === 'm' ? Number(m[1]) / 60 : Number(m[1]);
+  if (!(perSec > 0 && perSec <= MAX_RATE_PER_SEC)) throw new SimArgsError(`rate must be in (0, ${MAX_RATE_PER_SEC}]/s, got ${text}`);
+  return perSec;
+}
+
+/** Shortest text for a duration that parseDuration reads back exactly. */
+export function formatDuration(ms: number): string {
+  if (ms % 3600_000 === 0) return `${ms / 3600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function parseCount(text: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new SimArgsError(`${flag} expects an integer, got "${text}"`);
+  const n = Number(text);
+  if (n < min || n > max) throw new SimArgsError(`${flag} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--clients'];
+
+/** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
+export function parseSimArgs(argv: readonly string[]): CliArgs {
+  const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, faults: [] };
+  let faultsText = 'none';
+  let votersGiven = false;
+  const out: CliArgs = { options: o, faultsText, json: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === '--help' || flag === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (flag === '--json') {
+      out.json = true;
+      continue;
+    }
+    if (!FLAGS_WITH_VALUE.includes(flag)) throw new SimArgsError(`unknown argument "${argv[i]}" (see --help)`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new SimArgsError(`${flag} needs a value`);
+    }
+    switch (flag) {
+      case '--sites':
+        o.sites = parseCount(value, flag, 1, MAX_SITES);
+        break;
+      case '--seed':
+        try {
+          o.seed = parseSeed(value);
+        } catch (err) {
+          throw new SimArgsError((err as Error).message);
+        }
+        break;
+      case '--duration':
+        o.durationMs = parseDuration(value);
+        if (o.durationMs < MIN_DURATION_MS || o.durationMs > MAX_DURATION_MS) {
+          throw new SimArgsError(`--duration must be between ${formatDuration(MIN_DURATION_MS)} and ${formatDuration(MAX_DURATION_MS)}, got ${value}`);
+        }
+        break;
+      case '--voters':
+        o.voters = value.trim() === 'all' ? 'all' : parseCount(value, flag, 1, MAX_SITES);
+        votersGiven = true;
+        break;
+      case '--faults':
+        try {
+          o.faults = parseFaultKinds(value);
+        } catch (err) {
+          if (err instanceof FaultSpecError) throw new SimArgsError(err.message);
+          throw err;
+        }
+        faultsText = o.faults.length === FAULT_KINDS.length ? 'all' : o.faults.length === 0 ? 'none' : o.faults.join(',');
+        break;
+      case '--rate':
+        o.ratePerSec = parseRate(value);
+        break;
+      case '--clients':
+        o.clients = parseCount(value, flag, 1, 10_000);
+        break;
+      case '--out':
+        out.outPath = value;
+        break;
+    }
+  }
+  if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
+  out.faultsText = faultsText;
+  return out;
+}
+
+/** The exact command that replays a run. */
+export function replayCommand(o: SimOptions): string {
+  const faults = o.faults.length === FAULT_KINDS.length ? 'all' : o.faults.length === 0 ? 'none' : o.faults.join(',');
+  const rate = Number.isInteger(o.ratePerSec) ? `${o.ratePerSec}/s` : `${Math.round(o.ratePerSec * 60)}/m`;
+  const parts = [
+    'npm run -s stackraft -- sim',
+    `--sites ${o.sites}`,
+    `--seed ${o.seed}`,
+    `--duration ${formatDuration(o.durationMs)}`,
+    `--voters ${o.voters}`,
+    `--faults ${faults}`,
+    `--rate ${rate}`,
+  ];
+  if (o.clients !== DEFAULT_SIM_OPTIONS.clients) parts.push(`--clients ${o.clients}`);
+  return parts.join(' ');
+}
+
+export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--out report.json] [--json]
+
+Runs N sites of the real replica, Raft core and catalog on virtual time over a simulated WAN,
+with a client workload and injected faults, then checks safety, linearizability and liveness.
+The same arguments give the same run (see the trace hash). Exit status 1 if any checker fails.
+
+  --sites N       sites at real cities (default 5)
+  --seed N        the run's seed (default 1)
+  --duration D    virtual time, e.g. 90s, 30m, 1h (default 60s; at least 5s)
+  --voters N|all  voters spread across regions, the rest learners (default min(5, sites))
+  --faults F      all, none, or a comma-separated list of: ${FAULT_KINDS.join(', ')}
+  --rate R        client operations per virtual second (default 20/s)
+  --clients N     concurrent clients (default 32)
+  --out FILE      also write the report as JSON to FILE
+  --json          print the JSON report instead of the text summary`;

@@ -1,0 +1,41 @@
+// Catalog resources the end-to-end tests write, with the catalog's own field names.
+import assert from 'node:assert/strict';
+import type { AdminHttp, Reply } from './admin-http.js';
+import type { AgentCluster } from './cluster.js';
+
+export const PROJECT = '0123456789abcdef0123456789abcdef';
+
+export function flavorSpec(id: string, vcpus = 1): Record<string, unknown> {
+  return { name: id, vcpus, ram: 512, disk: 1 };
+}
+
+export function protectionGroupSpec(id: string, primarySite: string, secondarySite: string): Record<string, unknown> {
+  return { name: id, project: PROJECT, replicationType: 'async', primarySite, secondarySite, volumeType: 'replicated-ssd', members: [] };
+}
+
+/** PUT of a flavor; asserts it committed and returns the log index it committed at. */
+export async function putFlavor(admin: AdminHttp, id: string, vcpus = 1): Promise<number> {
+  const reply = await admin.write('PUT', `/v1/resources/flavor/${id}`, { spec: flavorSpec(id, vcpus) });
+  assert.equal(reply.status, 200, `PUT flavor ${id} on ${admin.socketPath}: ${reply.text}`);
+  assert.equal(typeof reply.json.index, 'number');
+  return reply.json.index as number;
+}
+
+/** Waits until every named site serves the flavor with `vcpus` from its local state. */
+export async function waitForFlavorEverywhere(cluster: AgentCluster, sites: string[], id: string, vcpus: number): Promise<void> {
+  await Promise.all(
+    sites.map((site) =>
+      cluster.waitFor(`flavor ${id} (vcpus ${vcpus}) on ${site}`, async () => {
+        const reply = await cluster.admin(site).request('GET', `/v1/resources/flavor/${id}`);
+        return reply.status === 200 && reply.json.resource.spec.vcpus === vcpus;
+      }, 15_000),
+    ),
+  );
+}
+
+/** The error body's code, with the whole reply in the message when it is not what a test expects. */
+export function errorCodeOf(reply: Reply): string {
+  assert.equal(typeof reply.json?.error?.code, 'string', `expected a JSON error body, got HTTP ${reply.status}: ${reply.text}`);
+  assert.equal(typeof reply.json.error.message, 'string');
+  return reply.json.error.code as string;
+}

@@ -1,0 +1,188 @@
+// The reconciler converges a MemoryCloud to the catalog: create, update, flavor replace, delete,
+// placement, idempotence; each checked in the cloud and in the catalog's sync entries.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { deleteOp, patchOp, putOp } from '../../agent/catalog/index.js';
+import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
+import { NOT_PLACED_MESSAGE } from '../../agent/reconciler/index.js';
+import { Fixture, IMAGE_ID, OTHER_SITE, PROJECT, SITE, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
+
+describe('reconciler: converging the cloud to the catalog', () => {
+  it('converges from empty: flavor, image (created, then its bits), quota; reports in-sync at the revision', async () => {
+    const f = new Fixture();
+    const [flavorRev, imageRev, quotaRev] = f.write(putOp('flavor', 'f1', flavorSpec()), putOp('image', IMAGE_ID, imageSpec()), putOp('quota', PROJECT, quotaSpec()));
+    await f.start();
+
+    const flavor = await f.cloud.getFlavor('f1');
+    assert.ok(flavor, 'flavor created');
+    assert.equal(flavor.managed, true);
+    assert.equal(flavor.vcpus, 1);
+    assert.deepEqual(flavor.extraSpecs, { 'hw:cpu_policy': 'shared' });
+    const image = await f.cloud.getImage(IMAGE_ID);
+    assert.ok(image, 'image created');
+    assert.equal(image.status, 'active', 'bits uploaded after the create');
+    assert.equal(image.osHashValue, 'b'.repeat(128));
+    assert.deepEqual(image.properties, { os_distro: 'ubuntu' });
+    const quota = await f.cloud.getQuota(PROJECT);
+    assert.equal(quota.compute?.cores, 64);
+    assert.equal(quota.volume?.gigabytes, 500);
+
+    assert.deepEqual(
+      [f.entry('flavor', 'f1'), f.entry('image', IMAGE_ID), f.entry('quota', PROJECT)].map((e) => [e?.state, e?.revision]),
+      [['in-sync', flavorRev], ['in-sync', imageRev], ['in-sync', quotaRev]],
+    );
+    const view = toSyncStatusView(f.catalog).sites.find((s) => s.site === SITE)!;
+    assert.deepEqual(view.resources.map((r) => [r.kind, r.state, r.syncedRevision === r.desiredRevision]), [
+      ['flavor', 'in-sync', true],
+      ['image', 'in-sync', true],
+      ['quota', 'in-sync', true],
+    ]);
+    await f.stop();
+  });
+
+  it('is idempotent: audits of a converged cloud write nothing to it and send no reports', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec()), putOp('image', IMAGE_ID, imageSpec()), putOp('quota', PROJECT, quotaSpec()));
+    await f.start();
+    const writes = f.counted.writes().length;
+    const commands = f.commands.length;
+    assert.equal(writes, 3);
+    await f.reconciler.audit();
+    await f.advance(3 * 60_000);
+    assert.ok(f.reconciler.status().passes >= 4, 'periodic audits ran');
+    assert.equal(f.counted.writes().length, writes, 'no cloud writes');
+    assert.equal(f.commands.length, commands, 'no new sync reports');
+    await f.stop();
+  });
+
+  it('updates in place what the cloud can change in place: flavor extra specs, image metadata, quota limits', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec()), putOp('image', IMAGE_ID, imageSpec()), putOp('quota', PROJECT, quotaSpec()));
+    await f.start();
+    const [fr, ir, qr] = f.write(
+      patchOp('flavor', 'f1', { extraSpecs: { 'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '1' }, description: 'pinned' }),
+      patchOp('image', IMAGE_ID, { name: 'ubuntu-noble', tags: ['lts', 'noble'], minRam: 512 }),
+      patchOp('quota', PROJECT, { compute: { cores: 128 } }),
+    );
+    await f.advance(2_000);
+    const flavor = await f.cloud.getFlavor('f1');
+    assert.deepEqual(flavor?.extraSpecs, { 'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '1' });
+    assert.equal(flavor?.description, 'pinned');
+    const image = await f.cloud.getImage(IMAGE_ID);
+    assert.equal(image?.name, 'ubuntu-noble');
+    assert.deepEqual(image?.tags, ['lts', 'noble']);
+    assert.equal(image?.minRam, 512);
+    assert.equal((await f.cloud.getQuota(PROJECT)).compute?.cores, 128);
+    assert.deepEqual(f.counted.writes().slice(3).sort(), ['updateFlavor', 'updateImage', 'updateQuota']);
+    assert.equal(f.entry('flavor', 'f1')?.revision, fr);
+    assert.equal(f.entry('image', IMAGE_ID)?.revision, ir);
+    assert.equal(f.entry('quota', PROJECT)?.revision, qr);
+    assert.equal(f.entry('flavor', 'f1')?.message, '', 'an in-place update is not a replace');
+    await f.stop();
+  });
+
+  it('replaces a flavor whose immutable field changed (delete + create, same id) and says so in the report and the log', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec()));
+    await f.start();
+    const [rev] = f.write(patchOp('flavor', 'f1', { vcpus: 4, ram: 8192 }));
+    await f.advance(2_000);
+    const flavor = await f.cloud.getFlavor('f1');
+    assert.equal(flavor?.vcpus, 4);
+    assert.equal(flavor?.ram, 8192);
+    assert.equal(flavor?.managed, true);
+    const entry = f.entry('flavor', 'f1');
+    assert.equal(entry?.state, 'in-sync');
+    assert.equal(entry?.revision, rev);
+    assert.match(entry?.message ?? '', /replaced/);
+    assert.match(entry?.message ?? '', /vcpus 1 -> 4/);
+    assert.ok(f.logs.some((l) => l.level === 'warn' && /f1 replaced/.test(l.msg)), 'replace logged as a warning');
+    // The note stays with the revision: a later audit does not flip the message back and forth.
+    const commands = f.commands.length;
+    await f.reconciler.audit();
+    await f.advance(2_000);
+    assert.equal(f.commands.length, commands);
+    assert.match(f.entry('flavor', 'f1')?.message ?? '', /replaced/);
+    await f.stop();
+  });
+
+  it('removes what the catalog deletes (images unprotected first, quotas back to defaults) and clears the sync entries', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec()), putOp('image', IMAGE_ID, imageSpec({ protected: true })), putOp('quota', PROJECT, quotaSpec()));
+    await f.start();
+    assert.equal((await f.cloud.getImage(IMAGE_ID))?.protected, true);
+    f.write(deleteOp('flavor', 'f1'), patchOp('image', IMAGE_ID, { protected: false }), deleteOp('quota', PROJECT));
+    f.write(deleteOp('image', IMAGE_ID));
+    assert.equal(f.entry('flavor', 'f1')?.state, 'pending', 'the catalog marks the removal pending');
+    await f.advance(2_000);
+    assert.equal(await f.cloud.getFlavor('f1'), undefined);
+    assert.equal(await f.cloud.getImage(IMAGE_ID), undefined);
+    assert.equal((await f.cloud.getQuota(PROJECT)).compute?.cores, 20, 'quota reset to the cloud default');
+    assert.deepEqual(f.cloud.model.computeQuotas.projectsWithOverrides(), []);
+    assert.equal(f.entry('flavor', 'f1'), undefined);
+    assert.equal(f.entry('image', IMAGE_ID), undefined);
+    assert.equal(f.entry('quota', PROJECT), undefined);
+    await f.stop();
+  });
+
+  it('creates before it deletes, and retries a create that waited for a delete (a flavor name moving to a new id)', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'old', flavorSpec({ name: 'm1.small' })));
+    await f.start();
+    f.write(deleteOp('flavor', 'old'), putOp('flavor', 'new', flavorSpec({ name: 'm1.small', vcpus: 2 })));
+    await f.advance(2_000);
+    assert.equal(await f.cloud.getFlavor('old'), undefined);
+    assert.equal((await f.cloud.getFlavor('new'))?.vcpus, 2);
+    assert.equal(f.entry('flavor', 'new')?.state, 'in-sync');
+    const order = f.counted.writes();
+    assert.deepEqual(order.slice(1), ['createFlavor', 'deleteFlavor', 'createFlavor'], 'create tried first, then the delete, then the create again');
+    await f.stop();
+  });
+
+  it('follows placement: a resource not selecting the site is not created; it is created when placement widens and removed when it narrows', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec(), { placement: [OTHER_SITE] }), putOp('flavor', 'f2', flavorSpec({ name: 'm1.eu' }), { placement: 'country in (FR, DE)' }));
+    await f.start();
+    assert.equal(await f.cloud.getFlavor('f1'), undefined, 'placed on montreal only');
+    assert.ok(await f.cloud.getFlavor('f2'), 'selector matches paris (FR)');
+
+    const [widened] = f.write(patchOp('flavor', 'f1', {}, { placement: 'all' }));
+    await f.advance(2_000);
+    assert.ok(await f.cloud.getFlavor('f1'), 'created once placed here');
+    assert.equal(f.entry('flavor', 'f1')?.revision, widened);
+
+    const [narrowed] = f.write(patchOp('flavor', 'f1', {}, { placement: [OTHER_SITE] }));
+    await f.advance(2_000);
+    assert.equal(await f.cloud.getFlavor('f1'), undefined, 'removed once no longer placed here');
+    const entry = f.entry('flavor', 'f1');
+    assert.equal(entry?.state, 'in-sync');
+    assert.equal(entry?.message, NOT_PLACED_MESSAGE);
+    assert.equal(entry?.revision, narrowed);
+    const view = toSyncStatusView(f.catalog).sites.find((s) => s.site === SITE)!;
+    assert.deepEqual(view.resources.map((r) => r.id), ['f2'], 'the sync view lists only what paris should hold');
+
+    // A quota leaving the site goes back to the defaults once, and is not reset again by later audits.
+    f.write(putOp('quota', PROJECT, quotaSpec()));
+    await f.advance(2_000);
+    f.write(patchOp('quota', PROJECT, {}, { placement: [OTHER_SITE] }));
+    await f.advance(2_000);
+    assert.deepEqual(f.cloud.model.computeQuotas.projectsWithOverrides(), []);
+    assert.equal(f.entry('quota', PROJECT)?.message, NOT_PLACED_MESSAGE);
+    const resets = f.counted.calls.filter((c) => c === 'deleteQuota').length;
+    await f.reconciler.audit();
+    await f.advance(2_000);
+    assert.equal(f.counted.calls.filter((c) => c === 'deleteQuota').length, resets);
+    await f.stop();
+  });
+
+  it('a change that does not touch this site\'s desired state starts no pass', async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'f1', flavorSpec()));
+    await f.start();
+    const passes = f.reconciler.status().passes;
+    f.write(putOp('flavor', 'elsewhere', flavorSpec({ name: 'm1.ca' }), { placement: [OTHER_SITE] }));
+    await f.advance(1_000);
+    assert.equal(f.reconciler.status().passes, passes);
+    await f.stop();
+  });
+});
