@@ -53,6 +53,7 @@ export interface RequestLogEntry {
   path: string;
   /** 0 when the connection was dropped without an answer. */
   status: number;
+  /** Request headers (the token redacted). */
   headers: IncomingMessage['headers'];
 }
 
@@ -134,7 +135,9 @@ export async function startMockCloud(options: MockCloudOptions = {}): Promise<Mo
     const matched = onPath.find((r) => r.method === method);
     const first: Route | undefined = onPath[0];
     const service: CloudService | undefined = matched?.service ?? first?.service;
-    const entry: RequestLogEntry = { service: service ?? 'unknown', method, path: url.pathname, status: 0, headers: req.headers };
+    const headers = { ...req.headers };
+    if (headers['x-auth-token'] !== undefined) headers['x-auth-token'] = '(redacted)';
+    const entry: RequestLogEntry = { service: service ?? 'unknown', method, path: url.pathname, status: 0, headers };
     log(entry);
     res.on('finish', () => {
       entry.status = res.statusCode;

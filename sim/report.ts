@@ -37,6 +37,15 @@ export interface SimReport {
     refused: number;
     unknown: number;
     refusedByCode?: Record<string, number>;
+    /** Applied and refused by the catalog (a failed compare-and-set, a patch of an absent resource). */
+    rejected?: number;
+  };
+  /** Client reads, when the run had a workload. */
+  reads?: {
+    linearizable: number;
+    local: number;
+    /** Linearizable reads that got no answer (no leader, no quorum, site down). */
+    failed: number;
   };
   commitLatency: {
     samples: number;
@@ -44,6 +53,8 @@ export interface SimReport {
     p99Ms: number;
     /** The physical floor: fibre RTT from the leader to its nearest majority of voters. */
     physicalFloorMs: number;
+    /** The same floor over the modelled links (route factor, access latency): what the protocol itself adds shows against it. */
+    modelFloorMs?: number;
   };
   elections: {
     count: number;
@@ -109,7 +120,9 @@ export function formatReport(r: SimReport): string {
   section('writes');
   line('attempted', String(r.writes.attempted));
   line('outcomes', `${r.writes.committed} committed, ${r.writes.refused} refused, ${r.writes.unknown} unknown`);
+  if (r.writes.rejected !== undefined) line('rejected', `${r.writes.rejected} (applied, refused by the catalog: failed compare, absent resource)`);
   if (r.writes.refusedByCode && Object.keys(r.writes.refusedByCode).length > 0) line('refused by code', pairs(r.writes.refusedByCode));
+  if (r.reads) line('reads', `${r.reads.linearizable} linearizable (${r.reads.failed} unanswered), ${r.reads.local} local`);
 
   section('commit latency');
   line('samples', String(r.commitLatency.samples));
@@ -117,6 +130,11 @@ export function formatReport(r: SimReport): string {
   line('physical floor', `${ms(r.commitLatency.physicalFloorMs)} (fibre RTT to the nearest voter majority)`);
   const ratio = latencyRatio(r);
   line('p50 / floor', Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a');
+  const model = r.commitLatency.modelFloorMs;
+  if (model !== undefined && model > 0) {
+    line('modelled floor', `${ms(model)} (modelled links: route factor and access latency)`);
+    line('p50 / modelled', `${(r.commitLatency.p50Ms / model).toFixed(2)}×`);
+  }
 
   section('elections');
   line('count', String(r.elections.count));

@@ -66,8 +66,8 @@ export type ReadOutcome<T> =
  * - `placement` (flavor, image, quota): 'all' (or '*') or a selector such as
  *   `country in (CA, US), region != us-east`. Absent: a new resource goes to every site, an
  *   existing one keeps its placement. (The admin API maps a JSON null to 'all'.)
- * - `patch` merges shallowly into the spec: each top-level key given replaces the current one
- *   (nested maps such as extraSpecs or compute are replaced whole); null removes a key.
+ * - `patch` is a JSON merge patch (RFC 7386) of the spec: nested maps (extraSpecs, compute, ...)
+ *   merge key by key, arrays replace, null removes a key.
  */
 export type WriteOp =
   | { op: 'put'; kind: ResourceKind; id: string; spec: JsonObject; placement?: string; expectedRevision?: number }

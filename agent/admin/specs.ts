@@ -128,7 +128,7 @@ export interface SpecProblem {
 }
 
 /**
- * Checks a full spec (put) or a patch (patch: the top-level fields it replaces, null = remove)
+ * Checks a full spec (put) or a merge patch (null removes a field or a key of a nested map)
  * of `kind` against its basic shape.
  */
 export function checkSpec(kind: ResourceKind, spec: Record<string, unknown>, mode: 'put' | 'patch'): SpecProblem[] {
@@ -142,7 +142,8 @@ export function checkSpec(kind: ResourceKind, spec: Record<string, unknown>, mod
   for (const [field, value] of Object.entries(spec)) {
     const schema = shape.fields[field];
     if (!schema || value === undefined || value === null) continue;
-    const result = schema.safeParse(value);
+    // In a merge patch, null inside a nested map removes that key: only the values set are checked.
+    const result = schema.safeParse(mode === 'patch' ? withoutNestedNulls(value) : value);
     if (!result.success) {
       for (const issue of result.error.issues) {
         const inner = issue.path.map(String).join('.');
@@ -160,6 +161,11 @@ export function checkSpec(kind: ResourceKind, spec: Record<string, unknown>, mod
     if (problem) problems.push(problem);
   }
   return problems;
+}
+
+function withoutNestedNulls(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNestedNulls(v)]));
 }
 
 /** Spec field names the admin layer knows for `kind`. */

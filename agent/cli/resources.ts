@@ -127,12 +127,16 @@ export function printList<T>(ctx: CommandContext, columns: Column<T>[], rows: T[
  * whole, so the CLI sends the complete map: the current one (empty when `clear`), without the keys
  * in `remove`, with `set` applied. The write carries the revision it was computed from.
  */
-export function updatedMap(current: unknown, set: Record<string, string>, remove: string[], clear: boolean): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!clear && typeof current === 'object' && current !== null && !Array.isArray(current)) {
-    for (const [key, value] of Object.entries(current)) if (typeof value === 'string') out[key] = value;
+/**
+ * A JSON merge patch (RFC 7386) of a string map: keys to set get their value, keys to remove (or,
+ * with `clear`, every current key not being set) get null.
+ */
+export function updatedMap(current: unknown, set: Record<string, string>, remove: string[], clear: boolean): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  if (clear && typeof current === 'object' && current !== null && !Array.isArray(current)) {
+    for (const key of Object.keys(current)) out[key] = null;
   }
-  for (const key of remove) delete out[key];
+  for (const key of remove) out[key] = null;
   return Object.assign(out, set);
 }
 

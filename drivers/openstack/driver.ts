@@ -79,6 +79,20 @@ function buildAgent(config: OpenStackCloudConfig, o: Required<Pick<OpenStackDriv
   });
 }
 
+const POSITIVE_OPTIONS = ['requestTimeoutMs', 'uploadTimeoutMs', 'sourceIdleTimeoutMs', 'connectTimeoutMs', 'connectionsPerOrigin', 'keepAliveTimeoutMs'] as const;
+
+function checkPositive(o: Record<(typeof POSITIVE_OPTIONS)[number] | 'tokenRenewMarginMs', number>): void {
+  for (const key of POSITIVE_OPTIONS) {
+    if (!(o[key] > 0)) throw new RangeError(`OpenStack driver option ${key} must be above 0 (got ${o[key]})`);
+  }
+  if (!(o.tokenRenewMarginMs >= 0)) throw new RangeError(`OpenStack driver option tokenRenewMarginMs must be >= 0 (got ${o.tokenRenewMarginMs})`);
+}
+
+/** Options without keys set to undefined (which would otherwise override a default). */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export class OpenStackDriver extends ServiceDriver {
   readonly config: OpenStackCloudConfig;
   readonly session: KeystoneSession;
@@ -90,14 +104,19 @@ export class OpenStackDriver extends ServiceDriver {
   private apisPromise: Promise<ServiceApis> | undefined;
 
   constructor(config: OpenStackCloudConfig, options: OpenStackDriverOptions = {}) {
-    const o = { ...DEFAULT_OPENSTACK_OPTIONS, ...options };
+    const o = { ...DEFAULT_OPENSTACK_OPTIONS, ...definedOnly(options) };
+    checkPositive(o);
     const random = options.random ?? Math.random;
     const sleep = options.sleep ?? realSleep;
     const logger = options.logger ?? silentDriverLogger;
-    const retry: RetryContext = { policy: { ...DEFAULT_RETRY_POLICY, ...options.retry }, random, sleep };
+    const retry: RetryContext = { policy: { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry ?? {}) }, random, sleep };
+    if (!(Number.isInteger(retry.policy.maxAttempts) && retry.policy.maxAttempts >= 1)) {
+      throw new RangeError(`retry.maxAttempts must be an integer >= 1 (got ${retry.policy.maxAttempts})`);
+    }
     const agent = buildAgent(config, o);
     const sourceDispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
     const fetchSource = undiciSourceFetcher(sourceDispatcher, { headersTimeoutMs: o.requestTimeoutMs, idleTimeoutMs: o.sourceIdleTimeoutMs });
+    // resolveApis needs `this`, which does not exist until super() returns.
     let self: OpenStackDriver | undefined;
     super({
       driverName: 'openstack',

@@ -1,7 +1,7 @@
 // Images on top of ImageApi: create with the catalog's id and metadata, stream the bits in, verify,
 // then protect; metadata updates by JSON patch; delete (unprotecting first). Glance never reuses a
 // deleted image id and never takes new bits for an active image: both are reported, not worked around.
-import { CloudError, ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
+import { ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
 import { diffImage } from '../diff.js';
 import type { TransferReport } from '../image-transfer.js';
 import { withRetry, type RetryContext } from '../retry.js';
@@ -178,6 +178,17 @@ export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<
   }
   if (!current.managed) throw notManaged('update image', spec.id);
   if (current.status === 'queued') return completeQueued(deps, spec, current);
+  if (current.status !== 'active') {
+    throw new ConflictError({
+      service: 'image',
+      method: 'PATCH',
+      path: imagePath(spec.id),
+      status: 0,
+      cloudMessage: '',
+      retryable: TRANSITIONAL_STATES.has(current.status),
+      message: `image ${spec.id} is '${current.status}' in Glance; stackraft changes only active or queued images`,
+    });
+  }
   const diff = diffImage(current, spec);
   if (diff.digestsChanged) {
     throw new NotSupportedError({
@@ -202,18 +213,6 @@ export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<
     });
   }
   if (diff.inSync) return { resource: current, replaced: false, warnings: [] };
-  if (current.status !== 'active') {
-    throw new CloudError({
-      code: 'CONFLICT',
-      service: 'image',
-      method: 'PATCH',
-      path: imagePath(spec.id),
-      status: 0,
-      cloudMessage: '',
-      retryable: TRANSITIONAL_STATES.has(current.status),
-      message: `image ${spec.id} is '${current.status}' in Glance; stackraft changes only active or queued images`,
-    });
-  }
   const patch: ImagePatchOp[] = diff.patch;
   const updated = await deps.images.patchImage(spec.id, patch);
   return { resource: toCloudImage(updated), replaced: false, warnings: [] };

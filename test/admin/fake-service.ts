@@ -44,14 +44,20 @@ export function baseStatus(): StatusView {
   };
 }
 
-/** The catalog's patch: each top-level key replaces the current one, null removes it. */
-function shallowMerge(target: JsonObject, patch: JsonObject): JsonObject {
+/** The catalog's patch, a JSON merge patch (RFC 7386): objects merge at every depth, null removes. */
+function mergePatch(target: JsonObject, patch: JsonObject): JsonObject {
   const out: JsonObject = { ...target };
   for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
     if (value === null) delete out[key];
+    else if (isObject(value)) out[key] = mergePatch(isObject(current) ? current : {}, value);
     else out[key] = value;
   }
   return out;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Placed kinds go to every site unless told otherwise; sites and protection groups have no placement. */
@@ -123,7 +129,7 @@ export class FakeAgentService implements AgentService {
       const current = this.resources.get(key);
       if (op.op === 'delete') this.resources.delete(key);
       else if (op.op === 'put') this.resources.set(key, { kind: op.kind, id: op.id, spec: op.spec, placement: op.placement ?? current?.placement ?? placementOfNew(op.kind), revision: this.index });
-      else this.resources.set(key, { ...current!, spec: shallowMerge(current!.spec, op.patch), ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
+      else this.resources.set(key, { ...current!, spec: mergePatch(current!.spec, op.patch), ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
       return { kind: op.kind, id: op.id, revision: this.index };
     });
     const writeId = writeIdFor(options.clientId, options.seq);

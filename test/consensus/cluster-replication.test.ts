@@ -30,4 +30,18 @@ describe('replication after lost acknowledgements', () => {
     const after = c.write('after-heal').index;
     c.waitFor(`${follower} to apply ${after}`, () => c.member(follower).disk.appliedIndex >= Math.max(last, after), 60);
   });
+
+  test('a full inflight window and a leader that compacted past the lost acks: the follower gets a snapshot', () => {
+    const c = new Cluster({ voters: ['a', 'b', 'c'], seed: 43, config: { maxInflightAppends: 2 } });
+    const leader = c.electLeader();
+    const follower = c.ids().find((id) => id !== leader)!;
+    c.bus.cut(follower, leader);
+    let last = 0;
+    for (let i = 0; i < 6; i++) last = c.write(`w${i}`).index;
+    assert.ok(c.member(follower).disk.lastIndex() < last, 'the window filled: the follower missed later writes');
+    c.waitApplied(last, c.ids().filter((id) => id !== follower));
+    c.compact(leader, 0);
+    c.bus.heal();
+    c.waitFor(`${follower} to catch up by snapshot`, () => c.member(follower).disk.appliedIndex >= last, 60);
+  });
 });

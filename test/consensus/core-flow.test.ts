@@ -149,12 +149,19 @@ test('lost acknowledgements in an idle cluster: the heartbeat answer (last index
   assert.deepEqual(net.appliedTexts('b'), ['acks-lost']);
 });
 
-test('a heartbeat answer claiming an entry the leader does not have moves nothing', () => {
+test('a heartbeat answer moves match only for an entry the leader holds with the same term', () => {
   const net = leaderWithReplicatingFollowers();
+  net.isolated.add('b');
+  const idx = net.propose('a', 'x');
+  net.stabilize();
   const a = net.node('a');
   const before = progressOf(net, 'a', 'b').match;
+  assert.ok(before < idx);
   const term = a.status().term;
-  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: before + 5, logTerm: term });
-  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: before, logTerm: term + 7 });
-  assert.equal(progressOf(net, 'a', 'b').match, before);
+  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: idx + 5, logTerm: term });
+  assert.equal(progressOf(net, 'a', 'b').match, before, 'beyond our log');
+  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: idx, logTerm: term - 1 });
+  assert.equal(progressOf(net, 'a', 'b').match, before, 'another entry at that index');
+  a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: idx, logTerm: term });
+  assert.equal(progressOf(net, 'a', 'b').match, idx, 'the same entry');
 });

@@ -89,6 +89,18 @@ test('a deposed leader drops its pending reads', () => {
   net.processAllReadies();
   assert.deepEqual(net.readStates.get('a'), []);
   assert.equal(a.status().role, 'follower');
+  // Even if a leads again later, the old read stays dropped; new reads are answered.
+  net.isolated.clear();
+  net.queue = [];
+  for (let i = 0; i < 100 && net.node('a').status().role !== 'leader'; i++) {
+    net.run(1);
+    if (net.leaders().length === 1 && net.leaders()[0] !== 'a') net.node(net.leaders()[0]).transferLeader('a');
+  }
+  assert.equal(a.status().role, 'leader');
+  net.run(2);
+  assert.ok(a.readIndex('fresh').ok);
+  net.run(2);
+  assert.deepEqual((net.readStates.get('a') ?? []).map((r) => r.ctx), ['fresh']);
 });
 
 test('a learner acknowledging a read round does not count', () => {

@@ -40,6 +40,7 @@ test('a leader sends appends early but commits only what it has persisted (advan
   assert.deepEqual(appends.map((m) => m.to).sort(), ['b', 'c'], 'appends leave before the leader write');
   // Both followers persist and acknowledge before the leader's own write completes.
   for (const m of appends) net.node(m.to).step(m);
+  const commits: number[] = [];
   for (const id of ['b', 'c']) {
     const frd = net.node(id).ready();
     assert.deepEqual(frd.messagesEarly, [], 'a follower says nothing before its write');
@@ -47,9 +48,11 @@ test('a leader sends appends early but commits only what it has persisted (advan
     assert.ok(ack && ack.index === r.index);
     net.node(id).advance(frd);
     a.step(ack);
+    commits.push(a.status().commit);
   }
-  // The leader's own write is still in flight, but two followers are a majority of three.
-  assert.equal(a.status().commit, r.index, 'b and c are a majority of three');
+  // The leader's own write is in flight: it does not count itself, so one follower is not enough,
+  // but two followers are a majority of three.
+  assert.deepEqual(commits, [r.index - 1, r.index]);
   a.advance(rd);
 });
 
@@ -89,6 +92,20 @@ test('followers learn the commit index from appends and heartbeats, and apply in
     assert.deepEqual(indexes, [...indexes].sort((x, y) => x - y));
     assert.equal(new Set(indexes).size, indexes.length);
   }
+});
+
+test('a follower learns the commit index from the next append, without waiting for a heartbeat', () => {
+  const net = new Net(['a', 'b', 'c']);
+  net.campaign('a');
+  net.run(1);
+  const first = net.propose('a', 'first');
+  net.stabilize();
+  assert.equal(net.node('a').status().commit, first);
+  assert.ok(net.node('b').status().commit < first, 'no heartbeat yet');
+  net.propose('a', 'second');
+  net.stabilize(); // no tick, so no heartbeat: only the append of 'second' carries the commit
+  assert.equal(net.node('b').status().commit, first);
+  assert.deepEqual(net.appliedTexts('b'), ['first']);
 });
 
 test('committed entries per Ready are bounded by bytes (but at least one goes)', () => {

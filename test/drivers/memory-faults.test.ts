@@ -168,6 +168,31 @@ describe('MemoryCloud fault injection and simulator use', () => {
     assert.equal((await cloud.createImage(spec)).resource.status, 'active');
   });
 
+  it('waits for an image that Glance is still saving, then resumes it, or reports it busy (retryable)', async () => {
+    const spec = image('31111111-2222-4333-8444-555555555555');
+    const stuck = (cloud: MemoryCloud) => {
+      cloud.model.createImage({ ...spec, tags: [], properties: { stackraft_managed: 'true', stackraft_source_url: spec.source.url } }, 'admin');
+      cloud.model.beginUpload(spec.id);
+    };
+    let sleeps = 0;
+    const settling: MemoryCloud = new MemoryCloud({
+      sleep: async () => {
+        // Glance notices the dead upload after a while.
+        if (++sleeps === 2) settling.model.abortUpload(spec.id);
+      },
+    });
+    stuck(settling);
+    const resumed = await settling.createImage(spec);
+    assert.equal(resumed.resource.status, 'active');
+    assert.match(resumed.warnings.join(' '), /resumed/);
+    assert.equal(sleeps, 2);
+
+    const busy = new MemoryCloud({ sleep: noSleep });
+    stuck(busy);
+    await assert.rejects(busy.createImage(spec), (err: unknown) => err instanceof ConflictError && err.retryable && /still 'saving'/.test(err.message));
+    await assert.rejects(busy.updateImage(spec), (err: unknown) => err instanceof CloudError && err.retryable && /'saving'/.test(err.message));
+  });
+
   it('refuses a second flavor with the same name, as Nova does', async () => {
     const cloud = new MemoryCloud();
     await cloud.createFlavor(flavor('n1', { name: 'm1.small' }));

@@ -4,7 +4,7 @@ import { seededRandom } from '../../consensus/prng.js';
 import type { Logger } from '../../consensus/ports.js';
 import { DELETION_PENDING_MESSAGE, type SyncReport, type SyncStatusEntry, type WriteOp } from '../../agent/catalog/index.js';
 import { Reconciler, type ReconcilerOptions } from '../../agent/reconciler/index.js';
-import { MemoryCloud, type CloudDriver, type FaultConfig } from '../../drivers/index.js';
+import { MemoryCloud, type CloudDriver, type FaultConfig, type MemoryCloudOptions } from '../../drivers/index.js';
 import { Harness, siteSpec } from '../catalog/helpers.js';
 import { ManualClock } from '../replica/harness.js';
 
@@ -69,6 +69,7 @@ export function quotaSpec(extra: Record<string, unknown> = {}): Record<string, u
 export interface FixtureOptions {
   reconciler?: Partial<ReconcilerOptions>;
   faults?: Partial<FaultConfig>;
+  cloud?: MemoryCloudOptions;
   /** Register the sites in the catalog first (default true). */
   registerSites?: boolean;
   catalogReady?: () => boolean;
@@ -88,7 +89,7 @@ export class Fixture {
   readonly logs: LogLine[] = [];
 
   constructor(options: FixtureOptions = {}) {
-    this.cloud = new MemoryCloud({ clock: this.clock, random: seededRandom(7), faults: options.faults });
+    this.cloud = new MemoryCloud({ clock: this.clock, random: seededRandom(7), faults: options.faults, ...options.cloud });
     this.counted = countingDriver(this.cloud);
     if (options.registerSites ?? true) this.registerSites();
     this.reconciler = new Reconciler(

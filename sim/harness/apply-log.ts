@@ -1,0 +1,63 @@
+// The first application of each log index by any site's state machine: what a write did (its
+// result) and when its effect first became visible. It resolves "unknown" client outcomes after
+// the run, and gives each workload key its sequence of committed values (for checking local reads).
+// Sites apply in index order and a snapshot only covers what its sender applied, so first
+// applications arrive in index order.
+import type { RegisterValue } from '../checkers/linearizability.js';
+import { changesOf, type EntryFacts } from './entries.js';
+
+export interface FirstApply {
+  index: number;
+  term: number;
+  atMs: number;
+  /** The catalog's CommandResult (ok, or the refusal code and op index). */
+  result: unknown;
+}
+
+export interface KeyChange {
+  index: number;
+  value: RegisterValue;
+}
+
+export class ApplyLog {
+  private highest = 0;
+  /** First entry that carried each write id: where the write executed (later copies are duplicates). */
+  readonly byWriteId = new Map<string, FirstApply>();
+  readonly keyChanges = new Map<string, KeyChange[]>();
+
+  get highestIndex(): number {
+    return this.highest;
+  }
+
+  note(index: number, term: number, facts: EntryFacts, result: unknown, atMs: number): void {
+    if (index <= this.highest) return;
+    this.highest = index;
+    if (facts.writeId === undefined || this.byWriteId.has(facts.writeId)) return;
+    this.byWriteId.set(facts.writeId, { index, term, atMs, result });
+    if (!isOk(result) || facts.ops === undefined) return;
+    for (const change of changesOf(facts.ops)) {
+      let list = this.keyChanges.get(change.key);
+      if (!list) this.keyChanges.set(change.key, (list = []));
+      list.push({ index, value: change.value });
+    }
+  }
+
+  /** The key's value and revision after applying every index up to `index`. */
+  valueAt(key: string, index: number): { value: RegisterValue; revision: number } {
+    const list = this.keyChanges.get(key);
+    if (!list || list.length === 0 || list[0].index > index) return { value: null, revision: 0 };
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (list[mid].index <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    const change = list[lo];
+    return change.value === null ? { value: null, revision: 0 } : { value: change.value, revision: change.index };
+  }
+}
+
+export function isOk(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === true;
+}

@@ -1,0 +1,52 @@
+// Who leads, and how long the cluster goes without a usable leader. A leader is "lost" when it
+// crashes, steps down, or is cut off from a majority of voters by a partition; the election time
+// is from that moment to the next leader of a higher term. A cut that heals before anyone else
+// takes over gives the leader back: no election happened, none is counted.
+export type LossReason = 'crash' | 'step-down' | 'cut-off';
+
+export class LeaderTracker {
+  /** The leader with the highest term seen, while it is believed to lead. */
+  private current: { site: string; term: number } | null = null;
+  private lostAtMs: number | null = null;
+  private lostReason: LossReason | null = null;
+  private lastLeaderSite: string | null = null;
+  private readonly leaderOfTerm = new Map<number, string>();
+  readonly electionsMs: number[] = [];
+  changes = 0;
+
+  onElected(site: string, term: number, atMs: number): void {
+    if (!this.leaderOfTerm.has(term)) this.leaderOfTerm.set(term, site);
+    if (this.current !== null && term <= this.current.term) return;
+    if (this.lostAtMs !== null) this.electionsMs.push(atMs - this.lostAtMs);
+    if (this.lastLeaderSite !== null && this.lastLeaderSite !== site) this.changes++;
+    this.current = { site, term };
+    this.lastLeaderSite = site;
+    this.lostAtMs = null;
+    this.lostReason = null;
+  }
+
+  /** The site stopped leading (or is unreachable); counts only if it is the current leader. */
+  onLost(site: string, term: number | null, atMs: number, reason: LossReason): void {
+    const c = this.current;
+    if (c === null || c.site !== site || (term !== null && term !== c.term) || this.lostAtMs !== null) return;
+    this.lostAtMs = atMs;
+    this.lostReason = reason;
+  }
+
+  /** A partition healed and the leader it had cut off still leads its term: nothing was lost. */
+  onReconnected(site: string): void {
+    if (this.lostReason === 'cut-off' && this.current?.site === site) {
+      this.lostAtMs = null;
+      this.lostReason = null;
+    }
+  }
+
+  get leader(): { site: string; term: number } | null {
+    return this.current;
+  }
+
+  /** The site that led `term`, if any did. */
+  leaderOf(term: number): string | undefined {
+    return this.leaderOfTerm.get(term);
+  }
+}

@@ -1,0 +1,141 @@
+// Fills the SimReport from what a run observed. Only arithmetic and wording here.
+import type { FailureLog } from '../checkers/failure.js';
+import type { LinearizabilityResult } from '../checkers/linearizability.js';
+import type { LivenessResult } from '../checkers/raft-safety.js';
+import type { SimReport } from '../report.js';
+import { percentiles } from '../stats.js';
+import { replayCommand, type SimOptions } from './options.js';
+import type { ConvergenceResult } from './run-checks.js';
+import type { RunParts } from './simulation.js';
+
+export interface CheckOutcomes {
+  liveness: LivenessResult;
+  lin: LinearizabilityResult;
+  resolvedUnknown: number;
+  own: FailureLog;
+  localChecked: number;
+  groupChecked: number;
+  convergence: ConvergenceResult;
+  historyOps: number;
+}
+
+const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'state-convergence', 'replica-fatal', 'workload'] as const;
+
+export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
+  const { world, history, workload, executor, quietFromMs, trace, scheduler, topology } = parts;
+  const net = world.network.stats();
+  const writes = history.writes;
+  const countStatus = (s: string): number => writes.filter((w) => w.status === s).length;
+  const refusedByCode: Record<string, number> = {};
+  for (const w of writes) if (w.status === 'refused') refusedByCode[w.code ?? '?'] = (refusedByCode[w.code ?? '?'] ?? 0) + 1;
+  const [p50, p99] = percentiles(world.latency.samples.latencyMs, [50, 99]);
+  const [fibreFloor] = percentiles(world.latency.samples.fibreFloorMs, [50]);
+  const [modelFloor] = percentiles(world.latency.samples.modelFloorMs, [50]);
+  const [e50, e99] = percentiles(world.leaders.electionsMs, [50, 99]);
+  const terms = world.checker.leaderTerms();
+  const commitIndex = Math.max(0, ...world.upSites().map((s) => s.replica!.status().commit));
+  const messagesByType: Record<string, number> = {};
+  for (const [k, v] of Object.entries(net.byType)) messagesByType[k] = v.count;
+
+  return {
+    run: {
+      seed: String(options.seed),
+      sites: options.sites,
+      voters: topology.voters.length,
+      learners: topology.learners.length,
+      virtualDurationMs: options.durationMs,
+      faults: [...options.faults],
+      faultEpisodes: executor.schedule.episodes.length,
+      events: scheduler.eventCount,
+      replayCommand: replayCommand(options),
+    },
+    consensus: {
+      leaderTerms: terms.terms,
+      highestTerm: terms.highest,
+      leaderChanges: world.leaders.changes,
+      finalLeader: world.leaderSite()?.name,
+      commitIndex,
+      messages: net.sent,
+      bytes: net.bytesSent,
+      messagesByType,
+      dropped: { ...net.dropped },
+    },
+    writes: {
+      attempted: writes.length,
+      committed: countStatus('committed'),
+      refused: countStatus('refused'),
+      unknown: countStatus('unknown') + writes.filter((w) => w.status === undefined).length,
+      refusedByCode,
+      rejected: countStatus('rejected'),
+    },
+    reads: { linearizable: workload.stats.linearizableReads, local: workload.stats.localReads, failed: workload.stats.readsFailed },
+    commitLatency: {
+      samples: world.latency.samples.latencyMs.length,
+      p50Ms: p50,
+      p99Ms: p99,
+      physicalFloorMs: fibreFloor,
+      modelFloorMs: modelFloor,
+    },
+    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99 },
+    convergence: {
+      healedAtMs: options.faults.length > 0 ? quietFromMs : null,
+      leaderAfterMs: c.liveness.leaderAfterMs,
+      convergedAfterMs: c.liveness.convergedAfterMs,
+    },
+    checkers: checkerRows(parts, c),
+    traceHash: trace.hex(),
+  };
+}
+
+function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
+  const { world, history } = parts;
+  const rows: SimReport['checkers'] = [];
+  const raftFailures = world.checker.failures();
+  for (const s of world.checker.summary()) {
+    const row: SimReport['checkers'][number] = { name: s.check, verdict: s.verdict };
+    const detail = raftDetail(s.check, parts, c);
+    if (detail) row.detail = detail;
+    const f = raftFailures.filter((x) => x.check === s.check);
+    if (f.length > 0) row.failures = f;
+    rows.push(row);
+  }
+  const lin = c.lin;
+  rows.push({
+    name: 'linearizability',
+    verdict: lin.verdict,
+    detail: `${c.historyOps} register ops on ${lin.keys.length} keys, ${c.resolvedUnknown} unknown outcomes resolved from the logs, ${lin.steps} search steps${lin.inconclusiveKeys.length > 0 ? `; over the search bound: ${lin.inconclusiveKeys.join(', ')}` : ''}`,
+    ...(lin.failures.length > 0 ? { failures: lin.failures } : {}),
+  });
+  const ownFailures = c.own.failures();
+  const details: Record<(typeof OWN_CHECKS)[number], string> = {
+    'local-reads': `${c.localChecked} local reads match the log prefix they were served from`,
+    'peer-unreachable': `${c.groupChecked} committed protection-group writes checked; ${history.writes.filter((w) => w.code === 'PEER_UNREACHABLE').length} refused PEER_UNREACHABLE`,
+    'state-convergence':
+      c.convergence.appliedIndex === null ? 'sites end at different applied indexes' : `all ${world.upSites().length} sites at index ${c.convergence.appliedIndex}, ${c.convergence.digests} catalog digest(s)`,
+    'replica-fatal': `${world.stats.diskFatal} stops on a failing disk, ${world.stats.otherFatal} on anything else`,
+    workload: `site records written at ${parts.setup.doneAtMs === null ? 'never' : `${(parts.setup.doneAtMs / 1000).toFixed(1)} s`}; ${parts.workload.stats.arrivals} arrivals, ${parts.workload.stats.skippedBusy} skipped (all clients busy), ${parts.workload.stats.retries} retries of unknown writes`,
+  };
+  for (const name of OWN_CHECKS) {
+    const f = ownFailures.filter((x) => x.check === name);
+    rows.push({ name, verdict: c.own.countFor(name) > 0 ? 'fail' : 'pass', detail: details[name], ...(f.length > 0 ? { failures: f } : {}) });
+  }
+  return rows;
+}
+
+function raftDetail(check: string, parts: RunParts, c: CheckOutcomes): string | undefined {
+  const { world } = parts;
+  switch (check) {
+    case 'election-safety': {
+      const t = world.checker.leaderTerms();
+      return `${t.terms} terms with a leader`;
+    }
+    case 'no-lost-write':
+      return world.checker.unverifiedAckCount > 0 ? `${world.checker.unverifiedAckCount} acknowledged writes seen only through snapshots` : undefined;
+    case 'liveness': {
+      const l = c.liveness;
+      return `leader ${l.leaderAfterMs === null ? 'never' : `after ${l.leaderAfterMs} ms`}, converged ${l.convergedAfterMs === null ? 'never' : `after ${l.convergedAfterMs} ms`} (from ${(parts.quietFromMs / 1000).toFixed(1)} s)`;
+    }
+    default:
+      return undefined;
+  }
+}

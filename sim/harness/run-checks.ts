@@ -1,0 +1,119 @@
+// The harness's own checks, run once after the simulation, next to the Raft safety checker and the
+// linearizability checker:
+//  local-reads        a local read returns the state of a prefix of the log: the value and revision
+//                     the key had at the reading site's applied index (never a value that was not
+//                     committed, never a mix of two states).
+//  peer-unreachable   no protection-group write commits while a site it names was cut off from the
+//                     leader (down, or every message from it to the leader blocked) for the whole
+//                     window in which the leader could have accepted it.
+//  state-convergence  at the end every site runs, at one applied index, with byte-identical catalogs.
+//  replica-fatal      no replica stopped on a broken invariant (only failing disks may stop one).
+//  workload           the simulator's own writes were well-formed (no VALIDATION refusal).
+import { fnv1a64Hex } from '../stats.js';
+import { FailureLog } from '../checkers/failure.js';
+import type { ApplyLog } from './apply-log.js';
+import type { History } from './history.js';
+import type { LeaderTracker } from './leader-tracker.js';
+import type { ReachabilityLog } from './reachability.js';
+import type { SimSite } from './site.js';
+
+/** Violations listed per check in the failure log (FailureLog keeps at most its own bound). */
+export function checkLocalReads(log: FailureLog, history: History, applied: ApplyLog): number {
+  let checked = 0;
+  for (const r of history.localReads) {
+    if (r.appliedIndex > applied.highestIndex) continue; // cannot happen: a site applied it, so it was noted
+    checked++;
+    const want = applied.valueAt(r.key, r.appliedIndex);
+    if (want.value !== r.value || want.revision !== r.revision) {
+      log.add(
+        'local-reads',
+        r.atMs,
+        [r.site],
+        `local read of ${r.key} on ${r.site} at applied index ${r.appliedIndex} returned ${show(r.value)} (revision ${r.revision}); the log says ${show(want.value)} (revision ${want.revision})`,
+        { key: r.key, appliedIndex: r.appliedIndex },
+      );
+    }
+  }
+  return checked;
+}
+
+export interface PeerCheckParams {
+  /** How long before a proposal the leader may have last heard a site and still call it live. */
+  liveWindowMs: number;
+}
+
+export function checkPeerUnreachable(
+  log: FailureLog,
+  history: History,
+  applied: ApplyLog,
+  leaders: LeaderTracker,
+  reach: ReachabilityLog,
+  params: PeerCheckParams,
+): number {
+  let checked = 0;
+  for (const w of history.writes) {
+    if (w.namedSites.length === 0) continue;
+    const first = applied.byWriteId.get(w.writeId);
+    if (first === undefined || !isOk(first.result)) continue;
+    const leader = leaders.leaderOf(first.term);
+    if (leader === undefined) continue;
+    checked++;
+    // The leader accepted the write somewhere between its invocation and its first apply.
+    const from = w.invokeMs - params.liveWindowMs;
+    const until = first.atMs;
+    for (const named of w.namedSites) {
+      if (named === leader) continue;
+      if (reach.cutOffThroughout(named, leader, from, until)) {
+        log.add(
+          'peer-unreachable',
+          first.atMs,
+          [named, leader, w.site],
+          `protection-group write ${w.writeId} committed at index ${first.index} by leader ${leader}, but ${named}, which it names, could not reach the leader from ${from.toFixed(0)} to ${until.toFixed(0)} ms`,
+          { writeId: w.writeId, index: first.index, term: first.term, forced: w.forced },
+        );
+        break;
+      }
+    }
+  }
+  return checked;
+}
+
+export interface ConvergenceResult {
+  appliedIndex: number | null;
+  digests: number;
+}
+
+export function checkConvergence(log: FailureLog, sites: readonly SimSite[], atMs: number): ConvergenceResult {
+  const down = sites.filter((s) => !s.isUp);
+  if (down.length > 0) {
+    log.add('state-convergence', atMs, down.map((s) => s.name), `${down.length} site(s) not running at the end: ${down.map((s) => `${s.name} (${[...s.downReasons].join(',') || s.state})`).join(', ')}`);
+  }
+  const up = sites.filter((s) => s.isUp);
+  const byIndex = new Map<number, string[]>();
+  for (const s of up) {
+    const i = s.replica!.appliedIndex;
+    byIndex.set(i, [...(byIndex.get(i) ?? []), s.name]);
+  }
+  if (byIndex.size > 1) {
+    const shown = [...byIndex].sort((a, b) => b[0] - a[0]).map(([i, names]) => `${i}: ${names.length > 4 ? `${names.slice(0, 4).join(', ')}…(${names.length})` : names.join(', ')}`);
+    log.add('state-convergence', atMs, up.map((s) => s.name), `sites end at different applied indexes (${shown.join('; ')})`);
+  }
+  const digests = new Map<string, string[]>();
+  for (const s of up) {
+    const d = fnv1a64Hex(s.catalog!.snapshot());
+    digests.set(d, [...(digests.get(d) ?? []), s.name]);
+  }
+  if (byIndex.size === 1 && digests.size > 1) {
+    const groups = [...digests.values()].sort((a, b) => a.length - b.length);
+    log.add('state-convergence', atMs, groups[0], `catalogs differ at the same applied index: ${groups.map((g) => g.slice(0, 4).join(', ')).join(' | ')}`);
+  }
+  return { appliedIndex: byIndex.size === 1 ? [...byIndex.keys()][0] : null, digests: digests.size };
+}
+
+function isOk(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === true;
+}
+
+function show(v: string | number | null): string {
+  return v === null ? 'absent' : JSON.stringify(v);
+}

@@ -1,0 +1,159 @@
+// One simulated run from a seed: build the world, boot every site, write the site records, run the
+// workload and the fault schedule on virtual time, pause the workload for the quiet period while
+// everything heals, then check everything and fill the report. No wall clock here: the caller
+// measures speed (see sim/main.ts).
+import { checkLinearizability } from '../checkers/linearizability.js';
+import { FailureLog, type CheckFailure } from '../checkers/failure.js';
+import { selectSites } from '../cities.js';
+import { FaultExecutor, generateFaultSchedule } from '../faults.js';
+import { SimNetwork } from '../network.js';
+import { Prng } from '../prng.js';
+import { overallVerdict, type SimReport } from '../report.js';
+import { Scheduler } from '../scheduler.js';
+import { TraceHash, fnv1a64Hex } from '../stats.js';
+import { WanModel, type LinkCut } from '../wan.js';
+import { FAULT_PARAMETER_RANGES } from '../faults.js';
+import { History } from './history.js';
+import type { SimHooks } from './hooks.js';
+import { registerKeys } from './keys.js';
+import { voterCount, type SimOptions } from './options.js';
+import { buildReport } from './report-builder.js';
+import { checkConvergence, checkLocalReads, checkPeerUnreachable } from './run-checks.js';
+import { CatalogSetup } from './setup.js';
+import { chooseTopology } from './topology.js';
+import { Workload } from './workload.js';
+import { World } from './world.js';
+
+/** Registers of the workload: flavors (plain writes, CAS, batches) and protection groups. */
+export const WORKLOAD_FLAVORS = 12;
+export const WORKLOAD_GROUPS = 4;
+/** Liveness probes during the quiet period. */
+export const PROBE_EVERY_MS = 100;
+/** A leader must exist this soon after the heal (or by the end of a shorter quiet period). */
+export const LEADER_AFTER_HEAL_BOUND_MS = 10_000;
+/** Virtual time run between two progress reports. */
+const PROGRESS_STEP_MS = 1_000;
+
+export interface Progress {
+  virtualMs: number;
+  durationMs: number;
+  events: number;
+}
+
+export interface RunControls {
+  hooks?: SimHooks;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface SimResult {
+  report: SimReport;
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  failures: CheckFailure[];
+}
+
+export async function runSimulation(options: SimOptions, controls: RunControls = {}): Promise<SimResult> {
+  const hooks = controls.hooks ?? {};
+  const root = new Prng(options.seed);
+  const scheduler = new Scheduler();
+  const locations = selectSites(options.sites);
+  const topology = chooseTopology(locations, voterCount(options), root.fork('topology'));
+  const trace = new TraceHash();
+  const network = new SimNetwork(scheduler, new WanModel(locations, root), { trace });
+  const world = new World(scheduler, network, topology, root, options, hooks, trace);
+  const schedule = generateFaultSchedule({ prng: root, durationMs: options.durationMs, sites: locations, kinds: options.faults, focusSites: topology.voters });
+  const quietFromMs = schedule.quietFromMs;
+  const executor = new FaultExecutor(scheduler, schedule, world.faultTarget(), (f) => {
+    trace.mixU32(f.episodeId);
+    trace.mixString(f.action);
+  });
+  const history = new History();
+  const keys = registerKeys(WORKLOAD_FLAVORS, WORKLOAD_GROUPS);
+  const workload = new Workload(
+    scheduler,
+    root.fork('workload'),
+    world,
+    history,
+    keys,
+    { ratePerSec: options.ratePerSec, clients: options.clients, stopAtMs: quietFromMs, proposalTimeoutMs: options.proposalTimeoutMs },
+    hooks,
+    trace,
+  );
+  const setup = new CatalogSetup(scheduler, world, topology, () => workload.start());
+
+  world.bootAll();
+  executor.start();
+  setup.start();
+  scheduler.at(quietFromMs, () => {
+    hooks.atHeal?.({ partition: (cut: LinkCut) => void network.partition(cut), siteNames: () => world.siteNames() });
+    probe(world, scheduler, options.durationMs);
+  });
+
+  for (let t = 0; t < options.durationMs; ) {
+    t = Math.min(options.durationMs, t + PROGRESS_STEP_MS);
+    await scheduler.runUntilAsync(t);
+    controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
+  }
+  return finish(options, { world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology });
+}
+
+/** Feeds the liveness checker the leader and every site's applied index, every PROBE_EVERY_MS. */
+function probe(world: World, scheduler: Scheduler, endMs: number): void {
+  const leader = world.leaderSite()?.name;
+  const applied = new Map(world.sites.map((s) => [s.name, s.isUp ? s.replica!.appliedIndex : -1] as [string, number]));
+  world.checker.onProbe(scheduler.now(), leader, applied);
+  if (scheduler.now() + PROBE_EVERY_MS <= endMs) scheduler.after(PROBE_EVERY_MS, () => probe(world, scheduler, endMs));
+}
+
+export interface RunParts {
+  world: World;
+  history: History;
+  setup: CatalogSetup;
+  workload: Workload;
+  executor: FaultExecutor;
+  quietFromMs: number;
+  trace: TraceHash;
+  scheduler: Scheduler;
+  topology: ReturnType<typeof chooseTopology>;
+}
+
+function finish(options: SimOptions, parts: RunParts): SimResult {
+  const { world, history, setup, quietFromMs, scheduler } = parts;
+  const now = scheduler.now();
+  const seed = String(options.seed);
+  const finals = world.upSites().map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: fnv1a64Hex(s.catalog!.snapshot()) }));
+  world.checker.finish(now, finals);
+  const quietMs = options.durationMs - quietFromMs;
+  const liveness = world.checker.checkLiveness({
+    healedAtMs: quietFromMs,
+    leaderWithinMs: Math.min(quietMs, LEADER_AFTER_HEAL_BOUND_MS),
+    convergedWithinMs: quietMs,
+  });
+
+  const { ops, resolvedUnknown } = history.toRegisterOps(world.applyLog);
+  const lin = checkLinearizability(ops, { seed });
+
+  const own = new FailureLog(seed);
+  const localChecked = checkLocalReads(own, history, world.applyLog);
+  const minClockRate = 1 - FAULT_PARAMETER_RANGES.clockDrift[1];
+  const liveWindowMs = world.electionTimeoutMs / minClockRate + options.tickMs;
+  const groupChecked = checkPeerUnreachable(own, history, world.applyLog, world.leaders, world.reach, { liveWindowMs });
+  const convergence = checkConvergence(own, world.sites, now);
+  for (const message of world.stats.fatalMessages) own.add('replica-fatal', now, [message.split(' ')[0]], message);
+  const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
+  for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);
+  if (setup.error !== null) own.add('workload', now, [], setup.error);
+  else if (setup.doneAtMs === null) own.add('workload', now, [], `the site records were never written (${setup.attempts} attempts): no write ever committed`);
+
+  const report = buildReport(options, parts, {
+    liveness,
+    lin,
+    resolvedUnknown,
+    own,
+    localChecked,
+    groupChecked,
+    convergence,
+    historyOps: ops.length,
+  });
+  const failures = [...world.checker.failures(), ...lin.failures, ...own.failures()];
+  return { report, verdict: overallVerdict(report), failures };
+}

@@ -1,0 +1,231 @@
+// One simulated site across its lives: a disk that survives crashes, and per incarnation a clock,
+// an in-memory store over that disk, a catalog, the real replica runtime and a write path. A crash
+// kills the incarnation at once (unsynced writes lost, timers silenced, network presence gone);
+// callbacks of a dead incarnation are ignored, so a zombie's promises can never reach the checkers.
+import { Catalog } from '../../agent/catalog/index.js';
+import { CatalogWriter } from '../../agent/write/catalog-writer.js';
+import type { ApplyResult, StateMachine, Transport } from '../../consensus/ports.js';
+import { silentLogger } from '../../consensus/ports.js';
+import { Replica, type ReplicaConfig } from '../../consensus/replica.js';
+import type { ConfChange, Entry, MemberId, Role, SnapshotMeta } from '../../consensus/types.js';
+import { MemoryDisk } from '../../storage/memory-disk.js';
+import { MemoryLogStore } from '../../storage/memory-store.js';
+import type { SiteLocation } from '../cities.js';
+import type { SimNetwork } from '../network.js';
+import type { Prng } from '../prng.js';
+import { SiteClock, type Scheduler } from '../scheduler.js';
+import { ObservedStore } from './observed-store.js';
+
+export type DownReason = 'crash' | 'disk' | 'removed';
+export type SiteState = 'down' | 'starting' | 'up';
+
+/** Virtual time 0 is this wall-clock instant in command timestamps (2024-01-01T00:00:00Z). */
+export const SIM_EPOCH_MS = 1_704_067_200_000;
+/** Clamp of one simulated fsync, whatever the log-normal draws. */
+const MIN_FSYNC_MS = 0.2;
+const MAX_FSYNC_MS = 50;
+/** "Fail every write from now on" for a failing disk (MemoryDisk counts down planned failures). */
+const FAIL_FOREVER = 1_000_000_000;
+
+/** What a site tells the world; the world wires it to the checkers and statistics. */
+export interface SiteEvents {
+  onStarted(site: SimSite, appliedIndex: number): void;
+  onRole(site: SimSite, role: Role, term: number, leader: MemberId): void;
+  /** Any state machine applied an entry (before it is durable): the first such apply fixes its effect. */
+  onStateMachineApply(site: SimSite, entry: Entry, result: unknown): void;
+  /** The replica applied a Normal entry and made it durable. */
+  onApplied(site: SimSite, entry: Entry, result: unknown): void;
+  onConfChangeApplied(site: SimSite, change: ConfChange, index: number): void;
+  onEntriesWritten(site: SimSite, entries: readonly Entry[]): void;
+  onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void;
+  onFatal(site: SimSite, error: Error): void;
+}
+
+/** Test-only injection points: a planted bug lives in the test that passes one of these. */
+export interface SiteHooks {
+  wrapTransport?(site: string, transport: Transport): Transport;
+  wrapStateMachine?(site: string, stateMachine: StateMachine): StateMachine;
+}
+
+export interface SiteContext {
+  scheduler: Scheduler;
+  network: SimNetwork;
+  prng: Prng;
+  replicaConfig: Omit<ReplicaConfig, 'id' | 'random' | 'bootstrap'>;
+  bootstrap: { voters: MemberId[]; learners: MemberId[] };
+  diskMedianMs: number;
+  diskSigma: number;
+  events: SiteEvents;
+  hooks: SiteHooks;
+}
+
+/** Passes everything to the catalog and reports each apply (the catalog stays the read model). */
+class ReportingStateMachine implements StateMachine {
+  constructor(
+    private readonly inner: Catalog,
+    private readonly report: (entry: Entry, result: unknown) => void,
+  ) {}
+
+  apply(entry: Entry): ApplyResult {
+    const r = this.inner.apply(entry);
+    this.report(entry, r.result);
+    return r;
+  }
+
+  snapshot(): Uint8Array {
+    return this.inner.snapshot();
+  }
+
+  restore(image: Uint8Array): Array<[string, Uint8Array]> {
+    return this.inner.restore(image);
+  }
+
+  load(records: Array<[string, Uint8Array]>): void {
+    this.inner.load(records);
+  }
+}
+
+export class SimSite {
+  disk = new MemoryDisk();
+  state: SiteState = 'down';
+  readonly downReasons = new Set<DownReason>();
+  /** Founders re-found from the shared bootstrap when their disk is empty; a wiped site joins instead. */
+  mayBootstrap = true;
+  incarnation = 0;
+  clockRate = 1;
+  diskExtraMs = 0;
+  diskFailing = false;
+  clock: SiteClock | null = null;
+  store: ObservedStore | null = null;
+  catalog: Catalog | null = null;
+  replica: Replica | null = null;
+  writer: CatalogWriter | null = null;
+  role: Role = 'follower';
+  term = 0;
+  private downSignal: Promise<void> = Promise.resolve();
+  private signalDown: () => void = () => undefined;
+  private readonly diskRng: Prng;
+
+  constructor(
+    readonly location: SiteLocation,
+    private readonly ctx: SiteContext,
+  ) {
+    this.diskRng = ctx.prng.fork(`disk/${location.name}`);
+  }
+
+  get name(): string {
+    return this.location.name;
+  }
+
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  /** Settles when the current incarnation dies (at once if the site is down). */
+  whenDown(): Promise<void> {
+    return this.downSignal;
+  }
+
+  /** Starts a new incarnation from what the disk holds; settles when it runs (or died meanwhile). */
+  async boot(): Promise<void> {
+    if (this.state !== 'down') throw new Error(`site ${this.name} is already ${this.state}`);
+    const { scheduler, network, events, hooks } = this.ctx;
+    const inc = ++this.incarnation;
+    this.state = 'starting';
+    this.role = 'follower';
+    this.term = 0;
+    this.downSignal = new Promise<void>((resolve) => (this.signalDown = resolve));
+    network.setSiteUp(this.name, true);
+    const clock = new SiteClock(scheduler, { rate: this.clockRate });
+    const live = (): boolean => inc === this.incarnation;
+    const memory = new MemoryLogStore({ disk: this.disk, clock, syncDelayMs: () => this.fsyncMs(), name: this.name });
+    const store = new ObservedStore(memory, {
+      onEntriesWritten: (entries) => live() && events.onEntriesWritten(this, entries),
+      onSnapshotInstalled: (meta) => live() && events.onSnapshotInstalled(this, meta),
+    });
+    const catalog = new Catalog();
+    const reporting = new ReportingStateMachine(catalog, (entry, result) => live() && events.onStateMachineApply(this, entry, result));
+    const stateMachine = hooks.wrapStateMachine?.(this.name, reporting) ?? reporting;
+    const plainTransport = network.transportFor(this.name);
+    const transport = hooks.wrapTransport?.(this.name, plainTransport) ?? plainTransport;
+    this.clock = clock;
+    this.store = store;
+    this.catalog = catalog;
+    let replica: Replica;
+    try {
+      replica = await Replica.open(
+        {
+          ...this.ctx.replicaConfig,
+          id: this.name,
+          random: this.ctx.prng.fork(`replica/${this.name}/${inc}`).asRandom(),
+          bootstrap: this.mayBootstrap ? this.ctx.bootstrap : undefined,
+        },
+        {
+          clock,
+          store,
+          transport,
+          stateMachine,
+          logger: silentLogger,
+          hooks: {
+            onRoleChange: (role, term, leader) => {
+              if (!live()) return;
+              this.role = role;
+              this.term = term;
+              events.onRole(this, role, term, leader);
+            },
+            onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
+            onConfChangeApplied: (change, index) => live() && events.onConfChangeApplied(this, change, index),
+            onFatal: (error) => live() && events.onFatal(this, error),
+          },
+        },
+      );
+    } catch (err) {
+      if (live()) events.onFatal(this, err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (!live()) return;
+    this.replica = replica;
+    this.writer = new CatalogWriter(replica, catalog, () => SIM_EPOCH_MS + clock.now());
+    this.state = 'up';
+    events.onStarted(this, replica.appliedIndex);
+    replica.start();
+  }
+
+  /** The process dies now: unsynced writes are lost, nothing it set up fires again. */
+  kill(reason: DownReason): void {
+    this.downReasons.add(reason);
+    if (this.state === 'down') return;
+    this.incarnation++;
+    this.ctx.network.setSiteUp(this.name, false);
+    this.clock?.stop();
+    this.store?.inner.crash();
+    this.state = 'down';
+    this.role = 'follower';
+    this.replica = null;
+    this.writer = null;
+    this.signalDown();
+  }
+
+  /** A brand-new disk (the site is rebuilt before it joins again); it will not re-found the cluster. */
+  wipeDisk(): void {
+    if (this.state !== 'down') throw new Error(`site ${this.name} must be down to wipe its disk`);
+    this.disk = new MemoryDisk();
+    this.mayBootstrap = false;
+    if (this.diskFailing) this.disk.failNextWrites(FAIL_FOREVER);
+  }
+
+  setDiskFailing(failing: boolean): void {
+    this.diskFailing = failing;
+    this.disk.failNextWrites(failing ? FAIL_FOREVER : 0);
+  }
+
+  setClockRate(rate: number): void {
+    this.clockRate = rate;
+    if (this.state !== 'down') this.clock?.setRate(rate);
+  }
+
+  private fsyncMs(): number {
+    const base = this.diskRng.logNormal(this.ctx.diskMedianMs, this.ctx.diskSigma);
+    return Math.min(MAX_FSYNC_MS, Math.max(MIN_FSYNC_MS, base)) + this.diskExtraMs;
+  }
+}

@@ -1,0 +1,284 @@
+// The simulated world: every site, the network between them, and the wiring from what the sites do
+// to the checkers and statistics. It is also the fault target: the fault executor crashes and
+// restarts sites, slows or breaks their disks, skews their clocks, cuts links and changes the
+// membership through the methods here.
+import type { Entry, MemberId, Role, SnapshotMeta, ConfChange } from '../../consensus/types.js';
+import { EntryType } from '../../consensus/types.js';
+import { encodeConfChange } from '../../consensus/confchange.js';
+import { StoreWriteError } from '../../storage/errors.js';
+import { RaftSafetyChecker } from '../checkers/raft-safety.js';
+import type { SiteLocation } from '../cities.js';
+import type { FaultTarget } from '../faults.js';
+import type { SimNetwork } from '../network.js';
+import type { Prng } from '../prng.js';
+import type { Scheduler } from '../scheduler.js';
+import type { TraceHash } from '../stats.js';
+import type { LinkCut, LinkFaultKind } from '../wan.js';
+import { ApplyLog } from './apply-log.js';
+import { CommitLatency } from './commit-latency.js';
+import { EntryFactsCache } from './entries.js';
+import type { SimHooks } from './hooks.js';
+import { LeaderTracker } from './leader-tracker.js';
+import { MembershipWorker, type MembershipGoal } from './membership.js';
+import type { SimOptions } from './options.js';
+import { ReachabilityLog } from './reachability.js';
+import { SimSite, type SiteEvents } from './site.js';
+
+export interface Topology {
+  locations: SiteLocation[];
+  voters: MemberId[];
+  learners: MemberId[];
+}
+
+export interface WorldStats {
+  crashes: number;
+  restarts: number;
+  diskFatal: number;
+  otherFatal: number;
+  snapshotsInstalled: number;
+  /** The last fatal errors that were not disk failures (a replica broke an invariant). */
+  fatalMessages: string[];
+}
+
+/** Fatal messages kept for the report. */
+const MAX_FATAL_MESSAGES = 20;
+
+export class World implements SiteEvents {
+  readonly sites: SimSite[];
+  readonly byName = new Map<string, SimSite>();
+  readonly checker: RaftSafetyChecker;
+  readonly leaders = new LeaderTracker();
+  readonly applyLog = new ApplyLog();
+  readonly latency: CommitLatency;
+  readonly reach = new ReachabilityLog();
+  readonly membership: MembershipWorker;
+  readonly facts = new EntryFactsCache();
+  readonly stats: WorldStats = { crashes: 0, restarts: 0, diskFatal: 0, otherFatal: 0, snapshotsInstalled: 0, fatalMessages: [] };
+  private readonly initialRole = new Map<string, MembershipGoal>();
+
+  constructor(
+    readonly scheduler: Scheduler,
+    readonly network: SimNetwork,
+    readonly topology: Topology,
+    prng: Prng,
+    readonly options: SimOptions,
+    private readonly hooks: SimHooks,
+    private readonly trace: TraceHash,
+  ) {
+    this.checker = new RaftSafetyChecker(String(options.seed));
+    this.latency = new CommitLatency(network.wan, options.diskMedianMs);
+    this.membership = new MembershipWorker(scheduler, {
+      leaderSite: () => this.leaderSite(),
+      retire: (site) => this.retire(site),
+      rebuild: (site) => this.rebuild(site),
+    });
+    const context = {
+      scheduler,
+      network,
+      prng,
+      replicaConfig: {
+        tickMs: options.tickMs,
+        raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks },
+        proposalTimeoutMs: options.proposalTimeoutMs,
+      },
+      bootstrap: { voters: topology.voters, learners: topology.learners },
+      diskMedianMs: options.diskMedianMs,
+      diskSigma: options.diskSigma,
+      events: this,
+      hooks,
+    };
+    this.sites = topology.locations.map((loc) => new SimSite(loc, context));
+    for (const s of this.sites) this.byName.set(s.name, s);
+    for (const v of topology.voters) this.initialRole.set(v, 'voter');
+    for (const l of topology.learners) this.initialRole.set(l, 'learner');
+  }
+
+  /** Starts every site (their opens complete as virtual time runs). */
+  bootAll(): void {
+    for (const s of this.sites) void s.boot();
+  }
+
+  site(name: string): SimSite {
+    const s = this.byName.get(name);
+    if (!s) throw new Error(`unknown site ${name}`);
+    return s;
+  }
+
+  upSites(): SimSite[] {
+    return this.sites.filter((s) => s.isUp);
+  }
+
+  siteNames(): string[] {
+    return this.sites.map((s) => s.name);
+  }
+
+  /** The running site that leads the highest term, if any. */
+  leaderSite(): SimSite | undefined {
+    let best: SimSite | undefined;
+    for (const s of this.sites) {
+      if (s.isUp && s.role === 'leader' && (best === undefined || s.term > best.term)) best = s;
+    }
+    return best;
+  }
+
+  get electionTimeoutMs(): number {
+    return this.options.tickMs * this.options.electionTimeoutTicks;
+  }
+
+  // ------------------------------------------------------------------ site events
+
+  onStarted(site: SimSite, appliedIndex: number): void {
+    this.reach.siteUp(site.name, this.scheduler.now());
+    this.checker.onRestart(site.name, appliedIndex, this.scheduler.now());
+  }
+
+  onRole(site: SimSite, role: Role, term: number, _leader: MemberId): void {
+    const now = this.scheduler.now();
+    if (role === 'leader') {
+      const st = site.replica!.status();
+      const terms = site.store!.terms;
+      this.checker.onLeaderElected({ site: site.name, term, atMs: now, lastIndex: st.lastIndex, termAt: (i) => terms.termAt(i) });
+      this.leaders.onElected(site.name, term, now);
+      this.trace.mixString(site.name);
+      this.trace.mixU32(term);
+    } else {
+      const current = this.leaders.leader;
+      if (current?.site === site.name) this.leaders.onLost(site.name, current.term, now, 'step-down');
+    }
+  }
+
+  onStateMachineApply(_site: SimSite, entry: Entry, result: unknown): void {
+    if (entry.index <= this.applyLog.highestIndex) return;
+    this.applyLog.note(entry.index, entry.term, this.facts.of(entry), result, this.scheduler.now());
+  }
+
+  onApplied(site: SimSite, entry: Entry, _result: unknown): void {
+    const now = this.scheduler.now();
+    const facts = this.facts.of(entry);
+    this.checker.onApplied(site.name, { index: entry.index, term: entry.term, digest: facts.digest, writeIds: facts.writeId ? [facts.writeId] : [] }, now);
+    if (site.role === 'leader' && site.term === entry.term && site.replica) {
+      this.latency.onLeaderApplied(site.name, entry, site.replica.conf(), now);
+    }
+  }
+
+  onConfChangeApplied(site: SimSite, change: ConfChange, index: number): void {
+    const term = site.store?.terms.termAt(index) ?? 0;
+    const digest = this.facts.of({ type: EntryType.ConfChange, data: encodeConfChange(change) }).digest;
+    this.checker.onApplied(site.name, { index, term, digest }, this.scheduler.now());
+  }
+
+  onEntriesWritten(site: SimSite, entries: readonly Entry[]): void {
+    if (site.role === 'leader') this.latency.onLeaderAppend(site.name, site.term, entries, this.scheduler.now());
+  }
+
+  onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void {
+    this.stats.snapshotsInstalled++;
+    this.checker.onSnapshotInstalled(site.name, meta.index, meta.term, this.scheduler.now());
+  }
+
+  onFatal(site: SimSite, error: Error): void {
+    const isDisk = error instanceof StoreWriteError || site.diskFailing;
+    if (isDisk) this.stats.diskFatal++;
+    else {
+      this.stats.otherFatal++;
+      if (this.stats.fatalMessages.length < MAX_FATAL_MESSAGES) {
+        this.stats.fatalMessages.push(`${site.name} at ${this.scheduler.now().toFixed(1)} ms: ${error.message}`);
+      }
+    }
+    // The process exits (as the daemon does on a fatal error); it comes back once the disk works.
+    this.killSite(site, 'disk');
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private killSite(site: SimSite, reason: 'crash' | 'disk' | 'removed'): void {
+    const wasUp = site.state !== 'down';
+    const wasLeader = this.leaders.leader?.site === site.name && site.role === 'leader';
+    site.kill(reason);
+    if (!wasUp) return;
+    const now = this.scheduler.now();
+    if (reason === 'crash') this.stats.crashes++;
+    this.reach.siteDown(site.name, now);
+    if (wasLeader) this.leaders.onLost(site.name, null, now, 'crash');
+  }
+
+  private maybeBoot(site: SimSite): void {
+    if (site.state !== 'down' || site.downReasons.size > 0) return;
+    this.stats.restarts++;
+    void site.boot();
+  }
+
+  private retire(site: SimSite): void {
+    this.killSite(site, 'removed');
+  }
+
+  private rebuild(site: SimSite): void {
+    if (site.state !== 'down') return;
+    site.wipeDisk();
+    site.downReasons.delete('removed');
+    this.maybeBoot(site);
+  }
+
+  // ------------------------------------------------------------------ the fault target
+
+  faultTarget(): FaultTarget {
+    const net = this.network;
+    return {
+      partition: (cut: LinkCut) => {
+        const id = net.partition(cut);
+        this.reach.cutApplied(id, cut, this.scheduler.now());
+        this.noteLeaderReach();
+        return id;
+      },
+      heal: (cutId?: number) => {
+        net.heal(cutId);
+        this.reach.cutHealed(cutId, this.scheduler.now());
+        const leader = this.leaderSite();
+        if (leader && this.reachesMajority(leader)) this.leaders.onReconnected(leader.name);
+      },
+      setLinkFault: (kind: LinkFaultKind, p: number | null) => net.setLinkFault(kind, p),
+      crashSite: (name) => this.killSite(this.site(name), 'crash'),
+      restartSite: (name) => {
+        const s = this.site(name);
+        s.downReasons.delete('crash');
+        this.maybeBoot(s);
+      },
+      leaderOf: () => this.leaderSite()?.name,
+      setDiskDelay: (name, ms) => void (this.site(name).diskExtraMs = ms),
+      setDiskFailing: (name, failing) => {
+        const s = this.site(name);
+        s.setDiskFailing(failing);
+        if (!failing) {
+          s.downReasons.delete('disk');
+          this.maybeBoot(s);
+        }
+      },
+      setClockRate: (name, rate) => this.site(name).setClockRate(rate),
+      removeSite: (name) => this.membership.request(this.site(name), 'absent'),
+      addSite: (name) => this.membership.request(this.site(name), this.initialRole.get(name) ?? 'learner'),
+    };
+  }
+
+  /** A partition that leaves the leader without a majority of voters loses it (from now). */
+  private noteLeaderReach(): void {
+    const leader = this.leaderSite();
+    if (leader && !this.reachesMajority(leader)) this.leaders.onLost(leader.name, leader.term, this.scheduler.now(), 'cut-off');
+  }
+
+  /** Can the site exchange messages both ways with a majority of its voters right now? */
+  reachesMajority(site: SimSite): boolean {
+    const voters = site.replica?.conf().voters ?? [];
+    const wan = this.network.wan;
+    const now = this.scheduler.now();
+    let reachable = 0;
+    for (const v of voters) {
+      if (v === site.name) {
+        reachable++;
+        continue;
+      }
+      const other = this.byName.get(v);
+      if (other?.isUp && !wan.isBlocked(site.name, v, now) && !wan.isBlocked(v, site.name, now)) reachable++;
+    }
+    return reachable >= Math.floor(voters.length / 2) + 1;
+  }
+}
