@@ -33,12 +33,16 @@ export interface ServiceParts {
   writer: CatalogWriter;
   metrics: AgentMetrics;
   rttMs(member: string): number | undefined;
+  /** Frames the transport refused so far, by reason (monotonic counts). */
+  badFrames(): Record<string, number>;
   linkUp(member: string): boolean;
   /** Polls (real time) until `done` or the timeout; the daemon's event loop keeps running meanwhile. */
   sleep(ms: number): Promise<void>;
 }
 
 export class DaemonService implements AgentService {
+  private readonly badFramesExported = new Map<string, number>();
+
   constructor(private readonly p: ServiceParts) {}
 
   async status(): Promise<StatusView> {
@@ -169,6 +173,11 @@ export class DaemonService implements AgentService {
     m.appliedIndex.set(this.p.replica.appliedIndex);
     m.applyLagEntries.set(Math.max(0, st.commit - this.p.replica.appliedIndex));
     for (const pr of st.progress ?? []) if (pr.member !== this.p.site) m.peerMatchIndex.set({ peer: pr.member }, pr.match);
+    for (const [reason, count] of Object.entries(this.p.badFrames())) {
+      const delta = count - (this.badFramesExported.get(reason) ?? 0);
+      if (delta > 0) m.badFrames.inc({ reason }, delta);
+      this.badFramesExported.set(reason, count);
+    }
     for (const member of [...st.conf.voters, ...st.conf.learners]) {
       const rtt = this.p.rttMs(member);
       if (rtt !== undefined) m.peerRttSeconds.set({ peer: member }, rtt / 1000);

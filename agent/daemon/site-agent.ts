@@ -10,6 +10,7 @@ import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { Catalog } from '../catalog/index.js';
 import type { AgentConfig } from '../config/schema.js';
 import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.js';
+import { startMetricsHttpServer, type MetricsHttpServer } from '../ops/metrics-http.js';
 import type { AgentLogger } from '../ops/logger.js';
 import { loadOrCreateIdentity } from '../transport/identity.js';
 import { Libp2pTransport } from '../transport/libp2p-transport.js';
@@ -43,6 +44,8 @@ export class SiteAgent {
     private readonly housekeeping: Housekeeping,
     private admin: AdminServer | null,
   ) {}
+
+  private metricsHttp: MetricsHttpServer | null = null;
 
   static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
     const identity = await loadOrCreateIdentity(config.dataDir);
@@ -110,10 +113,14 @@ export class SiteAgent {
       writer,
       metrics,
       rttMs: (m) => transport.rttMs(m),
+      badFrames: () => ({ ...transport.counters.badFrames }),
       linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
     agent.admin = await startAdminServer({ socketPath: config.adminSocket, service, metrics, logger });
+    if (config.metrics.listen) {
+      agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => service.metrics(), logger });
+    }
     logger.info({ site: config.site.name, peerId, listen: transport.multiaddrs(), socket: config.adminSocket }, 'stackraft agent started');
     return agent;
   }
@@ -141,6 +148,7 @@ export class SiteAgent {
     this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
     this.housekeeping.stop();
     await this.admin?.close();
+    await this.metricsHttp?.close();
     await this.replica.stop();
     await this.transport.stop();
     await this.store.close();

@@ -21,6 +21,8 @@ export interface KeyChange {
 
 export class ApplyLog {
   private highest = 0;
+  /** Term of the entry first applied at each index (index 0 unused). */
+  private readonly terms: number[] = [0];
   /** First entry that carried each write id: where the write executed (later copies are duplicates). */
   readonly byWriteId = new Map<string, FirstApply>();
   readonly keyChanges = new Map<string, KeyChange[]>();
@@ -32,6 +34,7 @@ export class ApplyLog {
   note(index: number, term: number, facts: EntryFacts, result: unknown, atMs: number): void {
     if (index <= this.highest) return;
     this.highest = index;
+    this.terms[index] = term;
     if (facts.writeId === undefined || this.byWriteId.has(facts.writeId)) return;
     this.byWriteId.set(facts.writeId, { index, term, atMs, result });
     if (!isOk(result) || facts.ops === undefined) return;
@@ -40,6 +43,11 @@ export class ApplyLog {
       if (!list) this.keyChanges.set(change.key, (list = []));
       list.push({ index, value: change.value });
     }
+  }
+
+  /** Term of the entry first applied at `index`, if any site applied it. */
+  termOf(index: number): number | undefined {
+    return this.terms[index];
   }
 
   /** The key's value and revision after applying every index up to `index`. */

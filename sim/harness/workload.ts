@@ -37,6 +37,10 @@ const RETRY_UNKNOWN_PROBABILITY = 0.5;
 export interface WorkloadWorld {
   upSites(): SimSite[];
   siteNames(): string[];
+  /** A client learnt its write committed at `index` (told by `site`). */
+  onWriteCommitted(rec: WriteRecord, index: number, site: string): void;
+  /** Every attempt of the write was refused: it must never apply anywhere. */
+  onWriteRefused(rec: WriteRecord, site: string): void;
 }
 
 export interface WorkloadOptions {
@@ -270,6 +274,7 @@ export class Workload {
     };
     this.history.writes.push(rec);
     this.stats.writes++;
+    let answeredBy = site.name;
     let outcome = await this.attempt(site, ops, client.name, seq, extra);
     if (outcome.status === 'unknown' && this.scheduler.now() < this.opts.stopAtMs && this.prng.chance(RETRY_UNKNOWN_PROBABILITY)) {
       const others = this.world.upSites().filter((s) => s !== site);
@@ -279,13 +284,18 @@ export class Workload {
         this.stats.retries++;
         const second = await this.attempt(other, ops, client.name, seq, extra);
         // A refusal of the retry says nothing of the first attempt, which may still have applied.
-        if (second.status === 'committed' || second.status === 'rejected') outcome = second;
+        if (second.status === 'committed' || second.status === 'rejected') {
+          outcome = second;
+          answeredBy = other.name;
+        }
       }
     }
     rec.completeMs = this.scheduler.now();
     rec.status = outcome.status;
     if (outcome.status === 'refused' || outcome.status === 'rejected') rec.code = outcome.code;
     if (outcome.status === 'rejected' && outcome.opIndex !== undefined) rec.opIndex = outcome.opIndex;
+    if (outcome.status === 'committed') this.world.onWriteCommitted(rec, outcome.index, answeredBy);
+    if (outcome.status === 'refused') this.world.onWriteRefused(rec, answeredBy);
     this.mixOutcome(rec.id, ['committed', 'rejected', 'refused', 'unknown'].indexOf(outcome.status) + 2, rec.completeMs);
   }
 

@@ -17,6 +17,7 @@ import type { LinkCut, LinkFaultKind } from '../wan.js';
 import { ApplyLog } from './apply-log.js';
 import { CommitLatency } from './commit-latency.js';
 import { EntryFactsCache } from './entries.js';
+import type { WriteRecord } from './history.js';
 import type { SimHooks } from './hooks.js';
 import { LeaderTracker } from './leader-tracker.js';
 import { MembershipWorker, type MembershipGoal } from './membership.js';
@@ -119,6 +120,15 @@ export class World implements SiteEvents {
       if (s.isUp && s.role === 'leader' && (best === undefined || s.term > best.term)) best = s;
     }
     return best;
+  }
+
+  onWriteCommitted(rec: WriteRecord, index: number, site: string): void {
+    const term = this.applyLog.termOf(index) ?? 0;
+    this.checker.onWriteCommitted({ writeId: rec.writeId, index, term, atMs: this.scheduler.now(), site });
+  }
+
+  onWriteRefused(rec: WriteRecord, site: string): void {
+    this.checker.onWriteRefused({ writeId: rec.writeId, atMs: this.scheduler.now(), site, code: rec.code });
   }
 
   get electionTimeoutMs(): number {
