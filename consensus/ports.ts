@@ -116,6 +116,12 @@ export interface Transport {
   onMessage(handler: (from: MemberId, message: WireMessage) => void): void;
   /** Register the receiver of "could not deliver to member" reports. */
   onUnreachable(handler: (member: MemberId) => void): void;
+  /**
+   * Optional: true when the transport knows it cannot reach `member` right now (its connection was
+   * refused or lost and has not come back). False means "not known to be down", not "up". Lets a
+   * write be refused at once after a peer dies, instead of after a timeout.
+   */
+  linkDown?(member: MemberId): boolean;
 }
 
 // ---------------------------------------------------------------- logging

@@ -5,7 +5,8 @@
 // replication is in replication.ts and the Ready bookkeeping in ready-tracker.ts.
 //
 // Decisions worth knowing (each is covered by the core-* tests):
-// - Membership changes one at a time and takes effect when its entry is appended to a log.
+// - Membership changes one at a time and takes effect when its entry is appended to a log. A voter
+//   taken out by a change still uncommitted in its log may still campaign (see mayCampaign).
 // - PreVote and CheckQuorum: a member that heard from a live leader within the election timeout
 //   ignores vote requests (unless they come from a leadership transfer); the leader steps down
 //   as soon as it has not heard from a quorum of voters for a whole election timeout.
@@ -13,6 +14,23 @@
 //   counts itself toward commit only for those.
 // - ReadIndex requests that arrive before the leader has committed an entry of its term are
 //   queued (bounded) and start their round once it has.
+//
+// Message fields per type (beyond type/from/to/term):
+//   preVote, vote      index/logTerm = candidate's last entry; transfer = asked for by timeoutNow.
+//                      A preVote carries the term the candidate would campaign in (its term + 1).
+//   preVoteResp, voteResp  reject; a granted preVoteResp carries the term asked for.
+//   append             index/logTerm = previous entry; entries; commit = leader's commit.
+//   appendResp         index = last index now matching the leader (success), or the rejected
+//                      previous index with rejectHint/hintTerm (the follower's last entry whose term
+//                      is <= the leader's logTerm) so the leader can skip a whole conflicting term.
+//                      Also the answer to any stale-term leader message (reject, with our term).
+//   heartbeat          commit = min(leader commit, follower match); readRound = ReadIndex round;
+//                      index = last index sent to the follower before it (replicate state only).
+//   heartbeatResp      readRound echoed; index/logTerm = follower's last entry (the leader learns
+//                      match from it by Log Matching); reject + rejectHint = follower's last index
+//                      when it lacks entries sent before the heartbeat (an append was lost).
+//   snapshot           snapshot = one chunk; snapshotResp: snapshot.offset = bytes held, done when
+//                      installed. timeoutNow: campaign now (leadership transfer).
 import type { ProposeResult, RaftBootState, RaftConfig, RaftCore, RefusalReason } from './api.js';
 import { validateRaftConfig } from './config-check.js';
 import { applyConfChange, confChangeShapeError, decodeConfChange, encodeConfChange } from './confchange.js';
@@ -193,7 +211,7 @@ export class Raft implements RaftCore {
         if (this.role === 'leader') this.handleHeartbeatResponse(m);
         return;
       case 'timeoutNow':
-        if (this.role !== 'leader' && this.selfIsVoter) this.becomeCandidate(true);
+        if (this.role !== 'leader' && this.mayCampaign()) this.becomeCandidate(true);
         return;
     }
   }
@@ -480,11 +498,25 @@ export class Raft implements RaftCore {
     this.randomizedElectionTimeout = base + Math.min(base - 1, Math.floor(this.cfg.random() * base));
   }
 
+  /**
+   * Voters campaign; learners and non-members never do. One exception keeps the cluster live: a
+   * voter that an uncommitted change in its own log removed or demoted may still be needed to
+   * elect the leader that commits that change (Raft dissertation 4.2.2), so it may campaign until
+   * it knows the change is committed. Votes are counted in its latest configuration, which does
+   * not include itself.
+   */
+  private mayCampaign(): boolean {
+    if (this.selfIsVoter) return true;
+    const lastChange = this.members.lastChangeIndex;
+    if (lastChange <= this.commit) return false;
+    return this.members.confAt(lastChange - 1).voters.includes(this.id);
+  }
+
   private tickElection(): void {
     this.electionElapsed++;
     if (this.electionElapsed < this.randomizedElectionTimeout) return;
-    if (!this.selfIsVoter) {
-      this.resetElectionTimer(); // learners and non-members never campaign
+    if (!this.mayCampaign()) {
+      this.resetElectionTimer();
       return;
     }
     if (this.cfg.preVote) this.becomePreCandidate();
@@ -855,9 +887,9 @@ export class Raft implements RaftCore {
   }
 
   private progressReport(): FollowerProgress[] {
-    const list: FollowerProgress[] = [];
+    const self: FollowerProgress[] = [];
     if (this.members.isMember(this.id)) {
-      list.push({
+      self.push({
         member: this.id,
         isLearner: !this.selfIsVoter,
         match: this.out.persistedTo,
@@ -867,17 +899,6 @@ export class Raft implements RaftCore {
         recentActive: true,
       });
     }
-    for (const pr of this.replication.all()) {
-      list.push({
-        member: pr.member,
-        isLearner: pr.isLearner,
-        match: pr.match,
-        next: pr.next,
-        state: pr.state,
-        inflight: pr.inflights.count,
-        recentActive: this.tickCount - pr.lastHeardTick < this.cfg.electionTimeoutTicks,
-      });
-    }
-    return list;
+    return [...self, ...this.replication.report(this.tickCount)];
   }
 }

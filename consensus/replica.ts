@@ -263,7 +263,7 @@ export class Replica {
     if (this.core.status().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs);
     const quorumLost = this.recentlyLostQuorum();
     if (quorumLost) return quorumLost;
-    const leader = await this.knownLeader();
+    const leader = await this.reachableLeader();
     if (!leader) {
       return refused(
         'NO_LEADER',
@@ -286,8 +286,14 @@ export class Replica {
         refused('NO_QUORUM', `leader ${this.id} has not heard from a quorum of voters within the election timeout; the write was not applied`, this.id),
       );
     }
+    const unreachableVoters = this.votersKnownDown();
+    if (unreachableVoters.length > 0 && !this.quorumReachable(unreachableVoters)) {
+      return Promise.resolve(
+        refused('NO_QUORUM', `leader ${this.id} cannot reach a quorum of voters (${unreachableVoters.join(', ')} unreachable); the write was not applied`, this.id),
+      );
+    }
     for (const member of requireLive) {
-      if (!this.isLive(member)) {
+      if (!this.isLive(member) || this.linkDown(member)) {
         return Promise.resolve({
           status: 'refused',
           code: 'PEER_UNREACHABLE',
@@ -315,6 +321,43 @@ export class Replica {
     this.pending.set(result.index, { term: result.term, waiter });
     this.kick();
     return waiter.promise;
+  }
+
+  private linkDown(member: MemberId): boolean {
+    return member !== this.id && this.deps.transport.linkDown?.(member) === true;
+  }
+
+  private votersKnownDown(): MemberId[] {
+    if (!this.deps.transport.linkDown) return [];
+    return this.core.conf().voters.filter((v) => this.linkDown(v));
+  }
+
+  private quorumReachable(down: MemberId[]): boolean {
+    const voters = this.core.conf().voters;
+    return voters.length - down.length >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /**
+   * The leader this member knows, unless the transport knows it is unreachable: then wait up to an
+   * election timeout for a reachable one, so a write after the leader died is refused (or
+   * forwarded to its successor) at once instead of timing out.
+   */
+  private async reachableLeader(): Promise<MemberId> {
+    let leader = await this.knownLeader();
+    const deadline = this.deps.clock.now() + this.electionTimeoutMs;
+    while (leader && this.linkDown(leader) && this.deps.clock.now() < deadline && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          this.leaderWaiters.delete(wake);
+          timer.cancel();
+          resolve();
+        };
+        const timer = this.deps.clock.setTimer(Math.min(this.cfg.tickMs, deadline - this.deps.clock.now()), wake);
+        this.leaderWaiters.add(wake);
+      });
+      leader = this.core.status().leader;
+    }
+    return leader && this.linkDown(leader) ? '' : leader;
   }
 
   /**
@@ -696,6 +739,7 @@ export class Replica {
       if (this.lastRole === 'leader' && st.role !== 'leader' && st.term === this.lastTerm && st.leader === '') {
         this.lostQuorumAtMs = this.deps.clock.now();
       }
+      if (this.lastRole === 'leader' && st.role !== 'leader') this.settlePendingOnStepDown();
       if (st.leader !== '') this.lostQuorumAtMs = null;
       this.lastRole = st.role;
       this.lastTerm = st.term;
@@ -710,6 +754,20 @@ export class Replica {
       this.lastConfKey = confKey;
       this.hooks.onConfChange?.(st.conf);
     }
+  }
+
+  /**
+   * A deposed leader cannot tell whether its uncommitted entries will survive under the next leader:
+   * answer `unknown` now rather than at each proposal's timeout.
+   */
+  private settlePendingOnStepDown(): void {
+    for (const [index, p] of this.pending) {
+      p.waiter.settle({
+        status: 'unknown',
+        message: `site ${this.id} lost the leadership before the write at index ${index} committed; it may still commit under the next leader: query it again`,
+      });
+    }
+    this.pending.clear();
   }
 
   private stopOnFatal(err: unknown): void {

@@ -5,7 +5,7 @@ import type { RaftConfig } from './api.js';
 import type { Membership } from './membership.js';
 import { Progress } from './progress.js';
 import type { RaftLog } from './raft-log.js';
-import type { Entry, MemberId, Message, Snapshot } from './types.js';
+import type { Entry, FollowerProgress, MemberId, Message, Snapshot } from './types.js';
 
 const NO_ENTRIES: Entry[] = [];
 
@@ -87,6 +87,23 @@ export class Replication {
         pr.isLearner = true;
       }
     }
+  }
+
+  /** Every member's progress, for status(); recently active = heard within an election timeout. */
+  report(now: number): FollowerProgress[] {
+    const list: FollowerProgress[] = [];
+    for (const pr of this.progress.values()) {
+      list.push({
+        member: pr.member,
+        isLearner: pr.isLearner,
+        match: pr.match,
+        next: pr.next,
+        state: pr.state,
+        inflight: pr.inflights.count,
+        recentActive: now - pr.lastHeardTick < this.cfg.electionTimeoutTicks,
+      });
+    }
+    return list;
   }
 
   /** The voter (other than us) holding the most of the log, if any. */
@@ -212,12 +229,17 @@ export class Replication {
     }
     let matchAdvanced = false;
     const claimed = m.index ?? 0;
-    if (claimed > pr.match && m.logTerm !== undefined && this.log.term(claimed) === m.logTerm) {
-      // Same entry at the same index: by Log Matching the member holds our log up to there.
-      matchAdvanced = pr.maybeUpdate(claimed);
-      if (pr.state === 'replicate') pr.inflights.freeTo(claimed);
-      else if (pr.state === 'probe') pr.becomeReplicate();
-      else if (pr.match >= pr.pendingSnapshot) pr.becomeProbe();
+    if (claimed > pr.match && m.logTerm !== undefined) {
+      if (this.log.term(claimed) === m.logTerm) {
+        // Same entry at the same index: by Log Matching the member holds our log up to there.
+        matchAdvanced = pr.maybeUpdate(claimed);
+        if (pr.state === 'replicate') pr.inflights.freeTo(claimed);
+        else if (pr.state === 'probe') pr.becomeReplicate();
+        else if (pr.match >= pr.pendingSnapshot) pr.becomeProbe();
+      } else if (pr.state === 'replicate') {
+        // It holds entries we cannot vouch for (compacted here, or not ours): find out by probing.
+        pr.becomeProbe();
+      }
     }
     // A gap below what we sent before the heartbeat: an append was lost, so probe again.
     if (pr.state === 'replicate' && m.reject === true && (m.rejectHint ?? 0) < pr.next - 1) pr.becomeProbe();

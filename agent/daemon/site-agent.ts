@@ -15,6 +15,7 @@ import type { AgentLogger } from '../ops/logger.js';
 import { loadOrCreateIdentity } from '../transport/identity.js';
 import { Libp2pTransport } from '../transport/libp2p-transport.js';
 import { CatalogWriter } from '../write/catalog-writer.js';
+import { SiteReconciler, cloudDriverFromConfig } from '../reconciler/index.js';
 import { Housekeeping } from './housekeeping.js';
 import { realClock } from './real-clock.js';
 import { DaemonService } from './service.js';
@@ -31,6 +32,8 @@ export interface StartOptions {
 export class SiteAgent {
   private directoryFingerprint = '';
   private stopping: Promise<void> | null = null;
+  /** Reconciler wiring (agent/reconciler): null for a site with `cloud: { type: none }`. */
+  reconciler: SiteReconciler | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -48,6 +51,8 @@ export class SiteAgent {
   private metricsHttp: MetricsHttpServer | null = null;
 
   static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
+    // Reconciler wiring: the cloud driver first, so a bad clouds.yaml stops the agent before it opens anything.
+    const cloudDriver = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
     const identity = await loadOrCreateIdentity(config.dataDir);
     const peerId = identity.peerId.toString();
     const store = new LevelLogStore(join(config.dataDir, 'raft'), { logger });
@@ -82,7 +87,10 @@ export class SiteAgent {
         stateMachine: catalog,
         logger,
         hooks: {
-          onApplied: () => agent?.refreshDirectory(),
+          onApplied: () => {
+            agent?.refreshDirectory();
+            agent?.reconciler?.catalogChanged();
+          },
           onRoleChange: (role, term, leader) => {
             setRole(metrics, role);
             metrics.term.set(term);
@@ -103,6 +111,11 @@ export class SiteAgent {
     agent.refreshDirectory();
     replica.start();
     housekeeping.start();
+    // Reconciler wiring: converge this site's cloud to the catalog (none for `cloud: { type: none }`).
+    if (cloudDriver !== undefined) {
+      agent.reconciler = new SiteReconciler({ site: config.site.name, driver: cloudDriver, replica, catalog, clock: realClock, logger: logger.child({ component: 'reconciler' }) });
+      agent.reconciler.start();
+    }
     const service = new DaemonService({
       clusterId: config.clusterId,
       site: config.site.name,
@@ -147,6 +160,7 @@ export class SiteAgent {
   private async shutdown(): Promise<void> {
     this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
     this.housekeeping.stop();
+    await this.reconciler?.stop();
     await this.admin?.close();
     await this.metricsHttp?.close();
     await this.replica.stop();

@@ -20,6 +20,7 @@ export {
   type ReportSink,
 } from './report-queue.js';
 export { reconcilerClientId, replicaReportSink, type ReplicaReportSinkOptions } from './replica-sink.js';
+export { RECONCILER_STOP_GRACE_MS, SiteReconciler, type SiteReconcilerDeps } from './site-wiring.js';
 export { cloudDriverFromConfig, mockCloudEnvironment, MOCK_CLOUD_ADMIN } from './cloud-driver.js';
 export {
   MANAGED_KINDS,

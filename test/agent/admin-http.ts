@@ -1,6 +1,7 @@
 // Raw HTTP over an agent's admin socket (undici, keep-alive): every answer comes back as status
 // plus parsed JSON, errors included, so tests can assert on the exact error body.
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { Client } from 'undici';
 
 /** Bound of one admin request; a write's own timeout (timeoutMs in the body) is far below it. */
@@ -107,4 +108,46 @@ export function metricTotal(text: string, name: string): number {
     if (match && match[1] === name) total += Number(match[3]);
   }
   return total;
+}
+
+/**
+ * Sends a request with a chunked body of `bodyBytes` over a raw connection and returns the status
+ * line and body of the answer. The agent may answer (and close) before the body is all sent, as it
+ * should for a body over its limit; an HTTP client library would report that as a write error
+ * (EPIPE) and drop the answer, so this reads whatever the agent sent before closing.
+ */
+export function rawChunkedRequest(socketPath: string, method: string, path: string, bodyBytes: number, timeoutMs = 10_000): Promise<{ statusLine: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms (received: ${JSON.stringify(received.slice(0, 200))})`));
+    }, timeoutMs);
+    const finish = (): void => {
+      clearTimeout(timer);
+      const [head, ...rest] = received.split('\r\n\r\n');
+      if (!head) reject(new Error('the connection closed without an answer'));
+      else resolve({ statusLine: head.split('\r\n')[0], body: rest.join('\r\n\r\n') });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('close', finish);
+    socket.on('error', () => undefined); // EPIPE / ECONNRESET once the agent closed: expected here.
+    socket.on('connect', () => {
+      socket.write(`${method} ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const writeChunks = (sent: number): void => {
+        if (socket.destroyed || received.length > 0) return;
+        if (sent >= bodyBytes) {
+          socket.end('0\r\n\r\n');
+          return;
+        }
+        const ok = socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`);
+        if (ok) setImmediate(() => writeChunks(sent + chunk.length));
+        else socket.once('drain', () => writeChunks(sent + chunk.length));
+      };
+      writeChunks(0);
+    });
+  });
 }

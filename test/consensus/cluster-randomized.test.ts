@@ -52,8 +52,9 @@ function runSeeds(members: number, firstSeed: number, defaultSeeds: number, defa
 
 function assertMadeProgress(reports: ChaosReport[]): void {
   for (const r of reports) {
-    // Liveness smoke: with proposals offered on ~30% of steps, a healthy core commits a good share.
-    const floor = Math.floor(r.steps * 0.03);
+    // Liveness smoke: proposals are offered on ~30% of steps; a healthy core commits most of them
+    // between faults (about a quarter of the steps on the worst default seed), so a tenth is a floor.
+    const floor = Math.floor(r.steps * 0.1);
     assert.ok(r.proposalsCommitted >= floor, `seed ${r.seed}: only ${r.proposalsCommitted} proposals committed in ${r.steps} steps (< ${floor})`);
     assert.ok(r.maxCommitted > 0, `seed ${r.seed}: nothing committed`);
   }

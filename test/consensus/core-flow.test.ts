@@ -165,3 +165,23 @@ test('a heartbeat answer moves match only for an entry the leader holds with the
   a.step({ type: 'heartbeatResp', from: 'b', to: 'a', term, index: idx, logTerm: term });
   assert.equal(progressOf(net, 'a', 'b').match, idx, 'the same entry');
 });
+
+test('the leader refuses proposals past maxUncommittedBytes until commits free room', () => {
+  const net = new Net(['a', 'b', 'c'], { maxUncommittedBytes: 1000 });
+  net.campaign('a');
+  net.isolated.add('b');
+  net.isolated.add('c');
+  const a = net.node('a');
+  const results = Array.from({ length: 5 }, () => a.propose(new Uint8Array(300)));
+  assert.deepEqual(results.map((r) => r.ok), [true, true, true, false, false]);
+  const refused = results[3];
+  assert.ok(!refused.ok && refused.reason === 'uncommittedLimit');
+  // A single oversized proposal is still accepted when nothing is pending (no deadlock).
+  net.isolated.clear();
+  net.stabilize();
+  net.run(1);
+  assert.equal(a.propose(new Uint8Array(300)).ok, true, 'room again after the commit');
+  net.stabilize();
+  net.run(1);
+  assert.ok(a.propose(new Uint8Array(5000)).ok);
+});

@@ -1,0 +1,286 @@
+// The reconciler against three REAL OpenStack sites (Keystone, Glance, Nova API, Cinder API from
+// /work/shared/openstack/up.sh on 127.0.0.1, .2 and .3): one catalog converges all three (flavors,
+// an image whose bits come from a local HTTP server, quotas), and drift made with direct API calls
+// is repaired by the next audit. Runs only via `npm run test:openstack`; without the lab it skips
+// with a message saying how to start it.
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { request } from 'undici';
+import type { Clock, Logger } from '../../consensus/ports.js';
+import { deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
+import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
+import { Reconciler } from '../../agent/reconciler/index.js';
+import { createOpenStackDriver, type OpenStackDriver } from '../../drivers/index.js';
+import { Harness, siteSpec } from '../catalog/helpers.js';
+import { apisOutOfBand } from '../drivers/out-of-band.js';
+import { patternBytes, sha512, startSourceServer, type SourceServer } from '../drivers/source-server.js';
+
+const SITE_NAMES = ['site-a', 'site-b', 'site-c'];
+const AUDIT_MS = 3_000;
+const STEP_TIMEOUT_MS = 60_000;
+
+const skip = process.env.OS_AUTH_URL
+  ? undefined
+  : 'OS_AUTH_URL is not set: run `npm run test:openstack` (scripts/openstack-test.sh starts the lab), or eval "$(/work/shared/openstack/up.sh)" first';
+
+/** Node timers that keep the process alive while the test waits (the daemon's are unref'd). */
+const testClock: Clock = {
+  now: () => performance.now(),
+  setTimer(delayMs, callback) {
+    const timer = setTimeout(callback, delayMs);
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
+/** Reconciler logs on stderr with STACKRAFT_TEST_LOG=1 (warnings and errors always). */
+function testLogger(site: string): Logger {
+  const verbose = process.env.STACKRAFT_TEST_LOG === '1';
+  const line = (level: string) => (obj: object, msg = '') => {
+    if (verbose || level === 'warn' || level === 'error') process.stderr.write(`[${site} ${level}] ${msg} ${JSON.stringify(obj)}\n`);
+  };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/** Keystone URLs of the three sites: STACKRAFT_TEST_AUTH_URLS, or the lab's 127.0.0.1/.2/.3. */
+function siteAuthUrls(): string[] | string {
+  const listed = process.env.STACKRAFT_TEST_AUTH_URLS;
+  if (listed) {
+    const urls = listed.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    return urls.length === 3 ? urls : `STACKRAFT_TEST_AUTH_URLS must list 3 Keystone URLs (got ${urls.length})`;
+  }
+  const a = new URL(process.env.OS_AUTH_URL!);
+  if (a.hostname !== '127.0.0.1') return `OS_AUTH_URL is not the loopback lab (${a.hostname}): set STACKRAFT_TEST_AUTH_URLS to three Keystone URLs`;
+  return ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((host) => {
+    const u = new URL(a.href);
+    u.hostname = host;
+    return u.href;
+  });
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const res = await request(url, { headersTimeout: 3_000, bodyTimeout: 3_000 });
+    await res.body.dump();
+    return res.statusCode < 500;
+  } catch {
+    return false;
+  }
+}
+
+async function projectId(driver: OpenStackDriver, authUrl: string, name: string): Promise<string> {
+  const token = await driver.session.token();
+  const base = authUrl.replace(/\/+$/, '').replace(/\/v3$/, '');
+  const res = await request(`${base}/v3/projects?name=${encodeURIComponent(name)}`, { headers: { 'X-Auth-Token': token.value, Accept: 'application/json' } });
+  const body = (await res.body.json()) as { projects?: Array<{ id: string }> };
+  const id = body.projects?.[0]?.id;
+  if (id === undefined) throw new Error(`Keystone at ${authUrl} has no project ${name}`);
+  return id;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await check()) return Math.round(performance.now() - started);
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface RealSite {
+  name: string;
+  authUrl: string;
+  driver: OpenStackDriver;
+  /** The `service` project of this site's Keystone (project ids differ between sites). */
+  serviceProject: string;
+  reconciler: Reconciler;
+}
+
+class ThreeSites {
+  readonly catalog = new Harness(undefined, 'operator');
+  readonly sites: RealSite[] = [];
+  readonly run = randomUUID().slice(0, 8);
+  source!: SourceServer;
+
+  async open(urls: string[]): Promise<void> {
+    this.source = await startSourceServer();
+    this.write(...SITE_NAMES.map((name, i) => putOp('site', name, siteSpec(name, i + 1))));
+    for (const [i, name] of SITE_NAMES.entries()) {
+      const authUrl = urls[i]!;
+      const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: authUrl } });
+      const serviceProject = await projectId(driver, authUrl, process.env.OS_TEST_SECOND_PROJECT ?? 'service');
+      const reconciler = new Reconciler(
+        {
+          site: name,
+          driver,
+          catalog: this.catalog.catalog,
+          clock: testClock,
+          logger: testLogger(name),
+          report: async (reports) => {
+            const { result } = this.catalog.report(...reports);
+            if (!result.ok) throw new Error(`reports rejected: ${JSON.stringify(result)}`);
+          },
+        },
+        { auditIntervalMs: AUDIT_MS, changeDebounceMs: 50, reports: { intervalMs: 200, maxReportsPerCommand: 250, maxRetryDelayMs: 2_000, gatherMs: 50 } },
+      );
+      this.sites.push({ name, authUrl, driver, serviceProject, reconciler });
+    }
+  }
+
+  write(...ops: WriteOp[]): number[] {
+    const { result } = this.catalog.write(...ops);
+    if (!result.ok) throw new Error(`catalog write refused: ${JSON.stringify(result)}`);
+    for (const site of this.sites) site.reconciler.notifyCatalogChanged();
+    return result.revisions;
+  }
+
+  /** Every site's desired resources reported in sync at their current revision. */
+  allInSync(): boolean {
+    const view = toSyncStatusView(this.catalog.catalog);
+    return SITE_NAMES.every((name) => {
+      const site = view.sites.find((s) => s.site === name);
+      return site !== undefined && site.resources.length > 0 && site.resources.every((r) => r.state === 'in-sync' && r.syncedRevision === r.desiredRevision);
+    });
+  }
+
+  problems(): string {
+    const notInSync = toSyncStatusView(this.catalog.catalog).sites.map((s) => [s.site, s.resources.filter((r) => r.state !== 'in-sync')]);
+    const reconcilers = this.sites.map((s) => {
+      const st = s.reconciler.status();
+      return { site: s.name, reachable: st.cloudReachable, lastPass: st.lastPass, resources: st.resources.filter((r) => r.state !== 'in-sync') };
+    });
+    return JSON.stringify({ notInSync, reconcilers });
+  }
+
+  async close(): Promise<void> {
+    for (const site of this.sites) await site.reconciler.stop();
+    for (const site of this.sites) await site.driver.close();
+    await this.source?.close();
+  }
+}
+
+describe('reconciler against three real OpenStack sites', { skip, timeout: 300_000 }, () => {
+  it('converges three sites from one catalog (flavors, image bits, quotas), repairs out-of-band drift, and removes what the catalog deletes', async (t) => {
+    const urls = siteAuthUrls();
+    if (typeof urls === 'string') return t.skip(urls);
+    for (const [i, url] of urls.entries()) {
+      if (!(await reachable(url))) {
+        const host = new URL(url).hostname;
+        return t.skip(`${SITE_NAMES[i]} (${url}) is not reachable: start it with OSLAB_HOST=${host} OSLAB_DIR=/tmp/oslab-${'abc'[i]} /work/shared/openstack/up.sh`);
+      }
+    }
+    const three = new ThreeSites();
+    const flavorId = `sr-rec-${three.run}`;
+    const strayId = `sr-rec-${three.run}-stray`;
+    const operatorId = `sr-rec-${three.run}-operator`;
+    const imageId = randomUUID();
+    const volumeProject = randomUUID().replace(/-/g, '');
+    try {
+      await three.open(urls);
+      const bits = patternBytes(512 << 10, 7);
+      const source = three.source.put(`${three.run}.raw`, bits);
+
+      // --- converge from empty
+      const started = performance.now();
+      three.write(
+        putOp('flavor', flavorId, { name: `sr-rec-${three.run}.small`, vcpus: 1, ram: 512, disk: 1, extraSpecs: { 'hw:cpu_policy': 'shared' }, description: 'stackraft reconciler test' }),
+        putOp('image', imageId, { name: `sr-rec-${three.run}`, diskFormat: 'raw', containerFormat: 'bare', protected: true, properties: { os_distro: 'cirros' }, tags: ['stackraft-test'], source }),
+        putOp('quota', volumeProject, { project: volumeProject, volume: { gigabytes: 321, volumes: 12 } }),
+        ...three.sites.map((s) => putOp('quota', s.serviceProject, { project: s.serviceProject, compute: { cores: 33, instances: 7 } }, { placement: [s.name] })),
+      );
+      for (const site of three.sites) site.reconciler.start();
+      const convergeMs = await waitFor(`all three sites in sync (${three.problems()})`, () => three.allInSync());
+      t.diagnostic(`converged 3 real sites from empty (1 flavor, 1 image of ${bits.length} bytes, 2 quotas each) in ${convergeMs} ms`);
+      for (const site of three.sites) {
+        const flavor = await site.driver.getFlavor(flavorId);
+        assert.equal(flavor?.managed, true, `${site.name} flavor`);
+        assert.deepEqual(flavor?.extraSpecs, { 'hw:cpu_policy': 'shared' });
+        const image = await site.driver.getImage(imageId);
+        assert.equal(image?.status, 'active', `${site.name} image`);
+        assert.equal(image?.osHashValue, sha512(bits), 'Glance holds exactly the served bits');
+        assert.equal(image?.protected, true);
+        assert.equal((await site.driver.getQuota(volumeProject)).volume?.gigabytes, 321);
+        assert.equal((await site.driver.getQuota(site.serviceProject)).compute?.cores, 33, `${site.name} own-project quota`);
+      }
+      assert.ok(performance.now() - started < STEP_TIMEOUT_MS);
+
+      // --- update: a flavor replace (vcpus) and an image metadata change
+      three.write(patchOp('flavor', flavorId, { vcpus: 2 }), patchOp('image', imageId, { name: `sr-rec-${three.run}-renamed` }));
+      const updateMs = await waitFor(`update in sync (${three.problems()})`, () => three.allInSync());
+      t.diagnostic(`flavor replace + image patch on 3 real sites in ${updateMs} ms`);
+      for (const site of three.sites) {
+        assert.equal((await site.driver.getFlavor(flavorId))?.vcpus, 2);
+        assert.equal((await site.driver.getImage(imageId))?.name, `sr-rec-${three.run}-renamed`);
+      }
+      const entry = three.catalog.catalog.syncStatus({ kind: 'flavor', id: flavorId, site: 'site-a' })[0];
+      assert.match(entry?.message ?? '', /replaced/);
+
+      // --- drift made with direct API calls (no stackraft code path)
+      const [a, b, c] = three.sites as [RealSite, RealSite, RealSite];
+      const apisA = await a.driver.serviceApis();
+      const apisB = await b.driver.serviceApis();
+      const apisC = await c.driver.serviceApis();
+      await apisA.image!.patchImage(imageId, [{ op: 'replace', path: '/name', value: 'changed by hand' }]);
+      await apisA.volumeQuotas!.set(volumeProject, { gigabytes: 1 });
+      await apisB.compute!.deleteFlavor(flavorId);
+      await apisC.compute!.setExtraSpecs(flavorId, { 'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': 'large' });
+      // A managed flavor nobody asked for, and the operator's own flavor (no marker).
+      await b.driver.createFlavor({ id: strayId, name: `sr-rec-${three.run}.stray`, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: {} });
+      await apisOutOfBand(apisC).createFlavor(operatorId, `sr-rec-${three.run}.operator`);
+      const driftMs = await waitFor('drift repaired', async () => {
+        const image = await a.driver.getImage(imageId);
+        const quota = await a.driver.getQuota(volumeProject);
+        const flavorB = await b.driver.getFlavor(flavorId);
+        const stray = await b.driver.getFlavor(strayId);
+        const flavorC = await c.driver.getFlavor(flavorId);
+        return (
+          image?.name === `sr-rec-${three.run}-renamed` &&
+          quota.volume?.gigabytes === 321 &&
+          flavorB?.vcpus === 2 &&
+          stray === undefined &&
+          flavorC !== undefined &&
+          flavorC.extraSpecs['hw:cpu_policy'] === 'shared' &&
+          !('hw:mem_page_size' in flavorC.extraSpecs)
+        );
+      });
+      t.diagnostic(`out-of-band drift on 3 real sites repaired ${driftMs} ms after it was made (audit every ${AUDIT_MS} ms)`);
+      const operator = await c.driver.getFlavor(operatorId);
+      assert.equal(operator?.managed, false, "the operator's flavor is still there, untouched");
+      assert.equal(operator?.name, `sr-rec-${three.run}.operator`);
+      await waitFor(`in sync after repair (${three.problems()})`, () => three.allInSync());
+
+      // --- removal: the catalog deletes everything (the protected image is unprotected first)
+      three.write(patchOp('image', imageId, { protected: false }));
+      three.write(deleteOp('flavor', flavorId), deleteOp('image', imageId), deleteOp('quota', volumeProject), ...three.sites.map((s) => deleteOp('quota', s.serviceProject)));
+      const removeMs = await waitFor('removed everywhere', async () => {
+        for (const site of three.sites) {
+          if ((await site.driver.getFlavor(flavorId)) !== undefined) return false;
+          if ((await site.driver.getImage(imageId)) !== undefined) return false;
+          if ((await site.driver.getQuota(volumeProject)).volume?.gigabytes === 321) return false;
+          if ((await site.driver.getQuota(site.serviceProject)).compute?.cores === 33) return false;
+        }
+        return three.catalog.catalog.syncStatus().length === 0;
+      });
+      t.diagnostic(`removal from 3 real sites (and sync entries cleared) in ${removeMs} ms`);
+      assert.ok(await c.driver.getFlavor(operatorId), "the operator's flavor survives the removals");
+    } finally {
+      await three.close();
+      // Best effort: leave the lab as it was, whatever failed above.
+      for (const [i, url] of (urls as string[]).entries()) {
+        const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: url } });
+        try {
+          const apis = await driver.serviceApis();
+          for (const id of [flavorId, strayId, operatorId]) await apis.compute!.deleteFlavor(id).catch(() => {});
+          await driver.deleteImage(imageId).catch(() => {});
+          await apis.volumeQuotas?.reset(volumeProject).catch(() => {});
+          const project = three.sites[i]?.serviceProject;
+          if (project !== undefined) await apis.compute!.quotas.reset(project).catch(() => {});
+        } catch {
+          // The site is gone; nothing to clean.
+        } finally {
+          await driver.close();
+        }
+      }
+    }
+  });
+});
