@@ -29,7 +29,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const progress = process.stderr.isTTY ? progressLine(started) : undefined;
-  const result = await runSimulation(args.options, { onProgress: progress });
+  const log = args.verbose ? (atMs: number, line: string) => process.stderr.write(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
+  const result = await runSimulation(args.options, { onProgress: args.verbose ? undefined : progress, log });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   result.report.run.wallMs = Math.round(performance.now() - started);
   if (args.outPath) writeFileSync(args.outPath, `${reportToJson(result.report)}\n`);

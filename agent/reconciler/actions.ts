@@ -117,6 +117,21 @@ export function convergeResource(driver: CloudDriver, desired: DesiredResource, 
   }
 }
 
+/**
+ * A quota set goes back to the cloud's defaults. When the cloud refuses even to read it (Nova
+ * answers 400 for a project its Keystone does not know), nothing can have been set there: done.
+ */
+async function resetQuota(driver: CloudDriver, project: string): Promise<RemovalResult> {
+  try {
+    await driver.getQuota(project);
+  } catch (err) {
+    if (err instanceof CloudError && err.code === 'BAD_REQUEST') return 'absent';
+    throw err;
+  }
+  await driver.deleteQuota(project);
+  return 'removed';
+}
+
 async function absentIfNotFound(remove: () => Promise<void>): Promise<RemovalResult> {
   try {
     await remove();
@@ -133,10 +148,7 @@ async function absentIfNotFound(remove: () => Promise<void>): Promise<RemovalRes
  * they carry stackraft's marker; a quota set goes back to the cloud's defaults.
  */
 export async function removeResource(driver: CloudDriver, kind: ManagedKind, id: string, observed: Observed<{ managed: boolean }>): Promise<RemovalResult> {
-  if (kind === 'quota') {
-    await driver.deleteQuota(id);
-    return 'removed';
-  }
+  if (kind === 'quota') return resetQuota(driver, id);
   const current = observed === undefined ? await (kind === 'flavor' ? driver.getFlavor(id) : driver.getImage(id)) : observed.value;
   if (current === undefined) return 'absent';
   if (!current.managed) return 'not-managed';

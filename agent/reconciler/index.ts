@@ -1,15 +1,7 @@
 // The reconciler's public surface for the daemon and the simulator.
-export {
-  DEFAULT_RECONCILER_OPTIONS,
-  Reconciler,
-  type PassMode,
-  type PassSummary,
-  type ReconcilerCatalog,
-  type ReconcilerDeps,
-  type ReconcilerOptions,
-  type ReconcilerStatus,
-  type ResourceStatus,
-} from './reconciler.js';
+export { Reconciler, type PassMode, type PassSummary, type ReconcilerDeps, type ReconcilerStatus, type ResourceStatus } from './reconciler.js';
+export type { ReconcilerCatalog } from './catalog-view.js';
+export { DEFAULT_RECONCILER_OPTIONS, resolveReconcilerOptions, type ReconcilerOptions } from './options.js';
 export {
   DEFAULT_REPORT_QUEUE_OPTIONS,
   MAX_PENDING_REPORTS,

@@ -14,18 +14,18 @@
 // one message, once, however many retries follow.
 import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
-import type { Catalog, SyncStatusEntry } from '../catalog/index.js';
-import { backoffDelayMs, type CloudDriver, type RetryPolicy } from '../../drivers/index.js';
+import type { SyncStatusEntry } from '../catalog/index.js';
+import type { CloudDriver } from '../../drivers/index.js';
 import { convergeResource, removeResource, type ActionResult, type Observed } from './actions.js';
 import { runBounded } from './bounded.js';
-import { desiredCloudState, desiredFingerprint, resourceKey, type DesiredResource, type ManagedKind } from './desired.js';
+import type { ReconcilerCatalog } from './catalog-view.js';
+import { desiredCloudState, desiredFingerprint, resourceKey, type ManagedKind } from './desired.js';
 import { describeFailure } from './failures.js';
 import { listInventory, listingOf, type Inventory } from './inventory.js';
-import { DEFAULT_REPORT_QUEUE_OPTIONS, SyncReportQueue, type ReportQueueOptions, type ReportQueueStats, type ReportSink } from './report-queue.js';
-import { NOT_PLACED_MESSAGE, TrackTable, needsWork, type Track } from './tracks.js';
-
-/** The catalog reads the reconciler needs (the Catalog itself fits). */
-export type ReconcilerCatalog = Pick<Catalog, 'desiredResourcesFor' | 'get' | 'syncStatus'>;
+import { resolveReconcilerOptions, type ReconcilerOptions } from './options.js';
+import { Outcomes } from './outcomes.js';
+import { SyncReportQueue, type ReportQueueStats, type ReportSink } from './report-queue.js';
+import { TrackTable, needsWork, type Track } from './tracks.js';
 
 export interface ReconcilerDeps {
   /** This site's name, as in the catalog. */
@@ -45,32 +45,6 @@ export interface ReconcilerDeps {
    */
   catalogReady?: () => boolean;
 }
-
-export interface ReconcilerOptions {
-  /** Full audit (list the cloud, repair drift) every this many milliseconds. */
-  auditIntervalMs: number;
-  /** Catalog changes arriving within this window share one pass. */
-  changeDebounceMs: number;
-  /** Cloud operations in flight at once. */
-  maxConcurrentOperations: number;
-  /** Retry delays of one resource (and of the audit while the cloud is unreachable). maxAttempts is unused: retries go on, capped. */
-  retry: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
-  /** A failure that may clear by itself is reported once it happened this many times in a row. */
-  reportAfterFailures: number;
-  /** How soon to look again while the site is not in the catalog or the catalog is not current. */
-  notReadyRetryMs: number;
-  reports: ReportQueueOptions;
-}
-
-export const DEFAULT_RECONCILER_OPTIONS: ReconcilerOptions = {
-  auditIntervalMs: 60_000,
-  changeDebounceMs: 200,
-  maxConcurrentOperations: 4,
-  retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
-  reportAfterFailures: 3,
-  notReadyRetryMs: 1000,
-  reports: DEFAULT_REPORT_QUEUE_OPTIONS,
-};
 
 export type PassMode = 'change' | 'audit';
 
@@ -125,6 +99,7 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   private readonly tracks = new TrackTable();
   private readonly reports: SyncReportQueue;
+  private readonly outcomes: Outcomes;
 
   private started = false;
   private stopped = false;
@@ -136,8 +111,8 @@ export class Reconciler {
   private lastFingerprint: string | null = null;
   private lastPassSkipped = true;
   private waitingLogged: PassSummary['skipped'] | null = null;
-  /** Set while the cloud API cannot be reached; its message is what every resource reports. */
-  private unreachable: { since: number; message: string; failures: number } | null = null;
+  /** Audits in a row that found the cloud unreachable (the exponent of their retry delay). */
+  private unreachableAudits = 0;
   private passCount = 0;
   private lastPass: PassSummary | undefined;
   private lastAudit: PassSummary | undefined;
@@ -152,9 +127,9 @@ export class Reconciler {
     this.logger = deps.logger ?? silentLogger;
     this.random = deps.random ?? Math.random;
     this.catalogReady = deps.catalogReady ?? (() => true);
-    this.options = { ...DEFAULT_RECONCILER_OPTIONS, ...options, reports: { ...DEFAULT_RECONCILER_OPTIONS.reports, ...options.reports } };
-    checkOptions(this.options);
+    this.options = resolveReconcilerOptions(options);
     this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports);
+    this.outcomes = new Outcomes(this.site, this.clock, this.logger, this.random, this.options, this.catalog, this.reports);
   }
 
   // ------------------------------------------------------------ lifecycle and triggers
@@ -216,8 +191,8 @@ export class Reconciler {
       site: this.site,
       driver: this.driver.driverName,
       running: this.started && !this.stopped,
-      cloudReachable: this.unreachable === null,
-      ...(this.unreachable ? { unreachableMessage: this.unreachable.message } : {}),
+      cloudReachable: this.outcomes.unreachable === null,
+      ...(this.outcomes.unreachable ? { unreachableMessage: this.outcomes.unreachable.message } : {}),
       passes: this.passCount,
       ...(this.lastPass ? { lastPass: this.lastPass } : {}),
       ...(this.lastAudit ? { lastAudit: this.lastAudit } : {}),
@@ -286,21 +261,25 @@ export class Reconciler {
 
     let inventory: Inventory | undefined;
     if (mode === 'audit') {
-      inventory = await listInventory(this.driver, this.quotaProjects());
+      inventory = await listInventory(this.driver);
       this.checkStopped();
       if (this.noteListings(inventory)) {
         summary.skipped = 'cloud-unreachable';
         summary.failed = this.tracks.all().filter((t) => t.desired !== undefined).length;
-        this.scheduleAudit(this.retryDelay(this.unreachable?.failures ?? 1));
+        this.unreachableAudits++;
+        this.scheduleAudit(this.outcomes.retryDelay(this.unreachableAudits));
         return;
       }
+      this.unreachableAudits = 0;
     }
 
     const { converge, remove } = this.selectWork(mode, inventory);
     const failedHere = new Set<Track>();
     await this.runConverge(converge, inventory, summary, failedHere);
+    this.checkStopped();
     await runBounded(remove, this.options.maxConcurrentOperations, (t) => this.removeOne(t, inventory, summary), (t, err) => this.unexpected(t, err));
     // A create can wait on a removal (Nova flavor names are unique): try those once more.
+    this.checkStopped();
     const retryNow = converge.filter((t) => failedHere.has(t));
     if (summary.removed > 0 && retryNow.length > 0) {
       summary.failed -= retryNow.length;
@@ -318,35 +297,28 @@ export class Reconciler {
     return undefined;
   }
 
-  private quotaProjects(): string[] {
-    return this.tracks
-      .all()
-      .filter((t) => t.kind === 'quota' && (t.desired !== undefined || !t.removed))
-      .map((t) => t.id);
-  }
-
   /**
    * Takes in what the listings say. Returns true when the cloud is unreachable (nothing else to
    * do this pass). A kind whose listing failed otherwise (no such service, no permission) marks its
-   * resources failed and is left out of this pass.
+   * resources failed and is left out of this pass. A managed resource listed but not desired
+   * becomes a removal.
    */
   private noteListings(inventory: Inventory): boolean {
-    for (const kind of ['flavor', 'image', 'quota'] as const) {
-      const listing = listingOf(inventory, kind);
+    for (const kind of ['flavor', 'image'] as const) {
+      const listing = inventory[kind];
       if (listing.ok) {
-        if (kind !== 'quota') for (const [id, item] of listing.byId) if (item.managed) this.tracks.ensureRemoval(kind, id, true);
+        for (const [id, item] of listing.byId) if (item.managed) this.tracks.ensureRemoval(kind, id, true);
         continue;
       }
       const failure = describeFailure(listing.error);
       if (failure.state === 'unreachable') {
-        this.markUnreachable(failure.message);
-        for (const t of this.tracks.all()) if (t.desired !== undefined) this.recordFailure(t, listing.error);
+        for (const t of this.tracks.all()) if (t.desired !== undefined) this.outcomes.failed(t, listing.error, t.desired.revision, true);
         return true;
       }
       this.logger.warn({ site: this.site, kind, err: failure.message }, 'cannot list this kind in the cloud; its resources are left alone this pass');
-      for (const t of this.tracks.all()) if (t.kind === kind && t.desired !== undefined) this.recordFailure(t, listing.error);
+      for (const t of this.tracks.all()) if (t.kind === kind && t.desired !== undefined) this.outcomes.failed(t, listing.error, t.desired.revision, true);
     }
-    this.markReachable();
+    this.outcomes.markReachable();
     return false;
   }
 
@@ -355,7 +327,8 @@ export class Reconciler {
     const converge: Track[] = [];
     const remove: Track[] = [];
     for (const t of this.tracks.all()) {
-      if (inventory !== undefined && !listingOf(inventory, t.kind).ok) continue;
+      const listing = inventory === undefined ? undefined : listingOf(inventory, t.kind);
+      if (listing !== undefined && !listing.ok) continue;
       const due = mode === 'audit' || t.retryAt <= now;
       if (t.desired !== undefined) {
         if (due && (mode === 'audit' || needsWork(t))) converge.push(t);
@@ -368,12 +341,10 @@ export class Reconciler {
   }
 
   private observed(inventory: Inventory | undefined, kind: ManagedKind, id: string): Observed<unknown> {
-    if (inventory === undefined) return undefined;
-    const listing = listingOf(inventory, kind);
-    if (!listing.ok) return undefined;
-    // Flavors and images: the listing holds every managed one, so absent from it means not ours
-    // (the driver then finds out whether someone else's is in the way). Quotas: only those listed.
-    if (kind === 'quota' && !listing.byId.has(id)) return undefined;
+    const listing = inventory === undefined ? undefined : listingOf(inventory, kind);
+    if (listing === undefined || !listing.ok) return undefined;
+    // The listing holds every managed flavor (image), so absent from it means not ours: the driver
+    // then finds out whether someone else's is in the way.
     return { value: listing.byId.get(id) };
   }
 
@@ -392,6 +363,7 @@ export class Reconciler {
 
   /** Returns false when it failed. */
   private async convergeOne(track: Track, inventory: Inventory | undefined, summary: PassSummary): Promise<boolean> {
+    this.checkStopped();
     const desired = track.desired!;
     let result: ActionResult;
     try {
@@ -399,107 +371,44 @@ export class Reconciler {
     } catch (err) {
       this.checkStopped();
       summary.failed++;
-      this.recordFailure(track, err);
+      this.outcomes.failed(track, err, desired.revision, true);
       return false;
     }
     this.checkStopped();
-    this.markReachable();
+    this.outcomes.markReachable();
     if (result.outcome === 'waiting') {
-      track.failures++;
-      track.retryAt = this.clock.now() + this.retryDelay(track.failures);
-      this.setState(track, 'pending', result.message, desired.revision);
+      this.outcomes.waiting(track, desired, result.message);
       return true;
     }
-    this.noteChange(track, desired, result, summary);
-    const fresh = result.change !== 'none' || track.convergedRevision !== desired.revision;
-    if (fresh || result.message !== '') track.inSyncMessage = result.message;
-    track.convergedRevision = desired.revision;
-    track.failures = 0;
-    track.retryAt = 0;
+    if (result.change === 'created') summary.created++;
+    else if (result.change === 'updated') summary.updated++;
+    else if (result.change === 'replaced') summary.replaced++;
     summary.inSync++;
-    this.setState(track, 'in-sync', track.inSyncMessage, desired.revision);
+    this.outcomes.inSync(track, desired, result.change, result.message);
     return true;
   }
 
-  private noteChange(track: Track, desired: DesiredResource, result: ActionResult & { outcome: 'in-sync' }, summary: PassSummary): void {
-    const fields = { site: this.site, kind: track.kind, id: track.id, revision: desired.revision };
-    switch (result.change) {
-      case 'none':
-        return;
-      case 'created':
-        summary.created++;
-        this.logger.info(fields, `${track.kind} ${track.id} created`);
-        return;
-      case 'updated':
-        summary.updated++;
-        this.logger.info(fields, `${track.kind} ${track.id} updated`);
-        return;
-      case 'replaced':
-        summary.replaced++;
-        this.logger.warn({ ...fields, warning: result.message }, `${track.kind} ${track.id} replaced (deleted and created again with the same id)`);
-        return;
-    }
-  }
-
   private async removeOne(track: Track, inventory: Inventory | undefined, summary: PassSummary): Promise<void> {
-    const key = resourceKey(track.kind, track.id);
-    const entry = this.entries.get(key);
+    this.checkStopped();
+    const entry = this.entries.get(resourceKey(track.kind, track.id));
+    const fields = { site: this.site, kind: track.kind, id: track.id };
     try {
       const outcome = await removeResource(this.driver, track.kind, track.id, this.observed(inventory, track.kind, track.id) as Observed<{ managed: boolean }>);
       this.checkStopped();
       if (outcome === 'removed') {
         summary.removed++;
-        this.markReachable();
-        this.logger.info({ site: this.site, kind: track.kind, id: track.id }, `${track.kind} ${track.id} removed (no longer in this site's desired state)`);
+        this.outcomes.markReachable();
+        this.logger.info(fields, `${track.kind} ${track.id} removed (no longer in this site's desired state)`);
       } else if (outcome === 'not-managed') {
-        this.logger.warn({ site: this.site, kind: track.kind, id: track.id }, `${track.kind} ${track.id} left alone: it is not managed by stackraft`);
+        this.logger.warn(fields, `${track.kind} ${track.id} left alone: it is not managed by stackraft`);
       }
     } catch (err) {
       this.checkStopped();
       summary.failed++;
-      this.recordFailure(track, err, entry !== undefined);
+      this.outcomes.failed(track, err, entry?.revision ?? 0, entry !== undefined);
       return;
     }
-    track.removed = true;
-    track.failures = 0;
-    track.retryAt = 0;
-    track.state = 'in-sync';
-    track.message = '';
-    if (entry === undefined) return;
-    // An in-sync report on a resource gone from the catalog clears this site's entry; on one that
-    // still exists elsewhere it records that this site is done with it.
-    const resource = this.catalog.get(track.kind, track.id);
-    if (resource === undefined) this.reports.set({ kind: track.kind, id: track.id, state: 'in-sync', revision: entry.revision });
-    else this.reports.set({ kind: track.kind, id: track.id, state: 'in-sync', message: NOT_PLACED_MESSAGE, revision: resource.revision });
-  }
-
-  private recordFailure(track: Track, err: unknown, report = true): void {
-    const failure = describeFailure(err);
-    track.failures++;
-    let message = failure.message;
-    if (failure.state === 'unreachable') message = this.markUnreachable(failure.message);
-    else if (track.desired === undefined) message = `removal from this site failed: ${message}`;
-    track.retryAt = this.clock.now() + (failure.retryable ? this.retryDelay(track.failures) : this.options.auditIntervalMs);
-    const first = track.failures === 1;
-    if (first) this.logger.warn({ site: this.site, kind: track.kind, id: track.id, state: failure.state, err: failure.message }, `${track.kind} ${track.id}: ${failure.state}`);
-    if (failure.retryable && track.failures < this.options.reportAfterFailures) {
-      // Possibly passing: retry quietly before telling everyone.
-      track.state = 'pending';
-      track.message = `retrying: ${message}`;
-      return;
-    }
-    const revision = track.desired?.revision ?? this.entries.get(resourceKey(track.kind, track.id))?.revision ?? 0;
-    if (report) this.setState(track, failure.state, message, revision);
-    else {
-      track.state = failure.state;
-      track.message = message;
-    }
-  }
-
-  private setState(track: Track, state: Track['state'], message: string, revision: number): void {
-    track.state = state;
-    track.message = message;
-    this.reports.set({ kind: track.kind, id: track.id, state, ...(message === '' ? {} : { message }), revision });
+    this.outcomes.removed(track, entry?.revision);
   }
 
   private unexpected(track: Track, err: unknown): void {
@@ -507,30 +416,7 @@ export class Reconciler {
     this.logger.error({ site: this.site, kind: track.kind, id: track.id, err: (err as Error).message }, 'reconciler bug while handling a resource');
   }
 
-  // ------------------------------------------------------------ reachability
-
-  /** Returns the message every resource reports while the cloud is unreachable (the first cause). */
-  private markUnreachable(cause: string): string {
-    if (this.unreachable === null) {
-      this.unreachable = { since: this.clock.now(), message: `cloud API unreachable: ${cause}`, failures: 0 };
-      this.logger.warn({ site: this.site, err: cause }, 'cloud API unreachable');
-    }
-    this.unreachable.failures++;
-    return this.unreachable.message;
-  }
-
-  private markReachable(): void {
-    if (this.unreachable === null) return;
-    this.logger.info({ site: this.site, downMs: this.clock.now() - this.unreachable.since }, 'cloud API reachable again');
-    this.unreachable = null;
-  }
-
   // ------------------------------------------------------------ timers
-
-  private retryDelay(failures: number): number {
-    const policy: RetryPolicy = { maxAttempts: Number.POSITIVE_INFINITY, ...this.options.retry };
-    return backoffDelayMs(policy, Math.max(1, failures), this.random);
-  }
 
   private scheduleAudit(delayMs: number): void {
     if (this.stopped) return;
@@ -560,22 +446,5 @@ export class Reconciler {
 
   private checkStopped(): void {
     if (this.stopped) throw new StoppedError('reconciler stopped');
-  }
-}
-
-function checkOptions(o: ReconcilerOptions): void {
-  const positive = (name: string, v: number) => {
-    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`reconciler option ${name} must be a positive number (got ${v})`);
-  };
-  positive('auditIntervalMs', o.auditIntervalMs);
-  positive('notReadyRetryMs', o.notReadyRetryMs);
-  positive('retry.baseDelayMs', o.retry.baseDelayMs);
-  positive('retry.maxDelayMs', o.retry.maxDelayMs);
-  if (!(o.changeDebounceMs >= 0)) throw new RangeError(`reconciler option changeDebounceMs must be >= 0 (got ${o.changeDebounceMs})`);
-  if (!Number.isInteger(o.maxConcurrentOperations) || o.maxConcurrentOperations < 1) {
-    throw new RangeError(`reconciler option maxConcurrentOperations must be a positive integer (got ${o.maxConcurrentOperations})`);
-  }
-  if (!Number.isInteger(o.reportAfterFailures) || o.reportAfterFailures < 1) {
-    throw new RangeError(`reconciler option reportAfterFailures must be a positive integer (got ${o.reportAfterFailures})`);
   }
 }

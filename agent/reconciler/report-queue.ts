@@ -67,8 +67,11 @@ export class SyncReportQueue {
     private readonly logger: Logger,
     private readonly options: ReportQueueOptions = DEFAULT_REPORT_QUEUE_OPTIONS,
   ) {
-    if (!(options.maxReportsPerCommand >= 1 && options.maxReportsPerCommand <= MAX_SYNC_REPORTS_PER_COMMAND)) {
+    if (!(Number.isInteger(options.maxReportsPerCommand) && options.maxReportsPerCommand >= 1 && options.maxReportsPerCommand <= MAX_SYNC_REPORTS_PER_COMMAND)) {
       throw new RangeError(`maxReportsPerCommand must be 1..${MAX_SYNC_REPORTS_PER_COMMAND} (got ${options.maxReportsPerCommand})`);
+    }
+    for (const name of ['intervalMs', 'gatherMs', 'maxRetryDelayMs'] as const) {
+      if (!(Number.isFinite(options[name]) && options[name] >= 0)) throw new RangeError(`sync report option ${name} must be a number >= 0 (got ${options[name]})`);
     }
   }
 

@@ -5,7 +5,8 @@ import type { Clock, Logger } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { Catalog } from '../catalog/index.js';
 import type { CloudDriver } from '../../drivers/index.js';
-import { Reconciler, type ReconcilerOptions } from './reconciler.js';
+import type { ReconcilerOptions } from './options.js';
+import { Reconciler } from './reconciler.js';
 import { replicaReportSink } from './replica-sink.js';
 
 /** How long shutdown waits for a cloud call in flight before closing the driver under it. */

@@ -2,7 +2,7 @@
 // result) and when its effect first became visible. It resolves "unknown" client outcomes after
 // the run, and gives each workload key its sequence of committed values (for checking local reads).
 // Sites apply in index order and a snapshot only covers what its sender applied, so first
-// applications arrive in index order.
+// applications normally arrive in index order; the log does not rely on it.
 import type { RegisterValue } from '../checkers/linearizability.js';
 import { changesOf, type EntryFacts } from './entries.js';
 
@@ -31,18 +31,32 @@ export class ApplyLog {
     return this.highest;
   }
 
+  has(index: number): boolean {
+    return this.terms[index] !== undefined;
+  }
+
   note(index: number, term: number, facts: EntryFacts, result: unknown, atMs: number): void {
-    if (index <= this.highest) return;
-    this.highest = index;
+    if (this.has(index)) return;
     this.terms[index] = term;
-    if (facts.writeId === undefined || this.byWriteId.has(facts.writeId)) return;
+    if (index > this.highest) this.highest = index;
+    if (facts.writeId === undefined) return;
+    const earlier = this.byWriteId.get(facts.writeId);
+    if (earlier !== undefined && earlier.index < index) return;
+    // Normally indexes arrive in order; a site that skipped entries (a bug) can break that.
+    if (earlier !== undefined) this.dropChangesAt(earlier.index);
     this.byWriteId.set(facts.writeId, { index, term, atMs, result });
     if (!isOk(result) || facts.ops === undefined) return;
     for (const change of changesOf(facts.ops)) {
       let list = this.keyChanges.get(change.key);
       if (!list) this.keyChanges.set(change.key, (list = []));
-      list.push({ index, value: change.value });
+      let at = list.length;
+      while (at > 0 && list[at - 1].index > index) at--;
+      list.splice(at, 0, { index, value: change.value });
     }
+  }
+
+  private dropChangesAt(index: number): void {
+    for (const [key, list] of this.keyChanges) this.keyChanges.set(key, list.filter((c) => c.index !== index));
   }
 
   /** Term of the entry first applied at `index`, if any site applied it. */

@@ -22,6 +22,7 @@ export interface MembershipWorld {
   retire(site: SimSite): void;
   /** Give a retired site an empty disk and start it (it joins without a bootstrap). */
   rebuild(site: SimSite): void;
+  log(line: string): void;
 }
 
 export interface MembershipStats {
@@ -43,6 +44,7 @@ export class MembershipWorker {
   ) {}
 
   request(site: SimSite, goal: MembershipGoal): void {
+    this.world.log(`membership: ${site.name} should be ${goal}`);
     this.goals.delete(site); // the latest request goes to the back of the queue
     this.goals.set(site, goal);
     this.schedule(0);
@@ -131,8 +133,10 @@ export class MembershipWorker {
   private async propose(leader: SimSite, change: ConfChange): Promise<ProposalOutcome | null> {
     const replica = leader.replica!;
     this.stats.proposed++;
+    this.world.log(`membership: ${change.type} ${change.member} proposed on ${leader.name}`);
     const out = await Promise.race([replica.proposeConfChange(change, { timeoutMs: PROPOSAL_TIMEOUT_MS }), leader.whenDown().then(() => null)]);
     if (out?.status === 'committed') this.stats.committed++;
+    this.world.log(`membership: ${change.type} ${change.member}: ${out === null ? 'leader went down' : out.status === 'refused' ? `refused ${out.code} ${out.message}` : out.status}`);
     return out;
   }
 }

@@ -62,6 +62,8 @@ export interface CliArgs {
   outPath?: string;
   json: boolean;
   help: boolean;
+  /** Print the run's narration (faults, crashes, elections, membership) to stderr. */
+  verbose: boolean;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000 };
@@ -109,7 +111,7 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, faults: [] };
   let faultsText = 'none';
   let votersGiven = false;
-  const out: CliArgs = { options: o, faultsText, json: false, help: false };
+  const out: CliArgs = { options: o, faultsText, json: false, help: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
     let value: string | undefined;
@@ -124,6 +126,10 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
     }
     if (flag === '--json') {
       out.json = true;
+      continue;
+    }
+    if (flag === '--verbose' || flag === '-v') {
+      out.verbose = true;
       continue;
     }
     if (!FLAGS_WITH_VALUE.includes(flag)) throw new SimArgsError(`unknown argument "${argv[i]}" (see --help)`);
@@ -195,7 +201,7 @@ export function replayCommand(o: SimOptions): string {
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--out report.json] [--json]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--out report.json] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core and catalog on virtual time over a simulated WAN,
 with a client workload and injected faults, then checks safety, linearizability and liveness.
@@ -209,4 +215,5 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --rate R        client operations per virtual second (default 20/s)
   --clients N     concurrent clients (default 32)
   --out FILE      also write the report as JSON to FILE
-  --json          print the JSON report instead of the text summary`;
+  --json          print the JSON report instead of the text summary
+  --verbose       narrate the run on stderr: faults, crashes, elections, membership changes`;

@@ -43,6 +43,10 @@ export interface Progress {
 export interface RunControls {
   hooks?: SimHooks;
   onProgress?: (p: Progress) => void;
+  /** Narration of the run: faults, crashes, elections, membership steps (virtual ms, text). */
+  log?: (atMs: number, line: string) => void;
+  /** Sees the world once virtual time has run out, before the checks (tests and debugging). */
+  inspect?: (world: World) => void;
 }
 
 export interface SimResult {
@@ -62,9 +66,12 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const world = new World(scheduler, network, topology, root, options, hooks, trace);
   const schedule = generateFaultSchedule({ prng: root, durationMs: options.durationMs, sites: locations, kinds: options.faults, focusSites: topology.voters });
   const quietFromMs = schedule.quietFromMs;
+  const log = controls.log;
+  if (log) world.log = (line) => log(scheduler.now(), line);
   const executor = new FaultExecutor(scheduler, schedule, world.faultTarget(), (f) => {
     trace.mixU32(f.episodeId);
     trace.mixString(f.action);
+    log?.(f.atMs, `fault #${f.episodeId} ${f.action} ${f.detail}${f.skipped ? ` (skipped: ${f.skipped})` : ''}${f.byHeal ? ' (heal)' : ''}`);
   });
   const history = new History();
   const keys = registerKeys(WORKLOAD_FLAVORS, WORKLOAD_GROUPS);
@@ -93,6 +100,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     await scheduler.runUntilAsync(t);
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
+  controls.inspect?.(world);
   return finish(options, { world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology });
 }
 

@@ -56,6 +56,8 @@ export class World implements SiteEvents {
   readonly facts = new EntryFactsCache();
   readonly stats: WorldStats = { crashes: 0, restarts: 0, diskFatal: 0, otherFatal: 0, snapshotsInstalled: 0, fatalMessages: [] };
   private readonly initialRole = new Map<string, MembershipGoal>();
+  /** Narrates the run (faults, crashes, elections, membership) for --verbose; silent by default. */
+  log: (line: string) => void = () => undefined;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -72,6 +74,7 @@ export class World implements SiteEvents {
       leaderSite: () => this.leaderSite(),
       retire: (site) => this.retire(site),
       rebuild: (site) => this.rebuild(site),
+      log: (line) => this.log(line),
     });
     const context = {
       scheduler,
@@ -123,7 +126,8 @@ export class World implements SiteEvents {
   }
 
   onWriteCommitted(rec: WriteRecord, index: number, site: string): void {
-    const term = this.applyLog.termOf(index) ?? 0;
+    // The term of the entry applied there (by any state machine), else the one the answering site logged.
+    const term = this.applyLog.termOf(index) ?? this.byName.get(site)?.store?.terms.termAt(index) ?? 0;
     this.checker.onWriteCommitted({ writeId: rec.writeId, index, term, atMs: this.scheduler.now(), site });
   }
 
@@ -138,6 +142,7 @@ export class World implements SiteEvents {
   // ------------------------------------------------------------------ site events
 
   onStarted(site: SimSite, appliedIndex: number): void {
+    this.log(`${site.name} started (incarnation ${site.incarnation}, applied ${appliedIndex})`);
     this.reach.siteUp(site.name, this.scheduler.now());
     this.checker.onRestart(site.name, appliedIndex, this.scheduler.now());
   }
@@ -149,6 +154,7 @@ export class World implements SiteEvents {
       const terms = site.store!.terms;
       this.checker.onLeaderElected({ site: site.name, term, atMs: now, lastIndex: st.lastIndex, termAt: (i) => terms.termAt(i) });
       this.leaders.onElected(site.name, term, now);
+      this.log(`${site.name} leads term ${term} (last index ${st.lastIndex})`);
       this.trace.mixString(site.name);
       this.trace.mixU32(term);
     } else {
@@ -158,7 +164,7 @@ export class World implements SiteEvents {
   }
 
   onStateMachineApply(_site: SimSite, entry: Entry, result: unknown): void {
-    if (entry.index <= this.applyLog.highestIndex) return;
+    if (this.applyLog.has(entry.index)) return;
     this.applyLog.note(entry.index, entry.term, this.facts.of(entry), result, this.scheduler.now());
   }
 
@@ -195,6 +201,7 @@ export class World implements SiteEvents {
         this.stats.fatalMessages.push(`${site.name} at ${this.scheduler.now().toFixed(1)} ms: ${error.message}`);
       }
     }
+    this.log(`${site.name} stopped: ${error.message}`);
     // The process exits (as the daemon does on a fatal error); it comes back once the disk works.
     this.killSite(site, 'disk');
   }
@@ -206,6 +213,7 @@ export class World implements SiteEvents {
     const wasLeader = this.leaders.leader?.site === site.name && site.role === 'leader';
     site.kill(reason);
     if (!wasUp) return;
+    this.log(`${site.name} down (${reason})`);
     const now = this.scheduler.now();
     if (reason === 'crash') this.stats.crashes++;
     this.reach.siteDown(site.name, now);
@@ -224,6 +232,7 @@ export class World implements SiteEvents {
 
   private rebuild(site: SimSite): void {
     if (site.state !== 'down') return;
+    this.log(`${site.name} rebuilt on an empty disk`);
     site.wipeDisk();
     site.downReasons.delete('removed');
     this.maybeBoot(site);

@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { metricTotal, rawChunkedRequest, type Reply } from './admin-http.js';
+import { MAX_ADMIN_BODY_BYTES } from '../../agent/admin/body.js';
+import { metricTotal, rawExchange, type Reply } from './admin-http.js';
 import { AgentCluster, freePort } from './cluster.js';
 import { errorCodeOf, putFlavor } from './fixtures.js';
 import { runCli } from './run-cli.js';
 
-/** The agent's request body bound (agent/admin/body.ts MAX_ADMIN_BODY_BYTES is 512 KiB). */
-const OVERSIZE_BODY_BYTES = 1024 * 1024;
+/** Just over the agent's request body bound, so that little is left to send once it has answered. */
+const OVERSIZE_BODY_BYTES = MAX_ADMIN_BODY_BYTES + 1024;
 
 function assertJsonError(reply: Reply, status: number, code: string): void {
   assert.equal(reply.status, status, reply.text);
@@ -24,6 +25,7 @@ function assertJsonError(reply: Reply, status: number, code: string): void {
 describe('bad admin requests to a real agent', { timeout: 90_000 }, () => {
   let cluster: AgentCluster;
   const admin = () => cluster.admin('site-1');
+  const socketPath = () => cluster.site('site-1').socketPath;
 
   before(async () => {
     cluster = await AgentCluster.start({ sites: 1, prefix: 'stackraft-e2ea-' });
@@ -62,13 +64,17 @@ describe('bad admin requests to a real agent', { timeout: 90_000 }, () => {
     assert.match(reply.json.error.field, /vcpus/);
   });
 
-  it('a body over the size limit (declared length): 413', async () => {
-    const huge = JSON.stringify({ spec: { name: 'f1', description: 'x'.repeat(OVERSIZE_BODY_BYTES) } });
-    assertJsonError(await admin().requestRaw('PUT', '/v1/resources/flavor/f1', huge, { 'content-type': 'application/json' }), 413, 'PAYLOAD_TOO_LARGE');
+  it('a body over the size limit, by its declared length: 413 at once, before any body is sent', async () => {
+    const head = `PUT /v1/resources/flavor/f1 HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${OVERSIZE_BODY_BYTES}\r\n\r\n`;
+    const answer = await rawExchange(socketPath(), Buffer.from(head));
+    assert.match(answer.statusLine, /^HTTP\/1\.1 413 /);
+    assert.equal(JSON.parse(answer.body).error.code, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('a body over the size limit (chunked, no declared length): 413, without reading it all', async () => {
-    const answer = await rawChunkedRequest(cluster.site('site-1').socketPath, 'PUT', '/v1/resources/flavor/f1', 8 * OVERSIZE_BODY_BYTES);
+  it('a body over the size limit, chunked (no declared length): 413 once the limit is passed, without waiting for the end', async () => {
+    const chunk = 'x'.repeat(OVERSIZE_BODY_BYTES);
+    const request = `PUT /v1/resources/flavor/f1 HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`;
+    const answer = await rawExchange(socketPath(), Buffer.from(request));
     assert.match(answer.statusLine, /^HTTP\/1\.1 413 /);
     assert.equal(JSON.parse(answer.body).error.code, 'PAYLOAD_TOO_LARGE');
   });

@@ -111,43 +111,44 @@ export function metricTotal(text: string, name: string): number {
 }
 
 /**
- * Sends a request with a chunked body of `bodyBytes` over a raw connection and returns the status
- * line and body of the answer. The agent may answer (and close) before the body is all sent, as it
- * should for a body over its limit; an HTTP client library would report that as a write error
- * (EPIPE) and drop the answer, so this reads whatever the agent sent before closing.
+ * Writes `request` (raw HTTP/1.1 bytes, possibly an incomplete body) on a new connection, writes
+ * nothing more, and returns the answer's status line and body. For bodies over the agent's limit:
+ * the agent must answer without waiting for the rest, which never comes. (An HTTP client library
+ * that keeps sending would hit EPIPE once the agent closes, and lose the answer.)
  */
-export function rawChunkedRequest(socketPath: string, method: string, path: string, bodyBytes: number, timeoutMs = 10_000): Promise<{ statusLine: string; body: string }> {
+export function rawExchange(socketPath: string, request: Buffer, timeoutMs = 10_000): Promise<{ statusLine: string; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
-    let received = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms (received: ${JSON.stringify(received.slice(0, 200))})`));
-    }, timeoutMs);
-    const finish = (): void => {
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const settle = (error: Error | null): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      const [head, ...rest] = received.split('\r\n\r\n');
-      if (!head) reject(new Error('the connection closed without an answer'));
-      else resolve({ statusLine: head.split('\r\n')[0], body: rest.join('\r\n\r\n') });
+      socket.destroy();
+      const text = received.toString('utf8');
+      const at = text.indexOf('\r\n\r\n');
+      if (error) reject(error);
+      else if (at < 0) reject(new Error(`no complete answer (received: ${JSON.stringify(text.slice(0, 200))})`));
+      else resolve({ statusLine: text.slice(0, text.indexOf('\r\n')), body: text.slice(at + 4) });
     };
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('close', finish);
-    socket.on('error', () => undefined); // EPIPE / ECONNRESET once the agent closed: expected here.
-    socket.on('connect', () => {
-      socket.write(`${method} ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
-      const chunk = Buffer.alloc(64 * 1024, 'x');
-      const writeChunks = (sent: number): void => {
-        if (socket.destroyed || received.length > 0) return;
-        if (sent >= bodyBytes) {
-          socket.end('0\r\n\r\n');
-          return;
-        }
-        const ok = socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`);
-        if (ok) setImmediate(() => writeChunks(sent + chunk.length));
-        else socket.once('drain', () => writeChunks(sent + chunk.length));
-      };
-      writeChunks(0);
+    const timer = setTimeout(() => settle(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (answerComplete(received)) settle(null);
     });
+    socket.on('close', () => settle(null));
+    // Writing the rest of an over-limit body may fail once the agent has answered and closed.
+    socket.on('error', (err) => settle(received.indexOf('\r\n\r\n') >= 0 ? null : err));
+    socket.on('connect', () => socket.write(request));
   });
+}
+
+/** True once `data` holds a whole answer with a Content-Length. */
+function answerComplete(data: Buffer): boolean {
+  const text = data.toString('latin1');
+  const at = text.indexOf('\r\n\r\n');
+  if (at < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, at));
+  return length !== null && data.length - (at + 4) >= Number(length[1]);
 }

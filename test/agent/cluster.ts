@@ -151,6 +151,12 @@ export class AgentCluster {
     await this.site(name).start(false, CLUSTER_WAIT_MS);
   }
 
+  /** SIGTERM to every running site, so each exits cleanly (and writes its --cpu-prof profile), then destroy(). */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.running().map((s) => s.kill('SIGTERM').catch(() => undefined)));
+    await this.destroy();
+  }
+
   /** Kills every process by PID, closes the admin clients and removes the directory. */
   async destroy(): Promise<void> {
     await Promise.all(this.sites.map((s) => s.kill('SIGKILL').catch(() => undefined)));

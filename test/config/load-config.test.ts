@@ -43,7 +43,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       peers: [],
       adminSocket: '/run/stackraft/admin.sock',
       cloud: { type: 'none' },
-      timing: { tickMs: 100, electionTimeoutTicks: 10, heartbeatTicks: 1 },
+      timing: { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2 },
       voters: 5,
       log: { level: 'info' },
       metrics: { listen: null },

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { pack } from 'msgpackr';
 import { emptyBootState } from '../../consensus/bootstrap.js';
 import { applyConfChange, decodeConfChange, encodeConfChange } from '../../consensus/confchange.js';
-import { Net, drain, electByHand, founder, sent } from './core-net.js';
+import { EntryType } from '../../consensus/types.js';
+import { Net, drain, electByHand, founder, sent, tickUntilCampaign } from './core-net.js';
 
 test('ConfChange encoding round-trips, with and without context', () => {
   for (const cc of [
@@ -177,7 +178,7 @@ test('removing the leader: it leads until the change commits (without counting i
   assert.equal(a.status().term, term);
 });
 
-test('a removed follower stops campaigning once the change is appended to its log', () => {
+test('a removed follower stops campaigning once it knows the change is committed', () => {
   const net = new Net(['a', 'b', 'c']);
   net.campaign('a');
   const r = net.node('a').proposeConfChange({ type: 'remove', member: 'c' });
@@ -194,6 +195,44 @@ test('a removed follower stops campaigning once the change is appended to its lo
     assert.deepEqual(sent(drain(c)), []);
   }
   assert.equal(c.status().role, 'follower');
+});
+
+test('a voter demoted by an uncommitted entry may still campaign, not counting its own vote', () => {
+  const voters4 = ['a', 'b', 'c', 'd'];
+  const demoteA = { index: 5, term: 2, type: EntryType.ConfChange, data: encodeConfChange({ type: 'demote', member: 'a' }) };
+  const a = founder('a', voters4);
+  a.step({ type: 'append', from: 'b', to: 'a', term: 2, logTerm: 1, index: 4, entries: [demoteA], commit: 4 });
+  drain(a);
+  assert.deepEqual(a.conf(), { voters: ['b', 'c', 'd'], learners: ['a'] });
+  tickUntilCampaign(a);
+  assert.equal(a.status().role, 'preCandidate', 'needed while its demotion is uncommitted');
+  assert.deepEqual(sent(drain(a)).map((m) => m.to), ['b', 'c', 'd']);
+  a.step({ type: 'preVoteResp', from: 'b', to: 'a', term: 3, reject: false });
+  assert.equal(a.status().role, 'preCandidate', 'one grant of three voters: its own vote does not count');
+  a.step({ type: 'preVoteResp', from: 'c', to: 'a', term: 3, reject: false });
+  assert.equal(a.status().role, 'candidate');
+  drain(a);
+  a.step({ type: 'voteResp', from: 'b', to: 'a', term: 3, reject: false });
+  a.step({ type: 'voteResp', from: 'c', to: 'a', term: 3, reject: false });
+  assert.equal(a.status().role, 'leader');
+  // Once its no-op (and so its demotion) commits, it steps down and hands over.
+  const rd = drain(a);
+  const noop = sent(rd).find((m) => m.type === 'append' && m.to === 'b');
+  assert.ok(noop);
+  a.step({ type: 'appendResp', from: 'b', to: 'a', term: 3, index: 6 });
+  assert.equal(a.status().role, 'leader', 'one voter of three holds it');
+  a.step({ type: 'appendResp', from: 'c', to: 'a', term: 3, index: 6 });
+  assert.equal(a.status().role, 'follower');
+  assert.ok(sent(drain(a)).some((m) => m.type === 'timeoutNow'));
+
+  // A member that knows its demotion is committed stays quiet.
+  const quiet = founder('a', voters4);
+  quiet.step({ type: 'append', from: 'b', to: 'a', term: 2, logTerm: 1, index: 4, entries: [demoteA], commit: 5 });
+  drain(quiet);
+  for (let i = 0; i < 100; i++) {
+    quiet.tick();
+    assert.deepEqual(sent(drain(quiet)), []);
+  }
 });
 
 test('a site joining from an empty state learns the log and the membership, then is promoted', () => {

@@ -228,3 +228,20 @@ test('compact at the applied index after a newer snapshot arrived mid-write keep
   c.advance(rd);
   assert.throws(() => c.compact(before - 1, image(1), 0), /older than the current snapshot/);
 });
+
+test('acks lost with a full window, then the leader compacts past them: the follower gets a snapshot', () => {
+  const net = new Net(['a', 'b', 'c'], { maxInflightAppends: 2, maxEntriesPerAppend: 1 });
+  net.campaign('a');
+  net.run(1);
+  net.drops.push((m) => m.type === 'appendResp' && m.from === 'b');
+  for (let i = 0; i < 6; i++) net.propose('a', `w${i}`);
+  net.stabilize();
+  net.run(1);
+  const a = net.node('a');
+  assert.ok(net.node('b').status().lastIndex < a.status().lastIndex, 'the window filled: b missed later writes');
+  a.compact(a.status().applied, image(20), 0);
+  net.drops.length = 0;
+  net.run(5);
+  assert.ok(net.delivered.some((m) => m.type === 'snapshot' && m.to === 'b'), 'caught up by snapshot');
+  assert.equal(net.node('b').status().commit, a.status().commit);
+});

@@ -18,7 +18,7 @@ import { patternBytes, sha512, startSourceServer, type SourceServer } from '../d
 
 const SITE_NAMES = ['site-a', 'site-b', 'site-c'];
 const AUDIT_MS = 3_000;
-const STEP_TIMEOUT_MS = 60_000;
+const STEP_TIMEOUT_MS = Number(process.env.STACKRAFT_TEST_STEP_MS ?? 60_000);
 
 const skip = process.env.OS_AUTH_URL
   ? undefined
@@ -68,21 +68,38 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
-async function projectId(driver: OpenStackDriver, authUrl: string, name: string): Promise<string> {
-  const token = await driver.session.token();
-  const base = authUrl.replace(/\/+$/, '').replace(/\/v3$/, '');
-  const res = await request(`${base}/v3/projects?name=${encodeURIComponent(name)}`, { headers: { 'X-Auth-Token': token.value, Accept: 'application/json' } });
-  const body = (await res.body.json()) as { projects?: Array<{ id: string }> };
-  const id = body.projects?.[0]?.id;
-  if (id === undefined) throw new Error(`Keystone at ${authUrl} has no project ${name}`);
-  return id;
+function keystoneBase(authUrl: string): string {
+  return `${authUrl.replace(/\/+$/, '').replace(/\/v3$/, '')}/v3`;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<number> {
+/**
+ * A Keystone project of this test's own, so its quota sets never meet another suite's (the driver
+ * contract uses the lab's admin and service projects). Nova accepts quotas only for real projects.
+ */
+async function createProject(driver: OpenStackDriver, authUrl: string, name: string): Promise<string> {
+  const token = await driver.session.token();
+  const res = await request(`${keystoneBase(authUrl)}/projects`, {
+    method: 'POST',
+    headers: { 'X-Auth-Token': token.value, Accept: 'application/json', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ project: { name, domain_id: 'default', description: 'stackraft reconciler test (deleted at the end)' } }),
+  });
+  const body = (await res.body.json()) as { project?: { id: string } };
+  if (res.statusCode !== 201 || body.project === undefined) throw new Error(`Keystone at ${authUrl} refused to create project ${name}: ${res.statusCode} ${JSON.stringify(body)}`);
+  return body.project.id;
+}
+
+async function deleteProject(driver: OpenStackDriver, authUrl: string, id: string): Promise<void> {
+  const token = await driver.session.token();
+  const res = await request(`${keystoneBase(authUrl)}/projects/${id}`, { method: 'DELETE', headers: { 'X-Auth-Token': token.value } });
+  await res.body.dump();
+}
+
+/** Polls `check`; on timeout the error says `what` (a function: evaluated only then, with the state at that time). */
+async function waitFor(what: string | (() => string), check: () => Promise<boolean> | boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<number> {
   const started = performance.now();
   for (;;) {
     if (await check()) return Math.round(performance.now() - started);
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -91,8 +108,8 @@ interface RealSite {
   name: string;
   authUrl: string;
   driver: OpenStackDriver;
-  /** The `service` project of this site's Keystone (project ids differ between sites). */
-  serviceProject: string;
+  /** This test's project in this site's Keystone (project ids differ between sites). */
+  project: string;
   reconciler: Reconciler;
 }
 
@@ -108,7 +125,7 @@ class ThreeSites {
     for (const [i, name] of SITE_NAMES.entries()) {
       const authUrl = urls[i]!;
       const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: authUrl } });
-      const serviceProject = await projectId(driver, authUrl, process.env.OS_TEST_SECOND_PROJECT ?? 'service');
+      const project = await createProject(driver, authUrl, `sr-rec-${this.run}`);
       const reconciler = new Reconciler(
         {
           site: name,
@@ -123,7 +140,7 @@ class ThreeSites {
         },
         { auditIntervalMs: AUDIT_MS, changeDebounceMs: 50, reports: { intervalMs: 200, maxReportsPerCommand: 250, maxRetryDelayMs: 2_000, gatherMs: 50 } },
       );
-      this.sites.push({ name, authUrl, driver, serviceProject, reconciler });
+      this.sites.push({ name, authUrl, driver, project, reconciler });
     }
   }
 
@@ -147,7 +164,7 @@ class ThreeSites {
     const notInSync = toSyncStatusView(this.catalog.catalog).sites.map((s) => [s.site, s.resources.filter((r) => r.state !== 'in-sync')]);
     const reconcilers = this.sites.map((s) => {
       const st = s.reconciler.status();
-      return { site: s.name, reachable: st.cloudReachable, lastPass: st.lastPass, resources: st.resources.filter((r) => r.state !== 'in-sync') };
+      return { site: s.name, reachable: st.cloudReachable, lastPass: st.lastPass, reports: st.reports, resources: st.resources.filter((r) => r.state !== "in-sync") };
     });
     return JSON.stringify({ notInSync, reconcilers });
   }
@@ -174,7 +191,6 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
     const strayId = `sr-rec-${three.run}-stray`;
     const operatorId = `sr-rec-${three.run}-operator`;
     const imageId = randomUUID();
-    const volumeProject = randomUUID().replace(/-/g, '');
     try {
       await three.open(urls);
       const bits = patternBytes(512 << 10, 7);
@@ -185,12 +201,12 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
       three.write(
         putOp('flavor', flavorId, { name: `sr-rec-${three.run}.small`, vcpus: 1, ram: 512, disk: 1, extraSpecs: { 'hw:cpu_policy': 'shared' }, description: 'stackraft reconciler test' }),
         putOp('image', imageId, { name: `sr-rec-${three.run}`, diskFormat: 'raw', containerFormat: 'bare', protected: true, properties: { os_distro: 'cirros' }, tags: ['stackraft-test'], source }),
-        putOp('quota', volumeProject, { project: volumeProject, volume: { gigabytes: 321, volumes: 12 } }),
-        ...three.sites.map((s) => putOp('quota', s.serviceProject, { project: s.serviceProject, compute: { cores: 33, instances: 7 } }, { placement: [s.name] })),
+        // Each site's Keystone has its own project ids: a quota per site, placed on that site only.
+        ...three.sites.map((s) => putOp('quota', s.project, { project: s.project, compute: { cores: 33, instances: 7 }, volume: { gigabytes: 321, volumes: 12 } }, { placement: [s.name] })),
       );
       for (const site of three.sites) site.reconciler.start();
-      const convergeMs = await waitFor(`all three sites in sync (${three.problems()})`, () => three.allInSync());
-      t.diagnostic(`converged 3 real sites from empty (1 flavor, 1 image of ${bits.length} bytes, 2 quotas each) in ${convergeMs} ms`);
+      const convergeMs = await waitFor(() => `all three sites in sync (${three.problems()})`, () => three.allInSync());
+      t.diagnostic(`converged 3 real sites from empty (1 flavor, 1 image of ${bits.length} bytes, 1 quota each) in ${convergeMs} ms`);
       for (const site of three.sites) {
         const flavor = await site.driver.getFlavor(flavorId);
         assert.equal(flavor?.managed, true, `${site.name} flavor`);
@@ -199,14 +215,15 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
         assert.equal(image?.status, 'active', `${site.name} image`);
         assert.equal(image?.osHashValue, sha512(bits), 'Glance holds exactly the served bits');
         assert.equal(image?.protected, true);
-        assert.equal((await site.driver.getQuota(volumeProject)).volume?.gigabytes, 321);
-        assert.equal((await site.driver.getQuota(site.serviceProject)).compute?.cores, 33, `${site.name} own-project quota`);
+        const quota = await site.driver.getQuota(site.project);
+        assert.equal(quota.compute?.cores, 33, `${site.name} quota (Nova)`);
+        assert.equal(quota.volume?.gigabytes, 321, `${site.name} quota (Cinder)`);
       }
       assert.ok(performance.now() - started < STEP_TIMEOUT_MS);
 
       // --- update: a flavor replace (vcpus) and an image metadata change
       three.write(patchOp('flavor', flavorId, { vcpus: 2 }), patchOp('image', imageId, { name: `sr-rec-${three.run}-renamed` }));
-      const updateMs = await waitFor(`update in sync (${three.problems()})`, () => three.allInSync());
+      const updateMs = await waitFor(() => `update in sync (${three.problems()})`, () => three.allInSync());
       t.diagnostic(`flavor replace + image patch on 3 real sites in ${updateMs} ms`);
       for (const site of three.sites) {
         assert.equal((await site.driver.getFlavor(flavorId))?.vcpus, 2);
@@ -221,7 +238,7 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
       const apisB = await b.driver.serviceApis();
       const apisC = await c.driver.serviceApis();
       await apisA.image!.patchImage(imageId, [{ op: 'replace', path: '/name', value: 'changed by hand' }]);
-      await apisA.volumeQuotas!.set(volumeProject, { gigabytes: 1 });
+      await apisA.volumeQuotas!.set(a.project, { gigabytes: 1 });
       await apisB.compute!.deleteFlavor(flavorId);
       await apisC.compute!.setExtraSpecs(flavorId, { 'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': 'large' });
       // A managed flavor nobody asked for, and the operator's own flavor (no marker).
@@ -229,7 +246,7 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
       await apisOutOfBand(apisC).createFlavor(operatorId, `sr-rec-${three.run}.operator`);
       const driftMs = await waitFor('drift repaired', async () => {
         const image = await a.driver.getImage(imageId);
-        const quota = await a.driver.getQuota(volumeProject);
+        const quota = await a.driver.getQuota(a.project);
         const flavorB = await b.driver.getFlavor(flavorId);
         const stray = await b.driver.getFlavor(strayId);
         const flavorC = await c.driver.getFlavor(flavorId);
@@ -247,17 +264,17 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
       const operator = await c.driver.getFlavor(operatorId);
       assert.equal(operator?.managed, false, "the operator's flavor is still there, untouched");
       assert.equal(operator?.name, `sr-rec-${three.run}.operator`);
-      await waitFor(`in sync after repair (${three.problems()})`, () => three.allInSync());
+      await waitFor(() => `in sync after repair (${three.problems()})`, () => three.allInSync());
 
       // --- removal: the catalog deletes everything (the protected image is unprotected first)
       three.write(patchOp('image', imageId, { protected: false }));
-      three.write(deleteOp('flavor', flavorId), deleteOp('image', imageId), deleteOp('quota', volumeProject), ...three.sites.map((s) => deleteOp('quota', s.serviceProject)));
+      three.write(deleteOp('flavor', flavorId), deleteOp('image', imageId), ...three.sites.map((s) => deleteOp('quota', s.project)));
       const removeMs = await waitFor('removed everywhere', async () => {
         for (const site of three.sites) {
           if ((await site.driver.getFlavor(flavorId)) !== undefined) return false;
           if ((await site.driver.getImage(imageId)) !== undefined) return false;
-          if ((await site.driver.getQuota(volumeProject)).volume?.gigabytes === 321) return false;
-          if ((await site.driver.getQuota(site.serviceProject)).compute?.cores === 33) return false;
+          const quota = await site.driver.getQuota(site.project);
+          if (quota.compute?.cores === 33 || quota.volume?.gigabytes === 321) return false;
         }
         return three.catalog.catalog.syncStatus().length === 0;
       });
@@ -272,9 +289,11 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
           const apis = await driver.serviceApis();
           for (const id of [flavorId, strayId, operatorId]) await apis.compute!.deleteFlavor(id).catch(() => {});
           await driver.deleteImage(imageId).catch(() => {});
-          await apis.volumeQuotas?.reset(volumeProject).catch(() => {});
-          const project = three.sites[i]?.serviceProject;
-          if (project !== undefined) await apis.compute!.quotas.reset(project).catch(() => {});
+          const project = three.sites[i]?.project;
+          if (project !== undefined) {
+            await driver.deleteQuota(project).catch(() => {});
+            await deleteProject(driver, url, project).catch(() => {});
+          }
         } catch {
           // The site is gone; nothing to clean.
         } finally {

@@ -211,3 +211,33 @@ describe('reconciler: failures, retries and reports', () => {
     await f.stop();
   });
 });
+
+describe('reconciler: stopping mid-pass', () => {
+  it('stop() during a pass lets the cloud call in flight finish and starts no other', async () => {
+    const f = new Fixture({ faults: { latencyMs: 1_000 }, reconciler: { maxConcurrentOperations: 1 } });
+    f.write(...Array.from({ length: 5 }, (_, i) => putOp('flavor', `f${i}`, flavorSpec({ name: `m1.n${i}` }))));
+    f.reconciler.start();
+    // The audit lists flavors (1 s) and images (1 s), then creates f0: stop during that create.
+    await f.advance(2_500);
+    const stopping = f.reconciler.stop();
+    const callsAtStop = f.counted.calls.length;
+    await f.advance(60_000);
+    await stopping;
+    assert.equal(f.counted.calls.length, callsAtStop, `no call after stop: ${f.counted.calls.slice(callsAtStop).join(',')}`);
+    assert.ok(f.cloud.model.listFlavors().length <= 1, 'at most the create in flight completed');
+  });
+});
+
+describe('reconciler: removing what never got in', () => {
+  it('a quota for a project the cloud does not know: error while desired, and its removal completes (nothing was set there)', async () => {
+    const f = new Fixture({ cloud: { model: new CloudModel({ requireKnownProjects: true }) } });
+    f.write(putOp('quota', PROJECT, quotaSpec()));
+    await f.start();
+    assert.equal(f.entry('quota', PROJECT)?.state, 'error');
+    f.write({ op: 'delete', kind: 'quota', id: PROJECT });
+    await f.advance(2_000);
+    assert.equal(f.entry('quota', PROJECT), undefined, 'entry cleared: the removal is done');
+    assert.ok(!f.counted.calls.includes('deleteQuota'), 'no reset attempted on a project the cloud refuses');
+    await f.stop();
+  });
+});

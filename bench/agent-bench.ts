@@ -1,0 +1,335 @@
+// Benchmark of real agent processes on loopback (libp2p TCP + Noise + yamux, LevelDB with fsync on),
+// with the default timing (100 ms tick, 10-tick election timeout) so the figures compare with
+// etcd 3.4's defaults (100 ms heartbeat, 1 s election timeout):
+//  - writes per second and latency p50/p99 for 1, 16, 64 and 256 concurrent writers, each writer a
+//    loop of flavor PUTs (its own flavor, its own client id, increasing seq) through the admin
+//    socket with keep-alive undici pools; each level runs WARMUP_S, then is measured for RUN_S;
+//  - time from `kill -9` of the leader to the next successful write (a write sent after the kill,
+//    from a writer at a surviving follower), REPEATS times, median;
+//  - resident memory (VmRSS) of the leader idle and under the heaviest level.
+// Run: npm run bench [-- --sites 3,5 --levels 1,16,64,256 --seconds 5 --warmup 1 --kills 5
+//                      --target leader|spread --cpu-prof DIR --json FILE]
+import '../agent/runtime/promise-shim.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+import { Pool } from 'undici';
+import { AgentCluster } from '../test/agent/cluster.js';
+
+// ------------------------------------------------------------------ settings
+
+const DEFAULT_TIMING = { tickMs: 100, electionTimeoutTicks: 10, heartbeatTicks: 1 };
+/** Keep-alive connections per agent socket; the agent admits 64 (MAX_ADMIN_CONNECTIONS), status polls need a few. */
+const MAX_CONNECTIONS_PER_SOCKET = 32;
+/** Latency samples kept per level (about a minute at 10k writes/s); beyond it the level stops sampling. */
+const MAX_LATENCY_SAMPLES = 1_000_000;
+/** A write's own timeout at the agent (body timeoutMs); a write slower than this is a failure. */
+const WRITE_TIMEOUT_MS = 10_000;
+/** Pause of a writer after a refused or failed write, so an election is not hammered. */
+const RETRY_PAUSE_MS = 10;
+/** Bound of the wait for the first write after a leader kill. */
+const FAILOVER_BOUND_MS = 30_000;
+/** RSS is sampled this often while a level runs. */
+const RSS_SAMPLE_MS = 250;
+/** Quiet time before the idle RSS sample. */
+const IDLE_SETTLE_MS = 2_000;
+
+/** etcd 3.4 on the same 2-core machines, fsync on, default timing, 3 members (from the issue). */
+const ETCD_3_MEMBERS = {
+  writesPerSecond: { 1: 737, 64: 2_280, 256: 3_220 } as Record<number, number>,
+  p50Ms: { 1: 1.25 } as Record<number, number>,
+  failoverMs: 1_400,
+};
+
+interface Options {
+  sites: number[];
+  levels: number[];
+  runSeconds: number;
+  warmupSeconds: number;
+  kills: number;
+  target: 'leader' | 'spread';
+  cpuProfDir: string | null;
+  jsonFile: string | null;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sites: { type: 'string', default: '3,5' },
+      levels: { type: 'string', default: '1,16,64,256' },
+      seconds: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      kills: { type: 'string', default: '5' },
+      target: { type: 'string', default: 'leader' },
+      'cpu-prof': { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  const list = (name: string, text: string, min: number, max: number): number[] =>
+    text.split(',').map((part) => {
+      const n = Number(part.trim());
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected integers from ${min} to ${max}, got ${JSON.stringify(text)}`);
+      return n;
+    });
+  const target = values.target;
+  if (target !== 'leader' && target !== 'spread') throw new Error(`--target: expected leader or spread, got ${JSON.stringify(target)}`);
+  return {
+    sites: list('sites', values.sites!, 1, 9),
+    levels: list('levels', values.levels!, 1, 1024),
+    runSeconds: list('seconds', values.seconds!, 1, 600)[0],
+    warmupSeconds: list('warmup', values.warmup!, 0, 600)[0],
+    kills: list('kills', values.kills!, 0, 50)[0],
+    target,
+    cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : null,
+    jsonFile: values.json ?? null,
+  };
+}
+
+// ------------------------------------------------------------------ load generation
+
+interface LevelResult {
+  writers: number;
+  writesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+  /** Highest VmRSS of the leader while the level ran, KiB. */
+  leaderPeakRssKiB: number;
+}
+
+/** One keep-alive pool per target socket, sized for `writers` requests in flight. */
+function poolsFor(sockets: string[], writers: number): Pool[] {
+  const perSocket = Math.ceil(writers / sockets.length);
+  const connections = Math.min(perSocket, MAX_CONNECTIONS_PER_SOCKET);
+  const pipelining = Math.ceil(perSocket / connections);
+  return sockets.map(
+    (socketPath) =>
+      new Pool('http://localhost', {
+        socketPath,
+        connections,
+        pipelining,
+        keepAliveTimeout: 60_000,
+        headersTimeout: WRITE_TIMEOUT_MS * 2,
+        bodyTimeout: WRITE_TIMEOUT_MS * 2,
+      }),
+  );
+}
+
+/** One flavor PUT; true when it committed. */
+async function putFlavor(pool: Pool, id: string, clientId: string, seq: number): Promise<boolean> {
+  const body = JSON.stringify({ spec: { name: id, vcpus: 1 + (seq % 64), ram: 512, disk: 1 }, clientId, seq, timeoutMs: WRITE_TIMEOUT_MS });
+  try {
+    const response = await pool.request({ method: 'PUT', path: `/v1/resources/flavor/${id}`, headers: { 'content-type': 'application/json' }, body, idempotent: true });
+    await response.body.dump();
+    return response.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs `writers` closed-loop writers for warmup + run seconds; measures the run window only. */
+async function runLevel(cluster: AgentCluster, opts: Options, writers: number, tag: string): Promise<LevelResult> {
+  const { leader } = await cluster.waitForLeader();
+  const targets = opts.target === 'leader' ? [leader] : cluster.running().map((s) => s.name);
+  const pools = poolsFor(targets.map((n) => cluster.site(n).socketPath), writers);
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  let measuring = false;
+  let stopping = false;
+  let peakRss = 0;
+
+  const writer = async (w: number): Promise<void> => {
+    const pool = pools[w % pools.length];
+    const id = `bench-${tag}-w${w}`;
+    const clientId = `bench-${tag}-${process.pid}-${w}`;
+    for (let seq = 1; !stopping; seq++) {
+      const started = performance.now();
+      const committed = await putFlavor(pool, id, clientId, seq);
+      const ms = performance.now() - started;
+      if (measuring && !stopping) {
+        if (committed) {
+          ok++;
+          if (latencies.length < MAX_LATENCY_SAMPLES) latencies.push(ms);
+        } else failed++;
+      }
+      if (!committed) await sleep(RETRY_PAUSE_MS);
+    }
+  };
+  const sampler = setInterval(() => {
+    if (!measuring) return;
+    cluster.site(leader).rssKiB().then((kib) => (peakRss = Math.max(peakRss, kib)), () => undefined);
+  }, RSS_SAMPLE_MS);
+
+  const loops = Array.from({ length: writers }, (_, w) => writer(w));
+  await sleep(opts.warmupSeconds * 1000);
+  measuring = true;
+  const windowStart = performance.now();
+  await sleep(opts.runSeconds * 1000);
+  stopping = true;
+  const windowMs = performance.now() - windowStart;
+  clearInterval(sampler);
+  await Promise.all(loops);
+  await Promise.all(pools.map((p) => p.close()));
+
+  latencies.sort((a, b) => a - b);
+  return {
+    writers,
+    writesPerSecond: ok / (windowMs / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    failed,
+    leaderPeakRssKiB: peakRss,
+  };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+// ------------------------------------------------------------------ failover
+
+/**
+ * Kills the leader with SIGKILL while a writer at a follower keeps writing; returns the time from
+ * the kill to the completion of the first write sent after it that committed. Then restarts the
+ * killed site and waits until it has caught up.
+ */
+async function timeFailover(cluster: AgentCluster, rep: number): Promise<number> {
+  const { leader } = await cluster.waitForLeader();
+  const writerSite = cluster.running().find((s) => s.name !== leader)!;
+  const pool = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: 1, headersTimeout: WRITE_TIMEOUT_MS * 2 });
+  const id = `failover-${rep}`;
+  const clientId = `failover-${process.pid}-${rep}`;
+  let seq = 0;
+  // A few writes first: the connection is open and the path warm.
+  for (let i = 0; i < 3; i++) await putFlavor(pool, id, clientId, ++seq);
+
+  let killedAt = 0;
+  let recoveredAt = 0;
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const sentAt = performance.now();
+      const committed = await putFlavor(pool, id, clientId, ++seq);
+      if (committed && killedAt > 0 && sentAt >= killedAt) {
+        recoveredAt = performance.now();
+        return;
+      }
+      if (!committed) await sleep(RETRY_PAUSE_MS);
+    }
+  })();
+  await sleep(200);
+  killedAt = performance.now();
+  const killed = cluster.kill(leader);
+  const bound = setTimeout(() => (stop = true), FAILOVER_BOUND_MS);
+  await loop;
+  clearTimeout(bound);
+  await pool.close();
+  await killed;
+  if (recoveredAt === 0) throw new Error(`no write committed within ${FAILOVER_BOUND_MS} ms of killing the leader ${leader}`);
+
+  await cluster.restart(leader);
+  const st = await cluster.waitForLeader();
+  const commit = (await cluster.admin(st.leader).status()).commitIndex;
+  await cluster.waitForApplied(leader, commit);
+  await cluster.waitForLeader();
+  return recoveredAt - killedAt;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// ------------------------------------------------------------------ one cluster size
+
+interface SizeResult {
+  sites: number;
+  levels: LevelResult[];
+  failoverMs: number[];
+  idleLeaderRssKiB: number;
+}
+
+async function benchSize(sites: number, opts: Options): Promise<SizeResult> {
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}/${sites}-sites`] : [];
+  if (opts.cpuProfDir) await mkdir(`${opts.cpuProfDir}/${sites}-sites`, { recursive: true });
+  log(`starting ${sites} agents (tick ${DEFAULT_TIMING.tickMs} ms, election timeout ${DEFAULT_TIMING.electionTimeoutTicks} ticks, fsync on)...`);
+  const cluster = await AgentCluster.start({ sites, ...DEFAULT_TIMING, logLevel: 'warn', nodeArgs, prefix: 'stackraft-bench-' });
+  try {
+    await sleep(IDLE_SETTLE_MS);
+    const { leader } = await cluster.waitForLeader();
+    const idleLeaderRssKiB = await cluster.site(leader).rssKiB();
+    const levels: LevelResult[] = [];
+    for (const writers of opts.levels) {
+      log(`${sites} sites: ${writers} writer(s), ${opts.warmupSeconds} s warm-up + ${opts.runSeconds} s...`);
+      const result = await runLevel(cluster, opts, writers, `${sites}s${writers}w`);
+      log(`  ${fmt(result.writesPerSecond, 0)} writes/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, ${result.failed} failed`);
+      levels.push(result);
+    }
+    const failoverMs: number[] = [];
+    for (let rep = 0; rep < opts.kills; rep++) {
+      const ms = await timeFailover(cluster, rep);
+      log(`${sites} sites: kill -9 of the leader -> next write in ${fmt(ms, 0)} ms`);
+      failoverMs.push(ms);
+    }
+    return { sites, levels, failoverMs, idleLeaderRssKiB };
+  } finally {
+    if (opts.cpuProfDir) await cluster.shutdown();
+    else await cluster.destroy();
+  }
+}
+
+// ------------------------------------------------------------------ report
+
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function printReport(results: SizeResult[], opts: Options): void {
+  const table = new Table({ head: ['sites', 'measure', 'stackraft', 'etcd 3.4 (3 members)'] });
+  for (const r of results) {
+    const etcd = r.sites === 3;
+    for (const level of r.levels) {
+      const w = level.writers;
+      table.push([r.sites, `${w} writer(s): writes/s`, fmt(level.writesPerSecond, 0), etcd && ETCD_3_MEMBERS.writesPerSecond[w] ? fmt(ETCD_3_MEMBERS.writesPerSecond[w], 0) : '']);
+      table.push([r.sites, `${w} writer(s): p50 / p99 ms`, `${fmt(level.p50Ms, 2)} / ${fmt(level.p99Ms, 2)}`, etcd && ETCD_3_MEMBERS.p50Ms[w] ? `${fmt(ETCD_3_MEMBERS.p50Ms[w], 2)} / -` : '']);
+      if (level.failed > 0) table.push([r.sites, `${w} writer(s): failed writes`, String(level.failed), '']);
+    }
+    if (r.failoverMs.length > 0) {
+      table.push([r.sites, `kill -9 leader -> next write, median of ${r.failoverMs.length} (ms)`, `${fmt(median(r.failoverMs), 0)} (${r.failoverMs.map((m) => fmt(m, 0)).join(', ')})`, etcd ? fmt(ETCD_3_MEMBERS.failoverMs, 0) : '']);
+    }
+    const peak = Math.max(...r.levels.map((l) => l.leaderPeakRssKiB));
+    table.push([r.sites, 'leader RSS idle / peak under load (MiB)', `${fmt(r.idleLeaderRssKiB / 1024, 0)} / ${fmt(peak / 1024, 0)}`, '']);
+  }
+  const [l1, l5] = loadavg();
+  process.stdout.write(
+    `\nstackraft agent benchmark: real agents on 127.0.0.1, fsync on, tick ${DEFAULT_TIMING.tickMs} ms, election timeout ${DEFAULT_TIMING.electionTimeoutTicks} ticks\n` +
+      `writers ${opts.target === 'leader' ? 'at the leader\'s admin socket' : 'spread round-robin over every site\'s admin socket (followers forward to the leader)'}; ` +
+      `each level ${opts.warmupSeconds} s warm-up + ${opts.runSeconds} s measured; ${cpus().length} CPUs, load average ${l1.toFixed(1)} / ${l5.toFixed(1)} (shared machine: expect noise)\n` +
+      `${table.toString()}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const results: SizeResult[] = [];
+  for (const sites of opts.sites) results.push(await benchSize(sites, opts));
+  printReport(results, opts);
+  if (opts.jsonFile) await writeFile(opts.jsonFile, `${JSON.stringify({ options: opts, results }, null, 2)}\n`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`agent-bench: ${err.stack ?? err.message}\n`);
+  process.exitCode = 1;
+});
