@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { Pool } from 'undici';
+import { metricTotal } from '../test/agent/admin-http.js';
 import { AgentCluster } from '../test/agent/cluster.js';
 
 // ------------------------------------------------------------------ settings
@@ -98,6 +99,22 @@ interface LevelResult {
   failed: number;
   /** Highest VmRSS of the leader while the level ran, KiB. */
   leaderPeakRssKiB: number;
+  /** Leader's synced storage batches per committed write, and their mean duration (from its metrics). */
+  leaderFsyncsPerWrite: number;
+  leaderFsyncMeanMs: number;
+}
+
+interface FsyncTotals {
+  count: number;
+  sumSeconds: number;
+}
+
+async function fsyncTotals(cluster: AgentCluster, site: string): Promise<FsyncTotals> {
+  const text = await cluster.admin(site).metrics();
+  return {
+    count: metricTotal(text, 'stackraft_storage_fsync_seconds_count'),
+    sumSeconds: metricTotal(text, 'stackraft_storage_fsync_seconds_sum'),
+  };
 }
 
 /** One keep-alive pool per target socket, sized for `writers` requests in flight. */
@@ -168,11 +185,14 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
 
   const loops = Array.from({ length: writers }, (_, w) => writer(w));
   await sleep(opts.warmupSeconds * 1000);
+  const fsyncBefore = await fsyncTotals(cluster, leader);
   measuring = true;
   const windowStart = performance.now();
   await sleep(opts.runSeconds * 1000);
   stopping = true;
   const windowMs = performance.now() - windowStart;
+  const fsyncAfter = await fsyncTotals(cluster, leader);
+  const fsyncs = fsyncAfter.count - fsyncBefore.count;
   clearInterval(sampler);
   await Promise.all(loops);
   await Promise.all(pools.map((p) => p.close()));
@@ -185,6 +205,8 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
     p99Ms: percentile(latencies, 0.99),
     failed,
     leaderPeakRssKiB: peakRss,
+    leaderFsyncsPerWrite: ok > 0 ? fsyncs / ok : Number.NaN,
+    leaderFsyncMeanMs: fsyncs > 0 ? ((fsyncAfter.sumSeconds - fsyncBefore.sumSeconds) * 1000) / fsyncs : Number.NaN,
   };
 }
 
@@ -195,51 +217,69 @@ function percentile(sorted: number[], q: number): number {
 
 // ------------------------------------------------------------------ failover
 
+/** A failover probe is sent this often, whatever happened to the earlier ones (open loop). */
+const PROBE_INTERVAL_MS = 20;
+/** Connections for the probes: enough that a few probes lost with the leader do not hold up the next. */
+const PROBE_CONNECTIONS = 32;
+
+interface FailoverResult {
+  /** Kill to the completion of the first probe sent after the kill that committed. */
+  nextWriteMs: number;
+  /** Kill to the first success of a closed-loop writer (one write at a time, at a follower). */
+  closedLoopStallMs: number;
+}
+
 /**
- * Kills the leader with SIGKILL while a writer at a follower keeps writing; returns the time from
- * the kill to the completion of the first write sent after it that committed. Then restarts the
- * killed site and waits until it has caught up.
+ * Kills the leader with SIGKILL while probes (one every PROBE_INTERVAL_MS, open loop) and a
+ * closed-loop writer write through a surviving follower's socket. Then restarts the killed site
+ * and waits until it has caught up.
  */
-async function timeFailover(cluster: AgentCluster, rep: number): Promise<number> {
+async function timeFailover(cluster: AgentCluster, rep: number): Promise<FailoverResult> {
   const { leader } = await cluster.waitForLeader();
   const writerSite = cluster.running().find((s) => s.name !== leader)!;
-  const pool = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: 1, headersTimeout: WRITE_TIMEOUT_MS * 2 });
+  const probes = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: PROBE_CONNECTIONS, headersTimeout: WRITE_TIMEOUT_MS * 2 });
+  const steady = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: 1, headersTimeout: WRITE_TIMEOUT_MS * 2 });
   const id = `failover-${rep}`;
-  const clientId = `failover-${process.pid}-${rep}`;
-  let seq = 0;
-  // A few writes first: the connection is open and the path warm.
-  for (let i = 0; i < 3; i++) await putFlavor(pool, id, clientId, ++seq);
+  const runId = `${process.pid}-${rep}`;
+  for (let seq = 1; seq <= 3; seq++) await putFlavor(steady, id, `steady-${runId}`, seq); // warm path
 
-  let killedAt = 0;
-  let recoveredAt = 0;
+  let killedAt = Number.POSITIVE_INFINITY;
+  let probeOkAt = 0;
+  let steadyOkAt = 0;
   let stop = false;
-  const loop = (async () => {
-    while (!stop) {
-      const sentAt = performance.now();
-      const committed = await putFlavor(pool, id, clientId, ++seq);
-      if (committed && killedAt > 0 && sentAt >= killedAt) {
-        recoveredAt = performance.now();
-        return;
-      }
+  const steadyLoop = (async () => {
+    for (let seq = 4; !stop && steadyOkAt === 0; seq++) {
+      const committed = await putFlavor(steady, id, `steady-${runId}`, seq);
+      if (committed && performance.now() > killedAt) steadyOkAt = performance.now();
       if (!committed) await sleep(RETRY_PAUSE_MS);
     }
   })();
-  await sleep(200);
+  const probeLoop = (async () => {
+    for (let n = 1; !stop && probeOkAt === 0; n++) {
+      const sentAt = performance.now();
+      void putFlavor(probes, id, `probe-${runId}-${n}`, 1).then((committed) => {
+        if (committed && sentAt >= killedAt && probeOkAt === 0) probeOkAt = performance.now();
+      });
+      await sleep(PROBE_INTERVAL_MS);
+    }
+  })();
+  await sleep(300);
   killedAt = performance.now();
   const killed = cluster.kill(leader);
   const bound = setTimeout(() => (stop = true), FAILOVER_BOUND_MS);
-  await loop;
+  await probeLoop;
+  await steadyLoop;
   clearTimeout(bound);
-  await pool.close();
+  await Promise.all([probes.destroy(), steady.destroy()]);
   await killed;
-  if (recoveredAt === 0) throw new Error(`no write committed within ${FAILOVER_BOUND_MS} ms of killing the leader ${leader}`);
+  if (probeOkAt === 0) throw new Error(`no write committed within ${FAILOVER_BOUND_MS} ms of killing the leader ${leader}`);
 
   await cluster.restart(leader);
   const st = await cluster.waitForLeader();
   const commit = (await cluster.admin(st.leader).status()).commitIndex;
   await cluster.waitForApplied(leader, commit);
   await cluster.waitForLeader();
-  return recoveredAt - killedAt;
+  return { nextWriteMs: probeOkAt - killedAt, closedLoopStallMs: steadyOkAt > 0 ? steadyOkAt - killedAt : Number.NaN };
 }
 
 function median(values: number[]): number {
@@ -253,7 +293,7 @@ function median(values: number[]): number {
 interface SizeResult {
   sites: number;
   levels: LevelResult[];
-  failoverMs: number[];
+  failovers: FailoverResult[];
   idleLeaderRssKiB: number;
 }
 
@@ -270,16 +310,19 @@ async function benchSize(sites: number, opts: Options): Promise<SizeResult> {
     for (const writers of opts.levels) {
       log(`${sites} sites: ${writers} writer(s), ${opts.warmupSeconds} s warm-up + ${opts.runSeconds} s...`);
       const result = await runLevel(cluster, opts, writers, `${sites}s${writers}w`);
-      log(`  ${fmt(result.writesPerSecond, 0)} writes/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, ${result.failed} failed`);
+      log(
+        `  ${fmt(result.writesPerSecond, 0)} writes/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, ${result.failed} failed; ` +
+          `leader: ${fmt(result.leaderFsyncsPerWrite, 2)} fsyncs/write of ${fmt(result.leaderFsyncMeanMs, 2)} ms on average`,
+      );
       levels.push(result);
     }
-    const failoverMs: number[] = [];
+    const failovers: FailoverResult[] = [];
     for (let rep = 0; rep < opts.kills; rep++) {
-      const ms = await timeFailover(cluster, rep);
-      log(`${sites} sites: kill -9 of the leader -> next write in ${fmt(ms, 0)} ms`);
-      failoverMs.push(ms);
+      const result = await timeFailover(cluster, rep);
+      log(`${sites} sites: kill -9 of the leader -> next write in ${fmt(result.nextWriteMs, 0)} ms (closed-loop writer stalled ${fmt(result.closedLoopStallMs, 0)} ms)`);
+      failovers.push(result);
     }
-    return { sites, levels, failoverMs, idleLeaderRssKiB };
+    return { sites, levels, failovers, idleLeaderRssKiB };
   } finally {
     if (opts.cpuProfDir) await cluster.shutdown();
     else await cluster.destroy();
@@ -297,17 +340,21 @@ function log(line: string): void {
 }
 
 function printReport(results: SizeResult[], opts: Options): void {
-  const table = new Table({ head: ['sites', 'measure', 'stackraft', 'etcd 3.4 (3 members)'] });
+  const table = new Table({ head: ['sites', 'measure', 'stackraft', 'etcd 3.4 (3 members)'], style: { head: [], border: [] } });
   for (const r of results) {
     const etcd = r.sites === 3;
     for (const level of r.levels) {
       const w = level.writers;
       table.push([r.sites, `${w} writer(s): writes/s`, fmt(level.writesPerSecond, 0), etcd && ETCD_3_MEMBERS.writesPerSecond[w] ? fmt(ETCD_3_MEMBERS.writesPerSecond[w], 0) : '']);
       table.push([r.sites, `${w} writer(s): p50 / p99 ms`, `${fmt(level.p50Ms, 2)} / ${fmt(level.p99Ms, 2)}`, etcd && ETCD_3_MEMBERS.p50Ms[w] ? `${fmt(ETCD_3_MEMBERS.p50Ms[w], 2)} / -` : '']);
+      table.push([r.sites, `${w} writer(s): leader fsyncs per write, mean fsync ms`, `${fmt(level.leaderFsyncsPerWrite, 2)}, ${fmt(level.leaderFsyncMeanMs, 2)}`, '']);
       if (level.failed > 0) table.push([r.sites, `${w} writer(s): failed writes`, String(level.failed), '']);
     }
-    if (r.failoverMs.length > 0) {
-      table.push([r.sites, `kill -9 leader -> next write, median of ${r.failoverMs.length} (ms)`, `${fmt(median(r.failoverMs), 0)} (${r.failoverMs.map((m) => fmt(m, 0)).join(', ')})`, etcd ? fmt(ETCD_3_MEMBERS.failoverMs, 0) : '']);
+    if (r.failovers.length > 0) {
+      const next = r.failovers.map((f) => f.nextWriteMs);
+      const stall = r.failovers.map((f) => f.closedLoopStallMs);
+      table.push([r.sites, `kill -9 leader -> next write, median of ${next.length} (ms)`, `${fmt(median(next), 0)} (${next.map((m) => fmt(m, 0)).join(', ')})`, etcd ? fmt(ETCD_3_MEMBERS.failoverMs, 0) : '']);
+      table.push([r.sites, 'same, stall of a closed-loop writer (ms)', `${fmt(median(stall), 0)} (${stall.map((m) => fmt(m, 0)).join(', ')})`, '']);
     }
     const peak = Math.max(...r.levels.map((l) => l.leaderPeakRssKiB));
     table.push([r.sites, 'leader RSS idle / peak under load (MiB)', `${fmt(r.idleLeaderRssKiB / 1024, 0)} / ${fmt(peak / 1024, 0)}`, '']);

@@ -29,6 +29,10 @@ else
   # The lab's own credentials only: never a cloud the caller happens to have configured.
   unset OS_CLOUD OS_CLIENT_CONFIG_FILE OS_PROJECT_ID OS_USER_ID OS_AUTH_TYPE OS_INTERFACE OS_CACERT
   lab_env="$(bash "$up")"
+  # Sites B and C for the three-site reconciler test: the same services on 127.0.0.2 and .3, each
+  # with its own databases (their OS_* lines are not needed: the test derives their URLs).
+  OSLAB_HOST=127.0.0.2 OSLAB_DIR="${OSLAB_DIR:-/tmp/oslab}-b" bash "$up" >/dev/null
+  OSLAB_HOST=127.0.0.3 OSLAB_DIR="${OSLAB_DIR:-/tmp/oslab}-c" bash "$up" >/dev/null
   eval "$lab_env"
 fi
 

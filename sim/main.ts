@@ -3,47 +3,63 @@
 import { writeFileSync } from 'node:fs';
 import { formatFailure } from './checkers/failure.js';
 import { SIM_USAGE, SimArgsError, parseSimArgs, type CliArgs } from './harness/options.js';
-import { runSimulation, type Progress } from './harness/simulation.js';
+import { runSimulation, type Progress, type RunControls } from './harness/simulation.js';
 import { formatReport, reportToJson } from './report.js';
 
-/** Exit codes: 0 every checker passed (or inconclusive), 1 a checker failed, 2 bad arguments. */
+/** Exit codes: 0 every checker passed (or was inconclusive), 1 a checker failed, 2 bad arguments. */
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 /** Minimum wall time between two progress lines on a terminal. */
 const PROGRESS_EVERY_WALL_MS = 500;
 
-export async function run(argv: string[]): Promise<number> {
+/** Where the command writes (the process by default; tests capture it). */
+export interface SimIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** A terminal on stderr: show a progress line. */
+  isTTY: boolean;
+}
+
+const processIo: SimIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  isTTY: process.stderr.isTTY === true,
+};
+
+/** `controls.hooks` exists for tests that plant a bug; the command line never sets it. */
+export async function run(argv: string[], io: SimIo = processIo, controls: Pick<RunControls, 'hooks'> = {}): Promise<number> {
   let args: CliArgs;
   try {
     args = parseSimArgs(argv);
   } catch (err) {
     if (err instanceof SimArgsError) {
-      process.stderr.write(`stackraft sim: ${err.message}\n${SIM_USAGE}\n`);
+      io.err(`stackraft sim: ${err.message}\n${SIM_USAGE}\n`);
       return EXIT_USAGE;
     }
     throw err;
   }
   if (args.help) {
-    process.stdout.write(`${SIM_USAGE}\n`);
+    io.out(`${SIM_USAGE}\n`);
     return 0;
   }
   const started = performance.now();
-  const progress = process.stderr.isTTY ? progressLine(started) : undefined;
-  const log = args.verbose ? (atMs: number, line: string) => process.stderr.write(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
-  const result = await runSimulation(args.options, { onProgress: args.verbose ? undefined : progress, log });
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  const log = args.verbose ? (atMs: number, line: string) => io.err(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
+  const progress = io.isTTY && !args.verbose ? progressLine(io, started) : undefined;
+  const result = await runSimulation(args.options, { ...controls, onProgress: progress, log });
+  if (progress) io.err('\r\x1b[K');
   result.report.run.wallMs = Math.round(performance.now() - started);
   if (args.outPath) writeFileSync(args.outPath, `${reportToJson(result.report)}\n`);
-  process.stdout.write(`${args.json ? reportToJson(result.report) : formatReport(result.report)}\n`);
+  io.out(`${args.json ? reportToJson(result.report) : formatReport(result.report)}\n`);
   if (result.verdict === 'fail') {
-    process.stderr.write(`\nstackraft sim: ${result.failures.length} check failure(s), first: ${result.failures[0] ? formatFailure(result.failures[0]) : '?'}\n`);
-    process.stderr.write(`replay with: ${result.report.run.replayCommand}\n`);
+    const first = result.failures[0];
+    io.err(`\nstackraft sim: ${result.failures.length} check failure(s)${first ? `, first: ${formatFailure(first)}` : ''}\n`);
+    io.err(`replay with: ${result.report.run.replayCommand}\n`);
     return EXIT_FAILED;
   }
   return 0;
 }
 
-function progressLine(started: number): (p: Progress) => void {
+function progressLine(io: SimIo, started: number): (p: Progress) => void {
   let last = 0;
   return (p) => {
     const now = performance.now();
@@ -53,6 +69,9 @@ function progressLine(started: number): (p: Progress) => void {
     const speed = p.virtualMs / 1000 / Math.max(wallS, 0.001);
     const etaS = (p.durationMs - p.virtualMs) / 1000 / Math.max(speed, 0.001);
     const pct = ((100 * p.virtualMs) / p.durationMs).toFixed(0);
-    process.stderr.write(`\r\x1b[Ksim ${pct}%  ${(p.virtualMs / 1000).toFixed(0)}/${(p.durationMs / 1000).toFixed(0)} s virtual  ${speed.toFixed(1)}× real time  ${p.events.toLocaleString('en-US')} events  ETA ${etaS.toFixed(0)} s`);
+    io.err(
+      `\r\x1b[Ksim ${pct}%  ${(p.virtualMs / 1000).toFixed(0)}/${(p.durationMs / 1000).toFixed(0)} s virtual  ` +
+        `${speed.toFixed(1)}× real time  ${p.events.toLocaleString('en-US')} events  ETA ${etaS.toFixed(0)} s`,
+    );
   };
 }

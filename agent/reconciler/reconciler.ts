@@ -44,6 +44,12 @@ export interface ReconcilerDeps {
    * would see resources as deleted that are not (and Glance never reuses a deleted image id).
    */
   catalogReady?: () => boolean;
+  /**
+   * Which managed resources that the catalog does not name this reconciler may remove (default:
+   * all). The cloud's marker says "stackraft's", not "this cluster's": a cloud shared with another
+   * cluster (or with test suites) narrows this so they do not delete each other's resources.
+   */
+  removalScope?: (kind: ManagedKind, id: string) => boolean;
 }
 
 export type PassMode = 'change' | 'audit';
@@ -96,6 +102,7 @@ export class Reconciler {
   private readonly logger: Logger;
   private readonly random: () => number;
   private readonly catalogReady: () => boolean;
+  private readonly removalScope: (kind: ManagedKind, id: string) => boolean;
   private readonly options: ReconcilerOptions;
   private readonly tracks = new TrackTable();
   private readonly reports: SyncReportQueue;
@@ -127,6 +134,7 @@ export class Reconciler {
     this.logger = deps.logger ?? silentLogger;
     this.random = deps.random ?? Math.random;
     this.catalogReady = deps.catalogReady ?? (() => true);
+    this.removalScope = deps.removalScope ?? (() => true);
     this.options = resolveReconcilerOptions(options);
     this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports);
     this.outcomes = new Outcomes(this.site, this.clock, this.logger, this.random, this.options, this.catalog, this.reports);
@@ -307,7 +315,7 @@ export class Reconciler {
     for (const kind of ['flavor', 'image'] as const) {
       const listing = inventory[kind];
       if (listing.ok) {
-        for (const [id, item] of listing.byId) if (item.managed) this.tracks.ensureRemoval(kind, id, true);
+        for (const [id, item] of listing.byId) if (item.managed && this.removalScope(kind, id)) this.tracks.ensureRemoval(kind, id, true);
         continue;
       }
       const failure = describeFailure(listing.error);

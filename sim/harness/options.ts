@@ -23,6 +23,12 @@ export interface SimOptions {
   clients: number;
   /** A client write not committed within this long is reported unknown by the replica. */
   proposalTimeoutMs: number;
+  /**
+   * Compaction: a snapshot every this many applied entries, keeping this many below it. Lower than
+   * the daemon's default (10,000) so that runs of minutes exercise snapshots and their transfer.
+   */
+  snapshotEveryEntries: number;
+  retainEntries: number;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -39,6 +45,8 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   diskSigma: 0.4,
   clients: 32,
   proposalTimeoutMs: 5_000,
+  snapshotEveryEntries: 1_000,
+  retainEntries: 200,
 });
 
 /** Bounds that keep a run meaningful and finite; outside them the arguments are refused. */

@@ -129,6 +129,8 @@ function raftDetail(check: string, parts: RunParts, c: CheckOutcomes): string | 
       const t = world.checker.leaderTerms();
       return `${t.terms} terms with a leader`;
     }
+    case 'apply-order':
+      return `${world.stats.snapshotsInstalled} snapshot installs, ${world.stats.restarts} restarts, ${world.membership.stats.rebuilt} rebuilt sites`;
     case 'no-lost-write':
       return world.checker.unverifiedAckCount > 0 ? `${world.checker.unverifiedAckCount} acknowledged writes seen only through snapshots` : undefined;
     case 'liveness': {

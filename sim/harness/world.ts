@@ -84,6 +84,8 @@ export class World implements SiteEvents {
         tickMs: options.tickMs,
         raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks },
         proposalTimeoutMs: options.proposalTimeoutMs,
+        snapshotEveryEntries: options.snapshotEveryEntries,
+        retainEntries: options.retainEntries,
       },
       bootstrap: { voters: topology.voters, learners: topology.learners },
       diskMedianMs: options.diskMedianMs,

@@ -129,4 +129,16 @@ describe('reconciler: audit and drift', () => {
     assert.equal(f.entry('flavor', 'f1')?.state, 'in-sync');
     await f.stop();
   });
+
+  it('removes only extra managed resources within its removal scope (a cloud shared with another cluster)', async () => {
+    const f = new Fixture({ removalScope: (_kind, id) => id.startsWith('ours-') });
+    await f.start();
+    const extra = (id: string) => ({ id, name: `m1.${id}`, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: {} });
+    await f.cloud.createFlavor(extra('ours-stray'));
+    await f.cloud.createFlavor(extra('theirs-stray'));
+    await f.advance(AUDIT_MS + 1_000);
+    assert.equal(await f.cloud.getFlavor('ours-stray'), undefined);
+    assert.equal((await f.cloud.getFlavor('theirs-stray'))?.managed, true, 'another cluster\'s managed flavor is left alone');
+    await f.stop();
+  });
 });

@@ -73,6 +73,7 @@ export interface FixtureOptions {
   /** Register the sites in the catalog first (default true). */
   registerSites?: boolean;
   catalogReady?: () => boolean;
+  removalScope?: (kind: 'flavor' | 'image' | 'quota', id: string) => boolean;
   /** Make the sink fail while this returns true. */
   sinkDown?: () => boolean;
 }
@@ -101,6 +102,7 @@ export class Fixture {
         random: seededRandom(3),
         logger: recordingLogger(this.logs),
         ...(options.catalogReady ? { catalogReady: options.catalogReady } : {}),
+        ...(options.removalScope ? { removalScope: options.removalScope } : {}),
         report: async (reports) => {
           if (options.sinkDown?.()) throw new Error('no quorum (test)');
           this.commands.push({ at: this.clock.now(), reports });
