@@ -10,7 +10,7 @@
 // Run: npm run bench [-- --sites 3,5 --levels 1,16,64,256 --seconds 5 --warmup 1 --kills 5
 //                      --target leader|spread --cpu-prof DIR --json FILE]
 import '../agent/runtime/promise-shim.js';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,8 +22,15 @@ import { AgentCluster } from '../test/agent/cluster.js';
 // ------------------------------------------------------------------ settings
 
 const DEFAULT_TIMING = { tickMs: 100, electionTimeoutTicks: 10, heartbeatTicks: 1 };
-/** Keep-alive connections per agent socket; the agent admits 64 (MAX_ADMIN_CONNECTIONS), status polls need a few. */
-const MAX_CONNECTIONS_PER_SOCKET = 32;
+/**
+ * Keep-alive connections per agent socket. The agent admits 64 (agent/admin/server.ts
+ * MAX_ADMIN_CONNECTIONS) and the bench's own status and metrics polls need a few. node:http
+ * answers the pipelined requests of one connection one at a time, so this is also the most
+ * writes one agent can have in flight: writers beyond it wait in the client's pool.
+ */
+const MAX_CONNECTIONS_PER_SOCKET = 60;
+/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
 /** Latency samples kept per level (about a minute at 10k writes/s); beyond it the level stops sampling. */
 const MAX_LATENCY_SAMPLES = 1_000_000;
 /** A write's own timeout at the agent (body timeoutMs); a write slower than this is a failure. */
@@ -99,9 +106,21 @@ interface LevelResult {
   failed: number;
   /** Highest VmRSS of the leader while the level ran, KiB. */
   leaderPeakRssKiB: number;
+  /** CPU used during the measured window, in cores: the leader, the busiest follower, this bench process. */
+  leaderCpuCores: number;
+  followerCpuCores: number;
+  clientCpuCores: number;
   /** Leader's synced storage batches per committed write, and their mean duration (from its metrics). */
   leaderFsyncsPerWrite: number;
   leaderFsyncMeanMs: number;
+}
+
+/** CPU time (user + system) a process has used so far, in seconds, from /proc/PID/stat. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 interface FsyncTotals {
@@ -121,13 +140,12 @@ async function fsyncTotals(cluster: AgentCluster, site: string): Promise<FsyncTo
 function poolsFor(sockets: string[], writers: number): Pool[] {
   const perSocket = Math.ceil(writers / sockets.length);
   const connections = Math.min(perSocket, MAX_CONNECTIONS_PER_SOCKET);
-  const pipelining = Math.ceil(perSocket / connections);
   return sockets.map(
     (socketPath) =>
       new Pool('http://localhost', {
         socketPath,
         connections,
-        pipelining,
+        pipelining: 1,
         keepAliveTimeout: 60_000,
         headersTimeout: WRITE_TIMEOUT_MS * 2,
         bodyTimeout: WRITE_TIMEOUT_MS * 2,
@@ -186,12 +204,18 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
   const loops = Array.from({ length: writers }, (_, w) => writer(w));
   await sleep(opts.warmupSeconds * 1000);
   const fsyncBefore = await fsyncTotals(cluster, leader);
+  const pids = cluster.running().map((s) => ({ name: s.name, pid: s.pid! }));
+  const cpuBefore = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
+  const clientBefore = process.cpuUsage();
   measuring = true;
   const windowStart = performance.now();
   await sleep(opts.runSeconds * 1000);
   stopping = true;
   const windowMs = performance.now() - windowStart;
+  const clientUsed = process.cpuUsage(clientBefore);
+  const cpuAfter = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
   const fsyncAfter = await fsyncTotals(cluster, leader);
+  const cores = pids.map((p, i) => ({ name: p.name, cores: (cpuAfter[i] - cpuBefore[i]) / (windowMs / 1000) }));
   const fsyncs = fsyncAfter.count - fsyncBefore.count;
   clearInterval(sampler);
   await Promise.all(loops);
@@ -205,6 +229,9 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
     p99Ms: percentile(latencies, 0.99),
     failed,
     leaderPeakRssKiB: peakRss,
+    leaderCpuCores: cores.find((c) => c.name === leader)?.cores ?? Number.NaN,
+    followerCpuCores: Math.max(0, ...cores.filter((c) => c.name !== leader).map((c) => c.cores)),
+    clientCpuCores: (clientUsed.user + clientUsed.system) / 1e6 / (windowMs / 1000),
     leaderFsyncsPerWrite: ok > 0 ? fsyncs / ok : Number.NaN,
     leaderFsyncMeanMs: fsyncs > 0 ? ((fsyncAfter.sumSeconds - fsyncBefore.sumSeconds) * 1000) / fsyncs : Number.NaN,
   };
@@ -312,7 +339,8 @@ async function benchSize(sites: number, opts: Options): Promise<SizeResult> {
       const result = await runLevel(cluster, opts, writers, `${sites}s${writers}w`);
       log(
         `  ${fmt(result.writesPerSecond, 0)} writes/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, ${result.failed} failed; ` +
-          `leader: ${fmt(result.leaderFsyncsPerWrite, 2)} fsyncs/write of ${fmt(result.leaderFsyncMeanMs, 2)} ms on average`,
+          `leader: ${fmt(result.leaderFsyncsPerWrite, 2)} fsyncs/write of ${fmt(result.leaderFsyncMeanMs, 2)} ms on average; ` +
+          `CPU cores: leader ${fmt(result.leaderCpuCores, 2)}, busiest follower ${fmt(result.followerCpuCores, 2)}, bench client ${fmt(result.clientCpuCores, 2)}`,
       );
       levels.push(result);
     }
@@ -348,6 +376,7 @@ function printReport(results: SizeResult[], opts: Options): void {
       table.push([r.sites, `${w} writer(s): writes/s`, fmt(level.writesPerSecond, 0), etcd && ETCD_3_MEMBERS.writesPerSecond[w] ? fmt(ETCD_3_MEMBERS.writesPerSecond[w], 0) : '']);
       table.push([r.sites, `${w} writer(s): p50 / p99 ms`, `${fmt(level.p50Ms, 2)} / ${fmt(level.p99Ms, 2)}`, etcd && ETCD_3_MEMBERS.p50Ms[w] ? `${fmt(ETCD_3_MEMBERS.p50Ms[w], 2)} / -` : '']);
       table.push([r.sites, `${w} writer(s): leader fsyncs per write, mean fsync ms`, `${fmt(level.leaderFsyncsPerWrite, 2)}, ${fmt(level.leaderFsyncMeanMs, 2)}`, '']);
+      table.push([r.sites, `${w} writer(s): CPU cores leader / follower / client`, `${fmt(level.leaderCpuCores, 2)} / ${fmt(level.followerCpuCores, 2)} / ${fmt(level.clientCpuCores, 2)}`, '']);
       if (level.failed > 0) table.push([r.sites, `${w} writer(s): failed writes`, String(level.failed), '']);
     }
     if (r.failovers.length > 0) {
@@ -362,7 +391,8 @@ function printReport(results: SizeResult[], opts: Options): void {
   const [l1, l5] = loadavg();
   process.stdout.write(
     `\nstackraft agent benchmark: real agents on 127.0.0.1, fsync on, tick ${DEFAULT_TIMING.tickMs} ms, election timeout ${DEFAULT_TIMING.electionTimeoutTicks} ticks\n` +
-      `writers ${opts.target === 'leader' ? 'at the leader\'s admin socket' : 'spread round-robin over every site\'s admin socket (followers forward to the leader)'}; ` +
+      `writers ${opts.target === 'leader' ? 'at the leader\'s admin socket' : 'spread round-robin over every site\'s admin socket (followers forward to the leader)'}, ` +
+      `at most ${MAX_CONNECTIONS_PER_SOCKET} in flight per agent (it admits 64 admin connections, and serves one request at a time per connection); ` +
       `each level ${opts.warmupSeconds} s warm-up + ${opts.runSeconds} s measured; ${cpus().length} CPUs, load average ${l1.toFixed(1)} / ${l5.toFixed(1)} (shared machine: expect noise)\n` +
       `${table.toString()}\n`,
   );

@@ -1,7 +1,7 @@
 // Catalog resources through the admin API: read (by id or name), write (put, patch, batch), and
 // the options every resource command shares (--placement, --force/--reason, --linearizable).
 import type { JsonObject, ReadMeta, ResourceKind, ResourceRevision, ResourceView, WriteOp } from '../admin/service.js';
-import type { CommandContext, OptionSpec } from './command.js';
+import type { CommandContext, CommandSpec, OptionSpec } from './command.js';
 import { ApiError, CliError, EXIT, UsageError } from './errors.js';
 import { renderList, renderShow, selectColumns, type Column } from './output.js';
 
@@ -159,4 +159,53 @@ export function specField(name: string): (r: ResourceView) => unknown {
 
 export function nothingToChange(ctx: CommandContext): never {
   throw new UsageError('nothing to change: give at least one option', ctx.command.words.join(' '));
+}
+
+/** Columns picked by key from a kind's show columns (list views show a subset). */
+export function columnsByKey<T>(columns: Column<T>[], keys: string[]): Column<T>[] {
+  return keys.map((key) => {
+    const column = columns.find((c) => c.key === key);
+    if (!column) throw new Error(`no column ${key}`);
+    return column;
+  });
+}
+
+export interface ListCommandOptions {
+  kind: ResourceKind;
+  summary: string;
+  columns: Column<ResourceView>[];
+  keys: string[];
+  /** With --long: these keys instead, described by longHelp. */
+  long?: { keys: string[]; help: string };
+}
+
+/** `<kind> list [--long] [--linearizable]`. */
+export function listCommand(o: ListCommandOptions): CommandSpec {
+  return {
+    words: [o.kind, 'list'],
+    summary: o.summary,
+    positionals: { min: 0, max: 0 },
+    output: 'list',
+    options: { ...(o.long ? { long: { type: 'boolean', help: o.long.help } } : {}), ...LINEARIZABLE_OPTION },
+    run: async (ctx) => {
+      const { items } = await listKind(ctx, o.kind);
+      printList(ctx, columnsByKey(o.columns, o.long && ctx.bool('long') ? o.long.keys : o.keys), items);
+    },
+  };
+}
+
+/** `<kind> show ID [--linearizable]`; byName also finds a resource by its spec name. */
+export function showCommand(kind: ResourceKind, summary: string, args: string, columns: Column<ResourceView>[], byName: boolean): CommandSpec {
+  return {
+    words: [kind, 'show'],
+    summary,
+    args,
+    positionals: { min: 1, max: 1 },
+    output: 'show',
+    options: { ...LINEARIZABLE_OPTION },
+    run: async (ctx) => {
+      const { resource } = await findResource(ctx, kind, ctx.positionals[0]!, byName);
+      printShow(ctx, columns, resource);
+    },
+  };
 }

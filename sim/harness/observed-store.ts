@@ -26,13 +26,15 @@ export class TermRuns {
     return this.last;
   }
 
-  /** Appends entries, dropping any held suffix from entries[0].index on (as the store does). */
+  /** Appends entries, dropping any held suffix from their first index on (as the store does). */
   append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = entries[0].index;
-    if (first <= this.baseIndex) return; // below a snapshot: the store refuses such writes anyway
-    this.truncateFrom(first);
-    for (const e of entries) {
+    // Entries at or below the snapshot base are covered by it (a restart reads retained ones too).
+    let k = 0;
+    while (k < entries.length && entries[k].index <= this.baseIndex) k++;
+    if (k === entries.length) return;
+    this.truncateFrom(entries[k].index);
+    for (; k < entries.length; k++) {
+      const e = entries[k];
       const runs = this.terms.length;
       if (runs === 0 || this.terms[runs - 1] !== e.term) {
         this.starts.push(e.index);
@@ -86,8 +88,9 @@ export class ObservedStore implements LogStore {
 
   async open(): Promise<StoreMeta> {
     const meta = await this.inner.open();
-    if (meta.snapshot) this.terms.installSnapshot(meta.snapshot.meta);
+    // The stored log may start below the snapshot (retained entries): read it first, then the base.
     if (meta.lastIndex >= meta.firstIndex) this.terms.append(await this.inner.entries(meta.firstIndex, meta.lastIndex + 1));
+    if (meta.snapshot) this.terms.installSnapshot(meta.snapshot.meta);
     return meta;
   }
 

@@ -45,8 +45,8 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   diskSigma: 0.4,
   clients: 32,
   proposalTimeoutMs: 5_000,
-  snapshotEveryEntries: 1_000,
-  retainEntries: 200,
+  snapshotEveryEntries: 500,
+  retainEntries: 100,
 });
 
 /** Bounds that keep a run meaningful and finite; outside them the arguments are refused. */

@@ -147,6 +147,7 @@ export class World implements SiteEvents {
     this.log(`${site.name} started (incarnation ${site.incarnation}, applied ${appliedIndex})`);
     this.reach.siteUp(site.name, this.scheduler.now());
     this.checker.onRestart(site.name, appliedIndex, this.scheduler.now());
+    this.refreshLeaderReach();
   }
 
   onRole(site: SimSite, role: Role, term: number, _leader: MemberId): void {
@@ -220,6 +221,7 @@ export class World implements SiteEvents {
     if (reason === 'crash') this.stats.crashes++;
     this.reach.siteDown(site.name, now);
     if (wasLeader) this.leaders.onLost(site.name, null, now, 'crash');
+    else this.refreshLeaderReach();
   }
 
   private maybeBoot(site: SimSite): void {
@@ -248,14 +250,13 @@ export class World implements SiteEvents {
       partition: (cut: LinkCut) => {
         const id = net.partition(cut);
         this.reach.cutApplied(id, cut, this.scheduler.now());
-        this.noteLeaderReach();
+        this.refreshLeaderReach();
         return id;
       },
       heal: (cutId?: number) => {
         net.heal(cutId);
         this.reach.cutHealed(cutId, this.scheduler.now());
-        const leader = this.leaderSite();
-        if (leader && this.reachesMajority(leader)) this.leaders.onReconnected(leader.name);
+        this.refreshLeaderReach();
       },
       setLinkFault: (kind: LinkFaultKind, p: number | null) => net.setLinkFault(kind, p),
       crashSite: (name) => this.killSite(this.site(name), 'crash'),
@@ -280,10 +281,15 @@ export class World implements SiteEvents {
     };
   }
 
-  /** A partition that leaves the leader without a majority of voters loses it (from now). */
-  private noteLeaderReach(): void {
+  /**
+   * A leader cut off from a majority of its voters (by partitions or their crashes) is lost from
+   * now; one that gets its majority back before anyone replaced it was never lost.
+   */
+  private refreshLeaderReach(): void {
     const leader = this.leaderSite();
-    if (leader && !this.reachesMajority(leader)) this.leaders.onLost(leader.name, leader.term, this.scheduler.now(), 'cut-off');
+    if (!leader) return;
+    if (this.reachesMajority(leader)) this.leaders.onReconnected(leader.name);
+    else this.leaders.onLost(leader.name, leader.term, this.scheduler.now(), 'cut-off');
   }
 
   /** Can the site exchange messages both ways with a majority of its voters right now? */

@@ -34,6 +34,16 @@ test('term runs follow appends, truncations and snapshots', () => {
   assert.deepEqual([2, 10, 11].map((i) => t.termAt(i)), [undefined, 6, undefined]);
   t.append([e(11, 6)]);
   assert.equal(t.termAt(11), 6);
+  // A restart reads the stored log, which keeps entries below its snapshot, then the snapshot.
+  const r = new TermRuns();
+  r.append([e(5, 2), e(6, 2), e(7, 3), e(8, 3)]);
+  r.installSnapshot({ index: 7, term: 3, conf: { voters: [], learners: [] } });
+  assert.deepEqual([5, 7, 8].map((i) => r.termAt(i)), [2, 3, 3]);
+  // Entries at or below a base the log does not hold are covered by it; the rest are kept.
+  const b = new TermRuns();
+  b.installSnapshot({ index: 10, term: 4, conf: { voters: [], learners: [] } });
+  b.append([e(9, 4), e(10, 4), e(11, 5)]);
+  assert.deepEqual([9, 10, 11].map((i) => b.termAt(i)), [undefined, 4, 5]);
 });
 
 test('reachability: steady cuts and down-times cover a window, flapping cuts never do', () => {

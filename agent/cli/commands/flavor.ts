@@ -5,16 +5,15 @@ import { exclusiveFlags, parseInteger, parseKeyValues, parsePositiveNumber, requ
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import {
-  LINEARIZABLE_OPTION,
+  listCommand,
+  showCommand,
   PLACEMENT_OPTION,
   PLACEMENT_SET_OPTIONS,
   deleteResources,
   findResource,
-  listKind,
   nothingToChange,
   patchResource,
   placementChange,
-  printList,
   printShow,
   putResource,
   resourceTailColumns,
@@ -42,7 +41,6 @@ const showColumns: Column<ResourceView>[] = [
 
 const LIST_KEYS = ['id', 'name', 'ram', 'disk', 'ephemeral', 'vcpus', 'is_public', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'swap', 'rxtx_factor', 'properties'];
-const columnsByKey = (keys: string[]) => keys.map((key) => showColumns.find((c) => c.key === key)!);
 
 const create: CommandSpec = {
   words: [KIND, 'create'],
@@ -85,30 +83,9 @@ const create: CommandSpec = {
   },
 };
 
-const list: CommandSpec = {
-  words: [KIND, 'list'],
-  summary: 'list flavors',
-  positionals: { min: 0, max: 0 },
-  output: 'list',
-  options: { long: { type: 'boolean', help: 'also show swap, RX/TX factor and properties' }, ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { items } = await listKind(ctx, KIND);
-    printList(ctx, columnsByKey(ctx.bool('long') ? LONG_LIST_KEYS : LIST_KEYS), items);
-  },
-};
+const list = listCommand({ kind: KIND, summary: 'list flavors', columns: showColumns, keys: LIST_KEYS, long: { keys: LONG_LIST_KEYS, help: 'also show swap, RX/TX factor and properties' } });
 
-const show: CommandSpec = {
-  words: [KIND, 'show'],
-  summary: 'show one flavor',
-  args: 'ID|NAME',
-  positionals: { min: 1, max: 1 },
-  output: 'show',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
-    printShow(ctx, showColumns, resource);
-  },
-};
+const show = showCommand(KIND, 'show one flavor', 'ID|NAME', showColumns, true);
 
 const set: CommandSpec = {
   words: [KIND, 'set'],

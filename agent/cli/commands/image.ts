@@ -6,16 +6,15 @@ import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOptio
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import {
-  LINEARIZABLE_OPTION,
+  listCommand,
+  showCommand,
   PLACEMENT_OPTION,
   PLACEMENT_SET_OPTIONS,
   deleteResources,
   findResource,
-  listKind,
   nothingToChange,
   patchResource,
   placementChange,
-  printList,
   printShow,
   putResource,
   resourceTailColumns,
@@ -51,7 +50,6 @@ const showColumns: Column<ResourceView>[] = [
 
 const LIST_KEYS = ['id', 'name', 'disk_format', 'visibility', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'container_format', 'min_disk', 'min_ram', 'protected', 'tags', 'source_url'];
-const columnsByKey = (keys: string[]) => keys.map((key) => showColumns.find((c) => c.key === key)!);
 
 function digest(ctx: CommandContext): { sha256: string } | { sha512: string } {
   const sha256 = ctx.str('sha256');
@@ -124,30 +122,9 @@ const create: CommandSpec = {
   },
 };
 
-const list: CommandSpec = {
-  words: [KIND, 'list'],
-  summary: 'list images',
-  positionals: { min: 0, max: 0 },
-  output: 'list',
-  options: { long: { type: 'boolean', help: 'also show formats, minimums, protection, tags and source' }, ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { items } = await listKind(ctx, KIND);
-    printList(ctx, columnsByKey(ctx.bool('long') ? LONG_LIST_KEYS : LIST_KEYS), items);
-  },
-};
+const list = listCommand({ kind: KIND, summary: 'list images', columns: showColumns, keys: LIST_KEYS, long: { keys: LONG_LIST_KEYS, help: 'also show formats, minimums, protection, tags and source' } });
 
-const show: CommandSpec = {
-  words: [KIND, 'show'],
-  summary: 'show one image',
-  args: 'ID|NAME',
-  positionals: { min: 1, max: 1 },
-  output: 'show',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
-    printShow(ctx, showColumns, resource);
-  },
-};
+const show = showCommand(KIND, 'show one image', 'ID|NAME', showColumns, true);
 
 const set: CommandSpec = {
   words: [KIND, 'set'],

@@ -8,14 +8,13 @@ import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import {
   FORCE_OPTIONS,
-  LINEARIZABLE_OPTION,
+  listCommand,
+  showCommand,
   deleteResources,
   findResource,
   forceOptions,
-  listKind,
   nothingToChange,
   patchResource,
-  printList,
   printShow,
   putResource,
   revisionOf,
@@ -84,30 +83,9 @@ const create: CommandSpec = {
   },
 };
 
-const list: CommandSpec = {
-  words: [KIND, 'list'],
-  summary: 'list protection groups',
-  positionals: { min: 0, max: 0 },
-  output: 'list',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { items } = await listKind(ctx, KIND);
-    printList(ctx, LIST_KEYS.map((key) => showColumns.find((c) => c.key === key)!), items);
-  },
-};
+const list = listCommand({ kind: KIND, summary: 'list protection groups', columns: showColumns, keys: LIST_KEYS });
 
-const show: CommandSpec = {
-  words: [KIND, 'show'],
-  summary: 'show one protection group',
-  args: 'NAME',
-  positionals: { min: 1, max: 1 },
-  output: 'show',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0], false);
-    printShow(ctx, showColumns, resource);
-  },
-};
+const show = showCommand(KIND, 'show one protection group', 'NAME', showColumns, false);
 
 const set: CommandSpec = {
   words: [KIND, 'set'],

@@ -5,17 +5,14 @@ import { QUOTA_GROUPS, type QuotaGroup } from '../../admin/vocabulary.js';
 import { parseInteger, type CommandSpec, type OptionSpec } from '../command.js';
 import type { Column } from '../output.js';
 import {
-  LINEARIZABLE_OPTION,
+  listCommand,
+  showCommand,
   PLACEMENT_SET_OPTIONS,
   deleteResources,
-  findResource,
   getById,
-  listKind,
   nothingToChange,
   patchResource,
   placementChange,
-  printList,
-  printShow,
   putResource,
   resourceTailColumns,
 } from '../resources.js';
@@ -90,30 +87,9 @@ const set: CommandSpec = {
   },
 };
 
-const show: CommandSpec = {
-  words: [KIND, 'show'],
-  summary: 'show a project\'s quota set (empty limits are the sites\' defaults)',
-  args: 'PROJECT',
-  positionals: { min: 1, max: 1 },
-  output: 'show',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { resource } = await findResource(ctx, KIND, ctx.positionals[0], false);
-    printShow(ctx, showColumns, resource);
-  },
-};
+const show = showCommand(KIND, 'show a project\'s quota set (empty limits are the sites\' defaults)', 'PROJECT', showColumns, false);
 
-const list: CommandSpec = {
-  words: [KIND, 'list'],
-  summary: 'list the projects that have a quota set',
-  positionals: { min: 0, max: 0 },
-  output: 'list',
-  options: { ...LINEARIZABLE_OPTION },
-  run: async (ctx) => {
-    const { items } = await listKind(ctx, KIND);
-    printList(ctx, LIST_KEYS.map((key) => showColumns.find((c) => c.key === key)!), items);
-  },
-};
+const list = listCommand({ kind: KIND, summary: 'list the projects that have a quota set', columns: showColumns, keys: LIST_KEYS });
 
 const remove: CommandSpec = {
   words: [KIND, 'delete'],
