@@ -3,10 +3,13 @@
 // etcd 3.4's defaults (100 ms heartbeat, 1 s election timeout):
 //  - writes per second and latency p50/p99 for 1, 16, 64 and 256 concurrent writers, each writer a
 //    loop of flavor PUTs (its own flavor, its own client id, increasing seq) through the admin
-//    socket with keep-alive undici pools; each level runs WARMUP_S, then is measured for RUN_S;
-//  - time from `kill -9` of the leader to the next successful write (a write sent after the kill,
-//    from a writer at a surviving follower), REPEATS times, median;
-//  - resident memory (VmRSS) of the leader idle and under the heaviest level.
+//    socket with keep-alive undici pools; each level runs --warmup s, then is measured for --seconds s;
+//  - time from `kill -9` of the leader to the next successful write: probes sent every 20 ms (open
+//    loop) through a surviving follower, the first one sent after the kill that commits; --kills
+//    times, median. Also the stall of a closed-loop writer (one write at a time) at that follower;
+//  - resident memory (VmRSS) of the leader idle and at its peak while the levels run;
+//  - per level, the leader's fsyncs per write and their mean time, and the CPU used (in cores).
+// A shared machine is noisy: compare figures from one run, and read the fsync row before the rest.
 // Run: npm run bench [-- --sites 3,5 --levels 1,16,64,256 --seconds 5 --warmup 1 --kills 5
 //                      --target leader|spread --cpu-prof DIR --json FILE]
 import '../agent/runtime/promise-shim.js';

@@ -31,6 +31,13 @@ export interface StoreBatch {
   /** Drop log entries with index < compactTo (without a new snapshot: a snapshot must already cover them). */
   compactTo?: number;
   applied?: AppliedChanges;
+  /**
+   * false: write without fsync. The batch is still atomic; it becomes durable with the next synced
+   * write, and a crash before that loses it (with every later unsynced batch), never part of it.
+   * Only for what Raft can rebuild from the synced log: the commit index, applied records and index,
+   * a local snapshot. Default true.
+   */
+  sync?: boolean;
 }
 
 export interface StoreMeta {
@@ -45,7 +52,7 @@ export interface StoreMeta {
 export interface LogStore {
   /** Reads only metadata (never the whole log). Called once, before anything else. */
   open(): Promise<StoreMeta>;
-  /** One atomic batch, fsynced before the promise resolves. */
+  /** One atomic batch, fsynced before the promise resolves (unless batch.sync is false). */
   write(batch: StoreBatch): Promise<void>;
   /** Entries in [lo, hi), stopping after the entry that makes the total exceed maxBytes (at least one). */
   entries(lo: number, hi: number, maxBytes?: number): Promise<Entry[]>;

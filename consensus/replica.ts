@@ -185,6 +185,7 @@ export class Replica {
     this.deps.transport.onUnreachable((member) => {
       if (this.stopped) return;
       this.core.reportUnreachable(member);
+      if (this.linkDown(member)) this.abandonForwardsTo(member, `the link to ${member} went down`);
       this.kick();
     });
     this.scheduleTick();
@@ -666,9 +667,12 @@ export class Replica {
     if (appliedIndex > this.applied || replaceAll) batch.applied = { index: appliedIndex, replaceAll, ops };
 
     if (batch.hardState || batch.entries || batch.snapshot || batch.applied) {
+      // Only term, vote, entries and a received snapshot need an fsync before anything is sent;
+      // the commit index and applied state can be rebuilt from the synced log after a crash.
+      if (!rd.mustSync) batch.sync = false;
       const started = clock.now();
       await store.write(batch);
-      this.hooks.onPersist?.(clock.now() - started, rd.entries.length);
+      if (rd.mustSync) this.hooks.onPersist?.(clock.now() - started, rd.entries.length);
     }
     if (this.stopped) return;
     for (const msg of rd.messages) transport.send(msg.to, { kind: 'raft', msg });
@@ -729,7 +733,7 @@ export class Replica {
     const meta = this.core.compact(index, data, this.cfg.retainEntries);
     this.snapshotIndex = index;
     const compactTo = Math.max(1, index - this.cfg.retainEntries + 1);
-    await this.deps.store.write({ snapshot: { meta, data }, compactTo });
+    await this.deps.store.write({ snapshot: { meta, data }, compactTo, sync: false });
   }
 
   private notifyChanges(): void {
@@ -741,6 +745,7 @@ export class Replica {
       }
       if (this.lastRole === 'leader' && st.role !== 'leader') this.settlePendingOnStepDown();
       if (st.leader !== '') this.lostQuorumAtMs = null;
+      if (this.lastLeader !== '' && st.leader !== this.lastLeader) this.abandonForwardsTo(this.lastLeader, `the leadership moved from ${this.lastLeader}`);
       this.lastRole = st.role;
       this.lastTerm = st.term;
       this.lastLeader = st.leader;
@@ -753,6 +758,19 @@ export class Replica {
     if (confKey !== this.lastConfKey) {
       this.lastConfKey = confKey;
       this.hooks.onConfChange?.(st.conf);
+    }
+  }
+
+  /**
+   * Writes forwarded to a leader that is gone will get no answer: say `unknown` now (the write may
+   * have been proposed before it went) instead of at the timeout. A retry with the same client id
+   * and sequence is still applied at most once.
+   */
+  private abandonForwardsTo(leader: MemberId, why: string): void {
+    for (const [id, f] of this.forwarded) {
+      if (f.leader !== leader) continue;
+      this.forwarded.delete(id);
+      f.waiter.settle({ status: 'unknown', message: `${why} before it answered; the write may or may not have been applied: query it again` });
     }
   }
 

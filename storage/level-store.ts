@@ -131,7 +131,7 @@ export class LevelLogStore implements LogStore {
     const plan = planWrite(this.state, batch, termAtSnapshot);
     const ops = await this.batchOps(db, plan);
     try {
-      await db.batch(ops, { sync: true });
+      await db.batch(ops, { sync: batch.sync !== false });
     } catch (err) {
       this.writeFailure = new StoreWriteError(this.dir, err);
       this.logger.error({ dir: this.dir, err: (err as Error).message }, 'storage: write failed');

@@ -44,6 +44,8 @@ interface InflightWrite {
   plan: WritePlan | null;
   error: StoreWriteError | null;
   synced: boolean;
+  /** Written with sync: false (durable only through a later synced write). */
+  lazy: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
   /** Settles (never rejects) when the write does. */
@@ -104,16 +106,21 @@ export class MemoryLogStore implements LogStore {
     }
     if (this.disk.takeWriteFailure()) {
       this.writeFailure = new StoreWriteError(this.name, new Error('simulated disk failure'));
-      return this.awaitSync(null, this.writeFailure);
+      return this.awaitSync(null, this.writeFailure, true);
     }
     const snapshotIndex = snapshotIndexOf(batch);
     const termAtSnapshot = snapshotIndex === undefined ? undefined : termInImage(view, snapshotIndex);
     const plan = detachPlan(planWrite(stateOfImage(view), batch, termAtSnapshot));
     applyPlan(view, plan);
-    return this.awaitSync(plan, null);
+    return this.awaitSync(plan, null, batch.sync !== false);
   }
 
-  private awaitSync(plan: WritePlan | null, error: StoreWriteError | null): Promise<void> {
+  /**
+   * A synced write resolves when its simulated fsync completes. An unsynced one resolves at once
+   * but reaches the disk only when a later synced write completes (as LevelDB's log is fsynced
+   * up to that point); crash() before that loses it.
+   */
+  private awaitSync(plan: WritePlan | null, error: StoreWriteError | null, sync: boolean): Promise<void> {
     const life = this.life;
     let resolve!: () => void;
     let reject!: (err: Error) => void;
@@ -121,10 +128,21 @@ export class MemoryLogStore implements LogStore {
       resolve = res;
       reject = rej;
     });
-    const write: InflightWrite = { plan, error, synced: false, resolve, reject, settled: promise.catch(() => undefined) };
+    const write: InflightWrite = { plan, error, synced: false, lazy: !sync, resolve, reject, settled: promise.catch(() => undefined) };
     this.inflight.push(write);
+    if (!sync) {
+      queueMicrotask(() => {
+        if (life === this.life) resolve();
+      });
+      return promise;
+    }
     const synced = (): void => {
       if (life !== this.life) return;
+      // This fsync also makes the unsynced writes made before it durable (they share the log).
+      for (const earlier of this.inflight) {
+        if (earlier === write) break;
+        if (earlier.lazy) earlier.synced = true;
+      }
       write.synced = true;
       this.completeSyncedWrites();
     };
@@ -201,7 +219,11 @@ export class MemoryLogStore implements LogStore {
     this.phase = 'closing';
     const life = this.life;
     await Promise.race([Promise.all(this.inflight.map((w) => w.settled)), this.crashed]);
-    if (life === this.life) this.release('closed');
+    if (life !== this.life) return;
+    // A clean close leaves unsynced writes in the OS's hands, as a process that exits does.
+    for (const write of this.inflight) write.synced = true;
+    this.completeSyncedWrites();
+    this.release('closed');
   }
 
   /** The process dies now: writes not yet synced are lost and their write() promises never settle. */

@@ -11,8 +11,8 @@ import type { AgentService } from './service.js';
 import { AdminSocketError, claimSocketPath, inUse } from './socket-file.js';
 
 export const ADMIN_SOCKET_MODE = 0o660;
-/** Concurrent admin connections: the CLI uses one; anything beyond this is a runaway script. */
-export const MAX_ADMIN_CONNECTIONS = 64;
+/** Concurrent admin connections: the CLI uses one; writers in parallel (a benchmark, an automation) use one each. */
+export const MAX_ADMIN_CONNECTIONS = 1024;
 /** A client has this long to send its headers, and its whole request. */
 export const ADMIN_HEADERS_TIMEOUT_MS = 10_000;
 export const ADMIN_REQUEST_TIMEOUT_MS = 30_000;

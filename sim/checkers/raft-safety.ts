@@ -123,6 +123,8 @@ export class RaftSafetyChecker {
   private readonly appliedWrites = new Map<string, { index: number; site: string; atMs: number }>();
   private readonly refused = new Map<string, RefusedWrite>();
   private readonly acks: CommittedWrite[] = [];
+  /** Acks that arrived before any site applied their index, by index (usually none). */
+  private readonly acksAhead = new Map<number, CommittedWrite[]>();
   /** Highest committed index known per term (from acks and applies): for leader completeness. */
   private readonly committedByTerm = new Map<number, number>();
   private maxAckedIndex = 0;
@@ -150,6 +152,11 @@ export class RaftSafetyChecker {
 
   onWriteCommitted(w: CommittedWrite): void {
     this.acks.push(w);
+    if (!this.entries[w.index]) {
+      const list = this.acksAhead.get(w.index);
+      if (list) list.push(w);
+      else this.acksAhead.set(w.index, [w]);
+    }
     if (w.index > this.maxAckedIndex) this.maxAckedIndex = w.index;
     this.noteCommitted(w.index, w.term);
     const rec = this.entries[w.index];
@@ -183,7 +190,11 @@ export class RaftSafetyChecker {
       if (e.writeIds && e.writeIds.length > 0) fresh.writeIds = [...e.writeIds];
       this.entries[e.index] = fresh;
       this.noteAppliedWrites(site, e, atMs);
-      for (const ack of this.acks) if (ack.index === e.index) this.compareAckWithApplied(ack, fresh, atMs);
+      const ahead = this.acksAhead.get(e.index);
+      if (ahead) {
+        this.acksAhead.delete(e.index);
+        for (const ack of ahead) this.compareAckWithApplied(ack, fresh, atMs);
+      }
     } else if (rec.term !== e.term || rec.digest !== e.digest) {
       this.log.add(
         'state-machine-safety',

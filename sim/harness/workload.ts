@@ -167,6 +167,8 @@ export class Workload {
       case 'batch':
         return this.batch(client, site);
       case 'group':
+        // A protection group needs two distinct sites.
+        if (this.world.siteNames().length < 2) return this.runOp(client, site, 'put');
         return this.groupWrite(client, site, this.prng.pick(this.groupKeys));
     }
   }
@@ -244,7 +246,7 @@ export class Workload {
     const names = this.world.siteNames();
     const primary = this.prng.pick(names);
     let secondary = this.prng.pick(names);
-    while (secondary === primary && names.length > 1) secondary = this.prng.pick(names);
+    while (secondary === primary) secondary = this.prng.pick(names);
     const value = this.nextValue(client);
     const r = this.prng.float();
     if (r < 0.1) {

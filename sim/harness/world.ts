@@ -65,7 +65,7 @@ export class World implements SiteEvents {
     readonly topology: Topology,
     prng: Prng,
     readonly options: SimOptions,
-    private readonly hooks: SimHooks,
+    hooks: SimHooks,
     private readonly trace: TraceHash,
   ) {
     this.checker = new RaftSafetyChecker(String(options.seed));

@@ -13,9 +13,10 @@ export const EXIT_WAIT_MS = 10_000;
 /** Bytes of an agent's log shown when a test fails. */
 const LOG_TAIL_BYTES = 4_000;
 
-/** Every agent process this test process started and has not seen exit: killed on exit, whatever happens. */
+/** Every agent process this process started and has not seen exit: killed by PID when this process ends. */
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+
+function killAllLive(): void {
   for (const child of live) {
     try {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
@@ -23,7 +24,16 @@ process.once('exit', () => {
       // Already gone.
     }
   }
-});
+}
+
+process.once('exit', killAllLive);
+// A signal ends the process without 'exit' handlers: kill the agents first, then end as the signal would.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    killAllLive();
+    process.exit(code);
+  });
+}
 
 export interface AgentProcessOptions {
   name: string;

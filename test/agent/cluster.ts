@@ -95,8 +95,8 @@ export class AgentCluster {
   }
 
   /**
-   * Waits until every running site (or those named) reports the same leader, which is itself
-   * running and says it leads, in a term other than `notInTerm` if given. Returns its name.
+   * Waits until every running site (or those in `among`) reports the same leader and term, the
+   * leader being one of them, saying it leads, and not `notLeader`. Returns its name and term.
    */
   async waitForLeader(options: { among?: string[]; notLeader?: string; timeoutMs?: number } = {}): Promise<{ leader: string; term: number }> {
     let found: { leader: string; term: number } | null = null;

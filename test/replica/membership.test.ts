@@ -51,9 +51,11 @@ describe('membership through the replica runtime', () => {
     const store = await c.crash(victim);
     for (let i = 6; i <= 10; i++) assert.equal((await c.run(leader.replica.propose(flavorWrite(i)))).status, 'committed');
     const back = await c.startSite(victim, new MemoryLogStore({ disk: store.disk }), false);
-    assert.ok(back.sm.get('flavor', 'f5'), 'state rebuilt from the store at restart');
+    // Applied state is written without fsync (it is rebuilt from the synced log), so after a crash
+    // the catalog may restart at an earlier applied index, but always one it is consistent with.
+    assert.equal(back.sm.appliedIndex, back.replica.appliedIndex, 'catalog rebuilt at the stored applied index');
     await c.clock.advance(2000);
-    assert.ok(back.sm.get('flavor', 'f10'), 'caught up after restart');
+    for (const id of ['f1', 'f5', 'f10']) assert.ok(back.sm.get('flavor', id), `${id} after catching up`);
     await c.stopAll();
   });
 });

@@ -36,3 +36,12 @@ test('another seed gives another run; so does another fault set on the same seed
   assert.notEqual(a.report.traceHash, c.report.traceHash);
   for (const r of [a, b, c]) assert.equal(r.verdict, 'pass', r.failures.map((f) => f.message).join('\n'));
 });
+
+test('edge topologies run and pass: one site, two sites, seven sites all voters', { timeout: 60_000 }, async () => {
+  for (const [sites, voters] of [[1, 1], [2, 2], [7, 'all']] as const) {
+    const r = await runSimulation({ ...base, sites, voters, seed: 5, durationMs: 20_000 });
+    assert.equal(r.verdict, 'pass', `${sites} sites: ${r.failures.map((f) => `[${f.check}] ${f.message}`).join('\n')}`);
+    assert.equal(r.report.run.voters, sites);
+    assert.ok(r.report.writes.attempted > 0);
+  }
+});

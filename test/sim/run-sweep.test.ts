@@ -13,7 +13,7 @@ const SEEDS_PER_SIZE = 12;
 const DURATION_MS = 60_000;
 
 /**
- * F1 (consensus): a site removed while down and re-added on an empty disk is never caught up; it
+ * F1 (consensus): a site shut down before it saw its removal and re-added on an empty disk is never caught up; it
  * ends at applied index 0 and only liveness and convergence fail.
  */
 const F1_SIGNATURE = (r: SeedResult): boolean =>
@@ -43,7 +43,7 @@ test(`${3 * SEEDS_PER_SIZE} seeds on 3-5 sites with all faults pass every checke
   assert.deepEqual(unexpected, []);
 });
 
-test('F1 regression: a site removed while down and re-added on an empty disk catches up', { todo: 'consensus finding F1 (sim-findings.md): remove the todo once fixed', timeout: 60_000 }, async () => {
+test('F1 regression: a site shut down before it saw its removal, re-added on an empty disk, catches up', { todo: 'consensus finding F1 (sim-findings.md): remove the todo once fixed', timeout: 60_000 }, async () => {
   const r = await runSimulation({ ...DEFAULT_SIM_OPTIONS, sites: 5, voters: 5, durationMs: DURATION_MS, faults: [...FAULT_KINDS], seed: 11 });
   assert.equal(r.verdict, 'pass', r.failures.map((f) => `[${f.check}] ${f.message}`).join('\n'));
 });

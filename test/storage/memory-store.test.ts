@@ -108,6 +108,31 @@ describe('MemoryLogStore faults', { timeout: 10_000 }, () => {
     assert.equal((await other.open()).lastIndex, 2);
   });
 
+  it('an unsynced write resolves at once, is lost in a crash, and becomes durable with the next synced write', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryLogStore({ clock, syncDelayMs: () => 10 });
+    await store.open();
+    const first = store.write({ entries: makeEntries(1, 2, 1), hardState: { term: 1, vote: 'a', commit: 0 } });
+    await clock.advance(10);
+    await first;
+    // Commit index and applied state only, without fsync: done at once, not yet durable.
+    const lazy = tracked(store.write({ hardState: { term: 1, vote: 'a', commit: 2 }, applied: { index: 2, ops: [{ type: 'put', key: 'k', value: new Uint8Array([1]) }] }, sync: false }));
+    await clock.advance(0);
+    assert.equal(lazy.state, 'resolved');
+    store.crash();
+    let meta = await store.open();
+    assert.deepEqual([meta.hardState.commit, meta.appliedIndex], [0, 0], 'the unsynced batch is lost whole');
+    assert.deepEqual(await store.records(), []);
+
+    await store.write({ hardState: { term: 1, vote: 'a', commit: 2 }, applied: { index: 2, ops: [{ type: 'put', key: 'k', value: new Uint8Array([1]) }] }, sync: false });
+    const next = store.write({ entries: makeEntries(3, 3, 1) });
+    await clock.advance(10);
+    await next;
+    store.crash();
+    meta = await store.open();
+    assert.deepEqual([meta.hardState.commit, meta.appliedIndex, meta.lastIndex], [2, 2, 3], 'a later fsync made it durable');
+  });
+
   it('a write resolves only when it and every earlier write are synced', async () => {
     const clock = new ManualClock();
     const delays = [50, 5];
