@@ -21,10 +21,16 @@ import Table from 'cli-table3';
 import { Pool } from 'undici';
 import { metricTotal } from '../test/agent/admin-http.js';
 import { AgentCluster } from '../test/agent/cluster.js';
+import { CONFIG_DEFAULTS } from '../agent/config/schema.js';
 
 // ------------------------------------------------------------------ settings
 
-const DEFAULT_TIMING = { tickMs: 100, electionTimeoutTicks: 10, heartbeatTicks: 1 };
+/** What ships: the config defaults (a 1 s election timeout, like etcd's default). */
+const DEFAULT_TIMING = {
+  tickMs: CONFIG_DEFAULTS.tickMs,
+  electionTimeoutTicks: CONFIG_DEFAULTS.electionTimeoutTicks,
+  heartbeatTicks: CONFIG_DEFAULTS.heartbeatTicks,
+};
 /**
  * Keep-alive connections per agent socket. The agent admits 64 (agent/admin/server.ts
  * MAX_ADMIN_CONNECTIONS) and the bench's own status and metrics polls need a few. node:http

@@ -17,21 +17,81 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
   return packr.unpack(bytes.subarray(0));
 }
 
+/**
+ * The canonical form: object keys in sorted order, undefined members dropped. JavaScript always
+ * lists integer-like keys first in numeric order, so "sorted" is checked on the other keys only.
+ * Values already in canonical form are returned as they are (no copy): the common case.
+ */
 function canonicalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonicalize);
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
-  const entries: Array<[string, unknown]> = [];
-  for (const key of Object.keys(value).sort()) {
-    const member = (value as Record<string, unknown>)[key];
-    if (member !== undefined) entries.push([key, canonicalize(member)]);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const c = canonicalize(value[i]);
+      if (c !== value[i] && copy === null) copy = value.slice(0, i);
+      if (copy !== null) copy.push(c);
+    }
+    return copy ?? value;
   }
-  // fromEntries defines own properties, so a key such as "__proto__" stays plain data.
-  return Object.fromEntries(entries);
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const members = new Array<unknown>(keys.length);
+  let changed = false;
+  let sorted = true;
+  let previous: string | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const member = record[key];
+    const c = member === undefined ? undefined : canonicalize(member);
+    members[i] = c;
+    if (c !== member || member === undefined) changed = true;
+    if (!isIndexKey(key)) {
+      if (previous !== null && previous > key) sorted = false;
+      previous = key;
+    }
+  }
+  if (!changed && sorted) return value;
+  const order = keys.map((_, i) => i);
+  if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+  // A plain loop: Object.fromEntries costs several microseconds per small object, and this runs
+  // for every record of every apply on every site.
+  const out: Record<string, unknown> = {};
+  for (const i of order) {
+    const key = keys[i]!;
+    if (members[i] === undefined) continue;
+    // Assigning "__proto__" would set the prototype; define it as plain data instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: members[i], enumerable: true, writable: true, configurable: true });
+    else out[key] = members[i];
+  }
+  return out;
 }
 
-/** Byte-wise equality of two canonical encodings (cheap structural comparison of stored values). */
+function isIndexKey(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (first < 48 || first > 57) return false;
+  return String(Number(key) >>> 0) === key && key !== '4294967295';
+}
+
+/** Equality of the canonical forms (same keys with defined values, same values), without encoding. */
 export function canonicallyEqual(a: unknown, b: unknown): boolean {
-  return Buffer.from(encodeCanonical(a)).equals(encodeCanonical(b));
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((item, i) => canonicallyEqual(item, other[i]));
+  }
+  const left = definedKeys(a as Record<string, unknown>);
+  const right = definedKeys(b as Record<string, unknown>);
+  if (left.length !== right.length) return false;
+  return left.every((key) => Object.hasOwn(b, key) && canonicallyEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
+function definedKeys(record: Record<string, unknown>): string[] {
+  return Object.keys(record).filter((key) => record[key] !== undefined);
 }
 
 export function deepFreeze<T>(value: T): T {
