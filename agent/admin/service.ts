@@ -30,6 +30,8 @@ export interface ResourceView {
   spec: JsonObject;
   /** Where a placed kind (flavor, image, quota) goes, as text ('all', a selector); null for other kinds. */
   placement: string | null;
+  /** The last change was forced past a liveness requirement: the operator's reason. */
+  forced?: { reason: string; index: number; time: number };
 }
 
 export interface ReadOptions {

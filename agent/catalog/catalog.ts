@@ -203,7 +203,7 @@ export class Catalog implements StateMachine {
   private execute(command: ReceivedCommand, index: number, ops: RecordOp[]): CommandResult {
     if (command.type === 'syncStatus') return this.executeSyncStatus(command.reports, command.time, ops);
     const draft = new Draft(this.resources);
-    const result = executeWriteOps(command.ops, draft, { index, time: command.time });
+    const result = executeWriteOps(command.ops, draft, { index, time: command.time, ...(command.forced === undefined ? {} : { forced: command.forced }) });
     if (!result.ok) return result;
     for (const change of draft.commit()) {
       if (change.resource !== null) {

@@ -20,7 +20,9 @@ import {
   type WriteOp,
 } from './types.js';
 
-const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports'] as const;
+const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports', 'forced'] as const;
+/** Longest reason a forced write may record. */
+export const MAX_FORCED_REASON_CHARS = 1024;
 /** 275760-09-13, the last instant a JavaScript Date can hold. */
 const MAX_TIME_MS = 8.64e15;
 
@@ -60,6 +62,7 @@ export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
       seq: checkInt(body.seq, 'seq', { min: 1, max: Number.MAX_SAFE_INTEGER }),
       time: checkInt(body.time, 'time', { min: 0, max: MAX_TIME_MS }),
     };
+    if (body.forced !== undefined) envelope.forced = checkString(body.forced, 'forced', { min: 1, max: MAX_FORCED_REASON_CHARS });
     const type = body.type ?? 'write';
     if (type === 'write') {
       if (body.reports !== undefined) throw new SpecError('reports', 'a write command carries ops, not reports');

@@ -195,6 +195,8 @@ export interface ResourceOf<K extends ResourceKind> {
   /** Command time (ms since epoch) of the creating and of the last changing command. */
   createdAt: number;
   updatedAt: number;
+  /** The last change was a forced write: why, at which index and command time. */
+  forced?: { reason: string; index: number; time: number };
 }
 
 export type Resource = { [K in ResourceKind]: ResourceOf<K> }[ResourceKind];
@@ -245,6 +247,11 @@ export interface CommandEnvelope {
   seq: number;
   /** Milliseconds since the epoch, stamped by the proposer; apply uses it as is. */
   time: number;
+  /**
+   * Set when the operator forced the write past a liveness requirement (e.g. an unplanned failover
+   * while a protection group's site is down): the reason, recorded on every resource it changes.
+   */
+  forced?: string;
 }
 
 /** An atomic batch: all ops apply or none. */

@@ -22,6 +22,8 @@ export interface OpContext {
   index: number;
   /** Command time. */
   time: number;
+  /** The operator's reason, when the write was forced. */
+  forced?: string;
 }
 
 const OP_FIELDS = {
@@ -147,6 +149,7 @@ function writeResource(
     createdAt: current?.createdAt ?? context.time,
     updatedAt: context.time,
     ...(placement === undefined ? {} : { placement }),
+    ...(context.forced === undefined ? {} : { forced: { reason: context.forced, index: context.index, time: context.time } }),
   } as Resource;
   draft.put(deepFreeze(resource));
   return { ok: true, revision: context.index };

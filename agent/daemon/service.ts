@@ -263,5 +263,6 @@ function toResourceView(r: ResourceOf<ResourceKind>): ResourceView {
     revision: r.revision,
     spec: r.spec as unknown as JsonObject,
     placement: r.placement ? formatPlacement(r.placement) : null,
+    ...(r.forced ? { forced: { ...r.forced } } : {}),
   };
 }

@@ -51,7 +51,8 @@ export class CatalogWriter {
 
   async write(ops: WriteOp[], options: WriteRequestOptions): Promise<CatalogWriteOutcome> {
     const writeId = writeIdOf(options.clientId, options.seq);
-    const command = writeCommand({ clientId: options.clientId, seq: options.seq, time: Math.floor(this.epochMs()) }, ops);
+    const forced = options.force ? { forced: options.reason ?? 'forced without a reason' } : {};
+    const command = writeCommand({ clientId: options.clientId, seq: options.seq, time: Math.floor(this.epochMs()), ...forced }, ops);
     const requireLive = options.force ? [] : requiredLiveSites(ops, this.catalog);
     this.inFlight.add(writeId);
     try {

@@ -162,9 +162,17 @@ describe('write path', () => {
     // Writes that name no unreachable site still go through.
     expectCommitted(await w.write(primary!, [putOp('flavor', 'f1', flavorSpec())]));
 
+    // An operator may force it (an unplanned failover): it commits, and the reason is recorded.
+    const forced = await w.c.run(
+      w.writer(primary!).write([patchOp('protection-group', 'pg1', { status: 'failed-over', failoverEpoch: 1 })], { clientId: 'ops', seq: 1, force: true, reason: 'site down, failing over' }),
+    );
+    expectCommitted(forced);
+    assert.deepEqual(w.c.site(leader).sm.get('protection-group', 'pg1')?.forced?.reason, 'site down, failing over');
+
     w.c.net.healAll();
     await w.c.clock.advance(ELECTION_MS);
     expectCommitted(await w.write(primary!, [patchOp('protection-group', 'pg1', { members: [VM2] })]));
+    assert.equal(w.c.site(leader).sm.get('protection-group', 'pg1')?.forced, undefined, 'an ordinary write clears the forced mark');
     await w.settle(2000);
     for (const name of w.c.names) {
       assert.deepEqual(w.c.site(name).sm.get('protection-group', 'pg1')?.spec.members, [VM2], name);
