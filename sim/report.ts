@@ -55,6 +55,9 @@ export interface SimReport {
     physicalFloorMs: number;
     /** The same floor over the modelled links (route factor, access latency): what the protocol itself adds shows against it. */
     modelFloorMs?: number;
+    /** Median over the writes of each write's latency divided by its own floor (fibre, modelled). */
+    perWriteRatioP50?: number;
+    perWriteModelRatioP50?: number;
   };
   elections: {
     count: number;
@@ -134,6 +137,11 @@ export function formatReport(r: SimReport): string {
   if (model !== undefined && model > 0) {
     line('modelled floor', `${ms(model)} (modelled links: route factor and access latency)`);
     line('p50 / modelled', `${(r.commitLatency.p50Ms / model).toFixed(2)}×`);
+  }
+  const { perWriteRatioP50: fibreRatio, perWriteModelRatioP50: modelRatio } = r.commitLatency;
+  if (fibreRatio !== undefined && Number.isFinite(fibreRatio)) {
+    const modelled = modelRatio !== undefined && Number.isFinite(modelRatio) ? `, ${modelRatio.toFixed(2)}× its modelled floor` : '';
+    line('per write (p50)', `${fibreRatio.toFixed(2)}× its physical floor${modelled}`);
   }
 
   section('elections');

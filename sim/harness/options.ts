@@ -63,6 +63,21 @@ export class SimArgsError extends Error {
   override name = 'SimArgsError';
 }
 
+/** Refuses options no run can use (for callers that build SimOptions themselves). */
+export function validateSimOptions(o: SimOptions): void {
+  const problems: string[] = [];
+  const intIn = (v: number, lo: number, hi: number): boolean => Number.isSafeInteger(v) && v >= lo && v <= hi;
+  if (!intIn(o.seed, 0, Number.MAX_SAFE_INTEGER)) problems.push(`seed must be a non-negative safe integer, got ${o.seed}`);
+  if (!intIn(o.sites, 1, MAX_SITES)) problems.push(`sites must be an integer from 1 to ${MAX_SITES}, got ${o.sites}`);
+  if (o.voters !== 'all' && !intIn(o.voters, 1, MAX_SITES)) problems.push(`voters must be 'all' or an integer from 1 to ${MAX_SITES}, got ${o.voters}`);
+  if (!(o.durationMs >= MIN_DURATION_MS && o.durationMs <= MAX_DURATION_MS)) problems.push(`durationMs must be in [${MIN_DURATION_MS}, ${MAX_DURATION_MS}], got ${o.durationMs}`);
+  if (!(o.ratePerSec > 0 && o.ratePerSec <= MAX_RATE_PER_SEC)) problems.push(`ratePerSec must be in (0, ${MAX_RATE_PER_SEC}], got ${o.ratePerSec}`);
+  if (!intIn(o.clients, 1, 10_000)) problems.push(`clients must be an integer from 1 to 10000, got ${o.clients}`);
+  if (!intIn(o.snapshotEveryEntries, 1, 10_000_000) || !intIn(o.retainEntries, 0, 10_000_000)) problems.push('snapshotEveryEntries must be >= 1 and retainEntries >= 0');
+  if (!(o.diskMedianMs > 0) || !(o.diskSigma >= 0)) problems.push('diskMedianMs must be > 0 and diskSigma >= 0');
+  if (problems.length > 0) throw new RangeError(`invalid simulation options: ${problems.join('; ')}`);
+}
+
 export interface CliArgs {
   options: SimOptions;
   /** `--faults` as given (for the replay command). */

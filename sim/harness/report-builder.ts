@@ -31,6 +31,9 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
   const [p50, p99] = percentiles(world.latency.samples.latencyMs, [50, 99]);
   const [fibreFloor] = percentiles(world.latency.samples.fibreFloorMs, [50]);
   const [modelFloor] = percentiles(world.latency.samples.modelFloorMs, [50]);
+  const { latencyMs, fibreFloorMs, modelFloorMs } = world.latency.samples;
+  const [perWriteRatio] = percentiles(latencyMs.map((l, i) => l / fibreFloorMs[i]), [50]);
+  const [perWriteModelRatio] = percentiles(latencyMs.map((l, i) => l / modelFloorMs[i]), [50]);
   const [e50, e99] = percentiles(world.leaders.electionsMs, [50, 99]);
   const terms = world.checker.leaderTerms();
   const commitIndex = Math.max(0, ...world.upSites().map((s) => s.replica!.status().commit));
@@ -75,6 +78,8 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       p99Ms: p99,
       physicalFloorMs: fibreFloor,
       modelFloorMs: modelFloor,
+      perWriteRatioP50: perWriteRatio,
+      perWriteModelRatioP50: perWriteModelRatio,
     },
     elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99 },
     convergence: {

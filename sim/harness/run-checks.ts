@@ -83,31 +83,44 @@ export interface ConvergenceResult {
   digests: number;
 }
 
-export function checkConvergence(log: FailureLog, sites: readonly SimSite[], atMs: number): ConvergenceResult {
+export interface FinalState {
+  site: string;
+  appliedIndex: number;
+  stateDigest: string;
+}
+
+/** The running sites' catalogs: applied index and a digest of the snapshot image. */
+export function finalStates(sites: readonly SimSite[]): FinalState[] {
+  return sites.filter((s) => s.isUp).map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: fnv1a64Hex(s.catalog!.snapshot()) }));
+}
+
+export function checkConvergence(log: FailureLog, sites: readonly SimSite[], finals: readonly FinalState[], atMs: number): ConvergenceResult {
   const down = sites.filter((s) => !s.isUp);
   if (down.length > 0) {
     log.add('state-convergence', atMs, down.map((s) => s.name), `${down.length} site(s) not running at the end: ${down.map((s) => `${s.name} (${[...s.downReasons].join(',') || s.state})`).join(', ')}`);
   }
-  const up = sites.filter((s) => s.isUp);
-  const byIndex = new Map<number, string[]>();
-  for (const s of up) {
-    const i = s.replica!.appliedIndex;
-    byIndex.set(i, [...(byIndex.get(i) ?? []), s.name]);
-  }
+  const byIndex = groupBy(finals, (f) => f.appliedIndex);
   if (byIndex.size > 1) {
     const shown = [...byIndex].sort((a, b) => b[0] - a[0]).map(([i, names]) => `${i}: ${names.length > 4 ? `${names.slice(0, 4).join(', ')}…(${names.length})` : names.join(', ')}`);
-    log.add('state-convergence', atMs, up.map((s) => s.name), `sites end at different applied indexes (${shown.join('; ')})`);
+    log.add('state-convergence', atMs, finals.map((f) => f.site), `sites end at different applied indexes (${shown.join('; ')})`);
   }
-  const digests = new Map<string, string[]>();
-  for (const s of up) {
-    const d = fnv1a64Hex(s.catalog!.snapshot());
-    digests.set(d, [...(digests.get(d) ?? []), s.name]);
-  }
+  const digests = groupBy(finals, (f) => f.stateDigest);
   if (byIndex.size === 1 && digests.size > 1) {
     const groups = [...digests.values()].sort((a, b) => a.length - b.length);
     log.add('state-convergence', atMs, groups[0], `catalogs differ at the same applied index: ${groups.map((g) => g.slice(0, 4).join(', ')).join(' | ')}`);
   }
   return { appliedIndex: byIndex.size === 1 ? [...byIndex.keys()][0] : null, digests: digests.size };
+}
+
+function groupBy<K>(finals: readonly FinalState[], keyOf: (f: FinalState) => K): Map<K, string[]> {
+  const groups = new Map<K, string[]>();
+  for (const f of finals) {
+    const k = keyOf(f);
+    const list = groups.get(k);
+    if (list) list.push(f.site);
+    else groups.set(k, [f.site]);
+  }
+  return groups;
 }
 
 function isOk(result: unknown): boolean {

@@ -5,20 +5,19 @@
 import { checkLinearizability } from '../checkers/linearizability.js';
 import { FailureLog, type CheckFailure } from '../checkers/failure.js';
 import { selectSites } from '../cities.js';
-import { FaultExecutor, generateFaultSchedule } from '../faults.js';
+import { FAULT_PARAMETER_RANGES, FaultExecutor, generateFaultSchedule } from '../faults.js';
 import { SimNetwork } from '../network.js';
 import { Prng } from '../prng.js';
 import { overallVerdict, type SimReport } from '../report.js';
 import { Scheduler } from '../scheduler.js';
-import { TraceHash, fnv1a64Hex } from '../stats.js';
+import { TraceHash } from '../stats.js';
 import { WanModel, type LinkCut } from '../wan.js';
-import { FAULT_PARAMETER_RANGES } from '../faults.js';
 import { History } from './history.js';
 import type { SimHooks } from './hooks.js';
 import { registerKeys } from './keys.js';
-import { voterCount, type SimOptions } from './options.js';
+import { validateSimOptions, voterCount, type SimOptions } from './options.js';
 import { buildReport } from './report-builder.js';
-import { checkConvergence, checkLocalReads, checkPeerUnreachable } from './run-checks.js';
+import { checkConvergence, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
 import { CatalogSetup } from './setup.js';
 import { chooseTopology } from './topology.js';
 import { Workload } from './workload.js';
@@ -56,6 +55,7 @@ export interface SimResult {
 }
 
 export async function runSimulation(options: SimOptions, controls: RunControls = {}): Promise<SimResult> {
+  validateSimOptions(options);
   const hooks = controls.hooks ?? {};
   const root = new Prng(options.seed);
   const scheduler = new Scheduler();
@@ -128,7 +128,7 @@ function finish(options: SimOptions, parts: RunParts): SimResult {
   const { world, history, setup, quietFromMs, scheduler } = parts;
   const now = scheduler.now();
   const seed = String(options.seed);
-  const finals = world.upSites().map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: fnv1a64Hex(s.catalog!.snapshot()) }));
+  const finals = finalStates(world.sites);
   world.checker.finish(now, finals);
   const quietMs = options.durationMs - quietFromMs;
   const liveness = world.checker.checkLiveness({
@@ -145,7 +145,7 @@ function finish(options: SimOptions, parts: RunParts): SimResult {
   const minClockRate = 1 - FAULT_PARAMETER_RANGES.clockDrift[1];
   const liveWindowMs = world.electionTimeoutMs / minClockRate + options.tickMs;
   const groupChecked = checkPeerUnreachable(own, history, world.applyLog, world.leaders, world.reach, { liveWindowMs });
-  const convergence = checkConvergence(own, world.sites, now);
+  const convergence = checkConvergence(own, world.sites, finals, now);
   for (const message of world.stats.fatalMessages) own.add('replica-fatal', now, [message.split(' ')[0]], message);
   const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);

@@ -11,8 +11,10 @@ import {
   parseRate,
   parseSimArgs,
   replayCommand,
+  validateSimOptions,
   voterCount,
 } from '../../sim/harness/options.js';
+import { runSimulation } from '../../sim/harness/simulation.js';
 import { parseSweepArgs } from '../../sim/sweep.js';
 
 test('durations and rates in the units people type', () => {
@@ -89,4 +91,11 @@ test('sweep arguments: seeds required, all faults and 60 s by default, sim optio
   assert.throws(() => parseSweepArgs(['--sites', '4']), /--seeds is required/);
   assert.throws(() => parseSweepArgs(['--seeds', '0']), /--seeds expects an integer/);
   assert.throws(() => parseSweepArgs(['--seeds', '3', '--seed', '4']), /not a sweep option/);
+});
+
+test('programmatic options are validated before anything runs', async () => {
+  assert.doesNotThrow(() => validateSimOptions({ ...DEFAULT_SIM_OPTIONS }));
+  for (const bad of [{ sites: 0 }, { durationMs: 10 }, { ratePerSec: -1 }, { voters: 0 }, { seed: -3 }, { clients: 0 }]) {
+    await assert.rejects(runSimulation({ ...DEFAULT_SIM_OPTIONS, ...bad }), /invalid simulation options/, JSON.stringify(bad));
+  }
 });

@@ -13,6 +13,8 @@ import { LeaderTracker } from '../../sim/harness/leader-tracker.js';
 import { TermRuns } from '../../sim/harness/observed-store.js';
 import { MAX_IN_FLIGHT_MS, ReachabilityLog, covered } from '../../sim/harness/reachability.js';
 import { chooseTopology } from '../../sim/harness/topology.js';
+import { checkLocalReads, checkPeerUnreachable } from '../../sim/harness/run-checks.js';
+import { FailureLog } from '../../sim/checkers/failure.js';
 import { Catalog, encodeCommand, putOp, writeCommand } from '../../agent/catalog/index.js';
 import type { Entry } from '../../consensus/types.js';
 
@@ -158,4 +160,52 @@ test('site records are valid catalog entries with unique peer ids', () => {
   const ops = sites.slice(0, 100).map((s, i) => putOp('site', s.name, siteRecordSpec(s, i % 2 === 0 ? 'voter' : 'learner')));
   const r = catalog.apply({ index: 1, term: 1, type: 0, data: encodeCommand(writeCommand({ clientId: 't', seq: 1, time: 1 }, ops)) });
   assert.deepEqual((r.result as { ok: boolean }).ok, true, JSON.stringify(r.result));
+});
+
+test('the PEER_UNREACHABLE check flags only a commit whose named site was cut off for the whole window', () => {
+  const facts = new EntryFactsCache();
+  const applied = new ApplyLog();
+  const leaders = new LeaderTracker();
+  leaders.onElected('lead', 3, 0);
+  const reach = new ReachabilityLog();
+  reach.cutApplied(1, { from: ['far'], to: ['lead', 'other'], bothWays: true }, 1_000);
+  const entry = (seq: number): Entry => ({ index: 0, term: 3, type: 0, data: encodeCommand(writeCommand({ clientId: 'c', seq, time: 1 }, [])) });
+  const history = new History();
+  const write = (seq: number, invokeMs: number, appliedMs: number, named: string[]): void => {
+    applied.note(seq, 3, facts.of(entry(seq)), { ok: true, revisions: [] }, appliedMs);
+    history.writes.push({ id: seq, client: 'c', site: 'other', writeId: `c:${seq}`, invokeMs, completeMs: appliedMs + 1, status: 'committed', effects: [], namedSites: named, forced: false, attempts: 1 });
+  };
+  write(1, 5_000, 5_200, ['far', 'lead']); // cut off from 1000 to 5200, window from 3800: violation
+  write(2, 1_500, 1_700, ['far', 'other']); // window starts at 300, before the cut: the leader may have heard it
+  write(3, 5_000, 5_200, ['other', 'lead']); // names only reachable sites
+  const log = new FailureLog('9');
+  const checked = checkPeerUnreachable(log, history, applied, leaders, reach, { liveWindowMs: 1_200 });
+  assert.equal(checked, 3);
+  assert.deepEqual(log.failures().map((f) => f.details?.writeId), ['c:1']);
+  assert.match(log.failures()[0].message, /far, which it names, could not reach the leader/);
+});
+
+test('the local-read check compares value and revision with the log prefix the site had applied', () => {
+  const facts = new EntryFactsCache();
+  const applied = new ApplyLog();
+  const put = (seq: number, value: string): Entry => ({
+    index: 0,
+    term: 1,
+    type: 0,
+    data: encodeCommand(writeCommand({ clientId: 'c', seq, time: 1 }, [putOp('flavor', 'wf-1', { name: 'wf-1', vcpus: 1, ram: 1, disk: 1, description: value })])),
+  });
+  applied.note(10, 1, facts.of(put(1, 'a')), { ok: true, revisions: [10] }, 1);
+  applied.note(20, 1, facts.of(put(2, 'b')), { ok: true, revisions: [20] }, 2);
+  applied.note(30, 1, facts.of({ type: 0, data: new Uint8Array() }), { ok: true, revisions: [], noop: true }, 3);
+  const history = new History();
+  const read = (appliedIndex: number, value: string | null, revision: number): void =>
+    history.addLocalRead({ site: 's', key: 'flavor/wf-1', atMs: 3, appliedIndex, value, revision });
+  read(5, null, 0);
+  read(15, 'a', 10);
+  read(25, 'b', 20);
+  read(25, 'a', 10); // stale: the site had applied 20
+  read(15, 'b', 20); // from the future
+  const log = new FailureLog('9');
+  assert.equal(checkLocalReads(log, history, applied), 5);
+  assert.equal(log.countFor('local-reads'), 2);
 });
