@@ -24,6 +24,7 @@ export const FAULT_KINDS = [
   'failing-disk',
   'clock-drift',
   'membership-churn',
+  'cloud-api',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -66,7 +67,16 @@ export type FaultSpec =
   | { kind: 'failing-disk'; site: string }
   | { kind: 'clock-drift'; site: string; rate: number }
   /** The site is removed from the membership at start and added back at end. */
-  | { kind: 'membership-churn'; site: string };
+  | { kind: 'membership-churn'; site: string }
+  /** The site's cloud API fails, hangs or slows down (the cloud, not the agent: it lasts across crashes). */
+  | { kind: 'cloud-api'; site: string; fault: CloudApiFault };
+
+/** A cloud API episode: per call, the chance of a 503 and of a timeout, and latency added to every call. */
+export interface CloudApiFault {
+  errorRate: number;
+  timeoutRate: number;
+  extraLatencyMs: number;
+}
 
 export interface FaultEpisode {
   /** 1-based, in start order. */
@@ -117,6 +127,7 @@ export const DEFAULT_FAULT_TUNING: Readonly<Record<FaultKind, Readonly<FaultTuni
   'failing-disk': { meanGapMs: 40_000, minDurationMs: 1_000, maxDurationMs: 10_000 },
   'clock-drift': { meanGapMs: 30_000, minDurationMs: 5_000, maxDurationMs: 30_000 },
   'membership-churn': { meanGapMs: 40_000, minDurationMs: 5_000, maxDurationMs: 20_000 },
+  'cloud-api': { meanGapMs: 15_000, minDurationMs: 2_000, maxDurationMs: 20_000 },
 });
 
 /** Ranges of the drawn fault parameters. */
@@ -128,6 +139,11 @@ export const FAULT_PARAMETER_RANGES = Object.freeze({
   slowDiskDelayMs: [5, 200],
   /** |rate − 1|: a drifting clock runs 1 % to 10 % fast or slow. */
   clockDrift: [0.01, 0.1],
+  /** A cloud API episode is an outage (every call fails) with this probability, else partial. */
+  cloudOutageProbability: 0.25,
+  cloudErrorRate: [0.05, 0.5],
+  cloudTimeoutRate: [0.01, 0.1],
+  cloudExtraLatencyMs: [0, 500],
 } as const);
 
 export interface FaultScheduleOptions {
@@ -257,6 +273,13 @@ function drawSpec(kind: FaultKind, rng: Prng, ctx: DrawContext): FaultSpec | nul
     }
     case 'membership-churn':
       return { kind, site: pickSite(rng, ctx) };
+    case 'cloud-api': {
+      const site = pickSite(rng, ctx);
+      const outage = rng.chance(r.cloudOutageProbability);
+      const errorRate = outage ? 1 : round4(rng.uniform(r.cloudErrorRate[0], r.cloudErrorRate[1]));
+      const timeoutRate = round4(rng.uniform(r.cloudTimeoutRate[0], r.cloudTimeoutRate[1]));
+      return { kind, site, fault: { errorRate, timeoutRate, extraLatencyMs: Math.round(rng.uniform(r.cloudExtraLatencyMs[0], r.cloudExtraLatencyMs[1])) } };
+    }
   }
 }
 
@@ -297,6 +320,10 @@ export function describeFault(spec: FaultSpec): string {
       return `slow-disk ${spec.site} +${spec.delayMs} ms`;
     case 'clock-drift':
       return `clock-drift ${spec.site} ×${spec.rate}`;
+    case 'cloud-api':
+      return spec.fault.errorRate >= 1
+        ? `cloud-api ${spec.site} outage`
+        : `cloud-api ${spec.site} 5xx p=${spec.fault.errorRate}, timeouts p=${spec.fault.timeoutRate}, +${spec.fault.extraLatencyMs} ms`;
   }
 }
 
@@ -322,6 +349,8 @@ export interface NodeFaultTarget {
   removeSite(site: string): void;
   /** Add it back. */
   addSite(site: string): void;
+  /** The site's cloud API suffers `fault` until called with null; absent when the run has no clouds. */
+  setCloudFaults?(site: string, fault: CloudApiFault | null): void;
 }
 
 export interface FaultTarget extends NetworkFaultTarget, NodeFaultTarget {}
@@ -339,6 +368,7 @@ export function composeFaultTarget(network: NetworkFaultTarget, nodes: NodeFault
     setClockRate: (s, r) => nodes.setClockRate(s, r),
     removeSite: (s) => nodes.removeSite(s),
     addSite: (s) => nodes.addSite(s),
+    ...(nodes.setCloudFaults ? { setCloudFaults: (s: string, f: CloudApiFault | null) => nodes.setCloudFaults!(s, f) } : {}),
   };
 }
 
@@ -457,6 +487,10 @@ export class FaultExecutor {
       case 'clock-drift':
         t.setClockRate(spec.site, spec.rate);
         break;
+      case 'cloud-api':
+        if (t.setCloudFaults === undefined) skipped = 'the run has no clouds';
+        else t.setCloudFaults(spec.site, spec.fault);
+        break;
     }
     if (skipped === undefined) this.active.set(ep.id, applied);
     this.record(ep, 'start', applied.site, skipped, false);
@@ -498,6 +532,9 @@ export class FaultExecutor {
         break;
       case 'clock-drift':
         t.setClockRate(spec.site, 1);
+        break;
+      case 'cloud-api':
+        t.setCloudFaults?.(spec.site, null);
         break;
     }
     this.record(ep, 'end', applied.site, undefined, byHeal);

@@ -69,6 +69,8 @@ export interface SimReport {
     healedAtMs: number | null;
     leaderAfterMs: number | null;
     convergedAfterMs: number | null;
+    /** From the heal until every running site's cloud equals its desired state (absent without clouds). */
+    cloudsConvergedAfterMs?: number | null;
   };
   checkers: Array<{ name: string; verdict: Verdict; detail?: string; failures?: CheckFailure[] }>;
   traceHash: string;
@@ -156,6 +158,8 @@ export function formatReport(r: SimReport): string {
     line('leader after', r.convergence.leaderAfterMs === null ? 'never' : ms(r.convergence.leaderAfterMs));
   }
   line('converged after', r.convergence.convergedAfterMs === null ? 'never' : ms(r.convergence.convergedAfterMs));
+  const clouds = r.convergence.cloudsConvergedAfterMs;
+  if (clouds !== undefined) line('clouds after', clouds === null ? 'never' : ms(clouds));
 
   section('checkers');
   for (const c of r.checkers) {

@@ -23,6 +23,8 @@ export interface SeedResult {
   verdict: 'pass' | 'fail' | 'inconclusive';
   /** The first failures, formatted. */
   failures: string[];
+  /** Every check that failed (sorted, unique). */
+  failingChecks: string[];
   traceHash: string;
   events: number;
   replay: string;
@@ -82,13 +84,14 @@ export async function runSeed(base: SimOptions, seed: number): Promise<SeedResul
       seed,
       verdict: r.verdict,
       failures: r.failures.slice(0, FAILURES_PER_SEED).map(formatFailure),
+      failingChecks: [...new Set(r.failures.map((f) => f.check))].sort(),
       traceHash: r.report.traceHash,
       events: r.report.run.events,
       replay,
     };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { seed, verdict: 'fail', failures: [`the harness crashed: ${e.message}`], traceHash: '', events: 0, replay, error: e.stack ?? e.message };
+    return { seed, verdict: 'fail', failures: [`the harness crashed: ${e.message}`], failingChecks: ['harness'], traceHash: '', events: 0, replay, error: e.stack ?? e.message };
   }
 }
 
@@ -125,7 +128,7 @@ function runWorker(base: SimOptions, queue: number[], onResult: (r: SeedResult) 
       next();
     });
     worker.on('error', (err) => {
-      if (current !== undefined) onResult({ seed: current, verdict: 'fail', failures: [`worker crashed: ${err.message}`], traceHash: '', events: 0, replay: replayCommand({ ...base, seed: current }), error: err.stack });
+      if (current !== undefined) onResult({ seed: current, verdict: 'fail', failures: [`worker crashed: ${err.message}`], failingChecks: ['harness'], traceHash: '', events: 0, replay: replayCommand({ ...base, seed: current }), error: err.stack });
       reject(err);
     });
     next();

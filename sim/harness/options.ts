@@ -29,6 +29,8 @@ export interface SimOptions {
    */
   snapshotEveryEntries: number;
   retainEntries: number;
+  /** Every site runs the reconciler against an in-memory cloud (`--clouds on|off`). */
+  clouds: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -47,6 +49,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   proposalTimeoutMs: 5_000,
   snapshotEveryEntries: 500,
   retainEntries: 100,
+  clouds: true,
 });
 
 /** Bounds that keep a run meaningful and finite; outside them the arguments are refused. */
@@ -54,6 +57,15 @@ export const MAX_SITES = 1000;
 export const MIN_DURATION_MS = 5_000;
 export const MAX_DURATION_MS = 24 * 3600_000;
 export const MAX_RATE_PER_SEC = 10_000;
+
+/**
+ * Events one virtual second may take before the run is stopped as a runaway (a message storm or a
+ * zero-delay loop never ends, and would hold a sweep forever). Healthy runs stay far below: about
+ * 70 events per site per second plus the workload, a few times that during election storms.
+ */
+export function runawayEventBudget(sites: number): number {
+  return Math.max(100_000, 2_500 * sites);
+}
 
 export function voterCount(o: Pick<SimOptions, 'voters' | 'sites'>): number {
   return o.voters === 'all' ? o.sites : Math.min(o.voters, o.sites);
@@ -75,6 +87,7 @@ export function validateSimOptions(o: SimOptions): void {
   if (!intIn(o.clients, 1, 10_000)) problems.push(`clients must be an integer from 1 to 10000, got ${o.clients}`);
   if (!intIn(o.snapshotEveryEntries, 1, 10_000_000) || !intIn(o.retainEntries, 0, 10_000_000)) problems.push('snapshotEveryEntries must be >= 1 and retainEntries >= 0');
   if (!(o.diskMedianMs > 0) || !(o.diskSigma >= 0)) problems.push('diskMedianMs must be > 0 and diskSigma >= 0');
+  if (typeof o.clouds !== 'boolean') problems.push(`clouds must be true or false, got ${String(o.clouds)}`);
   if (problems.length > 0) throw new RangeError(`invalid simulation options: ${problems.join('; ')}`);
 }
 
@@ -127,7 +140,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--clients'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--clients', '--clouds'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -199,6 +212,10 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
       case '--out':
         out.outPath = value;
         break;
+      case '--clouds':
+        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
+        o.clouds = value.trim() === 'on';
+        break;
     }
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
@@ -220,14 +237,16 @@ export function replayCommand(o: SimOptions): string {
     `--rate ${rate}`,
   ];
   if (o.clients !== DEFAULT_SIM_OPTIONS.clients) parts.push(`--clients ${o.clients}`);
+  if (!o.clouds) parts.push('--clouds off');
   return parts.join(' ');
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--out report.json] [--json] [--verbose]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--out report.json] [--json] [--verbose]
 
-Runs N sites of the real replica, Raft core and catalog on virtual time over a simulated WAN,
-with a client workload and injected faults, then checks safety, linearizability and liveness.
+Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
+WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
+that every site's cloud converged.
 The same arguments give the same run (see the trace hash). Exit status 1 if any checker fails.
 
   --sites N       sites at real cities (default 5)
@@ -237,6 +256,7 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --faults F      all, none, or a comma-separated list of: ${FAULT_KINDS.join(', ')}
   --rate R        client operations per virtual second (default 20/s)
   --clients N     concurrent clients (default 32)
+  --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
   --out FILE      also write the report as JSON to FILE
   --json          print the JSON report instead of the text summary
   --verbose       narrate the run on stderr: faults, crashes, elections, membership changes`;

@@ -4,7 +4,8 @@ import type { LinearizabilityResult } from '../checkers/linearizability.js';
 import type { LivenessResult } from '../checkers/raft-safety.js';
 import type { SimReport } from '../report.js';
 import { percentiles } from '../stats.js';
-import { replayCommand, type SimOptions } from './options.js';
+import { replayCommand, runawayEventBudget, type SimOptions } from './options.js';
+import { cloudCheckerRow, type CloudOutcome } from './cloud-run.js';
 import type { ConvergenceResult } from './run-checks.js';
 import type { RunParts } from './simulation.js';
 
@@ -17,9 +18,11 @@ export interface CheckOutcomes {
   groupChecked: number;
   convergence: ConvergenceResult;
   historyOps: number;
+  /** Null when the run has no clouds. */
+  clouds: CloudOutcome | null;
 }
 
-const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'state-convergence', 'replica-fatal', 'workload'] as const;
+const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
   const { world, history, workload, executor, quietFromMs, trace, scheduler, topology } = parts;
@@ -86,6 +89,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       healedAtMs: options.faults.length > 0 ? quietFromMs : null,
       leaderAfterMs: c.liveness.leaderAfterMs,
       convergedAfterMs: c.liveness.convergedAfterMs,
+      ...(c.clouds === null ? {} : { cloudsConvergedAfterMs: c.clouds.result.convergedAfterMs }),
     },
     checkers: checkerRows(parts, c),
     traceHash: trace.hex(),
@@ -118,12 +122,14 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
     'state-convergence':
       c.convergence.appliedIndex === null ? 'sites end at different applied indexes' : `all ${world.upSites().length} sites at index ${c.convergence.appliedIndex}, ${c.convergence.digests} catalog digest(s)`,
     'replica-fatal': `${world.stats.diskFatal} stops on a failing disk, ${world.stats.otherFatal} on anything else`,
+    runaway: parts.runaway ? `stopped at ${(parts.runaway.atMs / 1000).toFixed(1)} s` : `every virtual second under ${runawayEventBudget(parts.world.sites.length).toLocaleString('en-US')} events`,
     workload: `site records written at ${parts.setup.doneAtMs === null ? 'never' : `${(parts.setup.doneAtMs / 1000).toFixed(1)} s`}; ${parts.workload.stats.arrivals} arrivals, ${parts.workload.stats.skippedBusy} skipped (all clients busy), ${parts.workload.stats.retries} retries of unknown writes`,
   };
   for (const name of OWN_CHECKS) {
     const f = ownFailures.filter((x) => x.check === name);
     rows.push({ name, verdict: c.own.countFor(name) > 0 ? 'fail' : 'pass', detail: details[name], ...(f.length > 0 ? { failures: f } : {}) });
   }
+  rows.push(cloudCheckerRow(c.clouds, c.own));
   return rows;
 }
 

@@ -8,6 +8,7 @@
 //                     window in which the leader could have accepted it.
 //  state-convergence  at the end every site runs, at one applied index, with byte-identical catalogs.
 //  replica-fatal      no replica stopped on a broken invariant (only failing disks may stop one).
+//  runaway            no virtual second took more than a bound of events (a storm stops the run).
 //  workload           the simulator's own writes were well-formed (no VALIDATION refusal).
 import { fnv1a64Hex } from '../stats.js';
 import { FailureLog } from '../checkers/failure.js';

@@ -6,16 +6,17 @@ import { checkLinearizability } from '../checkers/linearizability.js';
 import { FailureLog, type CheckFailure } from '../checkers/failure.js';
 import { selectSites } from '../cities.js';
 import { FAULT_PARAMETER_RANGES, FaultExecutor, generateFaultSchedule } from '../faults.js';
-import { SimNetwork } from '../network.js';
+import { SimNetwork, type NetworkStats } from '../network.js';
 import { Prng } from '../prng.js';
 import { overallVerdict, type SimReport } from '../report.js';
 import { Scheduler } from '../scheduler.js';
 import { TraceHash } from '../stats.js';
 import { WanModel, type LinkCut } from '../wan.js';
+import { CloudRun } from './cloud-run.js';
 import { History } from './history.js';
 import type { SimHooks } from './hooks.js';
 import { registerKeys } from './keys.js';
-import { validateSimOptions, voterCount, type SimOptions } from './options.js';
+import { runawayEventBudget, validateSimOptions, voterCount, type SimOptions } from './options.js';
 import { buildReport } from './report-builder.js';
 import { checkConvergence, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
 import { CatalogSetup } from './setup.js';
@@ -30,7 +31,7 @@ export const WORKLOAD_GROUPS = 4;
 export const PROBE_EVERY_MS = 100;
 /** A leader must exist this soon after the heal (or by the end of a shorter quiet period). */
 export const LEADER_AFTER_HEAL_BOUND_MS = 10_000;
-/** Virtual time run between two progress reports. */
+/** Virtual time run between two progress reports (and two runaway checks). */
 const PROGRESS_STEP_MS = 1_000;
 
 export interface Progress {
@@ -66,9 +67,10 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const world = new World(scheduler, network, topology, root, options, hooks, trace);
   const schedule = generateFaultSchedule({ prng: root, durationMs: options.durationMs, sites: locations, kinds: options.faults, focusSites: topology.voters });
   const quietFromMs = schedule.quietFromMs;
+  const cloudRun = options.clouds ? new CloudRun(scheduler, root.fork('clouds'), world, locations, quietFromMs, hooks) : null;
   const log = controls.log;
   if (log) world.log = (line) => log(scheduler.now(), line);
-  const executor = new FaultExecutor(scheduler, schedule, world.faultTarget(), (f) => {
+  const executor = new FaultExecutor(scheduler, schedule, cloudRun?.faultTarget(world.faultTarget()) ?? world.faultTarget(), (f) => {
     trace.mixU32(f.episodeId);
     trace.mixString(f.action);
     log?.(f.atMs, `fault #${f.episodeId} ${f.action} ${f.detail}${f.skipped ? ` (skipped: ${f.skipped})` : ''}${f.byHeal ? ' (heal)' : ''}`);
@@ -85,7 +87,10 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     hooks,
     trace,
   );
-  const setup = new CatalogSetup(scheduler, world, topology, () => workload.start());
+  const setup = new CatalogSetup(scheduler, world, topology, () => {
+    workload.start();
+    cloudRun?.onSetupDone();
+  });
 
   world.bootAll();
   executor.start();
@@ -93,15 +98,25 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   scheduler.at(quietFromMs, () => {
     hooks.atHeal?.({ partition: (cut: LinkCut) => void network.partition(cut), siteNames: () => world.siteNames() });
     probe(world, scheduler, options.durationMs);
+    cloudRun?.onHeal(options.durationMs);
   });
 
+  const budget = runawayEventBudget(options.sites);
+  let runaway: Runaway | null = null;
   for (let t = 0; t < options.durationMs; ) {
     t = Math.min(options.durationMs, t + PROGRESS_STEP_MS);
-    await scheduler.runUntilAsync(t);
+    const before = network.stats();
+    const ran = await scheduler.runUntilAsync(t, budget);
+    if (ran >= budget && scheduler.now() < t) {
+      runaway = describeRunaway(before, network.stats(), scheduler.now(), ran);
+      log?.(scheduler.now(), `stopped: ${runaway.message}`);
+      break;
+    }
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
   controls.inspect?.(world);
-  return finish(options, { world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology });
+  return finish(options, {
+    runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun });
 }
 
 /** Feeds the liveness checker the leader and every site's applied index, every PROBE_EVERY_MS. */
@@ -112,7 +127,25 @@ function probe(world: World, scheduler: Scheduler, endMs: number): void {
   if (scheduler.now() + PROBE_EVERY_MS <= endMs) scheduler.after(PROBE_EVERY_MS, () => probe(world, scheduler, endMs));
 }
 
+export interface Runaway {
+  atMs: number;
+  message: string;
+}
+
+/** What flooded the run: the message types sent during the stopped second. */
+function describeRunaway(before: NetworkStats, after: NetworkStats, atMs: number, events: number): Runaway {
+  const grown = Object.entries(after.byType)
+    .map(([type, c]) => [type, c.count - (before.byType[type]?.count ?? 0)] as [string, number])
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([type, n]) => `${type} ${n}`);
+  return { atMs, message: `${events} events within one virtual second (a runaway: message storm or zero-delay loop); messages sent: ${grown.join(', ') || 'none'}` };
+}
+
 export interface RunParts {
+  /** The run was stopped early because it ran away. */
+  runaway: Runaway | null;
   world: World;
   history: History;
   setup: CatalogSetup;
@@ -122,6 +155,7 @@ export interface RunParts {
   trace: TraceHash;
   scheduler: Scheduler;
   topology: ReturnType<typeof chooseTopology>;
+  cloudRun: CloudRun | null;
 }
 
 function finish(options: SimOptions, parts: RunParts): SimResult {
@@ -149,8 +183,10 @@ function finish(options: SimOptions, parts: RunParts): SimResult {
   for (const message of world.stats.fatalMessages) own.add('replica-fatal', now, [message.split(' ')[0]], message);
   const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);
+  if (parts.runaway) own.add('runaway', parts.runaway.atMs, [], parts.runaway.message);
   if (setup.error !== null) own.add('workload', now, [], setup.error);
   else if (setup.doneAtMs === null) own.add('workload', now, [], `the site records were never written (${setup.attempts} attempts): no write ever committed`);
+  const clouds = parts.cloudRun?.finish(own, now) ?? null;
 
   const report = buildReport(options, parts, {
     liveness,
@@ -161,6 +197,7 @@ function finish(options: SimOptions, parts: RunParts): SimResult {
     groupChecked,
     convergence,
     historyOps: ops.length,
+    clouds,
   });
   const failures = [...world.checker.failures(), ...lin.failures, ...own.failures()];
   return { report, verdict: overallVerdict(report), failures };

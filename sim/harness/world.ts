@@ -41,6 +41,13 @@ export interface WorldStats {
   fatalMessages: string[];
 }
 
+/** Follows the sites' lives (the clouds' reconcilers do); called after the world's own bookkeeping. */
+export interface SiteObserver {
+  siteStarted(site: SimSite): void;
+  siteDown(site: SimSite): void;
+  catalogChanged(site: SimSite): void;
+}
+
 /** Fatal messages kept for the report. */
 const MAX_FATAL_MESSAGES = 20;
 
@@ -56,6 +63,7 @@ export class World implements SiteEvents {
   readonly facts = new EntryFactsCache();
   readonly stats: WorldStats = { crashes: 0, restarts: 0, diskFatal: 0, otherFatal: 0, snapshotsInstalled: 0, fatalMessages: [] };
   private readonly initialRole = new Map<string, MembershipGoal>();
+  readonly observers: SiteObserver[] = [];
   /** Narrates the run (faults, crashes, elections, membership) for --verbose; silent by default. */
   log: (line: string) => void = () => undefined;
 
@@ -148,6 +156,7 @@ export class World implements SiteEvents {
     this.reach.siteUp(site.name, this.scheduler.now());
     this.checker.onRestart(site.name, appliedIndex, this.scheduler.now());
     this.refreshLeaderReach();
+    for (const o of this.observers) o.siteStarted(site);
   }
 
   onRole(site: SimSite, role: Role, term: number, _leader: MemberId): void {
@@ -178,6 +187,7 @@ export class World implements SiteEvents {
     if (site.role === 'leader' && site.term === entry.term && site.replica) {
       this.latency.onLeaderApplied(site.name, entry, site.replica.conf(), now);
     }
+    for (const o of this.observers) o.catalogChanged(site);
   }
 
   onConfChangeApplied(site: SimSite, change: ConfChange, index: number): void {
@@ -193,6 +203,7 @@ export class World implements SiteEvents {
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void {
     this.stats.snapshotsInstalled++;
     this.checker.onSnapshotInstalled(site.name, meta.index, meta.term, this.scheduler.now());
+    for (const o of this.observers) o.catalogChanged(site);
   }
 
   onFatal(site: SimSite, error: Error): void {
@@ -215,6 +226,7 @@ export class World implements SiteEvents {
     const wasUp = site.state !== 'down';
     const wasLeader = this.leaders.leader?.site === site.name && site.role === 'leader';
     site.kill(reason);
+    for (const o of this.observers) o.siteDown(site);
     if (!wasUp) return;
     this.log(`${site.name} down (${reason})`);
     const now = this.scheduler.now();

@@ -18,7 +18,7 @@ function threeSiteWorld(): { world: World; scheduler: Scheduler; network: SimNet
   const scheduler = new Scheduler();
   const root = new Prng(1);
   const locations = selectSites(3);
-  const options = { ...DEFAULT_SIM_OPTIONS, sites: 3, voters: 3 };
+  const options = { ...DEFAULT_SIM_OPTIONS, sites: 3, voters: 3, clouds: false };
   const network = new SimNetwork(scheduler, new WanModel(locations, root));
   const world = new World(scheduler, network, chooseTopology(locations, 3, root.fork('topology')), root, options, {}, new TraceHash());
   world.bootAll();
@@ -47,5 +47,29 @@ test(
     const st = leader.replica!.status();
     assert.ok(st.conf.voters.includes(victim.name), `${victim.name} is a voter again: ${JSON.stringify(st.conf)}`);
     assert.equal(victim.replica!.appliedIndex, leader.replica!.appliedIndex, `progress kept for ${victim.name}: ${JSON.stringify(st.progress?.find((p) => p.member === victim.name))}`);
+  },
+);
+
+test(
+  'F1 storm: under message duplication the leader and a site re-added that way do not flood each other',
+  { todo: 'open consensus finding F1 (sim-findings.md): every rejection is answered by a resend, duplicates multiply the exchange', timeout: 30_000 },
+  async () => {
+    const { world, scheduler, network } = threeSiteWorld();
+    await scheduler.runUntilAsync(3_000);
+    const victim = world.sites.find((s) => s !== world.leaderSite())!;
+    const cut = network.partition(cutOff([victim.name], world.siteNames()));
+    world.membership.request(victim, 'absent');
+    await scheduler.runUntilAsync(8_000);
+    network.heal(cut);
+    await scheduler.runUntilAsync(10_000);
+    network.setLinkFault('duplication', 0.1);
+    world.membership.request(victim, 'voter');
+    // Three sites exchange well under 1,000 messages a second; a storm grows without bound.
+    const perSecondBound = 20_000;
+    for (let t = 11_000; t <= 15_000; t += 1_000) {
+      const before = scheduler.eventCount;
+      const ran = await scheduler.runUntilAsync(t, perSecondBound);
+      assert.ok(ran < perSecondBound, `more than ${perSecondBound} events in the second before ${t} ms (started with ${scheduler.eventCount - before})`);
+    }
   },
 );

@@ -134,3 +134,23 @@ test('liveness: a partition that never heals', { timeout: 60_000 }, async () => 
   });
   assert.equal(r.report.checkers.find((c) => c.name === 'state-convergence')?.verdict, 'fail');
 });
+
+test('runaway: two sites bounce every message they get back to each other twice (a storm)', { timeout: 60_000 }, async () => {
+  const pair = ['toronto', 'london'];
+  const bounce = (site: string, t: Transport): Transport => {
+    const other = pair.find((p) => p !== site)!;
+    return {
+      send: (to, m) => t.send(to, m),
+      onUnreachable: (h) => t.onUnreachable(h),
+      onMessage: (h) =>
+        t.onMessage((from, m) => {
+          if (from === other || m.kind === 'raft') {
+            for (let i = 0; i < 2; i++) t.send(other, { kind: 'readIndexResult', id: 'planted-echo', ok: false, index: 0 });
+          }
+          h(from, m);
+        }),
+    };
+  };
+  const r = await caughtBy('runaway', { faults: [] }, { wrapTransport: (site, t) => (pair.includes(site) ? bounce(site, t) : t) });
+  assert.match(r.failures.find((f) => f.check === 'runaway')!.message, /events within one virtual second .* readIndexResult \d+/);
+});

@@ -1,0 +1,159 @@
+// Every simulated site's cloud and the reconciler that converges it. The cloud is not the agent:
+// its in-memory model (Nova, Glance, Cinder, Neutron) survives the site's crashes, restarts and
+// rebuilds. Each incarnation of a site gets a fresh MemoryCloud driver over that model and the real
+// Reconciler on the incarnation's clock, reading its catalog and reporting sync status through its
+// replica (as the daemon does); a crash stops both. Cloud calls take virtual time, drawn from a
+// forked PRNG, and a call in flight when the site dies never continues: its waits are timers of the
+// dead incarnation's clock, so a four-call flavor create can stop between any two calls.
+import { Reconciler, replicaReportSink } from '../../agent/reconciler/index.js';
+import { CloudModel, MemoryCloud, type CloudDriver, type FaultConfig } from '../../drivers/index.js';
+import type { CloudApiFault } from '../faults.js';
+import type { Prng } from '../prng.js';
+import type { Scheduler } from '../scheduler.js';
+import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS, SIM_RECONCILER_OPTIONS } from './cloud-tuning.js';
+import { SIM_EPOCH_MS, type SimSite } from './site.js';
+
+/** Test-only injection point: a planted bug in what a site's reconciler sees of its cloud. */
+export interface CloudHooks {
+  wrapCloudDriver?(site: string, driver: CloudDriver): CloudDriver;
+}
+
+/** One site's cloud: the model for good, the driver and reconciler of the running incarnation. */
+export interface SiteCloud {
+  readonly site: string;
+  readonly model: CloudModel;
+  /** The cloud API fault in force (lasts across the agent's crashes). */
+  fault: CloudApiFault | null;
+  driver: MemoryCloud | null;
+  reconciler: Reconciler | null;
+  incarnations: number;
+}
+
+export interface CloudStats {
+  reconcilersStarted: number;
+  /** Reconciler passes of incarnations that have ended, plus the running ones. */
+  passes: number;
+  /** Cloud API faults injected (503s, timeouts), all sites. */
+  faultsInjected: number;
+}
+
+export class SimClouds {
+  private readonly clouds = new Map<string, SiteCloud>();
+  private readonly ended = { passes: 0, faults: 0 };
+  private started = 0;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly prng: Prng,
+    siteNames: readonly string[],
+    private readonly hooks: CloudHooks = {},
+  ) {
+    for (const site of siteNames) {
+      const model = new CloudModel({ now: () => SIM_EPOCH_MS + scheduler.now() });
+      this.clouds.set(site, { site, model, fault: null, driver: null, reconciler: null, incarnations: 0 });
+    }
+  }
+
+  cloudOf(site: string): SiteCloud {
+    const c = this.clouds.get(site);
+    if (c === undefined) throw new Error(`no cloud for site ${site}`);
+    return c;
+  }
+
+  all(): SiteCloud[] {
+    return [...this.clouds.values()];
+  }
+
+  // ------------------------------------------------------------ site lifecycle (World observer)
+
+  /** A new incarnation runs: give it a driver over the same cloud and start its reconciler. */
+  siteStarted(site: SimSite): void {
+    const c = this.cloudOf(site.name);
+    this.retire(c);
+    const { clock, replica, catalog } = site;
+    if (clock === null || replica === null || catalog === null) throw new Error(`site ${site.name} started without clock, replica or catalog`);
+    const inc = ++c.incarnations;
+    const scheduler = this.scheduler;
+    // Virtual time, silenced with the incarnation: a dead agent's call in flight never resumes.
+    const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => void scheduler.timerAt(scheduler.now() + Math.max(0, ms), resolve, clock));
+    const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site.name}/${inc}`).asRandom(), faults: faultConfig(c.fault) });
+    c.driver = driver;
+    c.reconciler = new Reconciler(
+      {
+        site: site.name,
+        driver: this.hooks.wrapCloudDriver?.(site.name, driver) ?? driver,
+        catalog,
+        clock,
+        random: this.prng.fork(`reconciler/${site.name}/${inc}`).asRandom(),
+        // The daemon's guard (agent/reconciler/site-wiring.ts): act only on a current catalog.
+        catalogReady: () => {
+          const status = replica.status();
+          return status.leader !== '' && replica.appliedIndex >= status.commit;
+        },
+        // Virtual wall time (the same for every site, monotonic across incarnations) for the
+        // command's time and the sequence numbers of client reconciler/<site>.
+        report: replicaReportSink({ site: site.name, replica, catalog, epochMs: () => SIM_EPOCH_MS + scheduler.now() }),
+      },
+      SIM_RECONCILER_OPTIONS,
+    );
+    this.started++;
+    c.reconciler.start();
+  }
+
+  /** The incarnation died: its reconciler stops (a call in flight never comes back); the cloud stays. */
+  siteDown(site: SimSite): void {
+    this.retire(this.cloudOf(site.name));
+  }
+
+  catalogChanged(site: SimSite): void {
+    this.clouds.get(site.name)?.reconciler?.notifyCatalogChanged();
+  }
+
+  // ------------------------------------------------------------ faults
+
+  /** The fault target's setCloudFaults: in force for the running driver and every later one. */
+  setApiFault(site: string, fault: CloudApiFault | null): void {
+    const c = this.cloudOf(site);
+    c.fault = fault;
+    c.driver?.faults.set(faultConfig(fault));
+  }
+
+  stats(): CloudStats {
+    let passes = this.ended.passes;
+    let faults = this.ended.faults;
+    for (const c of this.clouds.values()) {
+      if (c.reconciler) passes += c.reconciler.status().passes;
+      if (c.driver) faults += injected(c.driver);
+    }
+    return { reconcilersStarted: this.started, passes, faultsInjected: faults };
+  }
+
+  private retire(c: SiteCloud): void {
+    if (c.reconciler) {
+      this.ended.passes += c.reconciler.status().passes;
+      // Its pass may wait forever on a silenced timer: nobody awaits the stop.
+      void c.reconciler.stop();
+    }
+    if (c.driver) this.ended.faults += injected(c.driver);
+    c.reconciler = null;
+    c.driver = null;
+  }
+}
+
+function injected(driver: MemoryCloud): number {
+  const counts = driver.faults.counts;
+  return counts.error + counts.timeoutBeforeApply + counts.timeoutAfterApply + counts.conflict;
+}
+
+/** The cloud's normal latency and timeout, plus an episode's faults. */
+function faultConfig(fault: CloudApiFault | null): Partial<FaultConfig> {
+  const { min, max } = CLOUD_CALL_LATENCY_MS;
+  const extra = fault?.extraLatencyMs ?? 0;
+  return {
+    latencyMs: { min: min + extra, max: max + extra },
+    timeoutMs: CLOUD_CALL_TIMEOUT_MS,
+    errorRate: fault?.errorRate ?? 0,
+    timeoutRate: fault?.timeoutRate ?? 0,
+    conflictRate: 0,
+  };
+}
