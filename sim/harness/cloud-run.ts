@@ -53,7 +53,11 @@ export class CloudRun {
     const result = checker.finish(log, endMs);
     const stats = this.clouds.stats();
     const written = this.catalog.committedAtMs.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ') || 'never';
-    const converged = result.convergedAfterMs === null ? `${result.remaining} difference(s) left at the end` : `every running site's cloud equals its desired state ${result.convergedAfterMs} ms after the heal`;
+    const behind = result.behind.length > 0 ? `; not judged, their catalog never caught up (see state-convergence): ${result.behind.join(', ')}` : '';
+    const converged =
+      result.convergedAfterMs === null
+        ? `${result.remaining} difference(s) left at the end${behind}`
+        : `every running site's cloud equals its desired state ${result.convergedAfterMs} ms after the heal`;
     const detail =
       `${converged} (${result.probes} probes); ${stats.reconcilersStarted} reconcilers started, ${stats.passes} passes, ` +
       `${stats.faultsInjected} cloud API faults injected; cloud resources written at ${written}`;

@@ -20,8 +20,18 @@ export const SIM_RECONCILER_OPTIONS: Partial<ReconcilerOptions> = {
   retry: { baseDelayMs: 250, maxDelayMs: 2_000 },
   reportAfterFailures: 3,
   notReadyRetryMs: 500,
-  reports: { ...DEFAULT_REPORT_QUEUE_OPTIONS, maxRetryDelayMs: 5_000 },
+  /**
+   * Reports retry within a second while the log refuses them (the daemon waits up to 30 s): a site
+   * that was cut off reports soon after the heal, so the log goes quiet within the quiet period.
+   */
+  reports: { ...DEFAULT_REPORT_QUEUE_OPTIONS, maxRetryDelayMs: 1_000 },
 };
+
+/**
+ * A sync-report proposal not seen committed within this long counts as failed and is retried (the
+ * daemon waits for the replica's proposal timeout, 5 s). Shorter, for the same reason as above.
+ */
+export const SIM_REPORT_TIMEOUT_MS = 2_000;
 
 /** The clouds are compared with their desired state this often during the quiet period. */
 export const CLOUD_PROBE_EVERY_MS = 250;

@@ -10,7 +10,7 @@ import { CloudModel, MemoryCloud, type CloudDriver, type FaultConfig } from '../
 import type { CloudApiFault } from '../faults.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler } from '../scheduler.js';
-import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS, SIM_RECONCILER_OPTIONS } from './cloud-tuning.js';
+import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS, SIM_RECONCILER_OPTIONS, SIM_REPORT_TIMEOUT_MS } from './cloud-tuning.js';
 import { SIM_EPOCH_MS, type SimSite } from './site.js';
 
 /** Test-only injection point: a planted bug in what a site's reconciler sees of its cloud. */
@@ -92,7 +92,7 @@ export class SimClouds {
         },
         // Virtual wall time (the same for every site, monotonic across incarnations) for the
         // command's time and the sequence numbers of client reconciler/<site>.
-        report: replicaReportSink({ site: site.name, replica, catalog, epochMs: () => SIM_EPOCH_MS + scheduler.now() }),
+        report: replicaReportSink({ site: site.name, replica, catalog, epochMs: () => SIM_EPOCH_MS + scheduler.now(), timeoutMs: SIM_REPORT_TIMEOUT_MS }),
       },
       SIM_RECONCILER_OPTIONS,
     );

@@ -20,7 +20,7 @@ test('stackraft sim runs, prints the report, writes --out, and exits 0', { timeo
   const dir = mkdtempSync(join(tmpdir(), 'simrun-cli-'));
   try {
     const out = join(dir, 'report.json');
-    const r = spawnSync(process.execPath, [CLI, 'sim', '--sites', '4', '--seed', '9', '--duration', '15s', '--faults', 'loss,crash-restart', '--out', out], { encoding: 'utf8', timeout: 50_000 });
+    const r = spawnSync(process.execPath, [CLI, 'sim', '--sites', '4', '--seed', '9', '--duration', '15s', '--faults', 'loss,crash-restart', '--clouds', 'off', '--out', out], { encoding: 'utf8', timeout: 50_000 });
     assert.equal(r.status, 0, r.stderr);
     for (const section of ['run', 'consensus', 'writes', 'commit latency', 'elections', 'convergence', 'checkers', 'trace']) {
       assert.match(r.stdout, new RegExp(`^== ${section}$`, 'm'));
@@ -31,7 +31,7 @@ test('stackraft sim runs, prints the report, writes --out, and exits 0', { timeo
     const json = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(json.verdict, 'pass');
     assert.equal(json.run.seed, '9');
-    assert.equal(json.run.replayCommand, 'npm run -s stackraft -- sim --sites 4 --seed 9 --duration 15s --voters 4 --faults loss,crash-restart --rate 20/s');
+    assert.equal(json.run.replayCommand, 'npm run -s stackraft -- sim --sites 4 --seed 9 --duration 15s --voters 4 --faults loss,crash-restart --rate 20/s --clouds off');
     assert.match(r.stdout, new RegExp(`hash\\s+${json.traceHash}`));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,16 +1,17 @@
 // Reconcilers in every simulated site: each converges an in-memory cloud that survives the site's
 // crashes, through cloud API faults, and the cloud-convergence checker compares every running
 // site's cloud with its desired state after the heal. A driver that silently drops creates on one
-// site is caught and named; without it the same run passes.
+// site is caught and named; without it the same run passes. The last tests reproduce, without a
+// random schedule, the reconciler bugs the checker found (todo until fixed; /work/notes/simrecon-findings.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredCloudState } from '../../agent/reconciler/index.js';
 import type { Resource } from '../../agent/catalog/index.js';
-import type { CloudDriver, CloudFlavor, CloudQuota } from '../../drivers/index.js';
+import { CloudModel, type CloudDriver, type CloudFlavor, type CloudQuota } from '../../drivers/index.js';
 import { CloudConvergenceChecker, diffSiteCloud, type ObservedCloud } from '../../sim/checkers/cloud-convergence.js';
 import { FailureLog } from '../../sim/checkers/failure.js';
 import { FAULT_KINDS, FaultExecutor, generateFaultSchedule, type CloudApiFault, type FaultTarget } from '../../sim/faults.js';
-import { CLOUD_FLAVOR, CLOUD_IMAGE_REGIONAL, CLOUD_QUOTA_NARROWED } from '../../sim/harness/cloud-catalog.js';
+import { CLOUD_FLAVOR, CLOUD_IMAGE_ALL, CLOUD_IMAGE_REGIONAL, CLOUD_QUOTA_ALL, CLOUD_QUOTA_WIDENED } from '../../sim/harness/cloud-catalog.js';
 import type { SimClouds } from '../../sim/harness/clouds.js';
 import { DEFAULT_SIM_OPTIONS, parseSimArgs, replayCommand, SimArgsError, type SimOptions } from '../../sim/harness/options.js';
 import { runSimulation, type SimResult } from '../../sim/harness/simulation.js';
@@ -18,6 +19,7 @@ import type { World } from '../../sim/harness/world.js';
 import { sitesAt } from '../../sim/cities.js';
 import { Prng } from '../../sim/prng.js';
 import { Scheduler } from '../../sim/scheduler.js';
+import { Fixture, OTHER_SITE, PROJECT, quotaSpec } from '../reconciler/fixture.js';
 
 const RUN: SimOptions = { ...DEFAULT_SIM_OPTIONS, sites: 5, voters: 5, durationMs: 60_000, faults: [...FAULT_KINDS], seed: 1 };
 const VICTIM = 'toronto';
@@ -33,17 +35,23 @@ function row(r: SimResult, name: string) {
 }
 
 test('every site reconciles its cloud through cloud API faults and crashes; the clouds converge after the heal', { timeout: 60_000 }, async () => {
-  let seen: { perSite: Map<string, { flavors: string[]; images: string[]; region: string; narrowedCores: number }>; faults: number; incarnations: number } | undefined;
+  interface SiteView {
+    flavors: string[];
+    images: string[];
+    region: string;
+    cores: [number, number];
+  }
+  let seen: { perSite: Map<string, SiteView>; faults: number; incarnations: number } | undefined;
   const r = await runSimulation(RUN, {
     inspect: (world) => {
       const clouds = cloudsOf(world);
-      const perSite = new Map<string, { flavors: string[]; images: string[]; region: string; narrowedCores: number }>();
+      const perSite = new Map<string, SiteView>();
       for (const c of clouds.all()) {
         perSite.set(c.site, {
-          flavors: c.model.listFlavors().map((f) => f.id),
-          images: c.model.listImages().map((i) => `${i.id}:${i.status}`),
+          flavors: c.model.listFlavors().map((f) => (f.id === CLOUD_FLAVOR ? `${f.id}:${f.vcpus}` : f.id)),
+          images: c.model.listImages().map((i) => `${i.id}:${i.status}:${i.tags.sort().join('/')}`),
           region: world.site(c.site).location.region,
-          narrowedCores: c.model.computeQuotas.get(CLOUD_QUOTA_NARROWED).cores,
+          cores: [c.model.computeQuotas.get(CLOUD_QUOTA_ALL).cores, c.model.computeQuotas.get(CLOUD_QUOTA_WIDENED).cores],
         });
       }
       seen = { perSite, faults: clouds.stats().faultsInjected, incarnations: clouds.all().reduce((n, c) => n + c.incarnations, 0) };
@@ -57,15 +65,16 @@ test('every site reconciles its cloud through cloud API faults and crashes; the 
   assert.ok(seen, 'inspect ran');
   assert.ok(seen.faults > 0, 'cloud API faults were injected');
   assert.ok(seen.incarnations > RUN.sites, 'some site restarted: a later incarnation took over the same cloud');
-  // The regional resources landed where their placement says (the first region of the run's sites).
-  const firstRegion = [...seen.perSite.values()][0].region;
+  // Every resource landed where its placement says, revised: the first two regions of the run's sites.
+  const [r0, r1] = [...new Set([...seen.perSite.values()].map((s) => s.region))];
   for (const [site, s] of seen.perSite) {
-    const inRegion = s.region === firstRegion;
-    assert.equal(s.images.includes(`${CLOUD_IMAGE_REGIONAL}:active`), inRegion, `${site}: regional image`);
-    assert.equal(s.narrowedCores, inRegion ? 96 : 20, `${site}: the narrowed quota is set in ${firstRegion} and reset elsewhere`);
+    assert.ok(s.images.includes(`${CLOUD_IMAGE_ALL}:active:lts/v2`), `${site}: the revised image`);
+    assert.equal(s.images.includes(`${CLOUD_IMAGE_REGIONAL}:active:lts`), s.region === r0, `${site}: the ${r0} image`);
+    assert.deepEqual(s.cores, [96, 8], `${site}: both quotas, revised and widened`);
+    assert.equal(s.flavors.includes(`${CLOUD_FLAVOR}:8`), s.region === r1, `${site}: the flavor replaced and moved to ${r1}`);
+    assert.equal(s.flavors.filter((f) => f.startsWith(CLOUD_FLAVOR)).length, s.region === r1 ? 1 : 0);
     assert.ok(s.flavors.filter((f) => f.startsWith('wf-')).length > 0, `${site} holds the workload's flavors`);
   }
-  assert.ok([...seen.perSite.values()].some((s) => s.flavors.includes(CLOUD_FLAVOR)));
 });
 
 test('a planted bug: one site\'s driver drops creates; the checker fails and names that site', { timeout: 60_000 }, async () => {
@@ -209,28 +218,83 @@ test('the checker times convergence from the last clean streak and fails on diff
   const diff = { site: 'paris', kind: 'flavor' as const, id: 'a', problem: 'missing' as const, detail: 'not in the cloud' };
   const healed = 10_000;
   const ok = new CloudConvergenceChecker(healed);
-  ok.onProbe({ atMs: 10_000, sitesChecked: 2, differences: [diff] });
-  ok.onProbe({ atMs: 10_250, sitesChecked: 2, differences: [] });
-  ok.onProbe({ atMs: 10_500, sitesChecked: 2, differences: [diff] });
-  ok.onProbe({ atMs: 10_750, sitesChecked: 2, differences: [] });
-  ok.onProbe({ atMs: 11_000, sitesChecked: 2, differences: [] });
+  ok.onProbe({ atMs: 10_000, sitesChecked: 2, differences: [diff], behind: [] });
+  ok.onProbe({ atMs: 10_250, sitesChecked: 2, differences: [], behind: [] });
+  ok.onProbe({ atMs: 10_500, sitesChecked: 2, differences: [diff], behind: [] });
+  ok.onProbe({ atMs: 10_750, sitesChecked: 2, differences: [], behind: [] });
+  ok.onProbe({ atMs: 11_000, sitesChecked: 2, differences: [], behind: [] });
   const okLog = new FailureLog('7');
-  assert.deepEqual(ok.finish(okLog, 11_000), { verdict: 'pass', convergedAfterMs: 750, probes: 5, remaining: 0 });
+  assert.deepEqual(ok.finish(okLog, 11_000), { verdict: 'pass', convergedAfterMs: 750, probes: 5, remaining: 0, behind: [] });
   assert.equal(okLog.failures().length, 0);
 
   const bad = new CloudConvergenceChecker(healed);
-  bad.onProbe({ atMs: 10_000, sitesChecked: 2, differences: [] });
-  bad.onProbe({ atMs: 12_000, sitesChecked: 2, differences: [diff, { ...diff, id: 'b' }, { ...diff, site: 'tokyo' }] });
+  bad.onProbe({ atMs: 10_000, sitesChecked: 2, differences: [], behind: [] });
+  bad.onProbe({ atMs: 12_000, sitesChecked: 2, differences: [diff, { ...diff, id: 'b' }, { ...diff, site: 'tokyo' }], behind: [] });
   const badLog = new FailureLog('7');
   const result = bad.finish(badLog, 12_000);
-  assert.deepEqual(result, { verdict: 'fail', convergedAfterMs: null, probes: 2, remaining: 3 });
+  assert.deepEqual(result, { verdict: 'fail', convergedAfterMs: null, probes: 2, remaining: 3, behind: [] });
   const failures = badLog.failures();
   assert.deepEqual(failures.map((f) => f.sites), [['paris'], ['tokyo']]);
   assert.equal(failures[0].message, "paris's cloud differs from its desired state 2.0 s after the heal: flavor a missing: not in the cloud; flavor b missing: not in the cloud");
   assert.equal(failures[0].seed, '7');
+
+  // A site whose catalog never caught up is not judged: inconclusive, no failure, no time.
+  const stuck = new CloudConvergenceChecker(healed);
+  stuck.onProbe({ atMs: 10_000, sitesChecked: 2, differences: [], behind: [] });
+  stuck.onProbe({ atMs: 12_000, sitesChecked: 2, differences: [], behind: ['tokyo'] });
+  const stuckLog = new FailureLog('7');
+  assert.deepEqual(stuck.finish(stuckLog, 12_000), { verdict: 'inconclusive', convergedAfterMs: null, probes: 2, remaining: 0, behind: ['tokyo'] });
+  assert.equal(stuckLog.failures().length, 0);
 
   const never = new CloudConvergenceChecker(healed);
   const neverLog = new FailureLog('7');
   assert.equal(never.finish(neverLog, 12_000).verdict, 'fail');
   assert.match(neverLog.failures()[0].message, /never compared/);
 });
+
+// ------------------------------------------------------------------ findings
+
+test(
+  'C1: a quota set by an agent that crashed before reporting it is reset when the catalog no longer places it there',
+  { todo: 'open reconciler finding C1 (simrecon-findings.md): quota removals are found only through the site\'s own sync entries', timeout: 10_000 },
+  async () => {
+    // One cloud, two lives of the agent of site paris: the first sets the quota, then dies before
+    // its report reaches the log (the sink refuses everything); the second starts on a catalog that
+    // places the quota on montreal only.
+    const model = new CloudModel();
+    const first = new Fixture({ cloud: { model }, sinkDown: () => true });
+    first.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: 'all' });
+    await first.start();
+    assert.equal(model.computeQuotas.get(PROJECT).cores, 64, 'the first life set the quota');
+    await first.stop();
+
+    const second = new Fixture({ cloud: { model } });
+    second.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: [OTHER_SITE] });
+    await second.start();
+    await second.reconciler.audit();
+    await second.stop();
+    assert.equal(model.computeQuotas.get(PROJECT).cores, 20, 'the quota the catalog moved away is back at the default');
+  },
+);
+
+test(
+  'C2: a resource whose retry came due while a pass was still running is retried then, not at the next audit',
+  { todo: 'open reconciler finding C2 (simrecon-findings.md): scheduleRetry only looks at retries still in the future', timeout: 10_000 },
+  async () => {
+    // Calls take 50 ms and one operation runs at a time. In one change pass, flavor a fails at once
+    // (a 503) and is due again 50-100 ms later; flavor b's create then takes ~200 ms, so the pass
+    // ends after a's retry came due. Nothing else happens until the next audit (60 s).
+    const f = new Fixture({ faults: { latencyMs: 50 }, reconciler: { maxConcurrentOperations: 1, retry: { baseDelayMs: 100, maxDelayMs: 100 } } });
+    await f.start();
+    f.cloud.faults.failNext('error');
+    f.write(
+      { op: 'put', kind: 'flavor', id: 'a', spec: { name: 'a', vcpus: 1, ram: 512, disk: 1 } },
+      { op: 'put', kind: 'flavor', id: 'b', spec: { name: 'b', vcpus: 1, ram: 512, disk: 1 } },
+    );
+    await f.advance(5_000);
+    await f.stop();
+    assert.ok(f.cloud.model.listFlavors().some((x) => x.id === 'b'), 'flavor b was created');
+    assert.equal(f.cloud.faults.counts.error, 1, 'the injected 503 happened');
+    assert.ok(f.cloud.model.listFlavors().some((x) => x.id === 'a'), 'flavor a is created by its retry within 5 s');
+  },
+);

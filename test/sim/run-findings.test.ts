@@ -1,6 +1,6 @@
 // Regression tests of the simulator's findings (/work/notes/sim-findings.md), each built as a
 // fixed scenario on the simulated world rather than a lucky seed, so it keeps testing the bug
-// whatever the random schedules do. An open finding is marked `todo`: it runs and reports, and
+// whatever the random schedules do. A finding that is still open is marked `todo`: it runs and reports, and
 // the suite stays green until the fix lands; then the marker goes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +27,7 @@ function threeSiteWorld(): { world: World; scheduler: Scheduler; network: SimNet
 
 test(
   'F1: a site removed before it saw its removal, rebuilt on an empty disk and added back, catches up',
-  { todo: 'open consensus finding F1 (sim-findings.md): the leader reuses the removed member\'s stale progress', timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const { world, scheduler, network } = threeSiteWorld();
     await scheduler.runUntilAsync(3_000);
@@ -52,7 +52,7 @@ test(
 
 test(
   'F1 storm: under message duplication the leader and a site re-added that way do not flood each other',
-  { todo: 'open consensus finding F1 (sim-findings.md): every rejection is answered by a resend, duplicates multiply the exchange', timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const { world, scheduler, network } = threeSiteWorld();
     await scheduler.runUntilAsync(3_000);
