@@ -8,7 +8,7 @@ import { DEFAULT_SIM_OPTIONS } from '../../sim/harness/options.js';
 import { runSimulation } from '../../sim/harness/simulation.js';
 import type { World } from '../../sim/harness/world.js';
 
-test('100 sites, 5 voters, all faults, 2 virtual minutes: every checker passes', { timeout: 120_000 }, async () => {
+test('100 sites, 5 voters, all faults, 2 virtual minutes: every checker passes', { timeout: 300_000 }, async () => {
   let world: World | undefined;
   const r = await runSimulation(
     // Clouds off: their convergence has its own tests (run-clouds), and 100 reconcilers make a run

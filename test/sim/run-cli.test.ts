@@ -16,11 +16,11 @@ function capture(): SimIo & { stdout: string; stderr: string } {
   return io;
 }
 
-test('stackraft sim runs, prints the report, writes --out, and exits 0', { timeout: 60_000 }, () => {
+test('stackraft sim runs, prints the report, writes --out, and exits 0', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'simrun-cli-'));
   try {
     const out = join(dir, 'report.json');
-    const r = spawnSync(process.execPath, [CLI, 'sim', '--sites', '4', '--seed', '9', '--duration', '15s', '--faults', 'loss,crash-restart', '--clouds', 'off', '--out', out], { encoding: 'utf8', timeout: 50_000 });
+    const r = spawnSync(process.execPath, [CLI, 'sim', '--sites', '4', '--seed', '9', '--duration', '15s', '--faults', 'loss,crash-restart', '--clouds', 'off', '--out', out], { encoding: 'utf8', timeout: 110_000 });
     assert.equal(r.status, 0, r.stderr);
     for (const section of ['run', 'consensus', 'writes', 'commit latency', 'elections', 'convergence', 'checkers', 'trace']) {
       assert.match(r.stdout, new RegExp(`^== ${section}$`, 'm'));
