@@ -440,7 +440,8 @@ export class Reconciler {
     if (this.stopped) return;
     let at = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
-    for (const t of this.tracks.all()) if (t.retryAt > now && needsWork(t)) at = Math.min(at, t.retryAt);
+    // A retry that came due while a pass was running is due now, not at the next audit.
+    for (const t of this.tracks.all()) if (t.retryAt > 0 && needsWork(t)) at = Math.min(at, Math.max(t.retryAt, now));
     if (this.retryTimer !== null && this.retryTimer.at <= at && this.retryTimer.at > now) return;
     this.retryTimer?.handle.cancel();
     this.retryTimer = null;

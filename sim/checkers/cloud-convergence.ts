@@ -97,7 +97,7 @@ function flavorChanges(diff: ReturnType<typeof diffFlavor>, have: CloudFlavor, d
   return `${parts.slice(0, MAX_FIELDS_SHOWN).join('; ')} (catalog revision ${d.revision})`;
 }
 
-export interface CloudProbe {
+export interface CloudProbeResult {
   atMs: number;
   /** Sites whose clouds were compared (the running ones). */
   sitesChecked: number;
@@ -122,13 +122,13 @@ const MAX_RESOURCES_PER_FAILURE = 4;
 
 export class CloudConvergenceChecker {
   private convergedSinceMs: number | null = null;
-  private last: CloudProbe | null = null;
+  private last: CloudProbeResult | null = null;
   private probes = 0;
   private readonly problems: Array<{ atMs: number; sites: string[]; message: string }> = [];
 
   constructor(readonly healedAtMs: number) {}
 
-  onProbe(probe: CloudProbe): void {
+  onProbe(probe: CloudProbeResult): void {
     this.probes++;
     this.last = probe;
     if (probe.differences.length > 0 || probe.behind.length > 0) this.convergedSinceMs = null;

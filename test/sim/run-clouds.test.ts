@@ -279,7 +279,7 @@ test(
 
 test(
   'C2: a resource whose retry came due while a pass was still running is retried then, not at the next audit',
-  { todo: 'open reconciler finding C2 (simrecon-findings.md): scheduleRetry only looks at retries still in the future', timeout: 10_000 },
+  { timeout: 10_000 },
   async () => {
     // Calls take 50 ms and one operation runs at a time. In one change pass, flavor a fails at once
     // (a 503) and is due again 50-100 ms later; flavor b's create then takes ~200 ms, so the pass
