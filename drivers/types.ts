@@ -31,16 +31,8 @@ export interface FlavorSpec {
   accessProjects?: string[];
 }
 
-export interface CloudFlavor {
-  id: string;
-  name: string;
-  vcpus: number;
-  ram: number;
-  disk: number;
-  ephemeral: number;
-  swap: number;
-  rxtxFactor: number;
-  isPublic: boolean;
+/** A flavor as read back from the cloud: the spec's fields plus what only the cloud knows. */
+export interface CloudFlavor extends Omit<FlavorSpec, 'extraSpecs' | 'description' | 'accessProjects'> {
   /** Without stackraft's own marker keys. */
   extraSpecs: Record<string, string>;
   /** Absent when Nova has none. */
