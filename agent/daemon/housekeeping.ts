@@ -28,6 +28,8 @@ export class Housekeeping {
   private busy = false;
   private seq = 0;
   private readonly clientId: string;
+  private warnedNoAddress = false;
+  private lastRejection = '';
 
   constructor(private readonly p: HousekeepingParts) {
     this.clientId = `agent/${p.config.site.name}/${Date.now().toString(36)}`;
@@ -81,11 +83,25 @@ export class Housekeeping {
   }
 
   private async registerSelf(isVoter: boolean): Promise<void> {
-    const spec = this.desiredSelf(isVoter) as unknown as Record<string, unknown>;
+    const desired = this.desiredSelf(isVoter);
+    if (desired.addresses.length === 0) {
+      if (!this.warnedNoAddress) {
+        this.p.logger.warn({ listen: this.p.config.listen }, 'this site listens only on wildcard addresses: set `announce` in the config to the addresses other sites should dial, or they cannot reach it');
+        this.warnedNoAddress = true;
+      }
+      return;
+    }
+    const spec = desired as unknown as Record<string, unknown>;
     if (spec.country === '') delete spec.country;
     const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.config.site.name, spec }], { clientId: this.clientId, seq: ++this.seq });
-    if (out.status === 'rejected') this.p.logger.error({ out }, 'the catalog refused this site\'s own record: fix the site section of the config');
-    else if (out.status === 'committed') this.p.logger.info({ addresses: spec.addresses }, 'registered this site in the catalog');
+    if (out.status === 'rejected') {
+      // Retried every second until the config is fixed: say it once per distinct reason.
+      if (out.message !== this.lastRejection) this.p.logger.error({ out }, 'the catalog refused this site\'s own record: fix the site section of the config');
+      this.lastRejection = out.message;
+    } else if (out.status === 'committed') {
+      this.lastRejection = '';
+      this.p.logger.info({ addresses: spec.addresses }, 'registered this site in the catalog');
+    }
   }
 
   private async promoteOneLearner(): Promise<void> {
