@@ -52,7 +52,8 @@ export function parseNovaFlavor(raw: Record<string, unknown>, extraSpecs?: Recor
 
 const enc = encodeURIComponent;
 
-function quotaApi(client: ServiceClient): QuotaApi {
+/** The `os-quota-sets` API, which Nova and Cinder (under its project-scoped base) share. */
+export function osQuotaSetsApi(client: ServiceClient): QuotaApi {
   return {
     async get(project) {
       const res = await client.request('GET', `/os-quota-sets/${enc(project)}`);
@@ -152,6 +153,6 @@ export function novaComputeApi(client: ServiceClient, pageSize = FLAVOR_PAGE_SIZ
     async removeFlavorAccess(id, project) {
       await client.request('POST', `${flavorPath(id)}/action`, { json: { removeTenantAccess: { tenant: project } } });
     },
-    quotas: quotaApi(client),
+    quotas: osQuotaSetsApi(client),
   };
 }

@@ -1,6 +1,6 @@
 // Cinder v3 and Neutron v2.0 quota sets over HTTP (QuotaApi).
 import type { QuotaApi } from '../service-api.js';
-import { numbersOf } from './nova.js';
+import { numbersOf, osQuotaSetsApi } from './nova.js';
 import type { ServiceClient } from './service-client.js';
 
 const enc = encodeURIComponent;
@@ -22,20 +22,8 @@ export function neutronBase(endpoint: string): string {
   return /\/v2\.0$/.test(base) ? base : `${base}/v2.0`;
 }
 
-export function cinderQuotaApi(client: ServiceClient): QuotaApi {
-  return {
-    async get(project) {
-      const res = await client.request('GET', `/os-quota-sets/${enc(project)}`);
-      return numbersOf((res.json as { quota_set?: Record<string, unknown> })?.quota_set);
-    },
-    async set(project, values) {
-      await client.request('PUT', `/os-quota-sets/${enc(project)}`, { json: { quota_set: values } });
-    },
-    async reset(project) {
-      await client.request('DELETE', `/os-quota-sets/${enc(project)}`);
-    },
-  };
-}
+/** Cinder's quota sets take the same requests as Nova's, under the project-scoped volume base. */
+export const cinderQuotaApi = osQuotaSetsApi;
 
 export function neutronQuotaApi(client: ServiceClient): QuotaApi {
   return {
