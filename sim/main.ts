@@ -2,7 +2,7 @@
 // the wall clock, to say how fast virtual time went; the run itself never sees it.
 import { writeFileSync } from 'node:fs';
 import { formatFailure } from './checkers/failure.js';
-import { SIM_USAGE, SimArgsError, parseSimArgs, type CliArgs } from './harness/options.js';
+import { SIM_USAGE, SimArgsError, noFaultsNotice, parseSimArgs, type CliArgs } from './harness/options.js';
 import { runSimulation, type Progress, type RunControls } from './harness/simulation.js';
 import { formatReport, reportToJson } from './report.js';
 
@@ -42,6 +42,7 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
     io.out(`${SIM_USAGE}\n`);
     return 0;
   }
+  if (!args.faultsGiven) io.err(`stackraft sim: ${noFaultsNotice()}\n`);
   const started = performance.now();
   const log = args.verbose ? (atMs: number, line: string) => io.err(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
   const progress = io.isTTY && !args.verbose ? progressLine(io, started) : undefined;

@@ -114,6 +114,28 @@ export function revisionOf(result: WriteResult, kind: ResourceKind, id: string):
   return result.revisions.find((r) => r.kind === kind && r.id === id)?.revision ?? result.index;
 }
 
+/** How stale a local read may be, in words. */
+export function stalenessNote(meta: ReadMeta): string {
+  if (meta.linearizable) return `linearizable read at index ${meta.appliedIndex}`;
+  const at = `local read at applied index ${meta.appliedIndex} (commit index ${meta.commitIndex})`;
+  if (meta.stalenessMs === null) return `${at}: no leader heard from yet, so it may miss any number of writes; use --linearizable to confirm`;
+  if (meta.stalenessMs === 0) return `${at}: from the leader with a live quorum, current`;
+  return `${at}: may miss writes committed in the last ${formatMs(meta.stalenessMs)} (last heard from the leader then); use --linearizable to confirm`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(0)} s`;
+}
+
+/**
+ * Table output is for people: say on stderr how fresh a local read is (README promises it). The
+ * machine formats keep stdout and stderr clean; `stackraft get` shows the same in its fields.
+ */
+export function noteStaleness(ctx: CommandContext, meta: ReadMeta): void {
+  if (ctx.format !== 'table') return;
+  ctx.io.stderr.write(`${stalenessNote(meta)}\n`);
+}
+
 export function printShow<T>(ctx: CommandContext, columns: Column<T>[], row: T): void {
   ctx.io.stdout.write(renderShow(ctx.format, selectColumns(columns, ctx.columns), row));
 }
@@ -188,8 +210,9 @@ export function listCommand(o: ListCommandOptions): CommandSpec {
     output: 'list',
     options: { ...(o.long ? { long: { type: 'boolean', help: o.long.help } } : {}), ...LINEARIZABLE_OPTION },
     run: async (ctx) => {
-      const { items } = await listKind(ctx, o.kind);
+      const { items, meta } = await listKind(ctx, o.kind);
       printList(ctx, columnsByKey(o.columns, o.long && ctx.bool('long') ? o.long.keys : o.keys), items);
+      noteStaleness(ctx, meta);
     },
   };
 }
@@ -204,8 +227,9 @@ export function showCommand(kind: ResourceKind, summary: string, args: string, c
     output: 'show',
     options: { ...LINEARIZABLE_OPTION },
     run: async (ctx) => {
-      const { resource } = await findResource(ctx, kind, ctx.positionals[0]!, byName);
+      const { resource, meta } = await findResource(ctx, kind, ctx.positionals[0]!, byName);
       printShow(ctx, columns, resource);
+      noteStaleness(ctx, meta);
     },
   };
 }

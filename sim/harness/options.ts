@@ -95,6 +95,8 @@ export interface CliArgs {
   options: SimOptions;
   /** `--faults` as given (for the replay command). */
   faultsText: string;
+  /** Whether `--faults` was on the command line (without it the run injects none, and says so). */
+  faultsGiven: boolean;
   outPath?: string;
   json: boolean;
   help: boolean;
@@ -147,7 +149,7 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, faults: [] };
   let faultsText = 'none';
   let votersGiven = false;
-  const out: CliArgs = { options: o, faultsText, json: false, help: false, verbose: false };
+  const out: CliArgs = { options: o, faultsText, faultsGiven: false, json: false, help: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
     let value: string | undefined;
@@ -202,6 +204,7 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
           throw err;
         }
         faultsText = o.faults.length === FAULT_KINDS.length ? 'all' : o.faults.length === 0 ? 'none' : o.faults.join(',');
+        out.faultsGiven = true;
         break;
       case '--rate':
         o.ratePerSec = parseRate(value);
@@ -221,6 +224,11 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
   out.faultsText = faultsText;
   return out;
+}
+
+/** What a run without `--faults` tells its user: it injected none, and how to ask for some. */
+export function noFaultsNotice(): string {
+  return `no --faults given: this run injects no faults (the default); --faults all runs every kind (${FAULT_KINDS.join(', ')}), or name some`;
 }
 
 /** The exact command that replays a run. */

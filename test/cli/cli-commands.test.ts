@@ -78,6 +78,23 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       assert.deepEqual(h.service.callsOf('list').at(-1), ['flavor', { linearizable: true }]);
     });
 
+    it('a local read in table form says on stderr how stale it may be; machine formats and linearizable reads do not warn', async () => {
+      const table = await cli('flavor', 'list');
+      ok(table);
+      assert.match(table.stderr, /^local read at applied index \d+ \(commit index \d+\): may miss writes committed in the last 15 ms .*--linearizable/m);
+      assert.doesNotMatch(table.stdout, /local read/);
+      const shown = await cli('flavor', 'show', 'small');
+      ok(shown);
+      assert.match(shown.stderr, /may miss writes committed in the last 15 ms/);
+      const json = await cli('flavor', 'list', '-f', 'json');
+      assert.equal(json.stderr, '');
+      const linear = await cli('flavor', 'list', '--linearizable');
+      assert.match(linear.stderr, /^linearizable read at index \d+$/m);
+      assert.doesNotMatch(linear.stderr, /may miss/);
+      const sites = await cli('site', 'list');
+      assert.match(sites.stderr, /local read at applied index/);
+    });
+
     it('set sends a merge patch of extraSpecs with the revision it read', async () => {
       const before = h.service.resources.get('flavor/small')!;
       ok(await cli('flavor', 'set', 'm1.small', '--property', 'a=1'));

@@ -57,6 +57,8 @@ test('a failing checker exits 1 and prints the command that replays the seed', {
   assert.equal(JSON.parse(io.stdout).verdict, 'fail');
   assert.match(io.stderr, /check failure\(s\), first: \[liveness\] seed 4 at/);
   assert.match(io.stderr, /replay with: npm run -s stackraft -- sim --sites 3 --seed 4 --duration 20s --voters 3 --faults none --rate 20\/s\n/);
+  // Without --faults the run says which faults it ran (none) before anything else.
+  assert.match(io.stderr, /^stackraft sim: no --faults given: this run injects no faults \(the default\); --faults all runs every kind \(partition-halves, .*\)/);
 });
 
 test('--verbose narrates the run on stderr', { timeout: 30_000 }, async () => {
@@ -67,4 +69,5 @@ test('--verbose narrates the run on stderr', { timeout: 30_000 }, async () => {
   assert.ok(killed, io.stderr);
   assert.match(io.stderr, new RegExp(`${killed[1]} down \\(crash\\)`));
   assert.match(io.stderr, new RegExp(`fault #1 end leader-kill ${killed[1]}`));
+  assert.doesNotMatch(io.stderr, /no --faults given/);
 });

@@ -4,7 +4,7 @@ import type { MemberView, ResourceView, StatusView } from '../../admin/service.j
 import { parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
-import { LINEARIZABLE_OPTION, findResource, listKind, printList, printShow, revisionOf, type WriteResult } from '../resources.js';
+import { LINEARIZABLE_OPTION, findResource, listKind, noteStaleness, printList, printShow, revisionOf, type WriteResult } from '../resources.js';
 
 function formatMember(m: MemberView): string {
   const parts = [m.site, m.role, m.live ? 'live' : 'DOWN'];
@@ -138,9 +138,10 @@ const siteList: CommandSpec = {
   output: 'list',
   options: { long: { type: 'boolean', help: 'also show peer ids and addresses' }, ...LINEARIZABLE_OPTION },
   run: async (ctx) => {
-    const [{ items }, members] = await Promise.all([listKind(ctx, 'site'), membersBySite(ctx)]);
+    const [{ items, meta }, members] = await Promise.all([listKind(ctx, 'site'), membersBySite(ctx)]);
     const keys = ctx.bool('long') ? [...SITE_LIST_KEYS, 'peer_id', 'addresses'] : SITE_LIST_KEYS;
     printList(ctx, keys.map((key) => siteColumns.find((c) => c.key === key)!), items.map((resource) => ({ resource, member: members.get(resource.id) })));
+    noteStaleness(ctx, meta);
   },
 };
 
@@ -152,8 +153,9 @@ const siteShow: CommandSpec = {
   output: 'show',
   options: { ...LINEARIZABLE_OPTION },
   run: async (ctx) => {
-    const [{ resource }, members] = await Promise.all([findResource(ctx, 'site', ctx.positionals[0], false), membersBySite(ctx)]);
+    const [{ resource, meta }, members] = await Promise.all([findResource(ctx, 'site', ctx.positionals[0], false), membersBySite(ctx)]);
     printShow(ctx, siteColumns, { resource, member: members.get(resource.id) });
+    noteStaleness(ctx, meta);
   },
 };
 
