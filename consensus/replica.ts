@@ -54,8 +54,8 @@ export interface ReplicaConfig {
 export interface ReplicaHooks {
   /** A Normal entry was applied (after the batch holding its effects was made durable). */
   onApplied?(entry: Entry, result: unknown): void;
-  /** A ConfChange entry was committed and applied. */
-  onConfChangeApplied?(change: ConfChange, index: number, conf: ConfState): void;
+  /** A ConfChange entry was committed and applied (`entry` carries its index and term). */
+  onConfChangeApplied?(change: ConfChange, entry: Entry, conf: ConfState): void;
   /** Role, term or known leader changed. */
   onRoleChange?(role: Role, term: number, leader: MemberId): void;
   /** Membership in force changed (ConfChange appended, truncated, or from a snapshot). */
@@ -689,7 +689,7 @@ export class Replica {
   private finishApplied(entry: Entry, result: unknown): void {
     if (entry.type === EntryType.ConfChange) {
       try {
-        this.hooks.onConfChangeApplied?.(decodeConfChange(entry.data), entry.index, this.core.conf());
+        this.hooks.onConfChangeApplied?.(decodeConfChange(entry.data), entry, this.core.conf());
       } catch (err) {
         this.deps.logger.warn({ index: entry.index, err: (err as Error).message }, 'undecodable membership entry');
       }

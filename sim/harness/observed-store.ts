@@ -44,6 +44,31 @@ export class TermRuns {
     }
   }
 
+  /**
+   * A restart: the stored log (which may keep entries below the snapshot, or start right above it
+   * when the snapshot was received) over the stored snapshot. The store already made the two agree,
+   * so unlike a received snapshot this never drops stored entries.
+   */
+  restore(entries: readonly Entry[], snapshot: SnapshotMeta | undefined): void {
+    this.starts = [];
+    this.terms = [];
+    this.baseIndex = 0;
+    this.baseTerm = 0;
+    this.last = 0;
+    this.append(entries);
+    if (snapshot === undefined || this.termAt(snapshot.index) === snapshot.term) return;
+    if (this.last > snapshot.index && this.starts[0] !== snapshot.index + 1) {
+      throw new Error(`stored log [${this.starts[0]}, ${this.last}] neither holds nor continues the snapshot at ${snapshot.index}`);
+    }
+    this.baseIndex = snapshot.index;
+    this.baseTerm = snapshot.term;
+    if (this.last < snapshot.index) {
+      this.starts = [];
+      this.terms = [];
+      this.last = snapshot.index;
+    }
+  }
+
   /** A received snapshot: the log keeps its suffix only if it holds the snapshot's last entry. */
   installSnapshot(meta: SnapshotMeta): void {
     if (this.termAt(meta.index) === meta.term) return;
@@ -88,9 +113,8 @@ export class ObservedStore implements LogStore {
 
   async open(): Promise<StoreMeta> {
     const meta = await this.inner.open();
-    // The stored log may start below the snapshot (retained entries): read it first, then the base.
-    if (meta.lastIndex >= meta.firstIndex) this.terms.append(await this.inner.entries(meta.firstIndex, meta.lastIndex + 1));
-    if (meta.snapshot) this.terms.installSnapshot(meta.snapshot.meta);
+    const stored = meta.lastIndex >= meta.firstIndex ? await this.inner.entries(meta.firstIndex, meta.lastIndex + 1) : [];
+    this.terms.restore(stored, meta.snapshot?.meta);
     return meta;
   }
 

@@ -35,7 +35,7 @@ export interface SiteEvents {
   onStateMachineApply(site: SimSite, entry: Entry, result: unknown): void;
   /** The replica applied a Normal entry and made it durable. */
   onApplied(site: SimSite, entry: Entry, result: unknown): void;
-  onConfChangeApplied(site: SimSite, change: ConfChange, index: number): void;
+  onConfChangeApplied(site: SimSite, change: ConfChange, entry: Entry): void;
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void;
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void;
   onFatal(site: SimSite, error: Error): void;
@@ -174,7 +174,7 @@ export class SimSite {
               events.onRole(this, role, term, leader);
             },
             onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
-            onConfChangeApplied: (change, index) => live() && events.onConfChangeApplied(this, change, index),
+            onConfChangeApplied: (change, entry) => live() && events.onConfChangeApplied(this, change, entry),
             onFatal: (error) => live() && events.onFatal(this, error),
           },
         },

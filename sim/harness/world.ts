@@ -3,8 +3,6 @@
 // restarts sites, slows or breaks their disks, skews their clocks, cuts links and changes the
 // membership through the methods here.
 import type { Entry, MemberId, Role, SnapshotMeta, ConfChange } from '../../consensus/types.js';
-import { EntryType } from '../../consensus/types.js';
-import { encodeConfChange } from '../../consensus/confchange.js';
 import { StoreWriteError } from '../../storage/errors.js';
 import { RaftSafetyChecker } from '../checkers/raft-safety.js';
 import type { SiteLocation } from '../cities.js';
@@ -190,10 +188,10 @@ export class World implements SiteEvents {
     for (const o of this.observers) o.catalogChanged(site);
   }
 
-  onConfChangeApplied(site: SimSite, change: ConfChange, index: number): void {
-    const term = site.store?.terms.termAt(index) ?? 0;
-    const digest = this.facts.of({ type: EntryType.ConfChange, data: encodeConfChange(change) }).digest;
-    this.checker.onApplied(site.name, { index, term, digest }, this.scheduler.now());
+  onConfChangeApplied(site: SimSite, _change: ConfChange, entry: Entry): void {
+    // The entry's own term: what this state machine executed, not what a shadow of its log says.
+    const digest = this.facts.of(entry).digest;
+    this.checker.onApplied(site.name, { index: entry.index, term: entry.term, digest }, this.scheduler.now());
   }
 
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void {

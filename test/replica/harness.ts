@@ -4,7 +4,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { seededRandom } from '../../consensus/prng.js';
 import type { Clock, StateMachine, TimerHandle, Transport, WireMessage } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
-import { Replica, type ReplicaConfig } from '../../consensus/replica.js';
+import { Replica, type ReplicaConfig, type ReplicaHooks } from '../../consensus/replica.js';
 import type { MemberId } from '../../consensus/types.js';
 import { MemoryLogStore } from '../../storage/memory-store.js';
 
@@ -120,6 +120,8 @@ export interface ClusterOptions<SM extends StateMachine> {
   seed?: number;
   tickMs?: number;
   replica?: Partial<ReplicaConfig>;
+  /** The runtime's hooks for one site (none by default). */
+  hooks?: (site: MemberId) => ReplicaHooks;
 }
 
 export class TestCluster<SM extends StateMachine> {
@@ -154,7 +156,7 @@ export class TestCluster<SM extends StateMachine> {
         bootstrap: bootstrap ? { voters: this.opts.voters, learners: this.opts.learners } : undefined,
         ...this.opts.replica,
       },
-      { clock: this.clock, store, transport: this.net.transportFor(name), stateMachine: sm, logger: silentLogger },
+      { clock: this.clock, store, transport: this.net.transportFor(name), stateMachine: sm, logger: silentLogger, hooks: this.opts.hooks?.(name) },
     );
     replica.start();
     const site = { name, store, sm, replica };

@@ -41,6 +41,28 @@ describe('membership through the replica runtime', () => {
     await c.stopAll();
   });
 
+  it('an applied membership entry is reported with its own index and term', async () => {
+    const seen: Array<{ site: string; index: number; term: number; member: string }> = [];
+    const c = new TestCluster<Catalog>({
+      voters: ['a', 'b', 'c'],
+      makeStateMachine: () => new Catalog(),
+      seed: 7,
+      hooks: (site) => ({ onConfChangeApplied: (change, entry) => seen.push({ site, index: entry.index, term: entry.term, member: change.member }) }),
+    });
+    await c.start();
+    const leader = await c.waitForLeader();
+    const added = await c.run(leader.replica.proposeConfChange({ type: 'addLearner', member: 'd' }));
+    assert.equal(added.status, 'committed', JSON.stringify(added));
+    await c.clock.advance(1000);
+    const { term } = leader.replica.status();
+    assert.ok(term > 0);
+    const index = added.status === 'committed' ? added.index : -1;
+    const forD = seen.filter((s) => s.member === 'd');
+    assert.deepEqual(forD.map((s) => s.site).sort(), ['a', 'b', 'c'], JSON.stringify(seen));
+    for (const s of forD) assert.deepEqual([s.index, s.term], [index, term], `${s.site}: ${JSON.stringify(s)}`);
+    await c.stopAll();
+  });
+
   it('a crashed site restarts from its store and catches up', async () => {
     const c = new TestCluster<Catalog>({ voters: ['a', 'b', 'c'], makeStateMachine: () => new Catalog(), seed: 5 });
     await c.start();

@@ -48,6 +48,26 @@ test('term runs follow appends, truncations and snapshots', () => {
   assert.deepEqual([9, 10, 11].map((i) => b.termAt(i)), [undefined, 4, 5]);
 });
 
+test('term runs after a restart keep a stored log that starts right above a received snapshot', () => {
+  const conf = { voters: [], learners: [] };
+  // A follower installed a snapshot at 500 (its log was discarded), appended 501..503 and restarted.
+  const t = new TermRuns();
+  t.restore([e(501, 3), e(502, 4), e(503, 4)], { index: 500, term: 3, conf });
+  assert.deepEqual([499, 500, 501, 502, 503, 504].map((i) => t.termAt(i)), [undefined, 3, 3, 4, 4, undefined]);
+  assert.equal(t.lastIndex, 503);
+  // Retained entries below the stored snapshot stay readable.
+  const r = new TermRuns();
+  r.restore([e(5, 2), e(6, 2), e(7, 3), e(8, 3)], { index: 7, term: 3, conf });
+  assert.deepEqual([5, 7, 8].map((i) => r.termAt(i)), [2, 3, 3]);
+  // Nothing stored past the snapshot.
+  const b = new TermRuns();
+  b.restore([], { index: 10, term: 4, conf });
+  assert.deepEqual([10, 11].map((i) => b.termAt(i)), [4, undefined]);
+  assert.equal(b.lastIndex, 10);
+  // A log that neither holds nor continues the snapshot cannot come from the store.
+  assert.throws(() => new TermRuns().restore([e(9, 2), e(10, 2), e(11, 2)], { index: 10, term: 4, conf }), /neither holds nor continues/);
+});
+
 test('reachability: steady cuts and down-times cover a window, flapping cuts never do', () => {
   assert.equal(covered([[0, 5], [5, 10]], 1, 9), true);
   assert.equal(covered([[0, 5], [6, 10]], 1, 9), false);
