@@ -4,6 +4,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { ChecksumMismatchError, CloudError } from './errors.js';
 import { DigestGate, type ImageDigests } from './digest-gate.js';
+import { describedPath } from './path-segment.js';
 import { withRetry, type RetryContext } from './retry.js';
 import type { GlanceImage, ImageApi } from './service-api.js';
 import type { ImageSource } from './types.js';
@@ -22,12 +23,14 @@ export interface TransferDeps {
   retry: RetryContext;
 }
 
+const imagePath = (id: string) => describedPath('/v2/images', id);
+
 function stateError(image: GlanceImage, why: string): CloudError {
   return new CloudError({
     code: 'CONFLICT',
     service: 'image',
     method: 'PUT',
-    path: `/v2/images/${image.id}/file`,
+    path: `${imagePath(image.id)}/file`,
     status: 409,
     cloudMessage: '',
     // 'saving' and 'importing' settle by themselves; other states need the operator.
@@ -61,7 +64,7 @@ async function uploadOnce(deps: TransferDeps, id: string, source: ImageSource, s
       code: 'BAD_RESPONSE',
       service: 'image',
       method: 'PUT',
-      path: `/v2/images/${id}/file`,
+      path: `${imagePath(id)}/file`,
       status: 0,
       cloudMessage: '',
       retryable: true,
@@ -79,7 +82,7 @@ async function verifyStored(deps: TransferDeps, id: string, sent: ImageDigests):
       code: 'NOT_FOUND',
       service: 'image',
       method: 'GET',
-      path: `/v2/images/${id}`,
+      path: imagePath(id),
       status: 404,
       cloudMessage: '',
       retryable: false,
@@ -95,7 +98,7 @@ async function verifyStored(deps: TransferDeps, id: string, sent: ImageDigests):
     throw new ChecksumMismatchError({
       service: 'image',
       method: 'PUT',
-      path: `/v2/images/${id}/file`,
+      path: `${imagePath(id)}/file`,
       message:
         `image ${id}: Glance stored ${stored.size} bytes with ${stored.osHashAlgo} ${stored.osHashValue}, but stackraft ` +
         `sent ${sent.sizeBytes} bytes with sha512 ${sent.sha512}. The image was deleted; Glance never reuses a deleted ` +

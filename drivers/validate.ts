@@ -67,6 +67,7 @@ export function validateFlavorSpec(spec: FlavorSpec): void {
   const c = new Checker('flavor', id);
   c.string('id', spec.id, MAX_NAME_CHARS);
   if (!FLAVOR_ID.test(spec.id)) c.fail('id', "may use letters, digits, ' ', '.', '_' and '-' only, without leading or trailing space");
+  if (spec.id === '.' || spec.id === '..') c.fail('id', "must not be '.' or '..' (URL parsers resolve them)");
   c.string('name', spec.name, MAX_NAME_CHARS);
   c.int('vcpus', spec.vcpus, 1);
   c.int('ram', spec.ram, 1);

@@ -4,8 +4,9 @@
 // site, including unknown fields and cross-resource rules): these schemas only mirror its field
 // names and types, and take its id rules as they are.
 import { z } from 'zod';
-import { ID_RULES, LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME, UUID } from '../catalog/names.js';
-import type { StringRule } from '../catalog/spec-reader.js';
+import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME, UUID } from '../catalog/names.js';
+import { SpecError, type StringRule } from '../catalog/spec-reader.js';
+import { checkResourceId as checkCatalogId } from '../catalog/names.js';
 import { booleanValue, boundedString, expecting, integerIn, oneOf } from '../config/expect.js';
 import type { ResourceKind } from './service.js';
 import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, QUOTA_GROUPS, REPLICATION_TYPES } from './vocabulary.js';
@@ -22,9 +23,13 @@ export function ruleString(rule: StringRule, what: string) {
 
 /** Returns why `id` is not a valid id for `kind`, or undefined when it is. */
 export function checkResourceId(kind: ResourceKind, id: string): string | undefined {
-  const rule = ID_RULES[kind];
-  const fits = id.length >= rule.min && id.length <= rule.max && (!rule.pattern || rule.pattern.test(id));
-  return fits ? undefined : `expected a ${kind} id (${rule.patternHint ?? `${rule.min}-${rule.max} characters`}), got ${JSON.stringify(id)}`;
+  try {
+    checkCatalogId(kind, id);
+    return undefined;
+  } catch (err) {
+    if (err instanceof SpecError) return `expected a ${kind} id (${err.message})`;
+    throw err;
+  }
 }
 
 const stringMap = (what: string) => z.record(z.string(), z.string(expecting('a string value')), expecting(`a mapping of ${what}`));

@@ -11,7 +11,7 @@ export const SITE_NAME: StringRule = { min: 1, max: 63, pattern: /^[A-Za-z0-9][A
 export const PROTECTION_GROUP_NAME: StringRule = SITE_NAME;
 export const REGION_NAME: StringRule = { min: 1, max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, patternHint: NAME_HINT };
 
-/** Nova's flavor id format (no leading/trailing space). */
+/** Nova's flavor id format (no leading/trailing space); checkResourceId also refuses '.' and '..'. */
 export const FLAVOR_ID: StringRule = {
   min: 1,
   max: 255,
@@ -60,6 +60,32 @@ export const ID_RULES: Record<ResourceKind, StringRule> = {
   quota: PROJECT_ID,
   'protection-group': PROTECTION_GROUP_NAME,
 };
+
+// ---------------------------------------------------------------- the resource id rule
+
+/**
+ * '.' and '..' as a whole path segment: URL parsers resolve them (also when written %2e), so no
+ * escaping can carry one in a cloud URL such as /flavors/{id}/os-extra_specs.
+ */
+const DOT_SEGMENT = /^\.\.?$/;
+
+/** Whether `text` can stand for itself as one URL path segment once percent-escaped. */
+export function isSafePathSegment(text: string): boolean {
+  return text.length > 0 && !DOT_SEGMENT.test(text);
+}
+
+/**
+ * THE resource id rule, used wherever an id is accepted (catalog apply, sync reports, the admin
+ * API): the kind's format (ID_RULES) and a safe URL path segment, because every site's driver puts
+ * the id into its cloud's URLs. Throws SpecError naming `field`.
+ */
+export function checkResourceId(kind: ResourceKind, value: unknown, field = 'id'): string {
+  const id = checkString(value, field, ID_RULES[kind]);
+  if (!isSafePathSegment(id)) {
+    throw new SpecError(field, `${field} ${JSON.stringify(id)} cannot be a ${kind} id: '.' and '..' are not usable as a path segment in cloud URLs`);
+  }
+  return id;
+}
 
 // ---------------------------------------------------------------- libp2p peer ids
 

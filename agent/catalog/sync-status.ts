@@ -4,7 +4,7 @@
 import type { RecordOp } from '../../consensus/ports.js';
 import { deepFreeze } from './codec.js';
 import { MAX_SYNC_MESSAGE_CHARS, MAX_SYNC_REPORTS_PER_COMMAND } from './limits.js';
-import { ID_RULES, SITE_NAME } from './names.js';
+import { SITE_NAME, checkResourceId } from './names.js';
 import { syncKey, syncPut } from './records.js';
 import type { ResourceView } from './resource-store.js';
 import {
@@ -192,7 +192,7 @@ function parseSyncReport(item: unknown): SyncReport {
   const report: SyncReport = {
     site: checkString(raw.site, 'site', SITE_NAME),
     kind,
-    id: checkString(raw.id, 'id', ID_RULES[kind]),
+    id: checkResourceId(kind, raw.id),
     state: checkEnum(raw.state, 'state', SYNC_STATES),
   };
   if (raw.message !== undefined && raw.message !== null) {

@@ -29,11 +29,12 @@ const FLAVOR_FIELDS = [
 /** Nova's "name" format: 1-255 printable characters, no leading or trailing white space. */
 export const NOVA_NAME: StringRule = { min: 1, max: 255, trimmed: true };
 
+/** Nova's key format, but not '.' or '..': a key is a URL path segment when it is deleted. */
 const EXTRA_SPEC_KEY: StringRule = {
   min: 1,
   max: 255,
-  pattern: /^[A-Za-z0-9\-_:. ]+$/,
-  patternHint: "letters, digits, '-', '_', ':', '.' or ' '",
+  pattern: /^(?!\.\.?$)[A-Za-z0-9\-_:. ]+$/,
+  patternHint: "letters, digits, '-', '_', ':', '.' or ' ', not '.' or '..'",
 };
 
 export function normalizeFlavorSpec(input: unknown): FlavorSpec {

@@ -2,7 +2,7 @@
 // its result names the op; the caller commits the draft only if every op succeeded.
 import { canonicallyEqual, deepFreeze } from './codec.js';
 import { MAX_OPS_PER_COMMAND } from './limits.js';
-import { ID_RULES } from './names.js';
+import { checkResourceId } from './names.js';
 import { PLACEMENT_ALL, placementFromInput } from './placement.js';
 import type { Draft } from './resource-store.js';
 import { checkDeleteRules, checkWriteRules } from './rules.js';
@@ -65,7 +65,7 @@ function executeCheckedOp(raw: unknown, opIndex: number, draft: Draft, context: 
   const op = checkEnum(fields.op, 'op', ['put', 'patch', 'delete'] as const);
   rejectUnknownFields(fields, OP_FIELDS[op], '');
   const kind = checkKind(fields.kind);
-  const id = checkString(fields.id, 'id', ID_RULES[kind]);
+  const id = checkResourceId(kind, fields.id);
   const expected = present(fields.expectedRevision)
     ? checkInt(fields.expectedRevision, 'expectedRevision', { min: 0, max: Number.MAX_SAFE_INTEGER })
     : undefined;

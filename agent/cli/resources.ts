@@ -2,6 +2,7 @@
 // the options every resource command shares (--placement, --force/--reason, --linearizable).
 import type { JsonObject, ReadMeta, ResourceKind, ResourceRevision, ResourceView, WriteOp } from '../admin/service.js';
 import type { CommandContext, CommandSpec, OptionSpec } from './command.js';
+import { isSafePathSegment } from '../catalog/names.js';
 import { ApiError, CliError, EXIT, UsageError } from './errors.js';
 import { renderList, renderShow, selectColumns, type Column } from './output.js';
 
@@ -36,7 +37,11 @@ export const PLACEMENT_SET_OPTIONS: Record<string, OptionSpec> = {
   'no-placement': { type: 'boolean', help: 'place the resource on every site again' },
 };
 
+/** The resource's admin API path; an id no URL can carry ('.', '..') is refused here, as the agent would. */
 export function resourcePath(kind: ResourceKind, id?: string): string {
+  if (id !== undefined && !isSafePathSegment(id)) {
+    throw new CliError(`${JSON.stringify(id)} cannot be a ${kind} id: '.' and '..' are not usable as a path segment in URLs`, EXIT.REJECTED);
+  }
   return `/v1/resources/${kind}${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
 }
 
@@ -45,6 +50,7 @@ function readQuery(ctx: CommandContext): string {
 }
 
 export async function getById(ctx: CommandContext, kind: ResourceKind, id: string): Promise<{ resource: ResourceView; meta: ReadMeta } | undefined> {
+  if (!isSafePathSegment(id)) return undefined; // no resource has such an id (it may be a name)
   try {
     return await ctx.client().get<{ resource: ResourceView; meta: ReadMeta }>(`${resourcePath(kind, id)}${readQuery(ctx)}`);
   } catch (error) {

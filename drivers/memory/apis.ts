@@ -1,6 +1,7 @@
 // ServiceApis over the in-memory model, each call passing through the fault injector, so a driver
 // operation made of several calls can fail between any two of them.
 import { NotFoundError } from '../errors.js';
+import { pathSegment } from '../path-segment.js';
 import type { FaultInjector } from '../faults.js';
 import type { ComputeApi, GlanceImage, ImageApi, QuotaApi, ServiceApis } from '../service-api.js';
 import type { CloudModel, ImageRecord } from './model.js';
@@ -30,7 +31,7 @@ function toGlanceImage(r: ImageRecord): GlanceImage {
 }
 
 function quotaApi(faults: FaultInjector, table: QuotaTable, service: CloudService): QuotaApi {
-  const path = (p: string) => `os-quota-sets/${p}`;
+  const path = (p: string) => `os-quota-sets/${pathSegment(p, 'quota')}`;
   return {
     get: (project) => faults.run({ service, method: 'GET', path: path(project), write: false }, () => table.get(project)),
     set: (project, values) => faults.run({ service, method: 'PUT', path: path(project), write: true }, () => void table.set(project, values)),
@@ -41,17 +42,19 @@ function quotaApi(faults: FaultInjector, table: QuotaTable, service: CloudServic
 function computeApi(model: CloudModel, faults: FaultInjector): ComputeApi {
   const read = <T>(path: string, fn: () => T) => faults.run({ service: 'compute', method: 'GET', path, write: false }, fn);
   const write = <T>(method: string, path: string, fn: () => T) => faults.run({ service: 'compute', method, path, write: true }, fn);
+  // Built as the HTTP driver builds them, so an id no URL can carry fails here as it does there.
+  const flavor = (id: string) => `/flavors/${pathSegment(id, 'flavor')}`;
   return {
     listFlavors: () => read('/flavors/detail', () => model.listFlavors()),
-    getFlavor: (id) => read(`/flavors/${id}`, () => orUndefined(() => model.getFlavor(id))),
+    getFlavor: (id) => read(flavor(id), () => orUndefined(() => model.getFlavor(id))),
     createFlavor: (flavor) => write('POST', '/flavors', () => model.createFlavor(flavor)),
-    setFlavorDescription: (id, d) => write('PUT', `/flavors/${id}`, () => void model.setFlavorDescription(id, d)),
-    deleteFlavor: (id) => write('DELETE', `/flavors/${id}`, () => model.deleteFlavor(id)),
-    setExtraSpecs: (id, specs) => write('POST', `/flavors/${id}/os-extra_specs`, () => void model.setExtraSpecs(id, specs)),
-    deleteExtraSpec: (id, key) => write('DELETE', `/flavors/${id}/os-extra_specs/${key}`, () => model.deleteExtraSpec(id, key)),
-    listFlavorAccess: (id) => read(`/flavors/${id}/os-flavor-access`, () => model.listFlavorAccess(id)),
-    addFlavorAccess: (id, p) => write('POST', `/flavors/${id}/action`, () => void model.addFlavorAccess(id, p)),
-    removeFlavorAccess: (id, p) => write('POST', `/flavors/${id}/action`, () => void model.removeFlavorAccess(id, p)),
+    setFlavorDescription: (id, d) => write('PUT', flavor(id), () => void model.setFlavorDescription(id, d)),
+    deleteFlavor: (id) => write('DELETE', flavor(id), () => model.deleteFlavor(id)),
+    setExtraSpecs: (id, specs) => write('POST', `${flavor(id)}/os-extra_specs`, () => void model.setExtraSpecs(id, specs)),
+    deleteExtraSpec: (id, key) => write('DELETE', `${flavor(id)}/os-extra_specs/${pathSegment(key, 'extra spec')}`, () => model.deleteExtraSpec(id, key)),
+    listFlavorAccess: (id) => read(`${flavor(id)}/os-flavor-access`, () => model.listFlavorAccess(id)),
+    addFlavorAccess: (id, p) => write('POST', `${flavor(id)}/action`, () => void model.addFlavorAccess(id, p)),
+    removeFlavorAccess: (id, p) => write('POST', `${flavor(id)}/action`, () => void model.removeFlavorAccess(id, p)),
     quotas: quotaApi(faults, model.computeQuotas, 'compute'),
   };
 }
@@ -59,14 +62,15 @@ function computeApi(model: CloudModel, faults: FaultInjector): ComputeApi {
 function imageApi(model: CloudModel, faults: FaultInjector, owner: string): ImageApi {
   const read = <T>(path: string, fn: () => T) => faults.run({ service: 'image', method: 'GET', path, write: false }, fn);
   const write = <T>(method: string, path: string, fn: () => T) => faults.run({ service: 'image', method, path, write: true }, fn);
+  const image = (id: string) => `/v2/images/${pathSegment(id, 'image')}`;
   return {
     listImagesWithProperty: (key, value) =>
       read('/v2/images', () => model.listImages().filter((r) => r.properties[key] === value).map(toGlanceImage)),
-    getImage: (id) => read(`/v2/images/${id}`, () => orUndefined(() => toGlanceImage(model.getImage(id)))),
+    getImage: (id) => read(image(id), () => orUndefined(() => toGlanceImage(model.getImage(id)))),
     createImage: (image) => write('POST', '/v2/images', () => toGlanceImage(model.createImage(image, owner))),
-    patchImage: (id, ops) => write('PATCH', `/v2/images/${id}`, () => toGlanceImage(model.patchImage(id, ops))),
-    uploadImageData: (id, body) => write('PUT', `/v2/images/${id}/file`, async () => void (await receiveImageData(model, id, body))),
-    deleteImage: (id) => write('DELETE', `/v2/images/${id}`, () => model.deleteImage(id)),
+    patchImage: (id, ops) => write('PATCH', image(id), () => toGlanceImage(model.patchImage(id, ops))),
+    uploadImageData: (id, body) => write('PUT', `${image(id)}/file`, async () => void (await receiveImageData(model, id, body))),
+    deleteImage: (id) => write('DELETE', image(id), () => model.deleteImage(id)),
   };
 }
 

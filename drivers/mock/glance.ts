@@ -6,7 +6,7 @@ import type { ImagePatchOp } from '../service-api.js';
 import { GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS } from '../validate.js';
 import type { CloudModel, ImageRecord } from '../memory/model.js';
 import { receiveImageData } from '../memory/upload.js';
-import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
+import { HttpFailure, pathParam, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
 
 const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
 const DEFAULT_PAGE = 25;
@@ -42,8 +42,8 @@ export function renderImage(r: ImageRecord): Record<string, unknown> {
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     tags: r.tags,
-    self: `/v2/images/${r.id}`,
-    file: `/v2/images/${r.id}/file`,
+    self: `/v2/images/${encodeURIComponent(r.id)}`,
+    file: `/v2/images/${encodeURIComponent(r.id)}/file`,
     schema: '/v2/schemas/image',
   };
   if (r.status === 'active') body.stores = 'memory';
@@ -127,20 +127,20 @@ export function glanceRoutes(model: CloudModel): Route[] {
       const image = model.createImage(parseCreate(await readJson(r)), r.projectId);
       sendJson(r.res, 201, renderImage(image));
     }),
-    route('GET', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => sendJson(r.res, 200, renderImage(model.getImage(r.params[0])))),
+    route('GET', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => sendJson(r.res, 200, renderImage(model.getImage(pathParam(r, 0))))),
     route('PATCH', new RegExp(`^/image/v2/images/${id}$`), 'image', async (r) => {
       const ops = await readJson(r, JSON_PATCH);
       if (!Array.isArray(ops)) throw new HttpFailure(400, 'A JSON patch is an array of operations');
-      sendJson(r.res, 200, renderImage(model.patchImage(r.params[0], ops as ImagePatchOp[])));
+      sendJson(r.res, 200, renderImage(model.patchImage(pathParam(r, 0), ops as ImagePatchOp[])));
     }),
     route('PUT', new RegExp(`^/image/v2/images/${id}/file$`), 'image', async (r) => {
       const type = (r.req.headers['content-type'] ?? '').split(';')[0].trim();
       if (type !== 'application/octet-stream') throw new HttpFailure(415, `Unsupported Content-Type ${type || '(none)'}`);
-      await receiveImageData(model, r.params[0], r.req);
+      await receiveImageData(model, pathParam(r, 0), r.req);
       r.res.writeHead(204).end();
     }),
     route('DELETE', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => {
-      model.deleteImage(r.params[0]);
+      model.deleteImage(pathParam(r, 0));
       r.res.writeHead(204).end();
     }),
   ];

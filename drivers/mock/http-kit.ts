@@ -44,6 +44,15 @@ export class HttpFailure extends Error {
   }
 }
 
+/** The `index`-th captured path segment, unescaped (a malformed escape is the client's 400). */
+export function pathParam(r: RequestInfo, index: number): string {
+  try {
+    return decodeURIComponent(r.params[index]);
+  } catch {
+    throw new HttpFailure(400, `Malformed escape in path segment ${JSON.stringify(r.params[index])}`);
+  }
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { ...(text === '' ? {} : { 'Content-Type': 'application/json' }), 'Content-Length': String(Buffer.byteLength(text)), ...headers });

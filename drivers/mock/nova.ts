@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { CloudModel } from '../memory/model.js';
 import type { NovaFlavor } from '../service-api.js';
-import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
+import { HttpFailure, pathParam, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
 
 export const NOVA_MIN_MICROVERSION = '2.1';
 export const NOVA_MAX_MICROVERSION = '2.93';
@@ -140,7 +140,7 @@ export function novaRoutes(model: CloudModel, baseUrl: () => string): Route[] {
   const base = () => `${baseUrl()}/compute/v2.1`;
   const mv = (r: RequestInfo) => requestedMicroversion(r);
   const ok = (res: ServerResponse, status: number, body: unknown, v: Version) => sendJson(res, status, body, versionHeaders(v));
-  const id = (r: RequestInfo) => decodeURIComponent(r.params[0]);
+  const id = (r: RequestInfo) => pathParam(r, 0);
   return [
     route('GET', /^\/compute\/v2\.1\/flavors\/detail$/, 'compute', (r) => listFlavors(model, r, mv(r), base())),
     route('POST', /^\/compute\/v2\.1\/flavors$/, 'compute', async (r) => {
@@ -179,7 +179,7 @@ export function novaRoutes(model: CloudModel, baseUrl: () => string): Route[] {
     }),
     route('DELETE', new RegExp(`^${flavor}/os-extra_specs/([^/]+)$`), 'compute', (r) => {
       const v = mv(r);
-      model.deleteExtraSpec(id(r), decodeURIComponent(r.params[1]));
+      model.deleteExtraSpec(id(r), pathParam(r, 1));
       r.res.writeHead(200, versionHeaders(v)).end();
     }),
     route('GET', new RegExp(`^${flavor}/os-flavor-access$`), 'compute', (r) => {

@@ -1,7 +1,7 @@
 // Cinder v3 (/volume/v3/{admin project}/os-quota-sets/{project}) and Neutron v2.0
 // (/networking/v2.0/quotas/{project}) quota sets of the mock cloud.
 import type { CloudModel } from '../memory/model.js';
-import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
+import { HttpFailure, pathParam, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
 
 function body(value: unknown, key: string): Record<string, number> {
   const set = (value as Record<string, unknown> | null)?.[key];
@@ -16,7 +16,7 @@ function checkUrlProject(r: RequestInfo): void {
 
 export function cinderRoutes(model: CloudModel): Route[] {
   const path = /^\/volume\/v3\/([^/]+)\/os-quota-sets\/([^/]+)$/;
-  const project = (r: RequestInfo) => decodeURIComponent(r.params[1]);
+  const project = (r: RequestInfo) => pathParam(r, 1);
   return [
     route('GET', path, 'volume', (r) => {
       checkUrlProject(r);
@@ -37,7 +37,7 @@ export function cinderRoutes(model: CloudModel): Route[] {
 
 export function neutronRoutes(model: CloudModel): Route[] {
   const path = /^\/networking\/v2\.0\/quotas\/([^/]+)$/;
-  const project = (r: RequestInfo) => decodeURIComponent(r.params[0]);
+  const project = (r: RequestInfo) => pathParam(r, 0);
   return [
     route('GET', path, 'network', (r) => sendJson(r.res, 200, { quota: model.networkQuotas.get(project(r)) })),
     route('PUT', path, 'network', async (r) => {

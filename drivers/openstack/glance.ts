@@ -2,6 +2,7 @@
 // which Glance answers errors in HTML.
 import { CloudError, NotFoundError } from '../errors.js';
 import { isGlanceOwnedAttribute } from '../markers.js';
+import { pathSegment } from '../path-segment.js';
 import type { GlanceImage, GlanceImageCreate, ImageApi } from '../service-api.js';
 import type { ServiceClient } from './service-client.js';
 
@@ -48,7 +49,7 @@ export function parseGlanceImage(raw: Record<string, unknown>): GlanceImage {
 }
 
 export function glanceImageApi(client: ServiceClient, uploadHeadersTimeoutMs: number, pageSize = IMAGE_PAGE_SIZE): ImageApi {
-  const imagePath = (id: string) => `/v2/images/${encodeURIComponent(id)}`;
+  const imagePath = (id: string) => `/v2/images/${pathSegment(id, 'image')}`;
   return {
     async listImagesWithProperty(key, value) {
       const out: GlanceImage[] = [];

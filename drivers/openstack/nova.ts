@@ -6,6 +6,7 @@
 // 2.61 is Rocky (2018): older clouds answer 406 and the error says so. Quota sets at 2.61 are the
 // post-2.57 shape (no network or injected-file keys), which is what the catalog sets.
 import { CloudError, NotFoundError } from '../errors.js';
+import { pathSegment } from '../path-segment.js';
 import type { ComputeApi, NovaFlavor, NovaFlavorCreate, QuotaApi, QuotaValues } from '../service-api.js';
 import type { ServiceClient } from './service-client.js';
 
@@ -50,7 +51,7 @@ export function parseNovaFlavor(raw: Record<string, unknown>, extraSpecs?: Recor
   };
 }
 
-const enc = encodeURIComponent;
+const enc = (project: string) => pathSegment(project, 'quota');
 
 /** The `os-quota-sets` API, which Nova and Cinder (under its project-scoped base) share. */
 export function osQuotaSetsApi(client: ServiceClient): QuotaApi {
@@ -76,7 +77,7 @@ export function numbersOf(set: Record<string, unknown> | undefined): QuotaValues
 }
 
 export function novaComputeApi(client: ServiceClient, pageSize = FLAVOR_PAGE_SIZE): ComputeApi {
-  const flavorPath = (id: string) => `/flavors/${enc(id)}`;
+  const flavorPath = (id: string) => `/flavors/${pathSegment(id, 'flavor')}`;
 
   async function withSpecs(raw: Record<string, unknown>): Promise<NovaFlavor> {
     if (raw.extra_specs !== undefined) return parseNovaFlavor(raw);
@@ -140,7 +141,7 @@ export function novaComputeApi(client: ServiceClient, pageSize = FLAVOR_PAGE_SIZ
       await client.request('POST', `${flavorPath(id)}/os-extra_specs`, { json: { extra_specs: specs } });
     },
     async deleteExtraSpec(id, key) {
-      await client.request('DELETE', `${flavorPath(id)}/os-extra_specs/${enc(key)}`);
+      await client.request('DELETE', `${flavorPath(id)}/os-extra_specs/${pathSegment(key, 'extra spec')}`);
     },
     async listFlavorAccess(id) {
       const res = await client.request('GET', `${flavorPath(id)}/os-flavor-access`);

@@ -1,9 +1,10 @@
 // Cinder v3 and Neutron v2.0 quota sets over HTTP (QuotaApi).
+import { pathSegment } from '../path-segment.js';
 import type { QuotaApi } from '../service-api.js';
 import { numbersOf, osQuotaSetsApi } from './nova.js';
 import type { ServiceClient } from './service-client.js';
 
-const enc = encodeURIComponent;
+const enc = (project: string) => pathSegment(project, 'quota');
 
 /**
  * Cinder's quota URL is /v3/{admin project}/os-quota-sets/{project}. Catalogs list the volume
@@ -12,8 +13,8 @@ const enc = encodeURIComponent;
 export function cinderProjectBase(endpoint: string, adminProjectId: string): string {
   const base = endpoint.replace(/\/+$/, '').replace(/(%|\$)\(?(project_id|tenant_id)\)?s/g, adminProjectId);
   if (/\/v3\/[^/]+$/.test(base)) return base;
-  if (/\/v3$/.test(base)) return `${base}/${adminProjectId}`;
-  return `${base}/v3/${adminProjectId}`;
+  if (/\/v3$/.test(base)) return `${base}/${pathSegment(adminProjectId, 'project')}`;
+  return `${base}/v3/${pathSegment(adminProjectId, 'project')}`;
 }
 
 /** Neutron's API lives under /v2.0 of its endpoint. */

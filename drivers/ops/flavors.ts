@@ -2,6 +2,7 @@
 // are separate calls; this composes them into create / update / delete of one CloudFlavor.
 import { ConflictError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
 import { diffFlavor, type FlavorDiff } from '../diff.js';
+import { describedPath } from '../path-segment.js';
 import {
   FLAVOR_CREATING_DESCRIPTION,
   MANAGED_EXTRA_SPEC,
@@ -13,6 +14,8 @@ import {
 import type { ComputeApi, NovaFlavor } from '../service-api.js';
 import type { CloudFlavor, FlavorSpec, UpdateOptions, WriteResult } from '../types.js';
 import { validateFlavorSpec } from '../validate.js';
+
+const flavorPath = (id: string) => describedPath('/flavors', id);
 
 function toCloudFlavor(nova: NovaFlavor, access: string[]): CloudFlavor {
   const flavor: CloudFlavor = {
@@ -57,7 +60,7 @@ async function mustGet(compute: ComputeApi, id: string): Promise<CloudFlavor> {
     throw new NotFoundError({
       service: 'compute',
       method: 'GET',
-      path: `/flavors/${id}`,
+      path: flavorPath(id),
       status: 404,
       cloudMessage: '',
       message: `flavor ${id} vanished while stackraft was changing it`,
@@ -175,7 +178,7 @@ async function updateManaged(
       throw new NotSupportedError({
         service: 'compute',
         method: 'update flavor',
-        path: `/flavors/${spec.id}`,
+        path: flavorPath(spec.id),
         cloudMessage: '',
         message: `flavor ${spec.id}: Nova cannot change ${describeChanges(diff)} in place, and replacing the flavor was not allowed`,
       });
@@ -193,13 +196,13 @@ function notManaged(method: string, id: string): NotManagedError {
   return new NotManagedError({
     service: 'compute',
     method,
-    path: `/flavors/${id}`,
+    path: flavorPath(id),
     message: `flavor ${id} is not managed by stackraft (no ${MANAGED_EXTRA_SPEC} extra spec); stackraft never changes or deletes it`,
   });
 }
 
 function notFound(method: string, id: string): NotFoundError {
-  return new NotFoundError({ service: 'compute', method, path: `/flavors/${id}`, status: 404, cloudMessage: '', message: `flavor ${id} does not exist` });
+  return new NotFoundError({ service: 'compute', method, path: flavorPath(id), status: 404, cloudMessage: '', message: `flavor ${id} does not exist` });
 }
 
 export async function updateFlavor(compute: ComputeApi, spec: FlavorSpec, options: UpdateOptions = {}): Promise<WriteResult<CloudFlavor>> {

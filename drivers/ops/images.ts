@@ -3,6 +3,7 @@
 // deleted image id and never takes new bits for an active image: both are reported, not worked around.
 import { ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
 import { diffImage } from '../diff.js';
+import { describedPath } from '../path-segment.js';
 import type { TransferReport } from '../image-transfer.js';
 import { withRetry, type RetryContext } from '../retry.js';
 import { MANAGED_IMAGE_PROPERTY, MANAGED_VALUE, imageMarkerProperties, readImageMarkers } from '../markers.js';
@@ -80,9 +81,7 @@ export async function listImages(images: ImageApi): Promise<CloudImage[]> {
   return found.map(toCloudImage).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function imagePath(id: string): string {
-  return `/v2/images/${id}`;
-}
+const imagePath = (id: string) => describedPath('/v2/images', id);
 
 async function mustGet(images: ImageApi, id: string, method: string): Promise<CloudImage> {
   const image = await getImage(images, id);

@@ -192,6 +192,17 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.equal(h.service.callsOf('write').length, before);
   });
 
+  it("flavor ids that are not a URL path segment ('.', '..') are 400 in a batch and on the resource path", async () => {
+    const before = h.service.callsOf('write').length;
+    for (const id of ['.', '..']) {
+      const batch = await h.request('POST', '/v1/batch', { ops: [{ op: 'put', kind: 'flavor', id, spec: flavorSpec }] });
+      assert.equal(batch.status, 400, batch.text);
+      assert.equal(batch.json.error.field, 'ops[0].id');
+      assert.match(batch.json.error.message, /not usable as a path segment/);
+    }
+    assert.equal(h.service.callsOf('write').length, before);
+  });
+
   it('kind-specific rules: image digest, protection group sites, quota limits', async () => {
     const image = await h.request('PUT', '/v1/resources/image/2b9c6e6e-8a0e-4bd5-b3e9-5bd14a5d0a11', {
       spec: { name: 'cirros', diskFormat: 'qcow2', containerFormat: 'bare', source: { url: 'https://example.com/c.img' } },

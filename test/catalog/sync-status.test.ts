@@ -78,6 +78,13 @@ describe('sync status', () => {
     assert.equal(harness.catalog.syncStatus().length, 0);
   });
 
+  it("refuses a report about a flavor id that is not a path segment ('..')", () => {
+    const harness = withFlavor();
+    const { result } = harness.report({ site: 'paris', kind: 'flavor', id: '..', state: 'error' });
+    assert.equal(!result.ok && result.code === 'VALIDATION' && result.field, 'reports[0].id');
+    assert.equal(harness.catalog.syncStatus().length, 0);
+  });
+
   it('cleans control characters and caps long messages', () => {
     const harness = withFlavor();
     harness.report({ site: 'paris', kind: 'flavor', id: 'f', state: 'error', message: 'bad\u0000thing\n' + 'x'.repeat(5000) });

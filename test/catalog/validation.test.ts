@@ -125,6 +125,9 @@ describe('flavor validation', () => {
     { name: 'extra spec value', kind: 'flavor', id: 'f', spec: flavorSpec({ extraSpecs: { 'hw:cpu': 2 } }), field: 'spec.extraSpecs.hw:cpu' },
     { name: 'id with slash', kind: 'flavor', id: 'a/b', spec: flavorSpec(), field: 'id' },
     { name: 'id with edge space', kind: 'flavor', id: 'a ', spec: flavorSpec(), field: 'id' },
+    { name: "id '.'", kind: 'flavor', id: '.', spec: flavorSpec(), field: 'id', says: 'not' },
+    { name: "id '..'", kind: 'flavor', id: '..', spec: flavorSpec(), field: 'id', says: 'not' },
+    { name: "extra spec key '..'", kind: 'flavor', id: 'f', spec: flavorSpec({ extraSpecs: { '..': '1' } }), field: 'spec.extraSpecs key' },
   ];
   for (const c of cases) it(`refuses ${c.name}`, () => assertRefused(new Harness(), c));
 

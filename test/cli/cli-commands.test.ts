@@ -66,6 +66,16 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       assert.equal(writes(), before);
     });
 
+    it("create refuses the ids '.' and '..' before sending (exit 4)", async () => {
+      const before = writes();
+      for (const id of ['.', '..']) {
+        const run = await cli('flavor', 'create', 'x', '--id', id, '--vcpus', '1', '--ram', '512', '--disk', '1');
+        assert.equal(run.code, 4, run.stderr);
+        assert.match(run.stderr, /cannot be a flavor id: '\.' and '\.\.' are not usable as a path segment/);
+      }
+      assert.equal(writes(), before);
+    });
+
     it('list and list --long', async () => {
       const short = await cli('flavor', 'list', '-f', 'json');
       ok(short);

@@ -204,6 +204,24 @@ export function runDriverContract(name: string, setup: () => Promise<ContractHar
       await assert.rejects(h.driver.createFlavor(flavorSpec('bad2', { extraSpecs: { 'stackraft:managed': 'false' } })), expectError(InvalidSpecError));
     });
 
+    it("escapes ids in URLs, and refuses '.' and '..' (URL parsers resolve them) before calling the cloud", async () => {
+      const spec = flavorSpec('with space', { isPublic: false, accessProjects: [h.projectA], extraSpecs: { 'hw:cpu policy': 'a b' } });
+      await h.driver.createFlavor(spec);
+      const got = await h.driver.getFlavor(spec.id);
+      assert.equal(got?.id, spec.id);
+      assert.deepEqual(got?.accessProjects, [h.projectA]);
+      await h.driver.updateFlavor({ ...spec, extraSpecs: {} });
+      assert.deepEqual((await h.driver.getFlavor(spec.id))?.extraSpecs, {});
+      await h.driver.deleteFlavor(spec.id);
+      assert.equal(await h.driver.getFlavor(spec.id), undefined);
+      for (const id of ['.', '..']) {
+        await assert.rejects(h.driver.createFlavor({ ...spec, id, name: `sr-test-${run}-dots` }), expectError(InvalidSpecError));
+        await assert.rejects(h.driver.getFlavor(id), expectError(InvalidSpecError));
+        await assert.rejects(h.driver.deleteFlavor(id), expectError(InvalidSpecError));
+        await assert.rejects(h.driver.getQuota(id), expectError(InvalidSpecError));
+      }
+    });
+
     // ------------------------------------------------------------ images
 
     it('creates an image from its source, verified, and reads and lists it', async () => {
