@@ -1,7 +1,9 @@
 // `stackraft sim`: runs one simulation and prints its report. The only part of a run that reads
-// the wall clock, to say how fast virtual time went; the run itself never sees it.
+// the wall clock (with the sweep), to say how fast virtual time went and to bound the
+// linearizability search by time; the run itself never sees it.
 import { writeFileSync } from 'node:fs';
 import { formatFailure } from './checkers/failure.js';
+import type { ElapsedClock } from './checkers/linearizability.js';
 import { SIM_USAGE, SimArgsError, noFaultsNotice, parseSimArgs, type CliArgs } from './harness/options.js';
 import { runSimulation, type Progress, type RunControls } from './harness/simulation.js';
 import { formatReport, reportToJson } from './report.js';
@@ -11,6 +13,9 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 /** Minimum wall time between two progress lines on a terminal. */
 const PROGRESS_EVERY_WALL_MS = 500;
+
+/** The wall clock, for the checkers' time budgets only (never the run's time). */
+export const WALL_CLOCK: ElapsedClock = { nowMs: () => performance.now() };
 
 /** Where the command writes (the process by default; tests capture it). */
 export interface SimIo {
@@ -46,7 +51,7 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
   const started = performance.now();
   const log = args.verbose ? (atMs: number, line: string) => io.err(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
   const progress = io.isTTY && !args.verbose ? progressLine(io, started) : undefined;
-  const result = await runSimulation(args.options, { ...controls, onProgress: progress, log });
+  const result = await runSimulation(args.options, { ...controls, onProgress: progress, log, checkerClock: WALL_CLOCK });
   if (progress) io.err('\r\x1b[K');
   result.report.run.wallMs = Math.round(performance.now() - started);
   if (args.outPath) writeFileSync(args.outPath, `${reportToJson(result.report)}\n`);

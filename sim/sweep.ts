@@ -9,6 +9,7 @@ import { formatFailure } from './checkers/failure.js';
 import { FAULT_KINDS } from './faults.js';
 import { SimArgsError, parseSimArgs, replayCommand, type SimOptions } from './harness/options.js';
 import { runSimulation } from './harness/simulation.js';
+import { WALL_CLOCK } from './main.js';
 
 export interface SweepArgs {
   seeds: number;
@@ -79,7 +80,7 @@ export async function runSeed(base: SimOptions, seed: number): Promise<SeedResul
   const options = { ...base, seed };
   const replay = replayCommand(options);
   try {
-    const r = await runSimulation(options);
+    const r = await runSimulation(options, { checkerClock: WALL_CLOCK });
     return {
       seed,
       verdict: r.verdict,

@@ -17,6 +17,17 @@
 // harness can tell afterwards whether an unknown write was applied (its write id in the converged
 // log), it should say so: outcome 'ok' with completeMs = when it was first applied anywhere (its
 // linearization point is no later), or 'refused' if no site ever applied it.
+//
+// Budget. Each key's search may take `maxMsPerKey` of time read through an injected clock (the
+// CLI and the sweep pass the wall clock; the simulator's own modules never read it). A search cut
+// short is 'inconclusive', never 'pass'. A pass or fail is a function of the history alone (the
+// search is deterministic; the budget can only stop it early), so replaying the seed reproduces it;
+// an inconclusive verdict depends on the machine's speed and load and may be decided on replay.
+// That is why no verdict, step count or budget enters the run's trace hash: the hash says what the
+// sites did, the checkers judge it afterwards. Without a clock (library callers, tests that need a
+// bound that does not depend on the machine) the search is bounded by steps instead. A key whose
+// memo reaches MAX_MEMO_STATES_PER_KEY is inconclusive too, so memory stays bounded whatever the
+// time budget.
 import { FailureLog, type CheckFailure } from './failure.js';
 
 /** A register's value; null = the key is absent. */
@@ -43,18 +54,49 @@ export interface HistoryOp {
   client?: string;
 }
 
+/** Elapsed time in ms from any origin (monotonic): only differences are used. */
+export interface ElapsedClock {
+  nowMs(): number;
+}
+
 export interface LinearizabilityOptions {
   /** Seed printed with failures. */
   seed?: string;
-  /** Search steps allowed per key before the key is reported inconclusive. */
+  /** Reads time for the search budget. Without it, the search is bounded by steps only. */
+  clock?: ElapsedClock;
+  /** Time one key's search may take when a clock is given (default DEFAULT_MAX_MS_PER_KEY). */
+  maxMsPerKey?: number;
+  /**
+   * Search steps allowed per key: a bound that does not depend on the machine. Default: none with a
+   * clock, FALLBACK_MAX_STEPS_PER_KEY without one.
+   */
   maxStepsPerKey?: number;
+  /** Memoised states per key before the key is inconclusive (default MAX_MEMO_STATES_PER_KEY). */
+  maxMemoStatesPerKey?: number;
   /** Value of a key before the history (default: absent). */
   initialValue?: (key: string) => RegisterValue;
 }
 
-export const DEFAULT_MAX_STEPS_PER_KEY = 200_000;
+/** A second of search per key decides every history the simulator's workload produces in practice. */
+export const DEFAULT_MAX_MS_PER_KEY = 1_000;
+/** The step bound without a clock: about a second of search on a loaded 2-core machine (0.4-0.9 M steps/s). */
+export const FALLBACK_MAX_STEPS_PER_KEY = 1_000_000;
+/** Memoised (linearized set, value) states per key; past it the key is inconclusive (bounds memory). */
+export const MAX_MEMO_STATES_PER_KEY = 1_000_000;
+/** Steps between two reads of the clock (a read costs far more than a step). */
+const CLOCK_EVERY_STEPS = 1_024;
 
 export type KeyVerdict = 'pass' | 'fail' | 'inconclusive';
+
+/** What stopped an inconclusive search. */
+export type SearchBound = 'time' | 'steps' | 'memory';
+
+interface SearchBudget {
+  clock: ElapsedClock | undefined;
+  maxMs: number;
+  maxSteps: number;
+  maxMemoStates: number;
+}
 
 export interface KeyResult {
   key: string;
@@ -62,6 +104,8 @@ export interface KeyResult {
   /** Operations that constrain the search (refused ones and unanswered reads left out). */
   ops: number;
   steps: number;
+  /** On 'inconclusive': the bound the search reached. */
+  bound?: SearchBound;
   /** On 'fail': ids linearized at the furthest point the search reached, in order. */
   longestPrefix?: Array<string | number>;
   /** On 'fail': the operation that could not be placed there. */
@@ -78,7 +122,12 @@ export interface LinearizabilityResult {
 
 export function checkLinearizability(history: readonly HistoryOp[], options: LinearizabilityOptions = {}): LinearizabilityResult {
   const seed = options.seed ?? '?';
-  const maxSteps = options.maxStepsPerKey ?? DEFAULT_MAX_STEPS_PER_KEY;
+  const budget: SearchBudget = {
+    clock: options.clock,
+    maxMs: options.maxMsPerKey ?? DEFAULT_MAX_MS_PER_KEY,
+    maxSteps: options.maxStepsPerKey ?? (options.clock ? Infinity : FALLBACK_MAX_STEPS_PER_KEY),
+    maxMemoStates: Math.min(options.maxMemoStatesPerKey ?? MAX_MEMO_STATES_PER_KEY, MAX_MEMO_STATES_PER_KEY),
+  };
   const initial = options.initialValue ?? (() => null);
   const byKey = new Map<string, HistoryOp[]>();
   for (const op of history) {
@@ -92,7 +141,7 @@ export function checkLinearizability(history: readonly HistoryOp[], options: Lin
   let steps = 0;
   for (const key of [...byKey.keys()].sort()) {
     const ops = byKey.get(key)!;
-    const r = checkRegister(key, ops, initial(key), maxSteps);
+    const r = checkRegister(key, ops, initial(key), budget);
     keys.push(r);
     steps += r.steps;
     if (r.verdict === 'fail') reportViolation(log, r, ops);
@@ -142,6 +191,15 @@ function stateKey(v: RegisterValue): string {
   return v === null ? '-' : typeof v === 'number' ? `n${v}` : `s${v}`;
 }
 
+/** (linearized set, value) as a string: the count of leading all-ones words, then the rest up to the last non-zero word. */
+function memoKey(words: Uint32Array, value: RegisterValue): string {
+  let lo = 0;
+  while (lo < words.length && words[lo] === 0xffffffff) lo++;
+  let hi = words.length;
+  while (hi > lo && words[hi - 1] === 0) hi--;
+  return `${lo}:${words.subarray(lo, hi).join(',')}|${stateKey(value)}`;
+}
+
 interface EventNode {
   opIndex: number;
   isCall: boolean;
@@ -175,23 +233,27 @@ function impossibleObservation(ops: readonly HistoryOp[], initial: RegisterValue
   return ops.find((o) => (o.kind === 'read' && !producible.has(o.observed!)) || (o.kind === 'cas' && o.outcome === 'ok' && !producible.has(o.expected!)));
 }
 
-function checkRegister(key: string, allOps: readonly HistoryOp[], initial: RegisterValue, maxSteps: number): KeyResult {
-  const ops = pruneUnobservedUnknownWrites(allOps.filter(constrains));
+function checkRegister(key: string, allOps: readonly HistoryOp[], initial: RegisterValue, budget: SearchBudget): KeyResult {
+  // In invocation order, the linearized set is mostly a run of leading ones: short memo keys.
+  const ops = pruneUnobservedUnknownWrites(allOps.filter(constrains)).sort((a, b) => a.invokeMs - b.invokeMs);
   const impossible = impossibleObservation(ops, initial);
   if (impossible) return { key, verdict: 'fail', ops: ops.length, steps: 0, longestPrefix: [], blockingOp: impossible.id };
   const head = buildEventList(ops);
   const words = new Uint32Array(Math.ceil(ops.length / 32) || 1);
   const seen = new Set<string>();
   const stack: Array<{ call: EventNode; before: RegisterValue }> = [];
+  const deadline = budget.clock ? budget.clock.nowMs() + budget.maxMs : Infinity;
   let state = initial;
   let entry = head.next;
   let steps = 0;
   let deepest = -1;
   let longestPrefix: Array<string | number> = [];
   let blockingOp: string | number | undefined;
+  const stopped = (bound: SearchBound): KeyResult => ({ key, verdict: 'inconclusive', ops: ops.length, steps, bound });
 
   for (;;) {
-    if (++steps > maxSteps) return { key, verdict: 'inconclusive', ops: ops.length, steps };
+    if (++steps > budget.maxSteps) return stopped('steps');
+    if (steps % CLOCK_EVERY_STEPS === 0 && budget.clock && budget.clock.nowMs() >= deadline) return stopped('time');
     // Only 'unknown' operations return at +∞: reaching one means every definite op is placed.
     if (entry === null || (!entry.isCall && entry.time === Infinity)) {
       return { key, verdict: 'pass', ops: ops.length, steps };
@@ -200,8 +262,9 @@ function checkRegister(key: string, allOps: readonly HistoryOp[], initial: Regis
       const after = stepRegister(ops[entry.opIndex], state);
       if (after !== undefined) {
         words[entry.opIndex >>> 5] |= 1 << (entry.opIndex & 31);
-        const memo = `${words.join(',')}|${stateKey(after)}`;
+        const memo = memoKey(words, after);
         if (!seen.has(memo)) {
+          if (seen.size >= budget.maxMemoStates) return stopped('memory');
           seen.add(memo);
           stack.push({ call: entry, before: state });
           state = after;

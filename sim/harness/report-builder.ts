@@ -112,7 +112,7 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
   rows.push({
     name: 'linearizability',
     verdict: lin.verdict,
-    detail: `${c.historyOps} register ops on ${lin.keys.length} keys, ${c.resolvedUnknown} unknown outcomes resolved from the logs, ${lin.steps} search steps${lin.inconclusiveKeys.length > 0 ? `; over the search bound: ${lin.inconclusiveKeys.join(', ')}` : ''}`,
+    detail: `${c.historyOps} register ops on ${lin.keys.length} keys, ${c.resolvedUnknown} unknown outcomes resolved from the logs, ${lin.steps} search steps${lin.inconclusiveKeys.length > 0 ? `; search stopped (by time, steps or memory) on: ${lin.keys.filter((k) => k.verdict === 'inconclusive').map((k) => `${k.key} (${k.bound})`).join(', ')}` : ''}`,
     ...(lin.failures.length > 0 ? { failures: lin.failures } : {}),
   });
   const ownFailures = c.own.failures();

@@ -2,7 +2,7 @@
 // workload and the fault schedule on virtual time, pause the workload for the quiet period while
 // everything heals, then check everything and fill the report. No wall clock here: the caller
 // measures speed (see sim/main.ts).
-import { checkLinearizability } from '../checkers/linearizability.js';
+import { checkLinearizability, type ElapsedClock } from '../checkers/linearizability.js';
 import { FailureLog, type CheckFailure } from '../checkers/failure.js';
 import { selectSites } from '../cities.js';
 import { FAULT_PARAMETER_RANGES, FaultExecutor, generateFaultSchedule } from '../faults.js';
@@ -47,6 +47,11 @@ export interface RunControls {
   log?: (atMs: number, line: string) => void;
   /** Sees the world once virtual time has run out, before the checks (tests and debugging). */
   inspect?: (world: World) => void;
+  /**
+   * Elapsed time for the linearizability search's budget (the CLI and the sweep pass the wall
+   * clock). Without it the search is bounded by steps, the same on every machine.
+   */
+  checkerClock?: ElapsedClock;
 }
 
 export interface SimResult {
@@ -115,7 +120,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
   controls.inspect?.(world);
-  return finish(options, {
+  return finish(options, controls.checkerClock, {
     runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun });
 }
 
@@ -158,7 +163,7 @@ export interface RunParts {
   cloudRun: CloudRun | null;
 }
 
-function finish(options: SimOptions, parts: RunParts): SimResult {
+function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, parts: RunParts): SimResult {
   const { world, history, setup, quietFromMs, scheduler } = parts;
   const now = scheduler.now();
   const seed = String(options.seed);
@@ -172,7 +177,7 @@ function finish(options: SimOptions, parts: RunParts): SimResult {
   });
 
   const { ops, resolvedUnknown } = history.toRegisterOps(world.applyLog);
-  const lin = checkLinearizability(ops, { seed });
+  const lin = checkLinearizability(ops, { seed, clock: checkerClock });
 
   const own = new FailureLog(seed);
   const localChecked = checkLocalReads(own, history, world.applyLog);

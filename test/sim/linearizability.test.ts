@@ -189,8 +189,63 @@ test('a search over its effort bound is inconclusive, not a hang', () => {
   const result = checkLinearizability(history, { maxStepsPerKey: 5_000 });
   assert.equal(result.verdict, 'inconclusive');
   assert.deepEqual(result.inconclusiveKeys, ['x']);
+  assert.equal(result.keys[0].bound, 'steps');
   assert.deepEqual(result.failures, []);
   assert.ok(result.steps <= 5_001);
+});
+
+/** n concurrent writes, then two reads no order explains: every (subset, last value) to disprove. */
+function hardViolation(n = 13): HistoryOp[] {
+  const history: HistoryOp[] = [];
+  for (let i = 0; i < n; i++) history.push(w('x', i, 0, 100));
+  history.push(r('x', 1, 150, 151));
+  history.push(r('x', 0, 200, 201));
+  return history;
+}
+
+/** A clock that moves only when the test says so, or by a fixed amount at every read. */
+class TestClock {
+  reads = 0;
+  constructor(private now = 0, private readonly perRead = 0) {}
+  nowMs(): number {
+    this.reads++;
+    this.now += this.perRead;
+    return this.now;
+  }
+}
+
+test('with a clock the budget is time: a history past the old step budget is decided', () => {
+  // Disproving the history takes more steps than the 200,000 the checker used to allow (it said
+  // inconclusive); a clock that never runs out lets the search finish.
+  const clock = new TestClock();
+  const result = checkLinearizability(hardViolation(), { clock, maxMsPerKey: 1_000 });
+  assert.equal(result.verdict, 'fail');
+  assert.ok(result.steps > 200_000, `${result.steps} steps`);
+  assert.ok(clock.reads > 1 && clock.reads < result.steps / 1_000, `the clock is read now and then (${clock.reads} reads)`);
+});
+
+test('with a clock, a search over its time budget stops as inconclusive, never a pass', () => {
+  // Every read of the clock advances it 1 ms: a 20 ms budget ends the search after ~20 reads.
+  const clock = new TestClock(0, 1);
+  const result = checkLinearizability(hardViolation(), { clock, maxMsPerKey: 20 });
+  assert.equal(result.verdict, 'inconclusive');
+  assert.equal(result.keys[0].bound, 'time');
+  assert.deepEqual(result.failures, []);
+  assert.ok(clock.reads >= 20 && clock.reads <= 22, `${clock.reads} reads`);
+  // The same budget decides an easy key at once, whatever the other keys cost.
+  const mixed = checkLinearizability([...hardViolation(), w('y', 1, 0, 1), r('y', 1, 2, 3)], { clock: new TestClock(0, 1), maxMsPerKey: 20 });
+  assert.deepEqual(mixed.keys.map((k) => [k.key, k.verdict]), [['x', 'inconclusive'], ['y', 'pass']]);
+});
+
+test('the memo of visited (linearized set, value) states is bounded', () => {
+  const result = checkLinearizability(hardViolation(), { maxMemoStatesPerKey: 1_000 });
+  assert.equal(result.verdict, 'inconclusive');
+  assert.equal(result.keys[0].bound, 'memory');
+  // Without the memo the 10 writes would be tried in all 10! (3.6 M) orders; with it, each
+  // (set, value) pair is explored once.
+  const full = checkLinearizability(hardViolation(10), { maxStepsPerKey: 3_000_000 });
+  assert.equal(full.verdict, 'fail');
+  assert.ok(full.steps < 200_000, `${full.steps} steps`);
 });
 
 test('malformed operations are clear errors', () => {
