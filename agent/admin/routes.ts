@@ -1,5 +1,6 @@
 // The admin API: one handler per route, each turning a request into an AgentService call and the
 // outcome into a JSON response (or an AdminHttpError).
+import { forceGc, memoryNow } from '../ops/memory.js';
 import type { AgentMetrics } from '../ops/metrics.js';
 import { AdminHttpError, errorOfReadRefusal, errorOfTransferOutcome, errorOfWriteOutcome } from './http-errors.js';
 import {
@@ -176,6 +177,14 @@ const handlers = {
   sync: async (ctx) => ok(await ctx.service.syncStatus()),
 
   metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
+
+  memory: async () => ok(memoryNow()),
+
+  forcedGc: async () => {
+    const outcome = forceGc();
+    if (outcome.ok) return ok({ before: outcome.before, after: outcome.after, gcMs: outcome.gcMs });
+    throw new AdminHttpError(outcome.reason === 'too_soon' ? 'BUSY' : 'NOT_FOUND', outcome.message);
+  },
 } satisfies Record<string, Handler>;
 
 /** Every route of the admin API (API version v1; /metrics follows Prometheus convention). */
@@ -196,5 +205,7 @@ export function adminRoutes(): Router<Handler> {
     .add('POST', '/v1/members/:site/demote', handlers.memberDemote)
     .add('POST', '/v1/leader/transfer', handlers.leaderTransfer)
     .add('GET', '/v1/sync', handlers.sync)
+    .add('GET', '/v1/debug/memory', handlers.memory)
+    .add('POST', '/v1/debug/gc', handlers.forcedGc)
     .add('GET', '/metrics', handlers.metrics);
 }

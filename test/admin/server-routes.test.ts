@@ -354,4 +354,21 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.match(String(reply.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     assert.match(reply.text, /stackraft_raft_term 7/);
   });
+
+  it('GET /v1/debug/memory reports the process memory', async () => {
+    const reply = await h.request('GET', '/v1/debug/memory');
+    assert.equal(reply.status, 200, reply.text);
+    for (const field of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes', 'arrayBuffersBytes']) {
+      assert.ok(Number.isInteger(reply.json[field]) && reply.json[field] > 0, `${field}: ${reply.json[field]}`);
+    }
+  });
+
+  it('POST /v1/debug/gc is refused with 404 unless the agent runs under --expose-gc', async () => {
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'the test process must not run with --expose-gc');
+    const reply = await h.request('POST', '/v1/debug/gc');
+    assert.equal(reply.status, 404);
+    assert.equal(reply.json.error.code, 'NOT_FOUND');
+    assert.match(reply.json.error.message, /--expose-gc/);
+    assert.equal((await h.request('GET', '/v1/debug/gc')).status, 405);
+  });
 });

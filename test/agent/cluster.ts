@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { initSite } from '../../agent/daemon/init.js';
+import { startMockCloud, type MockCloud } from '../../drivers/index.js';
 import { AdminHttp, type StatusView } from './admin-http.js';
 import { AgentProcess, sleep } from './agent-process.js';
 
@@ -35,10 +36,14 @@ export interface ClusterOptions {
   nodeArgs?: string[];
   /** Prefix of the temporary directory. */
   prefix?: string;
+  /** Give each site a mock OpenStack cloud served from this process (else `cloud: none`), so reconcilers run. */
+  mockClouds?: boolean;
 }
 
 export class AgentCluster {
   private readonly admins = new Map<string, AdminHttp>();
+  /** Each site's mock cloud, when the cluster was started with mockClouds. */
+  readonly clouds = new Map<string, MockCloud>();
 
   private constructor(
     readonly dir: string,
@@ -64,6 +69,7 @@ export class AgentCluster {
         const { peerId } = await initSite(join(siteDir, 'data'));
         sites.push(new AgentProcess({ name, dir: siteDir, port: await freePort(), peerId, nodeArgs: options.nodeArgs }));
       }
+      if (options.mockClouds) for (const site of sites) cluster.clouds.set(site.name, await startMockCloud());
       for (const [i, site] of sites.entries()) await cluster.writeConfig(site, i, options.logLevel ?? 'info');
       await cluster.form();
     } catch (err) {
@@ -162,6 +168,8 @@ export class AgentCluster {
     await Promise.all(this.sites.map((s) => s.kill('SIGKILL').catch(() => undefined)));
     await Promise.all([...this.admins.values()].map((a) => a.close()));
     this.admins.clear();
+    await Promise.all([...this.clouds.values()].map((c) => c.close()));
+    this.clouds.clear();
     await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -178,7 +186,7 @@ export class AgentCluster {
       listen: [`/ip4/127.0.0.1/tcp/${site.port}`],
       peers: this.sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: s.addr })),
       adminSocket: site.socketPath,
-      cloud: { type: 'none' },
+      cloud: this.clouds.has(site.name) ? { type: 'mock', url: this.clouds.get(site.name)!.url } : { type: 'none' },
       timing: this.timing,
       voters: 5,
       log: { level: logLevel },
