@@ -57,22 +57,33 @@ export class AppliedWaiters {
 }
 
 /**
- * Ids recently seen, to ignore a duplicated forwarded request. Bounded: the oldest are
- * forgotten first (a duplicate that late is harmless because the catalog is exactly-once).
+ * Forwarded requests recently seen, with their answer once there is one, so that a duplicate the
+ * network made is answered again (or left to the original's answer while it is pending) instead of
+ * being proposed twice. Bounded: the oldest are forgotten first (a duplicate that late is harmless
+ * because the catalog is exactly-once).
  */
-export class RecentIds {
-  private readonly ids = new Set<string>();
+export class RecentRequests<T> {
+  /** null while the first copy is pending. */
+  private readonly answers = new Map<string, T | null>();
 
   constructor(private readonly capacity: number) {}
 
-  /** True if `id` was new (and is now remembered). */
-  remember(id: string): boolean {
-    if (this.ids.has(id)) return false;
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) {
-      const oldest = this.ids.values().next().value as string;
-      this.ids.delete(oldest);
+  /**
+   * `undefined` if `id` is new (it is now remembered as pending); otherwise what the first copy
+   * was answered, or null while it is still pending.
+   */
+  begin(id: string): T | null | undefined {
+    if (this.answers.has(id)) return this.answers.get(id);
+    this.answers.set(id, null);
+    if (this.answers.size > this.capacity) {
+      const oldest = this.answers.keys().next().value as string;
+      this.answers.delete(oldest);
     }
-    return true;
+    return undefined;
+  }
+
+  /** Keeps the answer for later duplicates, if `id` is still remembered. */
+  finish(id: string, answer: T): void {
+    if (this.answers.has(id)) this.answers.set(id, answer);
   }
 }

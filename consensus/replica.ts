@@ -6,7 +6,7 @@
 import { DEFAULT_RAFT_CONFIG, type RaftBootState, type RaftConfig, type RefusalReason } from './api.js';
 import { bootstrapState, emptyBootState } from './bootstrap.js';
 import { decodeConfChange, encodeConfChange } from './confchange.js';
-import { AppliedWaiters, RecentIds, Waiter } from './pending.js';
+import { AppliedWaiters, RecentRequests, Waiter } from './pending.js';
 import type {
   Clock,
   Logger,
@@ -123,7 +123,12 @@ export class Replica {
   private readonly reads = new Map<string, PendingRead>();
   private readonly appliedWaiters = new AppliedWaiters();
   private readonly leaderWaiters = new Set<() => void>();
-  private readonly recentIds = new RecentIds(DEFAULTS.recentForwardIds);
+  private readonly recentForwards = new RecentRequests<ProposalOutcome>(DEFAULTS.recentForwardIds);
+  /**
+   * `<site>:<incarnation>:` with an incarnation drawn at each start: the leader remembers forwarded
+   * ids across a follower's restart, so ids counted from 1 again would be taken for duplicates.
+   */
+  private readonly requestIdPrefix: string;
   private requestSeq = 0;
   private lastRole: Role = 'follower';
   private lastTerm = 0;
@@ -153,6 +158,7 @@ export class Replica {
       electionTimeoutTicks: raftConfig.electionTimeoutTicks,
     };
     this.core = new Raft(raftConfig, boot);
+    this.requestIdPrefix = `${config.id}:${drawIncarnation(config.random)}:`;
     this.applied = boot.applied;
     this.snapshotIndex = boot.snapshot?.meta.index ?? 0;
   }
@@ -541,8 +547,18 @@ export class Replica {
   }
 
   private serveForwardedProposal(from: MemberId, message: Extract<WireMessage, { kind: 'propose' }>): void {
-    if (!this.recentIds.remember(`${from}/${message.id}`)) return;
-    const reply = (outcome: ProposalOutcome): void => this.deps.transport.send(from, { kind: 'proposeResult', id: message.id, outcome });
+    const key = `${from}/${message.id}`;
+    const earlier = this.recentForwards.begin(key);
+    const reply = (outcome: ProposalOutcome): void => {
+      this.recentForwards.finish(key, outcome);
+      this.deps.transport.send(from, { kind: 'proposeResult', id: message.id, outcome });
+    };
+    if (earlier !== undefined) {
+      // A copy of a request already served: proposing it again could apply it twice. Answer it
+      // the same way now, or (still pending) let the first copy's answer reach the same waiter.
+      if (earlier !== null) reply(earlier);
+      return;
+    }
     if (this.core.status().role !== 'leader') {
       const quorumLost = this.recentlyLostQuorum();
       if (quorumLost) {
@@ -814,8 +830,13 @@ export class Replica {
 
   private nextRequestId(): string {
     this.requestSeq += 1;
-    return `${this.id}:${this.requestSeq}`;
+    return `${this.requestIdPrefix}${this.requestSeq}`;
   }
+}
+
+/** 32 random bits from the injected PRNG, short in base 36. */
+function drawIncarnation(random: () => number): string {
+  return Math.floor(random() * 2 ** 32).toString(36);
 }
 
 function refused(code: RefusalCode, message: string, leader?: MemberId): ProposalOutcome {

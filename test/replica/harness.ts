@@ -65,6 +65,8 @@ export class TestNetwork {
   private readonly unreachableHandlers = new Map<MemberId, (member: MemberId) => void>();
   private readonly blocked = new Set<string>();
   delivered = 0;
+  /** Sees every message sent (before the network decides whether it arrives). */
+  onSend: ((from: MemberId, to: MemberId, message: WireMessage) => void) | null = null;
 
   constructor(private readonly clock: ManualClock, private readonly latencyMs = 5) {}
 
@@ -94,7 +96,13 @@ export class TestNetwork {
     this.handlers.delete(site);
   }
 
+  /** Delivers `message` as if `from` had sent it now (a copy the network made, say). */
+  inject(from: MemberId, to: MemberId, message: WireMessage): void {
+    this.send(from, to, message);
+  }
+
   private send(from: MemberId, to: MemberId, message: WireMessage): void {
+    this.onSend?.(from, to, message);
     if (this.blocked.has(`${from}>${to}`)) return;
     this.clock.setTimer(this.latencyMs, () => {
       if (this.blocked.has(`${from}>${to}`)) return;

@@ -1,0 +1,85 @@
+// Forwarded requests carry ids the leader remembers (to drop copies the network made). These ids
+// must not repeat when a follower restarts, and a copy must never be proposed twice nor leave its
+// caller without an answer.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { Catalog, encodeCommand, putOp, writeCommand } from '../../agent/catalog/index.js';
+import type { WireMessage } from '../../consensus/ports.js';
+import { MemoryLogStore } from '../../storage/memory-store.js';
+import { flavorSpec } from '../catalog/helpers.js';
+import { TestCluster } from './harness.js';
+
+function flavorWrite(clientId: string, seq: number): Uint8Array {
+  return encodeCommand(writeCommand({ clientId, seq, time: 0 }, [putOp('flavor', `${clientId}-${seq}`, flavorSpec())]));
+}
+
+describe('forwarded request ids', () => {
+  it('after a follower restarts, every write forwarded through it commits (its ids do not repeat)', async () => {
+    const c = new TestCluster<Catalog>({ voters: ['a', 'b', 'c'], makeStateMachine: () => new Catalog(), seed: 21 });
+    await c.start();
+    const leader = await c.waitForLeader();
+    const follower = ['a', 'b', 'c'].find((n) => n !== leader.name)!;
+    const ids: string[] = [];
+    c.net.onSend = (from, _to, m) => void (from === follower && m.kind === 'propose' && ids.push(m.id));
+    for (let i = 1; i <= 10; i++) {
+      assert.equal((await c.run(c.site(follower).replica.propose(flavorWrite('first', i)))).status, 'committed');
+    }
+    await c.clock.advance(500);
+    const store = await c.crash(follower);
+    await c.startSite(follower, new MemoryLogStore({ disk: store.disk }), false);
+    await c.clock.advance(2000);
+    for (let i = 1; i <= 10; i++) {
+      const outcome = await c.run(c.site(follower).replica.propose(flavorWrite('second', i)));
+      assert.equal(outcome.status, 'committed', `write ${i} after the restart: ${JSON.stringify(outcome)}`);
+    }
+    assert.equal(ids.length, 20);
+    assert.equal(new Set(ids).size, 20, `ids repeat across the restart: ${ids.join(' ')}`);
+    await c.stopAll();
+  });
+
+  it('a late copy of a forwarded write is answered with the first answer and not proposed again', async () => {
+    const c = new TestCluster<Catalog>({ voters: ['a', 'b', 'c'], makeStateMachine: () => new Catalog(), seed: 22 });
+    await c.start();
+    const leader = await c.waitForLeader();
+    const follower = ['a', 'b', 'c'].find((n) => n !== leader.name)!;
+    const proposals: WireMessage[] = [];
+    const answers: WireMessage[] = [];
+    c.net.onSend = (from, to, m) => {
+      if (from === follower && m.kind === 'propose') proposals.push(m);
+      if (to === follower && m.kind === 'proposeResult') answers.push(m);
+    };
+    const first = await c.run(c.site(follower).replica.propose(flavorWrite('late', 1)));
+    assert.equal(first.status, 'committed');
+    const lastIndex = leader.replica.status().lastIndex;
+
+    c.net.inject(follower, leader.name, proposals[0]);
+    await c.clock.advance(1000);
+    assert.equal(answers.length, 2, 'the copy is answered');
+    assert.deepEqual(answers[1], answers[0]);
+    assert.equal(leader.replica.status().lastIndex, lastIndex, 'nothing was proposed for the copy');
+    await c.stopAll();
+  });
+
+  it('a copy that arrives while the first is pending is left to the first answer', async () => {
+    const c = new TestCluster<Catalog>({ voters: ['a', 'b', 'c'], makeStateMachine: () => new Catalog(), seed: 23 });
+    await c.start();
+    const leader = await c.waitForLeader();
+    const follower = ['a', 'b', 'c'].find((n) => n !== leader.name)!;
+    const answers: WireMessage[] = [];
+    let copied = false;
+    c.net.onSend = (from, to, m) => {
+      if (from === follower && m.kind === 'propose' && !copied) {
+        copied = true;
+        c.net.inject(from, to, m);
+      }
+      if (to === follower && m.kind === 'proposeResult') answers.push(m);
+    };
+    const lastIndex = leader.replica.status().lastIndex;
+    const outcome = await c.run(c.site(follower).replica.propose(flavorWrite('twin', 1)));
+    assert.equal(outcome.status, 'committed');
+    await c.clock.advance(1000);
+    assert.equal(answers.length, 1, 'one answer, for the first copy');
+    assert.equal(leader.replica.status().lastIndex, lastIndex + 1, 'one entry for two copies');
+    await c.stopAll();
+  });
+});
