@@ -321,6 +321,11 @@ export class RaftSafetyChecker {
     });
   }
 
+  /** When a site first applied `index` one by one (undefined if every site got it in a snapshot). */
+  firstAppliedAtMs(index: number): number | undefined {
+    return this.entries[index]?.atMs;
+  }
+
   /** Acknowledged writes whose entry no site applied one by one (covered by snapshots only). */
   get unverifiedAckCount(): number {
     return this.unverifiedAcks;

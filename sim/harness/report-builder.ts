@@ -120,7 +120,9 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
     'local-reads': `${c.localChecked} local reads match the log prefix they were served from`,
     'peer-unreachable': `${c.groupChecked} committed protection-group writes checked; ${history.writes.filter((w) => w.code === 'PEER_UNREACHABLE').length} refused PEER_UNREACHABLE`,
     'state-convergence':
-      c.convergence.appliedIndex === null ? 'sites end at different applied indexes' : `all ${world.upSites().length} sites at index ${c.convergence.appliedIndex}, ${c.convergence.digests} catalog digest(s)`,
+      c.convergence.appliedIndex === null
+        ? 'sites end at different applied indexes'
+        : `all ${world.upSites().length} sites at index ${c.convergence.appliedIndex}${c.convergence.lagging.length > 0 ? ` but ${c.convergence.lagging.length}, behind only by entries committed in the last ${world.electionTimeoutMs} ms` : ''}, ${c.convergence.digests} catalog digest(s)`,
     'replica-fatal': `${world.stats.diskFatal} stops on a failing disk, ${world.stats.otherFatal} on anything else`,
     runaway: parts.runaway ? `stopped at ${(parts.runaway.atMs / 1000).toFixed(1)} s` : `every virtual second under ${runawayEventBudget(parts.world.sites.length).toLocaleString('en-US')} events`,
     workload: `site records written at ${parts.setup.doneAtMs === null ? 'never' : `${(parts.setup.doneAtMs / 1000).toFixed(1)} s`}; ${parts.workload.stats.arrivals} arrivals, ${parts.workload.stats.skippedBusy} skipped (all clients busy), ${parts.workload.stats.retries} retries of unknown writes`,

@@ -7,6 +7,10 @@
 //                     leader (down, or every message from it to the leader blocked) for the whole
 //                     window in which the leader could have accepted it.
 //  state-convergence  at the end every site runs, at one applied index, with byte-identical catalogs.
+//                     Reconcilers may still report during the quiet period, so a site may be behind
+//                     by entries first applied less than `graceMs` before the end (a follower in
+//                     touch with its leader learns a commit within a heartbeat and a one-way trip);
+//                     one entry older than that missing anywhere fails.
 //  replica-fatal      no replica stopped on a broken invariant (only failing disks may stop one).
 //  runaway            no virtual second took more than a bound of events (a storm stops the run).
 //  workload           the simulator's own writes were well-formed (no VALIDATION refusal).
@@ -80,8 +84,17 @@ export function checkPeerUnreachable(
 }
 
 export interface ConvergenceResult {
+  /** The index every running site reached (the highest, when the rest lag only within the grace). */
   appliedIndex: number | null;
   digests: number;
+  /** Sites behind only by entries applied within the grace before the end. */
+  lagging: string[];
+}
+
+export interface ConvergenceGrace {
+  /** When any site first applied `index` (undefined if none did). */
+  firstAppliedAtMs(index: number): number | undefined;
+  graceMs: number;
 }
 
 export interface FinalState {
@@ -95,22 +108,35 @@ export function finalStates(sites: readonly SimSite[]): FinalState[] {
   return sites.filter((s) => s.isUp).map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: fnv1a64Hex(s.catalog!.snapshot()) }));
 }
 
-export function checkConvergence(log: FailureLog, sites: readonly SimSite[], finals: readonly FinalState[], atMs: number): ConvergenceResult {
+export function checkConvergence(log: FailureLog, sites: readonly SimSite[], finals: readonly FinalState[], atMs: number, grace: ConvergenceGrace): ConvergenceResult {
   const down = sites.filter((s) => !s.isUp);
   if (down.length > 0) {
     log.add('state-convergence', atMs, down.map((s) => s.name), `${down.length} site(s) not running at the end: ${down.map((s) => `${s.name} (${[...s.downReasons].join(',') || s.state})`).join(', ')}`);
   }
-  const byIndex = groupBy(finals, (f) => f.appliedIndex);
-  if (byIndex.size > 1) {
+  const highest = Math.max(0, ...finals.map((f) => f.appliedIndex));
+  const lagging = finals.filter((f) => f.appliedIndex < highest);
+  const late = lagging.filter((f) => !missesOnlyRecentEntries(f.appliedIndex, highest, atMs, grace));
+  if (late.length > 0) {
+    const byIndex = groupBy(finals, (f) => f.appliedIndex);
     const shown = [...byIndex].sort((a, b) => b[0] - a[0]).map(([i, names]) => `${i}: ${names.length > 4 ? `${names.slice(0, 4).join(', ')}…(${names.length})` : names.join(', ')}`);
-    log.add('state-convergence', atMs, finals.map((f) => f.site), `sites end at different applied indexes (${shown.join('; ')})`);
+    log.add('state-convergence', atMs, finals.map((f) => f.site), `sites end at different applied indexes (${shown.join('; ')}), behind by entries applied elsewhere more than ${grace.graceMs} ms before the end: ${late.map((f) => f.site).join(', ')}`);
   }
-  const digests = groupBy(finals, (f) => f.stateDigest);
-  if (byIndex.size === 1 && digests.size > 1) {
+  const atHighest = finals.filter((f) => f.appliedIndex === highest);
+  const digests = groupBy(atHighest, (f) => f.stateDigest);
+  if (digests.size > 1) {
     const groups = [...digests.values()].sort((a, b) => a.length - b.length);
     log.add('state-convergence', atMs, groups[0], `catalogs differ at the same applied index: ${groups.map((g) => g.slice(0, 4).join(', ')).join(' | ')}`);
   }
-  return { appliedIndex: byIndex.size === 1 ? [...byIndex.keys()][0] : null, digests: digests.size };
+  return { appliedIndex: late.length === 0 ? highest : null, digests: digests.size, lagging: lagging.map((f) => f.site) };
+}
+
+/** Were all entries above `applied` (through `highest`) first applied within the grace before `endMs`? */
+function missesOnlyRecentEntries(applied: number, highest: number, endMs: number, grace: ConvergenceGrace): boolean {
+  for (let i = applied + 1; i <= highest; i++) {
+    const at = grace.firstAppliedAtMs(i);
+    if (at === undefined || at < endMs - grace.graceMs) return false;
+  }
+  return true;
 }
 
 function groupBy<K>(finals: readonly FinalState[], keyOf: (f: FinalState) => K): Map<K, string[]> {

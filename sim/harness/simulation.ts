@@ -184,7 +184,7 @@ function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, par
   const minClockRate = 1 - FAULT_PARAMETER_RANGES.clockDrift[1];
   const liveWindowMs = world.electionTimeoutMs / minClockRate + options.tickMs;
   const groupChecked = checkPeerUnreachable(own, history, world.applyLog, world.leaders, world.reach, { liveWindowMs });
-  const convergence = checkConvergence(own, world.sites, finals, now);
+  const convergence = checkConvergence(own, world.sites, finals, now, { firstAppliedAtMs: (i) => world.checker.firstAppliedAtMs(i), graceMs: world.electionTimeoutMs });
   for (const message of world.stats.fatalMessages) own.add('replica-fatal', now, [message.split(' ')[0]], message);
   const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);

@@ -13,7 +13,8 @@ import { LeaderTracker } from '../../sim/harness/leader-tracker.js';
 import { TermRuns } from '../../sim/harness/observed-store.js';
 import { MAX_IN_FLIGHT_MS, ReachabilityLog, covered } from '../../sim/harness/reachability.js';
 import { chooseTopology } from '../../sim/harness/topology.js';
-import { checkLocalReads, checkPeerUnreachable } from '../../sim/harness/run-checks.js';
+import { checkConvergence, checkLocalReads, checkPeerUnreachable, type FinalState } from '../../sim/harness/run-checks.js';
+import type { SimSite } from '../../sim/harness/site.js';
 import { FailureLog } from '../../sim/checkers/failure.js';
 import { Catalog, encodeCommand, putOp, writeCommand } from '../../agent/catalog/index.js';
 import type { Entry } from '../../consensus/types.js';
@@ -66,6 +67,28 @@ test('term runs after a restart keep a stored log that starts right above a rece
   assert.equal(b.lastIndex, 10);
   // A log that neither holds nor continues the snapshot cannot come from the store.
   assert.throws(() => new TermRuns().restore([e(9, 2), e(10, 2), e(11, 2)], { index: 10, term: 4, conf }), /neither holds nor continues/);
+});
+
+test('state convergence excuses a site behind only by entries committed within the grace before the end', () => {
+  const sites = ['a', 'b', 'c'].map((name) => ({ name, isUp: true, downReasons: new Set(), state: 'up' })) as unknown as SimSite[];
+  const final = (site: string, appliedIndex: number, stateDigest = `d${appliedIndex}`): FinalState => ({ site, appliedIndex, stateDigest });
+  const appliedAt = new Map([[8, 40_000], [9, 59_100], [10, 59_900]]);
+  const grace = { firstAppliedAtMs: (i: number) => appliedAt.get(i), graceMs: 1_000 };
+  const end = 60_000;
+
+  const recent = new FailureLog('1');
+  const r = checkConvergence(recent, sites, [final('a', 10), final('b', 10), final('c', 8)], end, grace);
+  assert.deepEqual(recent.failures().map((f) => f.message), [], 'entries 9 and 10 were committed in the last second');
+  assert.deepEqual([r.appliedIndex, r.lagging], [10, ['c']]);
+
+  const old = new FailureLog('1');
+  const o = checkConvergence(old, sites, [final('a', 10), final('b', 10), final('c', 7)], end, grace);
+  assert.equal(o.appliedIndex, null);
+  assert.match(old.failures()[0].message, /behind by entries applied elsewhere more than 1000 ms before the end: c$/);
+
+  const split = new FailureLog('1');
+  checkConvergence(split, sites, [final('a', 10, 'x'), final('b', 10, 'y'), final('c', 10, 'y')], end, grace);
+  assert.match(split.failures()[0].message, /catalogs differ at the same applied index: a \| b, c/);
 });
 
 test('reachability: steady cuts and down-times cover a window, flapping cuts never do', () => {
