@@ -2,7 +2,9 @@
 // OpenStack's own REST paths and JSON shapes under devstack-style prefixes, backed by the in-memory
 // model. The real OpenStack driver talks to it exactly as it talks to a cloud.
 //
-//   /identity/v3/auth/tokens                         Keystone (password, application credential)
+//   /identity[/v3], /compute[/v2.1], /image, /volume[/v3]  version discovery (no token needed)
+//   /identity/v3/auth/tokens                         Keystone (password, application credential; validate)
+//   /identity/v3/projects[/{id}]                     Keystone projects (for clients that look names up)
 //   /image/v2/images[/{id}[/file]]                   Glance
 //   /compute/v2.1/flavors..., /os-quota-sets/{p}     Nova
 //   /volume/v3/{admin project}/os-quota-sets/{p}     Cinder
@@ -14,6 +16,7 @@ import { FaultInjector, type FaultConfig } from './faults.js';
 import { CloudModel } from './memory/model.js';
 import { failureOf, sendError, type RequestInfo, type Route } from './mock/http-kit.js';
 import { glanceRoutes } from './mock/glance.js';
+import { discoveryRoutes } from './mock/discovery.js';
 import { identityRoutes, TokenStore, type MockApplicationCredential, type MockUser } from './mock/identity.js';
 import { novaRoutes } from './mock/nova.js';
 import { cinderRoutes, neutronRoutes } from './mock/quota-routes.js';
@@ -114,9 +117,12 @@ export async function startMockCloud(options: MockCloudOptions = {}): Promise<Mo
         tokenTtlMs: options.tokenTtlMs ?? 3_600_000,
         now,
         catalog,
+        projects: () => model.listProjects(),
       },
       tokens,
+      () => baseUrl,
     ),
+    ...discoveryRoutes(() => baseUrl),
     ...glanceRoutes(model),
     ...novaRoutes(model, () => baseUrl),
     ...cinderRoutes(model),

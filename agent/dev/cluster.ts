@@ -13,11 +13,13 @@ import { stringify } from 'yaml';
 import { startMockCloud, type MockCloud } from '../../drivers/index.js';
 import { AdminClient } from '../cli/client.js';
 import { initSite } from '../daemon/init.js';
+import { DEV_CLOUDS_FILE, devCloudsYaml } from './clouds-yaml.js';
 
 const USAGE = `usage: stackraft dev-cluster [--sites N] [--dir DIR]
 
 Starts N agents (default 3) on 127.0.0.1, each with its own mock OpenStack cloud, writes
-DIR/cluster.json and waits; Ctrl-C stops them all. DIR defaults to ./.stackraft-dev and is wiped
+DIR/cluster.json and DIR/clouds.yaml (one cloud per site, for the openstack CLI) and waits; Ctrl-C
+stops them all. DIR defaults to ./.stackraft-dev and is wiped
 at start (a dev cluster keeps no data between runs).
 `;
 
@@ -101,8 +103,11 @@ export async function run(argv: string[]): Promise<number> {
     await stop();
     return 1;
   }
+  // clouds.yaml first: cluster.json appearing means the cluster, and everything about it, is ready.
+  const cloudsYaml = devCloudsYaml(sites);
+  await writeFile(join(dir, DEV_CLOUDS_FILE), cloudsYaml);
   await writeClusterFile(dir, sites);
-  printUsage(dir, sites);
+  printUsage(dir, sites, cloudsYaml);
   await new Promise(() => undefined);
   return 0;
 }
@@ -211,22 +216,26 @@ async function runningCluster(dir: string): Promise<number | null> {
 async function writeClusterFile(dir: string, sites: DevSite[]): Promise<void> {
   const body = {
     pid: process.pid,
+    cloudsYaml: join(dir, DEV_CLOUDS_FILE),
     sites: sites.map((s) => ({ name: s.name, pid: s.child?.pid ?? null, socket: s.socket, peerId: s.peerId, cloud: s.cloud.url })),
   };
   await writeFile(join(dir, 'cluster.json'), `${JSON.stringify(body, null, 2)}\n`);
 }
 
-function printUsage(dir: string, sites: DevSite[]): void {
+function printUsage(dir: string, sites: DevSite[], cloudsYaml: string): void {
   const first = sites[0]!;
   process.stdout.write(
     `\nstackraft dev cluster is up: ${sites.length} site(s) on 127.0.0.1 (state in ${dir}, described in cluster.json)\n\n` +
       sites.map((s) => `  ${s.name}  pid ${s.child?.pid}  socket ${s.socket}  cloud ${s.cloud.url} (admin/admin)`).join('\n') +
-      `\n\nTry, in another terminal:\n` +
+      `\n\n${join(dir, DEV_CLOUDS_FILE)}:\n${cloudsYaml.replace(/^/gm, '  ').trimEnd()}\n` +
+      `\nTry, in another terminal:\n` +
       `  export STACKRAFT_SOCKET=${first.socket}\n` +
       `  npm run -s stackraft -- status\n` +
       `  npm run -s stackraft -- flavor create m1.small --vcpus 1 --ram 2048 --disk 20\n` +
       `  npm run -s stackraft -- flavor list --socket ${sites[sites.length - 1]!.socket}\n` +
-      `  npm run -s stackraft -- sync status\n\n` +
+      `  npm run -s stackraft -- sync status\n` +
+      `  export OS_CLIENT_CONFIG_FILE=${join(dir, DEV_CLOUDS_FILE)}   # one cloud per site, for the openstack CLI\n` +
+      `  openstack --os-cloud ${first.name} flavor list\n\n` +
       `Logs: ${dir}/<site>/agent.log. Press Ctrl-C to stop every site.\n`,
   );
 }

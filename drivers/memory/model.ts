@@ -89,6 +89,11 @@ export class CloudModel {
     return this.projects.get(id);
   }
 
+  /** Every known project, for the mock's Keystone projects API. */
+  listProjects(): Array<{ id: string; name: string }> {
+    return [...this.projects].map(([id, name]) => ({ id, name }));
+  }
+
   hasProject(id: string): boolean {
     return this.projects.has(id);
   }

@@ -119,7 +119,63 @@ function listImages(model: CloudModel, r: RequestInfo): void {
   sendJson(r.res, 200, body);
 }
 
-export function glanceRoutes(model: CloudModel): Route[] {
+/** Image bits the mock keeps for downloads, in all; past it the oldest image's bits are dropped. */
+export const MAX_KEPT_IMAGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The bits of uploaded images, kept so that `openstack image save` (GET .../file) works against the
+ * mock. Bounded by MAX_KEPT_IMAGE_BYTES; an image whose bits were dropped (or never uploaded
+ * through HTTP) answers 404 with a message that says so, never wrong bytes.
+ */
+export class ImageBits {
+  private readonly bits = new Map<string, Buffer>();
+  private keptBytes = 0;
+
+  constructor(private readonly maxBytes = MAX_KEPT_IMAGE_BYTES) {}
+
+  /** Passes the stream through, keeping a copy when it fits the bound. */
+  async *tee(id: string, body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+    this.drop(id);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+      size += bytes.length;
+      if (size <= this.maxBytes) chunks.push(bytes);
+      yield bytes;
+    }
+    if (size > this.maxBytes) return;
+    while (this.keptBytes + size > this.maxBytes && this.bits.size > 0) this.drop(this.bits.keys().next().value as string);
+    this.bits.set(id, Buffer.concat(chunks, size));
+    this.keptBytes += size;
+  }
+
+  get(id: string): Buffer | undefined {
+    return this.bits.get(id);
+  }
+
+  drop(id: string): void {
+    const kept = this.bits.get(id);
+    if (kept === undefined) return;
+    this.keptBytes -= kept.length;
+    this.bits.delete(id);
+  }
+}
+
+function sendImageData(model: CloudModel, bits: ImageBits, r: RequestInfo): void {
+  const image = model.getImage(pathParam(r, 0));
+  if (image.status !== 'active') {
+    r.res.writeHead(204).end(); // Glance: an image without data answers 204 No Content
+    return;
+  }
+  const data = bits.get(image.id);
+  if (data === undefined) throw new HttpFailure(404, `Image ${image.id} has data, but the mock cloud did not keep it (uploaded before it kept bits, or dropped past ${MAX_KEPT_IMAGE_BYTES} bytes kept)`);
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) };
+  if (image.checksum !== null) headers['Content-MD5'] = image.checksum;
+  r.res.writeHead(200, headers).end(data);
+}
+
+export function glanceRoutes(model: CloudModel, bits = new ImageBits()): Route[] {
   const id = '([^/]+)';
   return [
     route('GET', /^\/image\/v2\/images$/, 'image', (r) => listImages(model, r)),
@@ -136,11 +192,13 @@ export function glanceRoutes(model: CloudModel): Route[] {
     route('PUT', new RegExp(`^/image/v2/images/${id}/file$`), 'image', async (r) => {
       const type = (r.req.headers['content-type'] ?? '').split(';')[0].trim();
       if (type !== 'application/octet-stream') throw new HttpFailure(415, `Unsupported Content-Type ${type || '(none)'}`);
-      await receiveImageData(model, pathParam(r, 0), r.req);
+      await receiveImageData(model, pathParam(r, 0), bits.tee(pathParam(r, 0), r.req));
       r.res.writeHead(204).end();
     }),
+    route('GET', new RegExp(`^/image/v2/images/${id}/file$`), 'image', (r) => sendImageData(model, bits, r)),
     route('DELETE', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => {
       model.deleteImage(pathParam(r, 0));
+      bits.drop(pathParam(r, 0));
       r.res.writeHead(204).end();
     }),
   ];

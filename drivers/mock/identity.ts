@@ -1,7 +1,7 @@
 // Keystone v3 of the mock cloud: password and application-credential tokens, and a catalog that
 // points every service at this server.
 import { randomBytes } from 'node:crypto';
-import { HttpFailure, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
+import { HttpFailure, pathParam, readJson, route, sendJson, type RequestInfo, type Route } from './http-kit.js';
 
 /** Live tokens kept; the oldest is forgotten first. */
 export const MAX_MOCK_TOKENS = 10_000;
@@ -24,6 +24,9 @@ interface TokenRecord {
   projectId: string;
   userId: string;
   expiresAtMs: number;
+  /** For validation (GET /v3/auth/tokens): when and how the token was issued. */
+  issuedAtMs?: number;
+  methods?: string[];
 }
 
 export interface IdentityState {
@@ -35,6 +38,8 @@ export interface IdentityState {
   tokenTtlMs: number;
   now: () => number;
   catalog: (projectId: string) => unknown[];
+  /** Every Keystone project (id and name), for the projects API. */
+  projects?: () => Array<{ id: string; name: string }>;
 }
 
 export class TokenStore {
@@ -95,27 +100,60 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000000Z');
 }
 
-export function identityRoutes(state: IdentityState, tokens: TokenStore): Route[] {
+function tokenBody(state: IdentityState, t: TokenRecord): Record<string, unknown> {
+  return {
+    token: {
+      methods: t.methods ?? ['password'],
+      user: { id: t.userId, name: state.users.find((u) => u.id === t.userId)?.name, domain: { id: 'default', name: 'Default' } },
+      project: { id: t.projectId, name: state.projectName(t.projectId), domain: { id: 'default', name: 'Default' } },
+      roles: [{ id: 'admin', name: 'admin' }],
+      issued_at: isoSeconds(t.issuedAtMs ?? t.expiresAtMs - state.tokenTtlMs),
+      expires_at: isoSeconds(t.expiresAtMs),
+      catalog: state.catalog(t.projectId),
+    },
+  };
+}
+
+function renderProject(p: { id: string; name: string }, base: string): Record<string, unknown> {
+  return { id: p.id, name: p.name, domain_id: 'default', description: '', enabled: true, is_domain: false, parent_id: 'default', tags: [], links: { self: `${base}/v3/projects/${p.id}` } };
+}
+
+export function identityRoutes(state: IdentityState, tokens: TokenStore, base: () => string = () => ''): Route[] {
   const issueToken = async (r: RequestInfo) => {
     const who = authenticate(state, await readJson(r));
     const issued = state.now();
-    const expires = issued + state.tokenTtlMs;
-    const value = tokens.issue({ projectId: who.projectId, userId: who.userId, expiresAtMs: expires });
-    sendJson(
-      r.res,
-      201,
-      {
-        token: {
-          methods: who.methods,
-          user: { id: who.userId, name: state.users.find((u) => u.id === who.userId)?.name, domain: { id: 'default', name: 'Default' } },
-          project: { id: who.projectId, name: state.projectName(who.projectId), domain: { id: 'default', name: 'Default' } },
-          issued_at: isoSeconds(issued),
-          expires_at: isoSeconds(expires),
-          catalog: state.catalog(who.projectId),
-        },
-      },
-      { 'X-Subject-Token': value },
-    );
+    const record = { projectId: who.projectId, userId: who.userId, expiresAtMs: issued + state.tokenTtlMs, issuedAtMs: issued, methods: who.methods };
+    const value = tokens.issue(record);
+    sendJson(r.res, 201, tokenBody(state, record), { 'X-Subject-Token': value });
   };
-  return [route('POST', /^\/identity\/v3\/auth\/tokens$/, 'identity', issueToken, { auth: false })];
+  // Validation: the caller's own token authorises it (checked by the server), X-Subject-Token names
+  // the token to check; an unknown or expired subject is a 404, as Keystone answers.
+  const validateToken = (r: RequestInfo) => {
+    const subject = r.req.headers['x-subject-token'];
+    const t = tokens.check(typeof subject === 'string' ? subject : undefined, state.now());
+    if (t === undefined) throw new HttpFailure(404, 'Could not find token.');
+    if (r.method === 'HEAD') {
+      r.res.writeHead(200, { 'X-Subject-Token': String(subject) }).end();
+      return;
+    }
+    sendJson(r.res, 200, tokenBody(state, t), { 'X-Subject-Token': String(subject) });
+  };
+  const projects = () => (state.projects?.() ?? []).slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const identityBase = () => `${base()}/identity`;
+  return [
+    route('POST', /^\/identity\/v3\/auth\/tokens$/, 'identity', issueToken, { auth: false }),
+    route('GET', /^\/identity\/v3\/auth\/tokens$/, 'identity', validateToken),
+    route('HEAD', /^\/identity\/v3\/auth\/tokens$/, 'identity', validateToken),
+    route('GET', /^\/identity\/v3\/projects$/, 'identity', (r) => {
+      const name = r.query.get('name');
+      const found = projects().filter((p) => name === null || p.name === name);
+      sendJson(r.res, 200, { projects: found.map((p) => renderProject(p, identityBase())), links: { self: `${identityBase()}/v3/projects`, previous: null, next: null } });
+    }),
+    route('GET', /^\/identity\/v3\/projects\/([^/]+)$/, 'identity', (r) => {
+      const id = pathParam(r, 0);
+      const found = projects().find((p) => p.id === id);
+      if (found === undefined) throw new HttpFailure(404, `Could not find project: ${id}.`);
+      sendJson(r.res, 200, { project: renderProject(found, identityBase()) });
+    }),
+  ];
 }

@@ -9,6 +9,9 @@ function body(value: unknown, key: string): Record<string, number> {
   return set as Record<string, number>;
 }
 
+/** Keys Cinder accepts in a quota-set body and ignores (cinderclient sends tenant_id). */
+const CINDER_NON_QUOTA_KEYS = ['tenant_id', 'id'];
+
 /** Cinder refuses a URL whose project is not the token's. */
 function checkUrlProject(r: RequestInfo): void {
   if (r.params[0] !== r.projectId) throw new HttpFailure(400, 'Malformed request url');
@@ -25,6 +28,7 @@ export function cinderRoutes(model: CloudModel): Route[] {
     route('PUT', path, 'volume', async (r) => {
       checkUrlProject(r);
       const set = body(await readJson(r), 'quota_set');
+      for (const key of CINDER_NON_QUOTA_KEYS) delete set[key];
       sendJson(r.res, 200, { quota_set: model.volumeQuotas.set(project(r), set) });
     }),
     route('DELETE', path, 'volume', (r) => {
