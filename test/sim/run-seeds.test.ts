@@ -24,10 +24,10 @@ const SEEDS: RegressionSeed[] = [
   },
   {
     // A reconciler's report committed 110 ms before the end had not reached two followers yet: the
-    // convergence check demanded one applied index at the very end (S2).
+    // convergence check demanded one applied index at the very end (S2). Since forwarded request ids
+    // changed (ca7577b) the seed ends converged; the grace itself is tested in run-parts.test.ts.
     finding: 'S2',
     args: '--sites 5 --seed 78 --duration 1m --voters 5 --faults all --rate 20/s',
-    exercises: { check: 'state-convergence', detail: /^all 5 sites at index \d+ but 2, behind only by entries committed in the last 1000 ms/ },
   },
 ];
 
