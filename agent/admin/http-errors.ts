@@ -48,6 +48,8 @@ export type BadRequestReason =
   | 'unsupported_media_type'
   | 'body_too_large'
   | 'malformed_json'
+  | 'too_deeply_nested'
+  | 'client_aborted'
   | 'invalid_body'
   | 'invalid_query'
   | 'invalid_path';

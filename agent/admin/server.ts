@@ -3,7 +3,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { silentLogger, type Logger } from '../../consensus/ports.js';
 import type { AgentMetrics } from '../ops/metrics.js';
-import { readJsonBody } from './body.js';
+import { ClientGoneError, readJsonBody } from './body.js';
 import { AdminHttpError } from './http-errors.js';
 import { adminRoutes, type Handler, type HandlerResult } from './routes.js';
 import type { Router } from './router.js';
@@ -13,6 +13,11 @@ import { AdminSocketError, claimSocketPath, inUse } from './socket-file.js';
 export const ADMIN_SOCKET_MODE = 0o660;
 /** Concurrent admin connections: the CLI uses one; writers in parallel (a benchmark, an automation) use one each. */
 export const MAX_ADMIN_CONNECTIONS = 1024;
+/**
+ * The status label counted for a request whose client hung up mid-body (nginx's "client closed
+ * request"): nothing is answered, and it is neither a server error nor logged above debug.
+ */
+export const CLIENT_GONE_STATUS = 499;
 /** A client has this long to send its headers, and its whole request. */
 export const ADMIN_HEADERS_TIMEOUT_MS = 10_000;
 export const ADMIN_REQUEST_TIMEOUT_MS = 30_000;
@@ -108,6 +113,12 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, deps: Re
     status = result.status;
     sendResult(res, result);
   } catch (error) {
+    if (error instanceof ClientGoneError) {
+      status = CLIENT_GONE_STATUS;
+      deps.logger.debug({ method, path: req.url }, 'admin client hung up before sending its whole body');
+      res.destroy();
+      return;
+    }
     const httpError = toHttpError(error, deps.logger, method, req.url);
     status = httpError.status;
     if (httpError.badRequestReason) {

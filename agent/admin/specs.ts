@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME, UUID } from '../catalog/names.js';
 import { SpecError, type StringRule } from '../catalog/spec-reader.js';
+import { UncarriedKeyError, findUncarriedKey } from '../catalog/codec.js';
 import { checkResourceId as checkCatalogId } from '../catalog/names.js';
 import { booleanValue, boundedString, expecting, integerIn, oneOf } from '../config/expect.js';
 import type { ResourceKind } from './service.js';
@@ -139,13 +140,16 @@ export interface SpecProblem {
 export function checkSpec(kind: ResourceKind, spec: Record<string, unknown>, mode: 'put' | 'patch'): SpecProblem[] {
   const shape = SHAPES[kind];
   const problems: SpecProblem[] = [];
+  const uncarried = findUncarriedKey(spec);
+  if (uncarried !== undefined) problems.push({ field: uncarried, message: new UncarriedKeyError().message });
   if (mode === 'put') {
     for (const field of shape.required) {
       if (spec[field] === undefined || spec[field] === null) problems.push({ field, message: 'required field is missing' });
     }
   }
   for (const [field, value] of Object.entries(spec)) {
-    const schema = shape.fields[field];
+    // Every key is data: 'constructor' or '__proto__' must not find Object.prototype's members.
+    const schema = Object.hasOwn(shape.fields, field) ? shape.fields[field] : undefined;
     if (!schema || value === undefined || value === null) continue;
     // In a merge patch, null inside a nested map removes that key: only the values set are checked.
     const result = schema.safeParse(mode === 'patch' ? withoutNestedNulls(value) : value);

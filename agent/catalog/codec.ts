@@ -1,12 +1,58 @@
 // Canonical msgpack: the same value always gives the same bytes on every site, so snapshots and
 // stored records can be compared byte for byte. Object keys are sorted; undefined members dropped.
 import { Packr } from 'msgpackr';
+import { MAX_VALUE_DEPTH } from './limits.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
-/** Returns a plain Uint8Array of its own: msgpackr hands out views into a shared, reused buffer. */
+/**
+ * msgpackr decodes a map key '__proto__' as '__proto_' (its guard against prototype pollution), so
+ * a value holding that key would not come back as it was sent: it is refused instead.
+ */
+export const UNCARRIED_KEY = '__proto__';
+
+export class UncarriedKeyError extends Error {
+  constructor() {
+    super(`'${UNCARRIED_KEY}' cannot be used as a key: the log's encoding does not carry it`);
+    this.name = 'UncarriedKeyError';
+  }
+}
+
+/** The path of the first '__proto__' key in `value` (e.g. `extraSpecs.__proto__`), or undefined. */
+export function findUncarriedKey(value: unknown, path = ''): string | undefined {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return undefined;
+  const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value);
+  for (const [key, member] of entries) {
+    const here = Array.isArray(value) ? `${path}${key}` : path === '' ? key : `${path}.${key}`;
+    if (!Array.isArray(value) && key === UNCARRIED_KEY) return here;
+    const found = findUncarriedKey(member, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** A value nested deeper than MAX_VALUE_DEPTH: refused before any recursion could exhaust the stack. */
+export class ValueTooDeepError extends Error {
+  constructor(readonly limit: number) {
+    super(`value is nested more than ${limit} levels deep`);
+    this.name = 'ValueTooDeepError';
+  }
+}
+
+/**
+ * Returns a plain Uint8Array of its own: msgpackr hands out views into a shared, reused buffer.
+ * Throws ValueTooDeepError for a value nested deeper than MAX_VALUE_DEPTH.
+ */
 export function encodeCanonical(value: unknown): Uint8Array {
-  return new Uint8Array(packr.pack(canonicalize(value)));
+  return new Uint8Array(packr.pack(canonicalize(value, 0)));
+}
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep (stops looking at the limit). */
+export function exceedsDepth(value: unknown, limit = MAX_VALUE_DEPTH): boolean {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (limit <= 0) return true;
+  const members = Array.isArray(value) ? value : Object.values(value);
+  return members.some((member) => exceedsDepth(member, limit - 1));
 }
 
 /**
@@ -22,11 +68,12 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
  * lists integer-like keys first in numeric order, so "sorted" is checked on the other keys only.
  * Values already in canonical form are returned as they are (no copy): the common case.
  */
-function canonicalize(value: unknown): unknown {
+function canonicalize(value: unknown, depth: number): unknown {
+  if (value !== null && typeof value === 'object' && depth >= MAX_VALUE_DEPTH) throw new ValueTooDeepError(MAX_VALUE_DEPTH);
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const c = canonicalize(value[i]);
+      const c = canonicalize(value[i], depth + 1);
       if (c !== value[i] && copy === null) copy = value.slice(0, i);
       if (copy !== null) copy.push(c);
     }
@@ -41,8 +88,9 @@ function canonicalize(value: unknown): unknown {
   let previous: string | null = null;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
+    if (key === UNCARRIED_KEY) throw new UncarriedKeyError();
     const member = record[key];
-    const c = member === undefined ? undefined : canonicalize(member);
+    const c = member === undefined ? undefined : canonicalize(member, depth + 1);
     members[i] = c;
     if (c !== member || member === undefined) changed = true;
     if (!isIndexKey(key)) {
@@ -59,9 +107,7 @@ function canonicalize(value: unknown): unknown {
   for (const i of order) {
     const key = keys[i]!;
     if (members[i] === undefined) continue;
-    // Assigning "__proto__" would set the prototype; define it as plain data instead.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: members[i], enumerable: true, writable: true, configurable: true });
-    else out[key] = members[i];
+    out[key] = members[i]; // never '__proto__': refused above
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The bytes of a Normal entry: a msgpack command. Proposers encode with encodeCommand; apply decodes
 // with decodeCommand, which checks the envelope and leaves the ops to the executors.
-import { decodeMsgpack, encodeCanonical } from './codec.js';
-import { MAX_COMMAND_BYTES } from './limits.js';
+import { decodeMsgpack, encodeCanonical, exceedsDepth } from './codec.js';
+import { MAX_COMMAND_BYTES, MAX_VALUE_DEPTH } from './limits.js';
 import { CLIENT_ID } from './names.js';
 import { SpecError, checkInt, checkString, isPlainObject, rejectUnknownFields } from './spec-reader.js';
 import {
@@ -50,6 +50,7 @@ export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
     return invalid('command', 'command bytes are not valid msgpack');
   }
   if (!isPlainObject(body)) return invalid('command', 'command must be a msgpack map');
+  if (exceedsDepth(body, MAX_VALUE_DEPTH)) return invalid('command', `command is nested more than ${MAX_VALUE_DEPTH} levels deep`);
   if (body.v !== CATALOG_COMMAND_VERSION) {
     const given = typeof body.v === 'number' || typeof body.v === 'string' ? String(body.v) : 'missing';
     return invalid('v', `unsupported command version ${given} (this agent understands ${CATALOG_COMMAND_VERSION})`);

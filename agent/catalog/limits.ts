@@ -10,6 +10,13 @@ export const MAX_SYNC_REPORTS_PER_COMMAND = 1000;
 /** Sync status messages are cut to this many characters (reconciler error texts can be long). */
 export const MAX_SYNC_MESSAGE_CHARS = 1024;
 
+/**
+ * Nesting depth (objects and arrays) of any value a command carries or a record stores. A command
+ * needs about 6 (envelope, ops, op, spec, a nested map); deeper values are refused, never recursed
+ * into, so no input can exhaust the stack of the encoder, the comparators or the validators.
+ */
+export const MAX_VALUE_DEPTH = 32;
+
 /** Client sessions kept for exactly-once; the least recently used (by log index) is evicted first. */
 export const DEFAULT_MAX_SESSIONS = 10_000;
 export const MAX_CLIENT_ID_CHARS = 128;

@@ -119,12 +119,17 @@ function mergePatch(current: Resource, patch: unknown): Fields {
 function mergeObjects(target: Fields, patch: Fields): Fields {
   const out: Fields = { ...target };
   for (const [key, value] of Object.entries(patch)) {
+    // Keys are data: own properties only, so '__proto__' or 'constructor' never reach Object.prototype.
+    const existing = Object.hasOwn(out, key) ? out[key] : undefined;
     if (value === null || value === undefined) delete out[key];
-    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = mergeObjects(out[key] as Fields, value);
-    else if (isPlainObject(value)) out[key] = mergeObjects({}, value);
-    else out[key] = value;
+    else if (isPlainObject(value)) setOwn(out, key, mergeObjects(isPlainObject(existing) ? existing : {}, value));
+    else setOwn(out, key, value);
   }
   return out;
+}
+
+function setOwn(target: Fields, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function writeResource(

@@ -6,7 +6,8 @@ import { lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AdminSocketError, startAdminServer } from '../../agent/admin/server.js';
+import { MAX_ADMIN_BODY_DEPTH } from '../../agent/admin/body.js';
+import { AdminSocketError, CLIENT_GONE_STATUS, startAdminServer } from '../../agent/admin/server.js';
 import { createAgentMetrics } from '../../agent/ops/metrics.js';
 import { FakeAgentService } from './fake-service.js';
 import { metricValue, startHarness, tempDir, type AdminHarness } from './harness.js';
@@ -109,6 +110,36 @@ describe('admin server: malformed requests', { timeout: 20_000 }, () => {
     assert.equal(reply.json.error.code, 'BAD_REQUEST');
   });
 
+  it('a body nested deeper than MAX_ADMIN_BODY_DEPTH is 400 and counted, not a 500 from a stack overflow', async () => {
+    const before = await badRequests(h, 'too_deeply_nested');
+    const deep = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    const reply = await h.requestRaw('PUT', '/v1/resources/flavor/f1', `{"spec":{"name":"x","deep":${deep(1500)}}}`, { 'content-type': 'application/json' });
+    assert.equal(reply.status, 400, reply.text);
+    assert.equal(reply.json.error.code, 'BAD_REQUEST');
+    assert.match(reply.json.error.message, new RegExp(`more than ${MAX_ADMIN_BODY_DEPTH} levels deep`));
+    assert.equal(await badRequests(h, 'too_deeply_nested'), before + 1);
+    // Brackets inside strings do not count; a body at the limit is parsed.
+    const atLimit = await h.requestRaw('PUT', '/v1/resources/flavor/f1', `{"spec":{"name":"[[[[","vcpus":1,"ram":1,"disk":1,"description":${deep(MAX_ADMIN_BODY_DEPTH - 2)}}}`, { 'content-type': 'application/json' });
+    assert.equal(atLimit.status, 400, atLimit.text);
+    assert.equal(atLimit.json.error.code, 'VALIDATION', 'parsed, then refused for its content');
+  });
+
+  it("spec fields and keys named like Object.prototype's members are data, never a 500", async () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const spec = { name: 'x', vcpus: 1, ram: 1, disk: 1, extraSpecs: { [name]: 'v' }, [name]: 'v' };
+      const reply = await h.request('PUT', `/v1/resources/flavor/proto-${name}`, { spec });
+      assert.equal(reply.status, 200, `${name}: ${reply.text}`);
+      const [ops] = h.service.callsOf('write').at(-1) as [Array<{ spec: Record<string, unknown> }>];
+      assert.ok(Object.hasOwn(ops[0].spec, name), `${name} reaches the service as a field`);
+    }
+    const proto = await h.requestRaw('PUT', '/v1/resources/flavor/proto', '{"spec":{"name":"x","vcpus":1,"ram":1,"disk":1,"extraSpecs":{"__proto__":"v"}}}', { 'content-type': 'application/json' });
+    assert.equal(proto.status, 400, proto.text);
+    assert.equal(proto.json.error.field, 'spec.extraSpecs.__proto__');
+    const top = await h.requestRaw('PUT', '/v1/resources/flavor/proto', '{"spec":{"name":"x","vcpus":1,"ram":1,"disk":1,"__proto__":{"a":1}}}', { 'content-type': 'application/json' });
+    assert.equal(top.status, 400, top.text);
+    assert.equal(top.json.error.field, 'spec.__proto__');
+  });
+
   it('a body declared too large is 413 without being read', async () => {
     const before = await badRequests(h, 'body_too_large');
     const response = await rawExchange(h.socketPath, 'PUT /v1/resources/flavor/f1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{');
@@ -142,6 +173,35 @@ describe('admin server: malformed requests', { timeout: 20_000 }, () => {
     const text = await h.metrics.registry.metrics();
     assert.ok((metricValue(text, 'stackraft_admin_requests_total', { method: 'GET', route: '/v1/resources/:kind/:id', status: '404' }) ?? 0) >= 1);
     assert.ok((metricValue(text, 'stackraft_admin_requests_total', { method: 'GET', route: 'unmatched', status: '404' }) ?? 0) >= 1);
+  });
+});
+
+describe('admin server: a client that hangs up mid-body', { timeout: 20_000 }, () => {
+  it('is counted as its own outcome (499), not a 500, and logged at debug only', async () => {
+    const dir = await tempDir('stackraft-gone-');
+    const socketPath = join(dir, 'admin.sock');
+    const logged: Array<{ level: string; msg: string | undefined }> = [];
+    const record = (level: string) => (_obj: object, msg?: string) => void logged.push({ level, msg });
+    const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+    const metrics = createAgentMetrics({ processMetrics: false });
+    const server = await startAdminServer({ socketPath, service: new FakeAgentService(), metrics, logger });
+    try {
+      const socket = connect({ path: socketPath });
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write('PUT /v1/resources/flavor/f1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"spec":');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      const gone = async () => metricValue(await metrics.registry.metrics(), 'stackraft_admin_requests_total', { method: 'PUT', status: String(CLIENT_GONE_STATUS) }) ?? 0;
+      for (let i = 0; i < 100 && (await gone()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await gone(), 1);
+      const text = await metrics.registry.metrics();
+      assert.equal(metricValue(text, 'stackraft_admin_requests_total', { status: '500' }), undefined, 'no 500 counted');
+      assert.deepEqual(logged.filter((l) => l.level === 'error' || l.level === 'warn'), []);
+      assert.ok(logged.some((l) => l.level === 'debug' && /hung up/.test(l.msg ?? '')));
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

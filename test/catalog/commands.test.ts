@@ -4,10 +4,18 @@ import { Packr } from 'msgpackr';
 import { EntryType } from '../../consensus/types.js';
 import { Catalog } from '../../agent/catalog/catalog.js';
 import { decodeCommand, encodeCommand, writeCommand } from '../../agent/catalog/command.js';
-import { MAX_COMMAND_BYTES } from '../../agent/catalog/limits.js';
+import { MAX_COMMAND_BYTES, MAX_VALUE_DEPTH } from '../../agent/catalog/limits.js';
+import { UncarriedKeyError, ValueTooDeepError, encodeCanonical } from '../../agent/catalog/codec.js';
 import { Harness, expectOk, flavorSpec } from './helpers.js';
 
 const plainPackr = new Packr({ useRecords: false });
+
+/** An array nested `depth` levels deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
 
 function field(result: unknown): string | undefined {
   return (result as { field?: string }).field;
@@ -42,6 +50,7 @@ describe('command decoding', () => {
     ['unknown field', plainPackr.pack({ v: 1, clientId: 'c', seq: 1, time: 0, ops: [], x: 1 }), 'x'],
     ['ops not a list', plainPackr.pack({ v: 1, clientId: 'c', seq: 1, time: 0, ops: 'all' }), 'ops'],
     ['op not a map', plainPackr.pack({ v: 1, clientId: 'c', seq: 1, time: 0, ops: [7] }), 'op'],
+    ['nested too deep', plainPackr.pack({ v: 1, clientId: 'c', seq: 1, time: 0, ops: [{ op: 'put', kind: 'flavor', id: 'f', spec: nested(MAX_VALUE_DEPTH) }] }), 'command'],
   ];
   for (const [name, bytes, expectedField] of malformed) {
     it(`${name} gives a VALIDATION result, never a throw`, () => {
@@ -151,4 +160,33 @@ describe('exactly-once sessions', () => {
     assert.equal(reloaded.session('new'), undefined, 'new was least recently used');
     assert.ok(reloaded.session('old'));
   });
+});
+
+describe('canonical encoding of hostile values', () => {
+  it('refuses a value nested deeper than MAX_VALUE_DEPTH with an error, not a stack overflow', () => {
+    assert.throws(() => encodeCanonical(nested(1500)), ValueTooDeepError);
+    assert.throws(() => encodeCanonical({ spec: nested(MAX_VALUE_DEPTH) }), ValueTooDeepError);
+    assert.doesNotThrow(() => encodeCanonical(nested(MAX_VALUE_DEPTH)));
+  });
+
+  it("refuses the key '__proto__' (msgpackr would decode it as '__proto_') and carries the other Object.prototype names as data", () => {
+    assert.throws(() => encodeCanonical(JSON.parse('{"extraSpecs":{"__proto__":"x"}}')), UncarriedKeyError);
+    const names = { constructor: 'a', toString: 'b', hasOwnProperty: 'c', valueOf: 'd' };
+    const harness = new Harness();
+    expectOk(harness.write({ op: 'put', kind: 'flavor', id: 'f', spec: flavorSpec({ extraSpecs: names }) }).result);
+    assert.deepEqual(harness.catalog.get('flavor', 'f')?.spec.extraSpecs, names);
+    expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'f', spec: { extraSpecs: { toString: 'changed', valueOf: null } } }).result);
+    assert.deepEqual(harness.catalog.get('flavor', 'f')?.spec.extraSpecs, { constructor: 'a', toString: 'changed', hasOwnProperty: 'c' });
+  });
+
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    it(`a spec field named ${name} is an unknown field (VALIDATION), as put and as patch`, () => {
+      const harness = new Harness();
+      const put = harness.write({ op: 'put', kind: 'flavor', id: 'f', spec: { ...flavorSpec(), [name]: { x: 1 } } }).result;
+      assert.equal(!put.ok && put.code === 'VALIDATION' && put.field, `spec.${name}`);
+      expectOk(harness.write({ op: 'put', kind: 'flavor', id: 'f', spec: flavorSpec() }).result);
+      const patch = harness.write({ op: 'patch', kind: 'flavor', id: 'f', spec: { [name]: { x: 1 } } }).result;
+      assert.equal(!patch.ok && patch.code === 'VALIDATION' && patch.field, `spec.${name}`);
+    });
+  }
 });
