@@ -35,6 +35,8 @@ export interface ServiceParts {
   rttMs(member: string): number | undefined;
   /** Frames the transport refused so far, by reason (monotonic counts). */
   badFrames(): Record<string, number>;
+  /** Connections the member gater refused so far (monotonic). */
+  gaterRefusals(): number;
   linkUp(member: string): boolean;
   /** Polls (real time) until `done` or the timeout; the daemon's event loop keeps running meanwhile. */
   sleep(ms: number): Promise<void>;
@@ -42,6 +44,7 @@ export interface ServiceParts {
 
 export class DaemonService implements AgentService {
   private readonly badFramesExported = new Map<string, number>();
+  private gaterRefusalsExported = 0;
 
   constructor(private readonly p: ServiceParts) {}
 
@@ -178,6 +181,9 @@ export class DaemonService implements AgentService {
       if (delta > 0) m.badFrames.inc({ reason }, delta);
       this.badFramesExported.set(reason, count);
     }
+    const refusals = this.p.gaterRefusals();
+    if (refusals > this.gaterRefusalsExported) m.gaterRefusals.inc(refusals - this.gaterRefusalsExported);
+    this.gaterRefusalsExported = refusals;
     for (const member of [...st.conf.voters, ...st.conf.learners]) {
       const rtt = this.p.rttMs(member);
       if (rtt !== undefined) m.peerRttSeconds.set({ peer: member }, rtt / 1000);

@@ -127,6 +127,7 @@ export class SiteAgent {
       metrics,
       rttMs: (m) => transport.rttMs(m),
       badFrames: () => ({ ...transport.counters.badFrames }),
+      gaterRefusals: () => transport.counters.gaterRefusals,
       linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });

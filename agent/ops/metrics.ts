@@ -32,6 +32,8 @@ export interface AgentMetrics {
   readonly fsyncSeconds: Histogram;
   /** Transport frames dropped before reaching the core, by reason (too_large, bad_shape, cluster_id, version, ...). */
   readonly badFrames: Counter<'reason'>;
+  /** Connections the member gater refused (the remote peer is not a member), both directions. */
+  readonly gaterRefusals: Counter;
   /** Admin socket requests refused by the admin layer itself (malformed JSON, unknown route, ...). */
   readonly badAdminRequests: Counter<'reason'>;
   /** Every admin request by method, route template and HTTP status. */
@@ -67,6 +69,7 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
     applyLagEntries: new Gauge({ name: name('raft_apply_lag_entries'), help: 'Committed entries not yet applied (commit index - applied index).', registers }),
     fsyncSeconds: new Histogram({ name: name('storage_fsync_seconds'), help: 'Latency of one synced storage batch.', buckets: FSYNC_BUCKETS_SECONDS, registers }),
     badFrames: new Counter({ name: name('transport_bad_frames_total'), help: 'Transport frames refused before reaching Raft, by reason.', labelNames: ['reason'], registers }),
+    gaterRefusals: new Counter({ name: name('transport_connections_refused_total'), help: 'Connections refused by the member gater: the remote peer is not a member.', registers }),
     badAdminRequests: new Counter({ name: name('admin_bad_requests_total'), help: 'Admin socket requests refused by the admin layer, by reason.', labelNames: ['reason'], registers }),
     adminRequests: new Counter({ name: name('admin_requests_total'), help: 'Admin socket requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers }),
     writeSeconds: new Histogram({ name: name('write_seconds'), help: 'Admin write latency to its outcome.', labelNames: ['outcome'], buckets: WRITE_BUCKETS_SECONDS, registers }),

@@ -14,7 +14,7 @@ export class MemberGater implements ConnectionGater {
   /** Connections refused because the remote peer is not allowed. */
   refusals = 0;
 
-  constructor(private readonly onRefusal?: (peerId: string, direction: 'inbound' | 'outbound') => void) {}
+  constructor(private readonly onRefusal?: (peerId: string, direction: 'inbound' | 'outbound', remoteAddr?: string) => void) {}
 
   setAllowedPeers(peerIds: Iterable<string>): void {
     this.allowed = new Set(peerIds);
@@ -27,17 +27,22 @@ export class MemberGater implements ConnectionGater {
   denyDialPeer = (peerId: PeerId): boolean => this.refuse(peerId, 'outbound');
   denyOutboundEncryptedConnection = (peerId: PeerId): boolean => this.refuse(peerId, 'outbound');
   // Checked as soon as Noise has authenticated the remote key, before any muxer or protocol runs.
-  denyInboundEncryptedConnection = (peerId: PeerId): boolean => this.refuse(peerId, 'inbound');
+  denyInboundEncryptedConnection = (peerId: PeerId, conn?: RemoteAddressed): boolean => this.refuse(peerId, 'inbound', conn);
   // Checked again once upgraded: the allow-set may have changed during the upgrade.
-  denyInboundUpgradedConnection = (peerId: PeerId): boolean => this.refuse(peerId, 'inbound');
+  denyInboundUpgradedConnection = (peerId: PeerId, conn?: RemoteAddressed): boolean => this.refuse(peerId, 'inbound', conn);
   denyOutboundUpgradedConnection = (peerId: PeerId): boolean => this.refuse(peerId, 'outbound');
 
-  private refuse(peerId: PeerId, direction: 'inbound' | 'outbound'): boolean {
+  private refuse(peerId: PeerId, direction: 'inbound' | 'outbound', conn?: RemoteAddressed): boolean {
     if (this.isAllowed(peerId)) return false;
     this.refusals++;
-    this.onRefusal?.(peerId.toString(), direction);
+    this.onRefusal?.(peerId.toString(), direction, conn?.remoteAddr?.toString());
     return true;
   }
+}
+
+/** The part of a libp2p connection the gater reports: where it came from. */
+interface RemoteAddressed {
+  remoteAddr?: { toString(): string };
 }
 
 export interface SiteHostOptions {

@@ -10,6 +10,7 @@ import { silentLogger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
 import { createCounters, type TransportCounters } from './counters.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError, MAX_CLUSTER_ID_LENGTH } from './frames.js';
+import { FirstSeen, MAX_REFUSED_PEERS_REMEMBERED } from './first-seen.js';
 import { createSiteHost, DEFAULT_DIAL_TIMEOUT_MS, MemberGater } from './host.js';
 import { peerIdFromKey } from './identity.js';
 import { serveInboundStream } from './inbound.js';
@@ -83,6 +84,7 @@ export class Libp2pTransport implements Transport {
   private readonly encoder: FrameEncoder;
   private readonly decoder: FrameDecoder;
   private readonly gater: MemberGater;
+  private readonly refusedPeers = new FirstSeen(MAX_REFUSED_PEERS_REMEMBERED);
   private readonly localPeerId: string;
   private node: Libp2p | null = null;
   private runState: RunState = 'new';
@@ -123,9 +125,11 @@ export class Libp2pTransport implements Transport {
     this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes);
     this.decoder = new FrameDecoder(options.clusterId);
     this.localPeerId = peerIdFromKey(options.privateKey).toString();
-    this.gater = new MemberGater((peerId, direction) => {
+    this.gater = new MemberGater((peerId, direction, remoteAddr) => {
       this.counters.gaterRefusals++;
-      this.logger.debug({ peerId, direction }, 'connection refused: peer is not a member');
+      // Loud once per peer (an operator must see a stranger knocking), quiet on its redials.
+      const level = this.refusedPeers.firstTime(peerId) ? 'warn' : 'debug';
+      this.logger[level]({ peerId, direction, remoteAddr }, 'connection refused: peer is not a member of this cluster');
     });
     this.setMembers(options.members ?? []);
   }

@@ -5,6 +5,7 @@
 import '../../agent/runtime/promise-shim.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -24,6 +25,9 @@ import { putFlavor } from './fixtures.js';
 const OVERSIZE_FRAME_BYTES = 64 * 1024 * 1024;
 const STREAM_CLOSE_WAIT_MS = 5_000;
 const BAD_FRAMES_METRIC = 'stackraft_transport_bad_frames_total';
+const REFUSED_CONNECTIONS_METRIC = 'stackraft_transport_connections_refused_total';
+/** The agent logs pino's level labels; 40 is pino's number for warn, should the format change. */
+const isWarning = (level: unknown): boolean => level === 'warn' || level === 40;
 
 function frameOf(body: Uint8Array): Uint8Array {
   const frame = new Uint8Array(4 + body.length);
@@ -102,6 +106,14 @@ describe('the Raft port of a real agent against raw libp2p peers', { timeout: 12
       );
     }
     assert.equal(stranger.getConnections().length, 0, 'no connection is left open to the stranger');
+    // The operator sees it: counted in /metrics, and one warning naming the peer (its redials are quiet).
+    const refused = metricValue(await cluster.admin(target.name).metrics(), REFUSED_CONNECTIONS_METRIC) ?? 0;
+    assert.ok(refused >= 3, `${REFUSED_CONNECTIONS_METRIC} is ${refused}`);
+    const strangerId = stranger.peerId.toString();
+    const log = (await readFile(target.logPath, 'utf8')).split('\n').filter((line) => line.includes(strangerId));
+    const warnings = log.map((line) => JSON.parse(line) as { level: unknown; msg: string }).filter((entry) => isWarning(entry.level));
+    assert.equal(warnings.length, 1, log.join('\n'));
+    assert.match(warnings[0].msg, /connection refused: peer is not a member/);
     const afterwards = await cluster.admin(target.name).status();
     assert.equal(afterwards.term, before.term, 'term unchanged');
     assert.equal(afterwards.leader, before.leader, 'leader unchanged');
