@@ -12,7 +12,7 @@ test('100 sites, 5 voters, all faults, 2 virtual minutes: every checker passes',
   let world: World | undefined;
   const r = await runSimulation(
     // Clouds off: their convergence has its own tests (run-clouds), and 100 reconcilers make a run
-    // of minutes far slower than a test's time budget (sim-findings.md, P2).
+    // of minutes far slower than a test's time budget (docs/findings.md, P2).
     { ...DEFAULT_SIM_OPTIONS, sites: 100, voters: 5, durationMs: 120_000, faults: [...FAULT_KINDS], seed: 3, clouds: false },
     { inspect: (w) => (world = w) },
   );

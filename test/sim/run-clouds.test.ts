@@ -2,7 +2,7 @@
 // crashes, through cloud API faults, and the cloud-convergence checker compares every running
 // site's cloud with its desired state after the heal. A driver that silently drops creates on one
 // site is caught and named; without it the same run passes. The last tests reproduce, without a
-// random schedule, the reconciler bugs the checker found (todo until fixed; /work/notes/simrecon-findings.md).
+// random schedule, the reconciler bugs the checker found (todo until fixed; docs/findings.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredCloudState } from '../../agent/reconciler/index.js';
@@ -256,7 +256,7 @@ test('the checker times convergence from the last clean streak and fails on diff
 
 test(
   'C1: a quota set by an agent that crashed before reporting it is reset when the catalog no longer places it there',
-  { todo: 'open reconciler finding C1 (simrecon-findings.md): quota removals are found only through the site\'s own sync entries', timeout: 10_000 },
+  { todo: 'open reconciler finding C1 (docs/findings.md): quota removals are found only through the site\'s own sync entries', timeout: 10_000 },
   async () => {
     // One cloud, two lives of the agent of site paris: the first sets the quota, then dies before
     // its report reaches the log (the sink refuses everything); the second starts on a catalog that

@@ -1,4 +1,4 @@
-// Regression tests of the simulator's findings (/work/notes/sim-findings.md), each built as a
+// Regression tests of the simulator's findings (docs/findings.md), each built as a
 // fixed scenario on the simulated world rather than a lucky seed, so it keeps testing the bug
 // whatever the random schedules do. A finding that is still open is marked `todo`: it runs and reports, and
 // the suite stays green until the fix lands; then the marker goes.
