@@ -26,4 +26,4 @@ export {
   type ManagedKind,
 } from './desired.js';
 export { describeFailure, syncMessage, type Failure } from './failures.js';
-export { NOT_PLACED_MESSAGE } from './tracks.js';
+export { NOT_PLACED_MESSAGE, QUOTA_INTENT_MESSAGE } from './tracks.js';

@@ -25,7 +25,7 @@ import { listInventory, listingOf, type Inventory } from './inventory.js';
 import { resolveReconcilerOptions, type ReconcilerOptions } from './options.js';
 import { Outcomes } from './outcomes.js';
 import { SyncReportQueue, type ReportQueueStats, type ReportSink } from './report-queue.js';
-import { TrackTable, needsWork, type Track } from './tracks.js';
+import { QUOTA_INTENT_MESSAGE, TrackTable, entryCoversQuota, needsWork, type Track } from './tracks.js';
 
 export interface ReconcilerDeps {
   /** This site's name, as in the catalog. */
@@ -373,6 +373,12 @@ export class Reconciler {
   private async convergeOne(track: Track, inventory: Inventory | undefined, summary: PassSummary): Promise<boolean> {
     this.checkStopped();
     const desired = track.desired!;
+    if (desired.kind === 'quota' && !entryCoversQuota(this.entries.get(resourceKey(track.kind, track.id)))) {
+      // Write-ahead: the log must know this site may set the quota before it does, or a crash
+      // between setting and reporting would leave a set quota nobody resets (finding C1).
+      this.outcomes.waiting(track, desired, QUOTA_INTENT_MESSAGE);
+      return true;
+    }
     let result: ActionResult;
     try {
       result = await convergeResource(this.driver, desired, this.observed(inventory, track.kind, track.id));

@@ -10,6 +10,20 @@ import { isManagedKind, resourceKey, type DesiredResource, type ManagedKind } fr
  */
 export const NOT_PLACED_MESSAGE = 'not placed on this site; removed from its cloud';
 
+/**
+ * Message of the pending report a site records before it first sets a quota: quota sets carry no
+ * marker, so this entry is how the site (after a crash, say) finds the quota again to reset it.
+ */
+export const QUOTA_INTENT_MESSAGE = 'about to set this quota (recorded first: quota sets carry no marker in the cloud)';
+
+/**
+ * Whether this site's entry for a quota records that the site may have set it (so a later pass
+ * resets it when it leaves). No entry, or one saying it was removed here, does not.
+ */
+export function entryCoversQuota(entry: SyncStatusEntry | undefined): boolean {
+  return entry !== undefined && entry.message !== NOT_PLACED_MESSAGE;
+}
+
 export interface Track {
   kind: ManagedKind;
   id: string;

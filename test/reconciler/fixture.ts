@@ -76,12 +76,14 @@ export interface FixtureOptions {
   removalScope?: (kind: 'flavor' | 'image' | 'quota', id: string) => boolean;
   /** Make the sink fail while this returns true. */
   sinkDown?: () => boolean;
+  /** The catalog (log) of an earlier Fixture: a second life of the same site's agent. */
+  catalogHarness?: Harness;
 }
 
 export class Fixture {
   readonly clock = new ManualClock();
   /** Applies writes and reports to one catalog with consecutive indices, as one log would. */
-  readonly catalogHarness = new Harness(undefined, 'test-writer');
+  readonly catalogHarness: Harness;
   readonly cloud: MemoryCloud;
   readonly counted: ReturnType<typeof countingDriver>;
   readonly reconciler: Reconciler;
@@ -90,9 +92,10 @@ export class Fixture {
   readonly logs: LogLine[] = [];
 
   constructor(options: FixtureOptions = {}) {
+    this.catalogHarness = options.catalogHarness ?? new Harness(undefined, 'test-writer');
     this.cloud = new MemoryCloud({ clock: this.clock, random: seededRandom(7), faults: options.faults, ...options.cloud });
     this.counted = countingDriver(this.cloud);
-    if (options.registerSites ?? true) this.registerSites();
+    if (options.registerSites ?? options.catalogHarness === undefined) this.registerSites();
     this.reconciler = new Reconciler(
       {
         site: SITE,

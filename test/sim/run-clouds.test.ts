@@ -2,7 +2,7 @@
 // crashes, through cloud API faults, and the cloud-convergence checker compares every running
 // site's cloud with its desired state after the heal. A driver that silently drops creates on one
 // site is caught and named; without it the same run passes. The last tests reproduce, without a
-// random schedule, the reconciler bugs the checker found (todo until fixed; docs/findings.md).
+// random schedule, the reconciler bugs the checker found (C1, C2), now fixed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredCloudState } from '../../agent/reconciler/index.js';
@@ -20,6 +20,7 @@ import { sitesAt } from '../../sim/cities.js';
 import { Prng } from '../../sim/prng.js';
 import { Scheduler } from '../../sim/scheduler.js';
 import { Fixture, OTHER_SITE, PROJECT, quotaSpec } from '../reconciler/fixture.js';
+import { NOT_PLACED_MESSAGE, QUOTA_INTENT_MESSAGE } from '../../agent/reconciler/index.js';
 
 const RUN: SimOptions = { ...DEFAULT_SIM_OPTIONS, sites: 5, voters: 5, durationMs: 60_000, faults: [...FAULT_KINDS], seed: 1 };
 const VICTIM = 'toronto';
@@ -254,28 +255,51 @@ test('the checker times convergence from the last clean streak and fails on diff
 
 // ------------------------------------------------------------------ findings
 
-test(
-  'C1: a quota set by an agent that crashed before reporting it is reset when the catalog no longer places it there',
-  { todo: 'open reconciler finding C1 (docs/findings.md): quota removals are found only through the site\'s own sync entries', timeout: 10_000 },
-  async () => {
-    // One cloud, two lives of the agent of site paris: the first sets the quota, then dies before
-    // its report reaches the log (the sink refuses everything); the second starts on a catalog that
-    // places the quota on montreal only.
-    const model = new CloudModel();
-    const first = new Fixture({ cloud: { model }, sinkDown: () => true });
-    first.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: 'all' });
-    await first.start();
-    assert.equal(model.computeQuotas.get(PROJECT).cores, 64, 'the first life set the quota');
-    await first.stop();
+// C1: quota sets carry no marker, so a site finds the quotas it must reset through its own sync
+// entries; the reconciler records its intent in the log before it first sets a quota, so even a
+// crash between setting and reporting leaves an entry behind.
+async function firstLifeSetsQuotaThenCrashes(): Promise<{ model: CloudModel; first: Fixture }> {
+  const model = new CloudModel();
+  // The sink works until the quota is set in the cloud, then fails: the agent dies before its in-sync report.
+  const first = new Fixture({ cloud: { model }, sinkDown: () => model.computeQuotas.get(PROJECT).cores === 64 });
+  first.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: 'all' });
+  await first.start(5_000);
+  assert.equal(model.computeQuotas.get(PROJECT).cores, 64, 'the first life set the quota');
+  assert.equal(first.entry('quota', PROJECT)?.message, QUOTA_INTENT_MESSAGE, 'its intent reached the log, its in-sync report did not');
+  await first.stop();
+  return { model, first };
+}
 
-    const second = new Fixture({ cloud: { model } });
-    second.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: [OTHER_SITE] });
-    await second.start();
-    await second.reconciler.audit();
-    await second.stop();
-    assert.equal(model.computeQuotas.get(PROJECT).cores, 20, 'the quota the catalog moved away is back at the default');
-  },
-);
+test('C1: a quota set by an agent that crashed before reporting it is reset when the catalog no longer places it there', { timeout: 10_000 }, async () => {
+  const { model, first } = await firstLifeSetsQuotaThenCrashes();
+  const second = new Fixture({ cloud: { model }, catalogHarness: first.catalogHarness });
+  second.write({ op: 'patch', kind: 'quota', id: PROJECT, spec: {}, placement: [OTHER_SITE] });
+  await second.start();
+  await second.reconciler.audit();
+  await second.stop();
+  assert.equal(model.computeQuotas.get(PROJECT).cores, 20, 'the quota the catalog moved away is back at the default');
+  assert.equal(second.entry('quota', PROJECT)?.message, NOT_PLACED_MESSAGE);
+});
+
+test('C1: ... and when the catalog deletes it', { timeout: 10_000 }, async () => {
+  const { model, first } = await firstLifeSetsQuotaThenCrashes();
+  const second = new Fixture({ cloud: { model }, catalogHarness: first.catalogHarness });
+  second.write({ op: 'delete', kind: 'quota', id: PROJECT });
+  await second.start();
+  await second.stop();
+  assert.equal(model.computeQuotas.get(PROJECT).cores, 20, 'the deleted quota is back at the default');
+  assert.equal(second.entry('quota', PROJECT), undefined, 'the removal cleared the entry');
+});
+
+test('C1: a site whose intent cannot reach the log does not set the quota', { timeout: 10_000 }, async () => {
+  const model = new CloudModel();
+  const f = new Fixture({ cloud: { model }, sinkDown: () => true });
+  f.write({ op: 'put', kind: 'quota', id: PROJECT, spec: quotaSpec(), placement: 'all' });
+  await f.start(10_000);
+  await f.stop();
+  assert.equal(model.computeQuotas.get(PROJECT).cores, 20, 'untouched');
+  assert.equal(f.counted.writes().length, 0);
+});
 
 test(
   'C2: a resource whose retry came due while a pass was still running is retried then, not at the next audit',
