@@ -1,5 +1,5 @@
 // The driver contract against the real OpenStack lab (Keystone, Glance, Nova, Cinder from
-// /work/shared/openstack/up.sh). Runs only via `npm run test:openstack`, which starts the lab and
+// ../shared/openstack/up.sh). Runs only via `npm run test:openstack`, which starts the lab and
 // exports its OS_* variables; without them the suite is skipped with a message saying so.
 import { request } from 'undici';
 import { createOpenStackDriver, type OpenStackDriver } from '../../drivers/index.js';
@@ -9,7 +9,7 @@ import { startSourceServer } from '../drivers/source-server.js';
 
 const skip = process.env.OS_AUTH_URL
   ? undefined
-  : 'OS_AUTH_URL is not set: run `npm run test:openstack` (it starts the lab with scripts/openstack-test.sh), or eval "$(/work/shared/openstack/up.sh)" first';
+  : 'OS_AUTH_URL is not set: run `npm run test:openstack` (it starts the lab with scripts/openstack-test.sh), or eval "$(../shared/openstack/up.sh)" first';
 
 /** The id of a second Keystone project (the lab's `service` project; OS_TEST_SECOND_PROJECT names another). */
 async function secondProjectId(driver: OpenStackDriver): Promise<string> {

@@ -1,5 +1,5 @@
 // The reconciler against three REAL OpenStack sites (Keystone, Glance, Nova API, Cinder API from
-// /work/shared/openstack/up.sh on 127.0.0.1, .2 and .3): one catalog converges all three (flavors,
+// ../shared/openstack/up.sh on 127.0.0.1, .2 and .3): one catalog converges all three (flavors,
 // an image whose bits come from a local HTTP server, quotas), and drift made with direct API calls
 // is repaired by the next audit. Runs only via `npm run test:openstack`; without the lab it skips
 // with a message saying how to start it.
@@ -22,7 +22,7 @@ const STEP_TIMEOUT_MS = Number(process.env.STACKRAFT_TEST_STEP_MS ?? 60_000);
 
 const skip = process.env.OS_AUTH_URL
   ? undefined
-  : 'OS_AUTH_URL is not set: run `npm run test:openstack` (scripts/openstack-test.sh starts the lab), or eval "$(/work/shared/openstack/up.sh)" first';
+  : 'OS_AUTH_URL is not set: run `npm run test:openstack` (scripts/openstack-test.sh starts the lab), or eval "$(../shared/openstack/up.sh)" first';
 
 /** Node timers that keep the process alive while the test waits (the daemon's are unref'd). */
 const testClock: Clock = {
@@ -185,7 +185,7 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
     for (const [i, url] of urls.entries()) {
       if (!(await reachable(url))) {
         const host = new URL(url).hostname;
-        return t.skip(`${SITE_NAMES[i]} (${url}) is not reachable: start it with OSLAB_HOST=${host} OSLAB_DIR=/tmp/oslab-${'abc'[i]} /work/shared/openstack/up.sh`);
+        return t.skip(`${SITE_NAMES[i]} (${url}) is not reachable: start it with OSLAB_HOST=${host} OSLAB_DIR=/tmp/oslab-${'abc'[i]} ../shared/openstack/up.sh`);
       }
     }
     const three = new ThreeSites();
