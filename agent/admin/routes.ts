@@ -132,8 +132,8 @@ const handlers = {
 
   writeStatus: async (ctx) => {
     const view = await ctx.service.writeStatus(ctx.params.writeId);
-    if (view.status === 'not-found') {
-      throw new AdminHttpError('NOT_FOUND', `write ${JSON.stringify(ctx.params.writeId)} is not known: it did not commit (retrying it with the same client id and seq is safe)`, { writeId: ctx.params.writeId });
+    if (view.status === 'not-committed') {
+      throw new AdminHttpError('NOT_FOUND', `write ${JSON.stringify(ctx.params.writeId)}: ${view.message}`, { writeId: view.writeId, final: view.final, asOfIndex: view.asOfIndex });
     }
     return ok(view);
   },

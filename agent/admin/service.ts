@@ -124,13 +124,19 @@ export type WriteOutcome =
   /** Proposed but no outcome within the timeout: it may still commit. Ask writeStatus(writeId). */
   | { status: 'unknown'; writeId: string; message: string };
 
+/** What became of a write (agent/write/catalog-writer.ts `WriteStatus`): never more than the log proves. */
 export type WriteStatusView =
   | { writeId: string; status: 'committed'; index: number; revisions: ResourceRevision[] }
   | { writeId: string; status: 'rejected'; index: number; code: RejectionCode; message: string; field?: string }
-  /** Proposed, not yet known to be committed. */
-  | { writeId: string; status: 'pending' }
-  /** Never seen (or forgotten): it did not commit, and retrying it with the same ids is safe. */
-  | { writeId: string; status: 'not-found' };
+  /** Being proposed by the agent asked, right now. */
+  | { writeId: string; status: 'pending'; message: string }
+  /**
+   * Not applied as of `asOfIndex` (confirmed with the leader). `final`: it never can be; otherwise a
+   * copy still in flight may yet commit, and only a retry with the same client id and seq is safe.
+   */
+  | { writeId: string; status: 'not-committed'; final: boolean; asOfIndex: number; message: string }
+  /** The log no longer says (older than the client's remembered writes), or the leader could not be asked. */
+  | { writeId: string; status: 'unknown'; appliedIndex: number; message: string };
 
 // ---------------------------------------------------------------- membership
 

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_SESSIONS } from './limits.js';
 import { placementSelects } from './placement.js';
 import { decodeRecord, metaPut, resourceKey, resourcePut, sessionKey, sessionPut, syncPut } from './records.js';
 import { Draft, ResourceStore } from './resource-store.js';
-import { SessionTable } from './sessions.js';
+import { advancedSession, SessionTable, type SeqFate } from './sessions.js';
 import { encodeSnapshotImage, decodeSnapshotImage } from './snapshot-image.js';
 import { ReportError, SyncStatusTable, parseSyncReports, type SyncStatusFilter } from './sync-status.js';
 import { executeWriteOps } from './write-ops.js';
@@ -148,6 +148,16 @@ export class Catalog implements StateMachine {
     return this.sessions.get(clientId);
   }
 
+  /** The session table's bound (part of the replicated protocol). */
+  get maxSessions(): number {
+    return this.sessions.maxSessions;
+  }
+
+  /** What became of sequence `seq` of a client, as far as the entries applied here say. */
+  writeFate(clientId: string, seq: number): SeqFate {
+    return this.sessions.fateOf(clientId, seq);
+  }
+
   stats(): CatalogStats {
     const resources = Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, this.resources.count(kind)]));
     return {
@@ -194,7 +204,7 @@ export class Catalog implements StateMachine {
       };
     }
     const result = deepFreeze(this.execute(command, entry.index, ops));
-    const session: Session = deepFreeze({ clientId: command.clientId, lastSeq: command.seq, lastIndex: entry.index, lastResult: result });
+    const session: Session = deepFreeze(advancedSession(this.sessions.get(command.clientId), command.clientId, command.seq, entry.index, result));
     ops.push(sessionPut(session));
     for (const evicted of this.sessions.record(session)) ops.push({ type: 'del', key: sessionKey(evicted) });
     return result;

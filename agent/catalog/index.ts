@@ -23,6 +23,7 @@ export {
   type PlacementParseResult,
 } from './placement.js';
 export { CatalogFormatError, META_KEY, decodeRecord, resourceKey, sessionKey, syncKey, type DecodedRecord } from './records.js';
+export { type SeqFate } from './sessions.js';
 export { SNAPSHOT_FORMAT } from './snapshot-image.js';
 export { DELETION_PENDING_MESSAGE, type SyncStatusFilter } from './sync-status.js';
 export { requiredLiveSites } from './write-path.js';

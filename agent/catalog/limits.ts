@@ -19,6 +19,11 @@ export const MAX_VALUE_DEPTH = 32;
 
 /** Client sessions kept for exactly-once; the least recently used (by log index) is evicted first. */
 export const DEFAULT_MAX_SESSIONS = 10_000;
+/**
+ * Applied sequence numbers remembered per client, so that "what became of write <client>:<seq>" has
+ * an exact answer for the client's last this-many writes (and "unknown" below them).
+ */
+export const SESSION_RECENT_SEQS = 32;
 export const MAX_CLIENT_ID_CHARS = 128;
 
 /** Placement expressions. */

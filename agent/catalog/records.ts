@@ -2,6 +2,7 @@
 // is canonical msgpack carrying CATALOG_RECORD_VERSION; a record of another version is refused.
 import type { RecordOp } from '../../consensus/ports.js';
 import { decodeMsgpack, encodeCanonical } from './codec.js';
+import { SESSION_RECENT_SEQS } from './limits.js';
 import { isPlainObject } from './spec-reader.js';
 import {
   CATALOG_RECORD_VERSION,
@@ -110,7 +111,20 @@ function checkSession(value: unknown, key: string): Session {
   }
   requireIndex(value.lastSeq, key);
   requireIndex(value.lastIndex, key);
+  if (value.recent !== undefined) checkRecentSeqs(value.recent, key);
   return value as unknown as Session;
+}
+
+function checkRecentSeqs(value: unknown, key: string): void {
+  if (!Array.isArray(value) || value.length > SESSION_RECENT_SEQS) {
+    throw new CatalogFormatError(`catalog record ${key}: recent must list at most ${SESSION_RECENT_SEQS} sequences`);
+  }
+  for (const applied of value) {
+    const shaped = Array.isArray(applied) && (applied.length === 2 || (applied.length === 3 && typeof applied[2] === 'string'));
+    if (!shaped) throw new CatalogFormatError(`catalog record ${key}: recent holds ${JSON.stringify(applied)}, not [seq, index] or [seq, index, code]`);
+    requireIndex(applied[0], key);
+    requireIndex(applied[1], key);
+  }
 }
 
 function checkSync(value: unknown, key: string): SyncStatusEntry {

@@ -343,7 +343,15 @@ export interface Session {
   /** Log index of the entry that last advanced this session (the LRU order). */
   lastIndex: number;
   lastResult: CommandResult;
+  /**
+   * The client's last SESSION_RECENT_SEQS applied sequences, oldest first, the last one included:
+   * `[seq, index]` when it succeeded, `[seq, index, code]` when the catalog rejected it. Absent in
+   * sessions recorded before it existed (then only `lastSeq` is known).
+   */
+  recent?: AppliedSeq[];
 }
+
+export type AppliedSeq = [seq: number, index: number] | [seq: number, index: number, rejected: CommandFailure['code']];
 
 export interface SyncStatusEntry {
   site: string;

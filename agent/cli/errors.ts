@@ -75,6 +75,11 @@ function hintOf(code: string, details: Record<string, unknown>): string | undefi
       return 'nothing was written. The leader is busy (a backlog or a leadership transfer): retry shortly.';
     case 'CONFLICT':
       return 'nothing was changed. The resource changed since it was read (or already exists): look at it again and re-run the command.';
+    case 'NOT_FOUND':
+      if (typeof details.final !== 'boolean') return undefined;
+      return details.final
+        ? 'it will never commit: if it is still wanted, run the command again.'
+        : 'a copy still in flight may yet commit: ask again in a few seconds before running the command again.';
     case 'UNKNOWN':
       return typeof details.writeId === 'string'
         ? `the write may still commit. Check with: stackraft write show ${details.writeId}`

@@ -93,8 +93,10 @@ export class DaemonService implements AgentService {
   async writeStatus(writeId: string): Promise<WriteStatusView> {
     const at = writeId.lastIndexOf(':');
     const seq = Number(writeId.slice(at + 1));
-    if (at <= 0 || !Number.isSafeInteger(seq) || seq <= 0) return { writeId, status: 'not-found' };
-    return this.p.writer.status(writeId.slice(0, at), seq) as WriteStatusView;
+    if (at <= 0 || !Number.isSafeInteger(seq) || seq <= 0) {
+      return { writeId, status: 'not-committed', final: true, asOfIndex: this.p.replica.appliedIndex, message: 'not a write id (CLIENT_ID:SEQ with SEQ a positive integer): no write has it' };
+    }
+    return (await this.p.writer.status(writeId.slice(0, at), seq)) as WriteStatusView;
   }
 
   async get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>> {

@@ -1,10 +1,10 @@
 // The write path (DESIGN.md): stamp a catalog command with its client id, sequence and time, name
 // the sites that must be live, propose it through the replica (which forwards to the leader), and
 // turn the outcome into committed / rejected / refused / unknown for the caller. Also answers
-// "what happened to write X" from the catalog's exactly-once session table.
+// "what happened to write X" from the catalog's exactly-once session table (see status()).
 import type { ProposalOutcome } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
-import { encodeCommand, requiredLiveSites, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
+import { encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
 
 export interface WriteRequestOptions {
   clientId: string;
@@ -27,11 +27,19 @@ export type CatalogWriteOutcome =
   | { status: 'refused'; code: 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY' | 'INVALID'; message: string; leader?: string; member?: string }
   | { status: 'unknown'; writeId: string; message: string };
 
+/**
+ * What became of a write, never claiming more than the log proves. `committed` and `rejected` are
+ * final. `not-committed` says the write was not applied as of `asOfIndex` (the leader's commit index
+ * when asked, so the same answer on every site); `final` when it never can be (a later write of the
+ * client was applied first), otherwise a copy still in flight may yet commit. `unknown`: the log no
+ * longer says (older than the session remembers), or the leader could not be asked.
+ */
 export type WriteStatus =
   | { writeId: string; status: 'committed'; index: number; revisions: OpRevision[] }
   | { writeId: string; status: 'rejected'; index: number; code: 'VALIDATION' | 'CONFLICT'; message: string; field?: string }
-  | { writeId: string; status: 'pending' }
-  | { writeId: string; status: 'not-found' };
+  | { writeId: string; status: 'pending'; message: string }
+  | { writeId: string; status: 'not-committed'; final: boolean; asOfIndex: number; message: string }
+  | { writeId: string; status: 'unknown'; appliedIndex: number; message: string };
 
 /** Wall-clock milliseconds for the command's `time` (the simulator passes virtual time). */
 export type EpochClock = () => number;
@@ -63,24 +71,84 @@ export class CatalogWriter {
     }
   }
 
-  /** The fate of a write by id, from the replicated session table (as applied on this site). */
-  status(clientId: string, seq: number): WriteStatus {
+  /**
+   * The fate of a write by id, from the replicated session table. An answer the entries applied here
+   * settle (applied, or never applicable) is given at once; "not applied yet" is confirmed through
+   * a ReadIndex barrier first, because this site may lag behind the leader.
+   */
+  async status(clientId: string, seq: number, timeoutMs?: number): Promise<WriteStatus> {
     const writeId = writeIdOf(clientId, seq);
-    const session = this.catalog.session(clientId);
-    if (session && session.lastSeq === seq) {
-      const r = session.lastResult;
-      // The session keeps the result, not the ops: the revisions are known by number only.
-      if (r.ok) return { writeId, status: 'committed', index: session.lastIndex, revisions: [] };
-      const rejected = rejectionOf(r);
-      return { writeId, status: 'rejected', index: session.lastIndex, code: rejected.code, message: rejected.message, ...(rejected.field ? { field: rejected.field } : {}) };
+    const local = this.fromLog(writeId, clientId, seq, this.catalog.appliedIndex);
+    if (local.status !== 'not-committed' || local.final) return local;
+    if (this.inFlight.has(writeId)) return this.pending(writeId);
+    const barrier = await this.replica.readIndex(timeoutMs);
+    if (!barrier.ok) {
+      return {
+        writeId,
+        status: 'unknown',
+        appliedIndex: this.catalog.appliedIndex,
+        message:
+          `not applied on this site as of index ${this.catalog.appliedIndex}, and the leader could not confirm the rest of the log ` +
+          `(${barrier.code}: ${barrier.message}): it may have committed elsewhere; ask again`,
+      };
     }
-    if (session && session.lastSeq > seq) {
-      // Only the last result per client is kept; an older sequence was applied (exactly once) before it.
-      return { writeId, status: 'committed', index: 0, revisions: [] };
-    }
-    if (this.inFlight.has(writeId)) return { writeId, status: 'pending' };
-    return { writeId, status: 'not-found' };
+    if (this.inFlight.has(writeId)) return this.pending(writeId);
+    return this.fromLog(writeId, clientId, seq, barrier.index);
   }
+
+  private pending(writeId: string): WriteStatus {
+    return { writeId, status: 'pending', message: 'this site is proposing the write right now; ask again for its outcome' };
+  }
+
+  /** The answer the applied entries give (`asOfIndex`: what they are known to cover). */
+  private fromLog(writeId: string, clientId: string, seq: number, asOfIndex: number): WriteStatus {
+    const fate = this.catalog.writeFate(clientId, seq);
+    switch (fate.type) {
+      case 'applied': {
+        // The session keeps the last result whole; older writes are known by index and code.
+        if (fate.result !== undefined && !fate.result.ok) return { writeId, status: 'rejected', index: fate.index, ...pick(rejectionOf(fate.result)) };
+        if (fate.rejected !== undefined) {
+          const code = fate.rejected === 'VALIDATION' ? 'VALIDATION' : 'CONFLICT';
+          const message = `rejected by the catalog (${fate.rejected}) at index ${fate.index}: nothing changed (details are kept for the client's last write only)`;
+          return { writeId, status: 'rejected', index: fate.index, code, message };
+        }
+        // The session keeps the result, not the ops: the revisions are known by number only.
+        return { writeId, status: 'committed', index: fate.index, revisions: [] };
+      }
+      case 'never':
+        return {
+          writeId,
+          status: 'not-committed',
+          final: true,
+          asOfIndex,
+          message: `not committed, and it never can be: a later write of client ${clientId} (seq ${fate.lastSeq}) was applied first, so this one would be refused as stale`,
+        };
+      case 'not-yet':
+        return {
+          writeId,
+          status: 'not-committed',
+          final: false,
+          asOfIndex,
+          message:
+            `not committed as of index ${asOfIndex}; if it is still in flight it may yet commit. ` +
+            'Retrying it with the same client id and seq is safe (it is applied at most once); a retry under a new id is not',
+        };
+      case 'forgotten':
+        return {
+          writeId,
+          status: 'unknown',
+          appliedIndex: this.catalog.appliedIndex,
+          message:
+            fate.oldestKnownSeq === null
+              ? `client ${clientId} has no session: the session table keeps the ${this.catalog.maxSessions.toLocaleString('en-US')} most recently active clients and has evicted some, so whether this write committed is no longer known`
+              : `older than the last ${SESSION_RECENT_SEQS} writes remembered for client ${clientId} (oldest remembered seq ${fate.oldestKnownSeq}): whether it committed is no longer known`,
+        };
+    }
+  }
+}
+
+function pick(r: ReturnType<typeof rejectionOf>): { code: 'VALIDATION' | 'CONFLICT'; message: string; field?: string } {
+  return { code: r.code, message: r.message, ...(r.field ? { field: r.field } : {}) };
 }
 
 function toWriteOutcome(outcome: ProposalOutcome, ops: WriteOp[], writeId: string): CatalogWriteOutcome {

@@ -139,7 +139,7 @@ export class FakeAgentService implements AgentService {
 
   async writeStatus(writeId: string): Promise<WriteStatusView> {
     this.record('writeStatus', writeId);
-    return this.writeStatuses.get(writeId) ?? { writeId, status: 'not-found' };
+    return this.writeStatuses.get(writeId) ?? { writeId, status: 'not-committed', final: false, asOfIndex: this.index, message: `not committed as of index ${this.index}` };
   }
 
   async get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>> {

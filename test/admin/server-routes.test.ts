@@ -284,7 +284,9 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.equal(known.json.index, put.json.index);
     const unknown = await h.request('GET', '/v1/writes/cli-w:99');
     assert.equal(unknown.status, 404);
-    assert.match(unknown.json.error.message, /did not commit/);
+    assert.match(unknown.json.error.message, /not committed as of index/);
+    assert.equal(unknown.json.error.final, false);
+    assert.equal(typeof unknown.json.error.asOfIndex, 'number');
   });
 
   it('POST /v1/sites adds a site; a peer id mismatch or bad multiaddr is refused', async () => {

@@ -389,15 +389,20 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       assert.equal(one.stdout, 'in-sync\n');
     });
 
-    it('write show reports a committed write and exits 1 for an unknown one', async () => {
+    it('write show reports a committed write, exits 1 for one not committed and 5 for one still unknown', async () => {
       ok(await cli('flavor', 'create', 'w', '--id', 'w', '--vcpus', '1', '--ram', '512', '--disk', '1'));
       const [, options] = lastWrite();
       const run = await cli('write', 'show', `${options.clientId}:${options.seq}`, '-f', 'json');
       ok(run);
       assert.equal((JSON.parse(run.stdout) as Record<string, unknown>).status, 'committed');
-      const unknown = await cli('write', 'show', 'cli-nobody:1');
-      assert.equal(unknown.code, 1);
-      assert.match(unknown.stderr, /did not commit/);
+      const absent = await cli('write', 'show', 'cli-nobody:1');
+      assert.equal(absent.code, 1);
+      assert.match(absent.stderr, /not committed as of index \d+/);
+      assert.match(absent.stderr, /hint: a copy still in flight may yet commit/);
+      h.service.writeStatuses.set('cli-old:1', { writeId: 'cli-old:1', status: 'unknown', appliedIndex: 9, message: 'older than the last 32 writes remembered' });
+      const forgotten = await cli('write', 'show', 'cli-old:1');
+      assert.equal(forgotten.code, 5);
+      assert.match(forgotten.stdout, /older than the last 32 writes remembered/);
     });
   });
 });

@@ -109,9 +109,9 @@ describe('write path', () => {
     assert.deepEqual(retry.revisions.map((r) => r.revision), first.revisions.map((r) => r.revision));
     await w.settle();
     for (const name of w.c.names) assert.equal(w.c.site(name).sm.get('flavor', 'f1')?.spec.vcpus, 1, `retry must not apply on ${name}`);
-    const status = w.writer('l1').status('cli/abc', 7);
+    const status = await w.c.run(w.writer('l1').status('cli/abc', 7));
     assert.equal(status.status, 'committed');
-    assert.equal(w.writer('l1').status('cli/abc', 8).status, 'not-found');
+    assert.equal((await w.c.run(w.writer('l1').status('cli/abc', 8))).status, 'not-committed');
     await w.c.stopAll();
   });
 
@@ -180,6 +180,52 @@ describe('write path', () => {
     await w.c.stopAll();
   });
 
+  it('write status: a never-sent or never-committed sequence below the last one is not reported committed', async () => {
+    const w = await started();
+    const leader = w.c.leader()!.name;
+    // seq 2 is abandoned before it reaches the log (refused: the leader is cut off), seq 3 commits.
+    expectCommitted(await w.write(leader, [putOp('flavor', 'a', flavorSpec())], { clientId: 'ab', seq: 1 }));
+    w.c.net.isolate(leader, w.c.names);
+    await w.c.clock.advance(ELECTION_MS * 1.2);
+    const lost = await w.write(leader, [putOp('flavor', 'b', flavorSpec())], { clientId: 'ab', seq: 2 });
+    assert.notEqual(lost.status, 'committed');
+    w.c.net.healAll();
+    await w.c.waitForLeader();
+    const follower = VOTERS.find((n) => n !== w.c.leader()!.name)!;
+    expectCommitted(await w.write(follower, [putOp('flavor', 'c', flavorSpec())], { clientId: 'ab', seq: 4 }));
+    await w.settle();
+    for (const site of [follower, 'l1']) {
+      const status = async (seq: number) => w.c.run(w.writer(site).status('ab', seq));
+      assert.equal((await status(1)).status, 'committed');
+      for (const seq of [2, 3]) {
+        const s = await status(seq);
+        assert.equal(s.status, 'not-committed', `seq ${seq} on ${site}: ${JSON.stringify(s)}`);
+        assert.equal(s.status === 'not-committed' && s.final, true);
+      }
+      assert.equal((await status(4)).status, 'committed');
+      const next = await status(5);
+      assert.equal(next.status === 'not-committed' && !next.final, true, JSON.stringify(next));
+    }
+    assert.equal(w.flavorEverywhere('b').filter((r) => r !== undefined).length, 0);
+    await w.c.stopAll();
+  });
+
+  it('write status on a site that has not applied a committed write: never "not committed"', async () => {
+    const w = await started();
+    const leader = w.c.leader()!.name;
+    const lagging = VOTERS.find((n) => n !== leader)!;
+    // The lagging site hears nothing from the leader (so it neither applies nor gets a read barrier answered).
+    w.c.net.cut(leader, lagging, true);
+    const done = expectCommitted(await w.write(leader, [putOp('flavor', 'late', flavorSpec())], { clientId: 'lag', seq: 1 }));
+    assert.equal(w.c.site(lagging).sm.get('flavor', 'late'), undefined, 'not applied there yet');
+    const before = await w.c.run(w.writer(lagging).status('lag', 1));
+    assert.equal(before.status, 'unknown', JSON.stringify(before));
+    w.c.net.healAll();
+    const after = await w.c.run(w.writer(lagging).status('lag', 1));
+    assert.deepEqual(after, { writeId: 'lag:1', status: 'committed', index: done.index, revisions: [] });
+    await w.c.stopAll();
+  });
+
   it('UNKNOWN: a proposal its leader cannot commit is reported unknown, and can be looked up later', async () => {
     const w = await started();
     const leader = w.c.leader()!.name;
@@ -193,7 +239,7 @@ describe('write path', () => {
     w.c.net.healAll();
     await w.c.waitForLeader();
     await w.settle(3000);
-    const later = w.writer('s1').status('u', 1);
+    const later = await w.c.run(w.writer('s1').status('u', 1));
     const present = w.flavorEverywhere('maybe');
     // Whatever happened, every site agrees, and the status answer matches the catalog.
     assert.ok(present.every((r) => r === present[0]));

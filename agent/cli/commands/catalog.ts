@@ -126,7 +126,7 @@ const writeColumns: Column<WriteStatusView>[] = [
 
 const writeShow: CommandSpec = {
   words: ['write', 'show'],
-  summary: 'the outcome of a write whose outcome was unknown (exit code 5)',
+  summary: 'the outcome of a write whose outcome was unknown: 0 committed or rejected, 1 not committed, 5 still unknown',
   args: 'WRITE_ID',
   positionals: { min: 1, max: 1 },
   output: 'show',
@@ -134,6 +134,8 @@ const writeShow: CommandSpec = {
   run: async (ctx) => {
     const view = await ctx.client().get<WriteStatusView>(`/v1/writes/${encodeURIComponent(ctx.positionals[0])}`);
     printShow(ctx, writeColumns, view);
+    // Still undecided (or no longer knowable): the same exit code as the write that left it unknown.
+    return view.status === 'unknown' || view.status === 'pending' ? EXIT.UNKNOWN : EXIT.OK;
   },
 };
 
