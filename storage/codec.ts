@@ -111,6 +111,13 @@ function plainBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A decoded field for an error message: String() of a decoded object can itself throw. */
+function describeField(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 32));
+  return `(a ${value instanceof Uint8Array ? 'byte string' : Array.isArray(value) ? 'list' : typeof value})`;
+}
+
 function isCount(n: unknown): n is number {
   return Number.isSafeInteger(n) && (n as number) >= 0;
 }
@@ -126,9 +133,9 @@ export function decodeEntry(value: Uint8Array, index: number): Entry {
   const fields = unpackSealed(value);
   if (!Array.isArray(fields) || fields.length !== 4) throw new CorruptValue('entry is not a 4-field record');
   const [storedIndex, term, type, data] = fields as unknown[];
-  if (storedIndex !== index) throw new CorruptValue(`entry says index ${String(storedIndex)} under key ${index}`);
-  if (!isCount(term) || term < 1) throw new CorruptValue(`entry term ${String(term)} is invalid`);
-  if (type !== 0 && type !== 1) throw new CorruptValue(`entry type ${String(type)} is unknown`);
+  if (storedIndex !== index) throw new CorruptValue(`entry says index ${describeField(storedIndex)} under key ${index}`);
+  if (!isCount(term) || term < 1) throw new CorruptValue(`entry term ${describeField(term)} is invalid`);
+  if (type !== 0 && type !== 1) throw new CorruptValue(`entry type ${describeField(type)} is unknown`);
   if (!(data instanceof Uint8Array)) throw new CorruptValue('entry data is not bytes');
   return { index, term, type, data: plainBytes(data) };
 }
@@ -175,7 +182,7 @@ export function encodeIndex(index: number): Uint8Array {
 
 export function decodeIndex(value: Uint8Array): number {
   const index = unpackSealed(value);
-  if (!isCount(index)) throw new CorruptValue(`index ${String(index)} invalid`);
+  if (!isCount(index)) throw new CorruptValue(`index ${describeField(index)} invalid`);
   return index;
 }
 

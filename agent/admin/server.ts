@@ -46,7 +46,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   const router = adminRoutes();
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: ADMIN_REQUEST_TIMEOUT_MS, headersTimeout: ADMIN_HEADERS_TIMEOUT_MS }, (req, res) => {
-    void handleRequest(req, res, { router, service, metrics, logger });
+    void handleAdminRequest(req, res, { router, service, metrics, logger });
   });
   server.maxConnections = MAX_ADMIN_CONNECTIONS;
   await listen(server, socketPath);
@@ -88,24 +88,28 @@ async function closeServer(server: Server, socketPath: string): Promise<void> {
   }
 }
 
-interface RequestDeps {
+export interface AdminRequestDeps {
   router: Router<Handler>;
   service: AgentService;
   metrics: AgentMetrics;
   logger: Logger;
 }
 
-async function handleRequest(req: IncomingMessage, res: ServerResponse, deps: RequestDeps): Promise<void> {
+/**
+ * Answers one request: route, body, handler, error mapping, metrics. Exported so the fuzzer drives
+ * the real request handling in-process (it passes a stream as `req` and a recorder as `res`).
+ */
+export async function handleAdminRequest(req: IncomingMessage, res: ServerResponse, deps: AdminRequestDeps): Promise<void> {
   const method = req.method ?? 'GET';
   let route = 'unmatched';
   let status = 500;
   try {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = matchRoute(deps.router, method, url.pathname);
+    const { pathname, query } = splitTarget(req.url ?? '/');
+    const match = matchRoute(deps.router, method, pathname);
     route = match.template;
     const result = await match.handler({
       params: match.params,
-      query: url.searchParams,
+      query,
       readBody: () => readJsonBody(req),
       service: deps.service,
       metrics: deps.metrics,
@@ -129,6 +133,20 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, deps: Re
   } finally {
     deps.metrics.adminRequests.inc({ method, route, status: String(status) });
   }
+}
+
+/**
+ * The path (still percent-encoded, as the router wants it) and the query of a request target. Split
+ * by hand rather than with new URL(): a target such as "//x" would be taken for a host, and dot
+ * segments would be resolved, so the route matched would not be the path the client sent.
+ */
+function splitTarget(target: string): { pathname: string; query: URLSearchParams } {
+  const mark = target.indexOf('?');
+  const pathname = mark < 0 ? target : target.slice(0, mark);
+  if (!pathname.startsWith('/')) {
+    throw new AdminHttpError('BAD_REQUEST', `request target ${JSON.stringify(target.slice(0, 200))} is not a path`, {}, 'invalid_path');
+  }
+  return { pathname, query: new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)) };
 }
 
 function matchRoute(router: Router<Handler>, method: string, pathname: string): { handler: Handler; template: string; params: Record<string, string> } {

@@ -27,6 +27,16 @@ export class CatalogFormatError extends Error {
   }
 }
 
+/**
+ * A stored format version for an error message. Only numbers and short strings are shown: the value
+ * comes from bytes that failed to decode, and String() of an object can itself throw.
+ */
+export function describeVersion(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 32));
+  return value === undefined ? 'missing' : `(a ${value === null ? 'null' : typeof value})`;
+}
+
 export function resourceKey(kind: ResourceKind, id: string): string {
   return `${RESOURCE_PREFIX}${kind}/${id}`;
 }
@@ -75,7 +85,7 @@ export function decodeRecord(key: string, value: Uint8Array): DecodedRecord {
   if (!isPlainObject(body)) throw new CatalogFormatError(`catalog record ${key} is not an object`);
   if (body.v !== CATALOG_RECORD_VERSION) {
     throw new CatalogFormatError(
-      `catalog record ${key} has format version ${String(body.v)}; this agent reads version ${CATALOG_RECORD_VERSION} (upgrade the agent)`,
+      `catalog record ${key} has format version ${describeVersion(body.v)}; this agent reads version ${CATALOG_RECORD_VERSION} (upgrade the agent)`,
     );
   }
   if (key === META_KEY) return { type: 'meta', appliedIndex: requireIndex(body.appliedIndex, key) };

@@ -1,7 +1,7 @@
 // The snapshot image: the catalog's records sorted by key, wrapped with a format name and version.
 // Records are canonical, so two catalogs in the same state produce byte-identical images.
 import { decodeMsgpack, encodeCanonical } from './codec.js';
-import { CatalogFormatError } from './records.js';
+import { CatalogFormatError, describeVersion } from './records.js';
 import { isPlainObject } from './spec-reader.js';
 import { CATALOG_SNAPSHOT_VERSION } from './types.js';
 
@@ -25,7 +25,7 @@ export function decodeSnapshotImage(image: Uint8Array): Array<[string, Uint8Arra
   }
   if (body.v !== CATALOG_SNAPSHOT_VERSION) {
     throw new CatalogFormatError(
-      `catalog snapshot has format version ${String(body.v)}; this agent reads version ${CATALOG_SNAPSHOT_VERSION} (upgrade the agent)`,
+      `catalog snapshot has format version ${describeVersion(body.v)}; this agent reads version ${CATALOG_SNAPSHOT_VERSION} (upgrade the agent)`,
     );
   }
   const records = body.records;

@@ -58,7 +58,8 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
 /** Parses and validates config text; `file` names it in errors. Throws ConfigError. */
 export function parseConfig(text: string, file: string): AgentConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  // logLevel error: the library's warnings would go to stderr outside the agent's log; errors are ours to report.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -68,7 +69,14 @@ export function parseConfig(text: string, file: string): AgentConfig {
       }),
     );
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // An alias without its anchor, or an alias bomb (the library refuses to expand it): both are
+    // found only when the document is turned into values, not by the parser.
+    throw new ConfigError(file, [{ field: '', message: `YAML error: ${firstLine((error as Error).message)}` }]);
+  }
   if (value === null || value === undefined) throw new ConfigError(file, [{ field: '', message: 'the file is empty; expected a mapping of configuration fields' }]);
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, [{ field: '', message: 'expected a mapping of configuration fields at the top level' }]);
 

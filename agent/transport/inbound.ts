@@ -45,7 +45,8 @@ export function serveInboundStream(stream: Stream, remotePeer: string, deps: Inb
   });
 }
 
-function deliverCompleteFrames(reader: FrameReader, remotePeer: string, deps: InboundDeps): void {
+/** Decodes, checks and delivers every complete frame `reader` holds; throws FrameError on the first bad one. Exported for the fuzzer. */
+export function deliverCompleteFrames(reader: FrameReader, remotePeer: string, deps: Pick<InboundDeps, 'decoder' | 'memberForPeer' | 'localMember' | 'counters' | 'deliver'>): void {
   for (let body = reader.next(); body !== null; body = reader.next()) {
     const envelope = deps.decoder.decode(body);
     // Looked up per frame: membership may change while the stream is open.

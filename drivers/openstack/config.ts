@@ -137,23 +137,34 @@ function finishAuth(source: string, fieldName: (key: string) => string, auth: Pa
 
 // ---------------------------------------------------------------- clouds.yaml
 
-type YamlMap = Record<string, unknown>;
+export type YamlMap = Record<string, unknown>;
 
 function isMap(v: unknown): v is YamlMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** clouds.yaml and secure.yaml are small; anything bigger is not one. */
+export const MAX_CLOUDS_YAML_BYTES = 1 << 20;
+
 function readYamlFile(path: string): YamlMap {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    if (bytes.length > MAX_CLOUDS_YAML_BYTES) throw new CloudConfigError(path, '', `is ${bytes.length} bytes; a clouds.yaml is at most ${MAX_CLOUDS_YAML_BYTES}`);
+    text = bytes.toString('utf8');
   } catch (err) {
+    if (err instanceof CloudConfigError) throw err;
     throw new CloudConfigError(path, '', `cannot be read: ${(err as Error).message}`);
   }
+  return parseCloudsYamlText(text, path);
+}
+
+/** Parses the text of a clouds.yaml or secure.yaml; `path` names it in errors. Throws CloudConfigError. */
+export function parseCloudsYamlText(text: string, path: string): YamlMap {
   let doc: unknown;
   try {
     // failsafe: every scalar stays a string (a numeric password or project id keeps its digits).
-    doc = parseYaml(text, { schema: 'failsafe', prettyErrors: true });
+    doc = parseYaml(text, { schema: 'failsafe', prettyErrors: true, logLevel: 'error' });
   } catch (err) {
     throw new CloudConfigError(path, '', `is not valid YAML: ${(err as Error).message}`);
   }
@@ -190,19 +201,25 @@ export function loadCloudsYaml(options: CloudsYamlOptions): OpenStackCloudConfig
   let doc = readYamlFile(path);
   const securePath = join(dirname(path), 'secure.yaml');
   if (existsSync(securePath)) doc = deepMerge(doc, readYamlFile(securePath));
-  const source = `${path} (cloud ${JSON.stringify(options.cloud)})`;
+  return cloudFromDocument(doc, path, options.cloud);
+}
+
+/** The settings of `cloud` in a parsed clouds.yaml (secure.yaml already merged in). Throws CloudConfigError. */
+export function cloudFromDocument(doc: YamlMap, path: string, cloud: string): OpenStackCloudConfig {
+  const source = `${path} (cloud ${JSON.stringify(cloud)})`;
   const clouds = doc.clouds;
   if (!isMap(clouds)) throw new CloudConfigError(path, 'clouds', 'is missing or not a mapping');
-  const entry = clouds[options.cloud];
+  const entry = clouds[cloud];
   if (!isMap(entry)) {
-    throw new CloudConfigError(path, `clouds.${options.cloud}`, `is not defined (clouds defined: ${Object.keys(clouds).join(', ') || 'none'})`);
+    throw new CloudConfigError(path, `clouds.${cloud}`, `is not defined (clouds defined: ${Object.keys(clouds).join(', ') || 'none'})`);
   }
-  const prefix = `clouds.${options.cloud}.`;
+  const prefix = `clouds.${cloud}.`;
   const authMap = entry.auth;
   if (!isMap(authMap)) throw new CloudConfigError(source, `${prefix}auth`, 'is missing or not a mapping');
   const auth: Partial<AuthConfig> = {};
   for (const [key, value] of Object.entries(authMap)) {
-    const field = AUTH_FIELDS[key];
+    // hasOwn: a key such as "constructor" must not find Object.prototype's members.
+    const field = Object.hasOwn(AUTH_FIELDS, key) ? AUTH_FIELDS[key] : undefined;
     if (field === undefined) continue;
     const text = stringField(source, `${prefix}auth.${key}`, value);
     if (text !== undefined) (auth as Record<string, string>)[field] = text;
