@@ -1,8 +1,10 @@
-// Storage benchmark (npm run bench:storage): what the durable log costs on this machine.
+// Storage benchmark (npm run bench:storage): what the durable log costs on this machine, for the
+// write-ahead log store (WalLogStore, what the daemon uses) beside the LevelDB-only store.
 //  - raw fsyncs per second (write + fsync of a small record in a loop): the ceiling for unbatched commits;
-//  - LevelLogStore appends per second and MB/s with sync on, for batches of 1, 16 and 256 entries;
+//  - appends per second and MB/s with sync on, for batches of 1, 16 and 256 entries, one at a time;
+//  - writes per second with 16 writers waiting at once (group commit: they share fdatasyncs);
 //  - open time of a store holding one million entries (metadata + tail check + first/last term);
-//  - bytes on disk per entry, after close and after a full LevelDB compaction.
+//  - bytes on disk per entry, after close (and, for LevelDB, after a full compaction).
 // Each figure is the median of RUNS runs of about RUN_MS each. Everything lives in a temp directory
 // that is removed at the end.
 import { randomBytes } from 'node:crypto';
@@ -12,12 +14,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { Entry } from '../consensus/types.js';
-import { LevelLogStore } from '../storage/index.js';
+import type { LogStore } from '../consensus/ports.js';
+import { LevelLogStore, WalLogStore } from '../storage/index.js';
 
 const RUNS = 5;
 const RUN_MS = 1000;
 const ENTRY_BYTES = 256;
 const BATCH_SIZES = [1, 16, 256];
+const CONCURRENT_WRITERS = 16;
+
+interface StoreKind {
+  name: string;
+  make(dir: string): LogStore;
+}
+
+const STORES: StoreKind[] = [
+  { name: 'wal', make: (dir) => new WalLogStore(dir) },
+  { name: 'leveldb', make: (dir) => new LevelLogStore(dir) },
+];
 const BIG_STORE_ENTRIES = 1_000_000;
 const BIG_STORE_BATCH = 10_000;
 /** Random bytes entries are cut from, so LevelDB's compression sees realistic (incompressible) data. */
@@ -60,8 +74,8 @@ function rawSyncsPerSecond(dir: string, sync: (fd: number) => void): number {
   }
 }
 
-async function appendRuns(dir: string, batchSize: number): Promise<{ entriesPerSec: number; batchesPerSec: number; mbPerSec: number }> {
-  const store = new LevelLogStore(dir);
+async function appendRuns(kind: StoreKind, dir: string, batchSize: number): Promise<{ entriesPerSec: number; batchesPerSec: number; mbPerSec: number }> {
+  const store = kind.make(dir);
   const meta = await store.open();
   let next = meta.lastIndex + 1;
   const entryRates: number[] = [];
@@ -87,8 +101,35 @@ async function appendRuns(dir: string, batchSize: number): Promise<{ entriesPerS
   return { entriesPerSec, batchesPerSec: median(batchRates), mbPerSec: (entriesPerSec * ENTRY_BYTES) / 1e6 };
 }
 
-async function buildBigStore(dir: string): Promise<number> {
-  const store = new LevelLogStore(dir);
+/** `writers` callers each write a one-entry batch and wait for it, over and over: how many writes/s. */
+async function concurrentRuns(kind: StoreKind, dir: string, writers: number): Promise<number> {
+  const store = kind.make(dir);
+  const meta = await store.open();
+  let next = meta.lastIndex + 1;
+  const rates: number[] = [];
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      let writes = 0;
+      const started = performance.now();
+      const writer = async (): Promise<void> => {
+        while (performance.now() - started < RUN_MS) {
+          // Indices are taken at call time: the store orders writes as they are called.
+          const index = next++;
+          await store.write({ entries: makeBatch(index, 1), hardState: { term: 1, vote: '', commit: index - 1 } });
+          writes++;
+        }
+      };
+      await Promise.all(Array.from({ length: writers }, writer));
+      rates.push(writes / ((performance.now() - started) / 1000));
+    }
+  } finally {
+    await store.close();
+  }
+  return median(rates);
+}
+
+async function buildBigStore(kind: StoreKind, dir: string): Promise<number> {
+  const store = kind.make(dir);
   await store.open();
   const started = performance.now();
   for (let from = 1; from <= BIG_STORE_ENTRIES; from += BIG_STORE_BATCH) {
@@ -99,11 +140,11 @@ async function buildBigStore(dir: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function openTimeMs(dir: string): Promise<{ ms: number; firstIndex: number; lastIndex: number }> {
+async function openTimeMs(kind: StoreKind, dir: string): Promise<{ ms: number; firstIndex: number; lastIndex: number }> {
   const times: number[] = [];
   let bounds = { firstIndex: 0, lastIndex: 0 };
   for (let run = 0; run < RUNS; run++) {
-    const store = new LevelLogStore(dir);
+    const store = kind.make(dir);
     const started = performance.now();
     const meta = await store.open();
     await store.term(meta.firstIndex);
@@ -117,7 +158,10 @@ async function openTimeMs(dir: string): Promise<{ ms: number; firstIndex: number
 
 async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await directoryBytes(path) : (await stat(path)).size;
+  }
   return total;
 }
 
@@ -141,43 +185,52 @@ async function main(): Promise<void> {
     const fdatasyncs = median(Array.from({ length: RUNS }, () => rawSyncsPerSecond(root, fdatasyncSync)));
     console.log(`raw fdatasyncs/s (write ${ENTRY_BYTES} B + fdatasync) ${fmt(fdatasyncs)}`);
 
-    const appends: Record<string, unknown> = {};
-    for (const size of BATCH_SIZES) {
-      const r = await appendRuns(join(root, `append-${size}`), size);
-      appends[size] = r;
-      console.log(
-        `append, batches of ${String(size).padStart(3)}: ${fmt(r.entriesPerSec).padStart(9)} entries/s  ` +
-          `${fmt(r.batchesPerSec).padStart(6)} writes/s  ${fmt(r.mbPerSec, 2).padStart(6)} MB/s`,
-      );
-      await rm(join(root, `append-${size}`), { recursive: true, force: true });
+    const results: Record<string, unknown> = {};
+    for (const kind of STORES) {
+      console.log(`\n== ${kind.name} store`);
+      const appends: Record<string, unknown> = {};
+      for (const size of BATCH_SIZES) {
+        const dir = join(root, `${kind.name}-append-${size}`);
+        const r = await appendRuns(kind, dir, size);
+        appends[size] = r;
+        console.log(
+          `append, batches of ${String(size).padStart(3)}: ${fmt(r.entriesPerSec).padStart(9)} entries/s  ` +
+            `${fmt(r.batchesPerSec).padStart(6)} writes/s  ${fmt(r.mbPerSec, 2).padStart(6)} MB/s`,
+        );
+        await rm(dir, { recursive: true, force: true });
+      }
+      const concurrentDir = join(root, `${kind.name}-concurrent`);
+      const concurrent = await concurrentRuns(kind, concurrentDir, CONCURRENT_WRITERS);
+      await rm(concurrentDir, { recursive: true, force: true });
+      console.log(`${CONCURRENT_WRITERS} writers at once, 1 entry each:  ${fmt(concurrent).padStart(9)} writes/s`);
+
+      const bigDir = join(root, `${kind.name}-million`);
+      const buildSeconds = await buildBigStore(kind, bigDir);
+      console.log(`store of ${fmt(BIG_STORE_ENTRIES)} entries built in ${fmt(buildSeconds, 1)} s (${fmt(BIG_STORE_ENTRIES / buildSeconds)} entries/s)`);
+      const open = await openTimeMs(kind, bigDir);
+      console.log(`open + first/last term, 1M entries           ${fmt(open.ms, 1)} ms (log [${open.firstIndex}, ${open.lastIndex}])`);
+      const bytesAfterClose = await directoryBytes(bigDir);
+      console.log(`bytes on disk per entry, after close          ${fmt(bytesAfterClose / BIG_STORE_ENTRIES, 1)} (payload ${ENTRY_BYTES})`);
+      let bytesCompacted: number | undefined;
+      if (kind.name === 'leveldb') {
+        await compactLevel(bigDir);
+        bytesCompacted = await directoryBytes(bigDir);
+        console.log(`bytes on disk per entry, after compaction     ${fmt(bytesCompacted / BIG_STORE_ENTRIES, 1)}`);
+      }
+      await rm(bigDir, { recursive: true, force: true });
+      results[kind.name] = {
+        appends,
+        concurrentWritesPerSec: concurrent,
+        millionEntryStore: {
+          buildSeconds,
+          openMs: open.ms,
+          bytesPerEntryAfterClose: bytesAfterClose / BIG_STORE_ENTRIES,
+          ...(bytesCompacted === undefined ? {} : { bytesPerEntryCompacted: bytesCompacted / BIG_STORE_ENTRIES }),
+        },
+      };
     }
 
-    const bigDir = join(root, 'million');
-    console.log(`\nbuilding a store of ${fmt(BIG_STORE_ENTRIES)} entries in batches of ${fmt(BIG_STORE_BATCH)}…`);
-    const buildSeconds = await buildBigStore(bigDir);
-    console.log(`built in ${fmt(buildSeconds, 1)} s (${fmt(BIG_STORE_ENTRIES / buildSeconds)} entries/s)`);
-    const open = await openTimeMs(bigDir);
-    console.log(`open + first/last term, 1M entries           ${fmt(open.ms, 1)} ms (log [${open.firstIndex}, ${open.lastIndex}])`);
-    const bytesAfterClose = await directoryBytes(bigDir);
-    await compactLevel(bigDir);
-    const bytesCompacted = await directoryBytes(bigDir);
-    console.log(`bytes on disk per entry, after close          ${fmt(bytesAfterClose / BIG_STORE_ENTRIES, 1)}`);
-    console.log(`bytes on disk per entry, after compaction     ${fmt(bytesCompacted / BIG_STORE_ENTRIES, 1)} (payload ${ENTRY_BYTES})`);
-
-    console.log(
-      '\n' +
-        JSON.stringify({
-          rawFsyncsPerSec: Math.round(fsyncs),
-          rawFdatasyncsPerSec: Math.round(fdatasyncs),
-          appends,
-          millionEntryStore: {
-            buildSeconds,
-            openMs: open.ms,
-            bytesPerEntryAfterClose: bytesAfterClose / BIG_STORE_ENTRIES,
-            bytesPerEntryCompacted: bytesCompacted / BIG_STORE_ENTRIES,
-          },
-        }),
-    );
+    console.log('\n' + JSON.stringify({ rawFsyncsPerSec: Math.round(fsyncs), rawFdatasyncsPerSec: Math.round(fdatasyncs), ...results }));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -105,7 +105,7 @@ export async function loadLogState(db: Db, dir: string, logger: Logger, verifyCo
   };
 }
 
-async function loadSnapshot(db: Db, dir: string): Promise<Snapshot | null> {
+export async function loadSnapshot(db: Db, dir: string): Promise<Snapshot | null> {
   const metaValue = await db.get(singletonKey(KeyKind.SnapshotMeta));
   if (metaValue === undefined) return null;
   const { meta, imageBytes } = decodeOrCorrupt(dir, 'snapshot metadata', () => decodeSnapshotMeta(metaValue));

@@ -1,5 +1,6 @@
 // The "disk" of the in-memory store: the state that survives a simulated crash. A MemoryLogStore
 // instance keeps a view (disk + writes not yet synced); only synced writes reach the disk image.
+import type { AppliedChanges } from '../consensus/ports.js';
 import type { Entry, HardState, Snapshot } from '../consensus/types.js';
 import { EMPTY_HARD_STATE, logBase, type LogState } from './log-state.js';
 import type { WritePlan } from './write-plan.js';
@@ -115,16 +116,24 @@ export function applyPlan(image: MemoryImage, plan: WritePlan): void {
     image.logFirst = next.firstIndex;
   }
   if (plan.hardState) image.hardState = { ...plan.hardState };
-  if (plan.applied) {
-    if (plan.applied.replaceAll) image.records = new Map();
-    for (const op of plan.applied.ops) {
-      if (op.type === 'put') image.records.set(op.key, op.value);
-      else image.records.delete(op.key);
-    }
-  }
-  image.appliedIndex = next.appliedIndex;
+  if (plan.applied) applyApplied(image, plan.applied);
   const lastIndex = image.logFirst + image.log.length - 1;
   if (lastIndex !== next.lastIndex) {
     throw new Error(`memory store invariant: log ends at ${lastIndex} after a write planned to end at ${next.lastIndex}`);
   }
+}
+
+/** The applied records and index of a write: the state store's part of it. */
+export function applyApplied(image: MemoryImage, applied: AppliedChanges): void {
+  if (applied.replaceAll) image.records = new Map();
+  for (const op of applied.ops) {
+    if (op.type === 'put') image.records.set(op.key, op.value);
+    else image.records.delete(op.key);
+  }
+  image.appliedIndex = applied.index;
+}
+
+/** The log's part of a planned write, and its state-store part (applied records and index). */
+export function splitPlan(plan: WritePlan): { log: WritePlan; applied: AppliedChanges | undefined } {
+  return { log: { ...plan, applied: undefined }, applied: plan.applied };
 }

@@ -1,19 +1,27 @@
-// The in-memory twin of LevelLogStore for tests and the simulator: same rules (write-plan.ts), same
-// errors, plus the faults a disk has. A write is applied to the instance's view at once (reads see
-// it) and reaches the MemoryDisk only when its simulated fsync completes; the write() promise
-// resolves then, in write order, as an append-only log would. crash() drops the writes whose fsync
-// had not completed and leaves their promises unsettled, as a killed process leaves its callers.
+// The in-memory twin of the durable stores for tests and the simulator: same rules (write-plan.ts),
+// same errors, plus the faults a disk has. A write is applied to the instance's view at once (reads
+// see it) and reaches the MemoryDisk only when its simulated fsync completes, as the WAL store's
+// writes do: the log's part (hard state, entries, first index) in one lane — the write-ahead log —
+// and the applied records and index in another — LevelDB, written without sync, durable only
+// through a later synced write to LevelDB. A write with a snapshot is synced in both lanes (the WAL
+// store syncs the snapshot to LevelDB before the log record naming it). crash() drops what was not
+// synced in each lane and leaves the unsettled write() promises unsettled, as a killed process
+// leaves its callers; the applied state can therefore come back behind the log (the replica applies
+// the committed entries again) or ahead of the log's commit index (open() raises the commit index
+// to it, as the WAL store does).
 //
 // Restart after a crash: call open() again on the same instance, or make a new instance over the
 // same disk (`new MemoryLogStore({ disk: old.disk })`). Either way only synced writes are there.
-import type { Clock, LogStore, StoreBatch, StoreMeta } from '../consensus/ports.js';
+import type { AppliedChanges, Clock, LogStore, StoreBatch, StoreMeta } from '../consensus/ports.js';
 import type { Entry } from '../consensus/types.js';
 import { STORE_FORMAT_NAME, STORE_FORMAT_VERSION } from './codec.js';
 import { StoreStateError, StoreWriteError } from './errors.js';
 import { checkReadRange, logBase, toStoreMeta } from './log-state.js';
 import {
   MemoryDisk,
+  applyApplied,
   applyPlan,
+  splitPlan,
   cloneImage,
   detachPlan,
   stateOfImage,
@@ -39,17 +47,19 @@ export interface MemoryLogStoreOptions {
 /** write() calls whose fsync has not completed before write() refuses more. */
 export const MAX_INFLIGHT_WRITES = 1024;
 
+/** Where a part of a write becomes durable: the log (WAL), the state store (LevelDB), or both at once. */
+type Lane = 'log' | 'state' | 'both';
+
 interface InflightWrite {
-  /** null for a write the disk fails. */
+  lane: Lane;
+  /** The log's part (lane log or both), null for none or for a write the disk fails. */
   plan: WritePlan | null;
+  /** The state store's part (lane state), when the write is split. */
+  applied: AppliedChanges | null;
   error: StoreWriteError | null;
   synced: boolean;
-  /** Written with sync: false (durable only through a later synced write). */
+  /** Written without sync (durable only through a later synced write in its lane). */
   lazy: boolean;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  /** Settles (never rejects) when the write does. */
-  settled: Promise<void>;
 }
 
 type Phase = 'closed' | 'open' | 'closing' | 'crashed';
@@ -63,6 +73,10 @@ export class MemoryLogStore implements LogStore {
   /** The disk plus every write not yet synced: what reads see. */
   private view: MemoryImage | null = null;
   private inflight: InflightWrite[] = [];
+  /** How to settle each write() call still waiting for its fsync. */
+  private settlers = new Map<InflightWrite, { resolve: () => void; reject: (err: Error) => void }>();
+  /** Settles (never rejects) with each write() call not yet settled; close() waits for them. */
+  private pendingSettled = new Set<Promise<void>>();
   /** Bumped by crash() and open(): sync callbacks of an earlier life are ignored. */
   private life = 0;
   private writeFailure: StoreWriteError | null = null;
@@ -89,8 +103,13 @@ export class MemoryLogStore implements LogStore {
     checkFormatVersion(this.name, STORE_FORMAT_NAME, this.disk.formatVersion);
     this.disk.holder = this;
     this.life++;
+    // The applied state may have reached the disk while the log's commit index did not.
+    const image = this.disk.image;
+    if (image.appliedIndex > image.hardState.commit) image.hardState = { ...image.hardState, commit: image.appliedIndex };
     this.view = cloneImage(this.disk.image);
     this.inflight = [];
+    this.settlers = new Map();
+    this.pendingSettled = new Set();
     this.writeFailure = null;
     this.crashed = new Promise<void>((resolve) => (this.signalCrash = resolve));
     this.phase = 'open';
@@ -106,63 +125,88 @@ export class MemoryLogStore implements LogStore {
     }
     if (this.disk.takeWriteFailure()) {
       this.writeFailure = new StoreWriteError(this.name, new Error('simulated disk failure'));
-      return this.awaitSync(null, this.writeFailure, true);
+      return this.awaitSync({ lane: 'both', plan: null, applied: null, error: this.writeFailure, synced: false, lazy: false });
     }
     const snapshotIndex = snapshotIndexOf(batch);
     const termAtSnapshot = snapshotIndex === undefined ? undefined : termInImage(view, snapshotIndex);
     const plan = detachPlan(planWrite(stateOfImage(view), batch, termAtSnapshot));
     applyPlan(view, plan);
-    return this.awaitSync(plan, null, batch.sync !== false);
+    const sync = batch.sync !== false;
+    const write = (lane: Lane, part: WritePlan | null, applied: AppliedChanges | null, lazy: boolean): InflightWrite =>
+      ({ lane, plan: part, applied, error: null, synced: false, lazy });
+    if (plan.snapshot) return this.awaitSync(write('both', plan, null, false));
+    const { log, applied } = splitPlan(plan);
+    const changesLog = plan.entries.length > 0 || plan.hardState !== undefined || plan.deleteRanges.length > 0;
+    if (!changesLog) return this.awaitSync(write('state', null, applied ?? null, !sync));
+    if (!applied) return this.awaitSync(write('log', log, null, !sync));
+    // The log's part settles the call; the applied part follows it to LevelDB without sync.
+    const done = this.awaitSync(write('log', log, null, !sync));
+    this.inflight.push(write('state', null, applied, true));
+    return done;
   }
 
   /**
    * A synced write resolves when its simulated fsync completes. An unsynced one resolves at once
-   * but reaches the disk only when a later synced write completes (as LevelDB's log is fsynced
+   * but reaches the disk only when a later synced write in its lane completes (as a log is fsynced
    * up to that point); crash() before that loses it.
    */
-  private awaitSync(plan: WritePlan | null, error: StoreWriteError | null, sync: boolean): Promise<void> {
+  private awaitSync(write: InflightWrite): Promise<void> {
     const life = this.life;
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const write: InflightWrite = { plan, error, synced: false, lazy: !sync, resolve, reject, settled: promise.catch(() => undefined) };
-    this.inflight.push(write);
-    if (!sync) {
-      queueMicrotask(() => {
-        if (life === this.life) resolve();
-      });
-      return promise;
-    }
-    const synced = (): void => {
-      if (life !== this.life) return;
-      // This fsync also makes the unsynced writes made before it durable (they share the log).
-      for (const earlier of this.inflight) {
-        if (earlier === write) break;
-        if (earlier.lazy) earlier.synced = true;
+    const promise = new Promise<void>((resolve, reject) => {
+      this.inflight.push(write);
+      this.settlers.set(write, { resolve, reject });
+      if (write.lazy) {
+        queueMicrotask(() => {
+          if (life !== this.life) return;
+          this.settlers.delete(write);
+          resolve();
+        });
+        return;
       }
-      write.synced = true;
-      this.completeSyncedWrites();
-    };
-    if (this.clock) this.clock.setTimer(Math.max(0, this.syncDelayMs?.() ?? 0), synced);
-    else queueMicrotask(synced);
+      const synced = (): void => {
+        if (life !== this.life) return;
+        // This fsync also makes the unsynced writes made before it in its lane(s) durable.
+        for (const earlier of this.inflight) {
+          if (earlier === write) break;
+          if (earlier.lazy && (write.lane === 'both' || earlier.lane === write.lane || earlier.lane === 'both')) earlier.synced = true;
+        }
+        write.synced = true;
+        this.completeSyncedWrites();
+      };
+      if (this.clock) this.clock.setTimer(Math.max(0, this.syncDelayMs?.() ?? 0), synced);
+      else queueMicrotask(synced);
+    });
+    const settled: Promise<void> = promise.then(
+      () => void this.pendingSettled.delete(settled),
+      () => void this.pendingSettled.delete(settled),
+    );
+    this.pendingSettled.add(settled);
     return promise;
   }
 
-  /** Writes reach the disk in the order they were made, each once it and all before it are synced. */
+  /** Each lane's writes reach the disk in the order they were made, each once it and all before it in its lane are synced. */
   private completeSyncedWrites(): void {
-    while (this.inflight.length > 0 && this.inflight[0].synced) {
-      const write = this.inflight.shift()!;
-      if (write.error) {
-        write.reject(write.error);
+    const blocked = { log: false, state: false };
+    const waiting: InflightWrite[] = [];
+    for (const write of this.inflight) {
+      const lanes: Array<'log' | 'state'> = write.lane === 'both' ? ['log', 'state'] : [write.lane];
+      if (!write.synced || lanes.some((lane) => blocked[lane])) {
+        for (const lane of lanes) blocked[lane] = true;
+        waiting.push(write);
         continue;
       }
-      applyPlan(this.disk.image, write.plan!);
+      const settle = this.settlers.get(write);
+      this.settlers.delete(write);
+      if (write.error) {
+        settle?.reject(write.error);
+        continue;
+      }
+      if (write.plan) applyPlan(this.disk.image, write.plan);
+      if (write.applied) applyApplied(this.disk.image, write.applied);
       this.disk.syncedWrites++;
-      write.resolve();
+      settle?.resolve();
     }
+    this.inflight = waiting;
   }
 
   async entries(lo: number, hi: number, maxBytes = Infinity): Promise<Entry[]> {
@@ -218,7 +262,7 @@ export class MemoryLogStore implements LogStore {
     if (this.phase !== 'open') return;
     this.phase = 'closing';
     const life = this.life;
-    await Promise.race([Promise.all(this.inflight.map((w) => w.settled)), this.crashed]);
+    await Promise.race([Promise.all([...this.pendingSettled]), this.crashed]);
     if (life !== this.life) return;
     // A clean close leaves unsynced writes in the OS's hands, as a process that exits does.
     for (const write of this.inflight) write.synced = true;
@@ -238,6 +282,8 @@ export class MemoryLogStore implements LogStore {
     this.phase = phase;
     this.view = null;
     this.inflight = [];
+    this.settlers = new Map();
+    this.pendingSettled = new Set();
     if (this.disk.holder === this) this.disk.holder = null;
   }
 

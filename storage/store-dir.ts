@@ -57,7 +57,18 @@ function notAStore(dir: string, names: string[]): StorageFormatError {
   );
 }
 
-async function checkMarker(dir: string): Promise<void> {
+/** The format name a store directory's marker holds, or null when there is no readable marker. */
+export async function markerFormatOf(dir: string): Promise<string | null> {
+  try {
+    const text = await readFile(join(dir, STORE_MARKER_FILE), 'utf8');
+    const marker = JSON.parse(text) as { format?: unknown };
+    return typeof marker?.format === 'string' ? marker.format : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function checkMarker(dir: string, format = STORE_FORMAT_NAME, supported = STORE_FORMAT_VERSION): Promise<void> {
   const path = join(dir, STORE_MARKER_FILE);
   let marker: { format?: unknown; version?: unknown };
   try {
@@ -71,39 +82,45 @@ async function checkMarker(dir: string): Promise<void> {
       STORE_FORMAT_VERSION,
     );
   }
-  checkFormatVersion(dir, marker?.format, marker?.version);
+  checkFormatVersion(dir, marker?.format, marker?.version, format, supported);
 }
 
 /** Refuses a format name or version this build does not read (used for the marker and the in-store record). */
-export function checkFormatVersion(dir: string, format: unknown, version: unknown): void {
-  if (format !== STORE_FORMAT_NAME) {
+export function checkFormatVersion(
+  dir: string,
+  format: unknown,
+  version: unknown,
+  expectedFormat = STORE_FORMAT_NAME,
+  supportedVersion = STORE_FORMAT_VERSION,
+): void {
+  if (format !== expectedFormat) {
     throw new StorageFormatError(
       dir,
-      `${dir} holds format "${String(format)}", not "${STORE_FORMAT_NAME}". Nothing was changed.`,
-      STORE_FORMAT_VERSION,
+      `${dir} holds format "${String(format)}", not "${expectedFormat}". Nothing was changed.`,
+      supportedVersion,
     );
   }
   if (!Number.isSafeInteger(version) || (version as number) < 1) {
-    throw new StorageFormatError(dir, `${dir} names an invalid format version ${String(version)}`, STORE_FORMAT_VERSION);
+    throw new StorageFormatError(dir, `${dir} names an invalid format version ${String(version)}`, supportedVersion);
   }
   const found = version as number;
-  if (found > STORE_FORMAT_VERSION) {
+  if (found > supportedVersion) {
     throw new StorageFormatError(
       dir,
-      `${dir} was written by store format version ${found}; this build reads versions 1 to ${STORE_FORMAT_VERSION}. ` +
+      `${dir} was written by store format version ${found}; this build reads versions 1 to ${supportedVersion}. ` +
         'Run a stackraft release that supports it. Nothing was changed.',
-      STORE_FORMAT_VERSION,
+      supportedVersion,
       found,
     );
   }
 }
 
 /** Creates the directory (mode 0700) and durably writes the marker: temp file, fsync, rename, fsync dir. */
-export async function writeStoreMarker(dir: string): Promise<void> {
+export async function writeStoreMarker(dir: string, format = STORE_FORMAT_NAME, version = STORE_FORMAT_VERSION): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, STORE_MARKER_FILE);
   const temp = join(dir, MARKER_TEMP_FILE);
-  const body = JSON.stringify({ format: STORE_FORMAT_NAME, version: STORE_FORMAT_VERSION }) + '\n';
+  const body = JSON.stringify({ format, version }) + '\n';
   const file = await open(temp, 'w', 0o600);
   try {
     await file.writeFile(body);
@@ -118,4 +135,32 @@ export async function writeStoreMarker(dir: string): Promise<void> {
   } finally {
     await dirHandle.close();
   }
+}
+
+/**
+ * For a store made of a marker and named parts (the WAL store: `wal/` and `state/`): 'new' for a
+ * missing or empty directory, 'store' for one whose marker names `format` at a version this build
+ * reads and that holds nothing but `parts`. Anything else is refused without a change.
+ */
+export async function inspectPartedStoreDir(
+  dir: string,
+  format: string,
+  supportedVersion: number,
+  parts: string[],
+): Promise<'new' | 'store'> {
+  let names: string[];
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw new StorageFormatError(dir, `${dir} exists and is not a directory`, supportedVersion);
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
+    throw err;
+  }
+  if (names.every((n) => n === MARKER_TEMP_FILE)) return 'new';
+  if (!names.includes(STORE_MARKER_FILE)) throw notAStore(dir, names);
+  await checkMarker(dir, format, supportedVersion);
+  const strangers = names.filter((n) => n !== STORE_MARKER_FILE && n !== MARKER_TEMP_FILE && !parts.includes(n));
+  if (strangers.length > 0) throw notAStore(dir, strangers);
+  return 'store';
 }

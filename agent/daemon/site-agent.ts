@@ -1,11 +1,12 @@
-// The daemon of one site: identity, LevelDB store, catalog, libp2p transport, replica runtime,
+// The daemon of one site: identity, store (write-ahead log + LevelDB), catalog, libp2p transport, replica runtime,
 // write path, admin socket and the housekeeping loop (self-registration, learner promotion),
 // started in that order and stopped in reverse.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { seededRandom } from '../../consensus/prng.js';
 import { Replica } from '../../consensus/replica.js';
-import { LevelLogStore } from '../../storage/level-store.js';
+import type { LogStore } from '../../consensus/ports.js';
+import { openDurableStore } from '../../storage/durable-store.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { Catalog } from '../catalog/index.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -39,7 +40,7 @@ export class SiteAgent {
     readonly config: AgentConfig,
     readonly logger: AgentLogger,
     readonly peerId: string,
-    readonly store: LevelLogStore,
+    readonly store: LogStore,
     readonly catalog: Catalog,
     readonly transport: Libp2pTransport,
     readonly replica: Replica,
@@ -55,7 +56,7 @@ export class SiteAgent {
     const cloudDriver = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
     const identity = await loadOrCreateIdentity(config.dataDir);
     const peerId = identity.peerId.toString();
-    const store = new LevelLogStore(join(config.dataDir, 'raft'), { logger });
+    const store = await openDurableStore(join(config.dataDir, 'raft'), logger);
     const catalog = new Catalog();
     const metrics = createAgentMetrics();
     const seeds = seedPeers(config);

@@ -1,13 +1,14 @@
-// Child process of crash.test.ts: opens a LevelLogStore and writes batches in a tight loop until it
+// Child process of crash-safety.test.ts: opens a WalLogStore (small segments, so rotation and
+// segment removal are cut by kills too) or, with `level`, a LevelLogStore, and writes batches in a tight loop until it
 // is killed, printing one line per acknowledged (durable) batch. Each batch carries log entries,
 // applied catalog records and the applied index together; some also carry a snapshot with
 // compaction or a snapshot that replaces the log, so every kind of batch is cut by SIGKILL.
 //
-// Usage: node crash-child.js <dir> <seed>
+// Usage: node crash-child.js <dir> <seed> [wal|level]
 import { writeSync } from 'node:fs';
 import type { StoreBatch } from '../../consensus/ports.js';
 import type { Entry } from '../../consensus/types.js';
-import { LevelLogStore } from '../../storage/index.js';
+import { crashStore } from './crash-store.js';
 
 /** What each entry's data and the 'last' record hold (JSON), so the parent can check batches whole. */
 export interface BatchMark {
@@ -33,19 +34,24 @@ function say(line: string): void {
 }
 
 async function main(): Promise<void> {
-  const [dir, seedText] = process.argv.slice(2);
-  if (!dir || !seedText) throw new Error('usage: crash-child <dir> <seed>');
+  const [dir, seedText, kind = 'wal'] = process.argv.slice(2);
+  if (!dir || !seedText) throw new Error('usage: crash-child <dir> <seed> [wal|level]');
   let seed = Number(seedText) >>> 0;
   const random = (): number => {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     return seed / 2 ** 32;
   };
 
-  const store = new LevelLogStore(dir);
+  const store = crashStore(dir, kind);
   const meta = await store.open();
   const records = new Map(await store.records());
   const lastRecord = records.get('last');
   let batch = lastRecord ? (JSON.parse(decoder.decode(lastRecord)) as BatchMark).batch : 0;
+  if (meta.lastIndex >= meta.firstIndex) {
+    // The WAL store writes the log before the applied state: after a kill the log can hold one batch more.
+    const [tail] = await store.entries(meta.lastIndex, meta.lastIndex + 1);
+    batch = Math.max(batch, (JSON.parse(decoder.decode(tail.data)) as BatchMark).batch);
+  }
   let lastIndex = meta.lastIndex;
   let term = Math.max(meta.hardState.term, 1);
   say(`ready ${batch} ${lastIndex}`);

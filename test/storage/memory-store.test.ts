@@ -130,7 +130,36 @@ describe('MemoryLogStore faults', { timeout: 10_000 }, () => {
     await next;
     store.crash();
     meta = await store.open();
-    assert.deepEqual([meta.hardState.commit, meta.appliedIndex, meta.lastIndex], [2, 2, 3], 'a later fsync made it durable');
+    // As in the WAL store: the log's fsync made the commit index durable, not the applied state,
+    // which lives in the state store and waits for a synced write there.
+    assert.deepEqual([meta.hardState.commit, meta.appliedIndex, meta.lastIndex], [2, 0, 3], 'a later log fsync made the log part durable');
+    assert.deepEqual(await store.records(), []);
+
+    await store.write({ applied: { index: 2, ops: [{ type: 'put', key: 'k', value: new Uint8Array([1]) }] }, sync: false });
+    const stateSync = store.write({ applied: { index: 3, ops: [{ type: 'put', key: 'j', value: new Uint8Array([2]) }] } });
+    await clock.advance(10);
+    await stateSync;
+    store.crash();
+    meta = await store.open();
+    assert.deepEqual([meta.hardState.commit, meta.appliedIndex], [3, 3], 'a synced state write made both applied writes durable; commit follows the applied index');
+    assert.deepEqual((await store.records()).map(([k]) => k), ['j', 'k']);
+  });
+
+  it('a synced write keeps its log part across a crash; its applied part waits for a state sync', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryLogStore({ clock, syncDelayMs: () => 10 });
+    await store.open();
+    const write = store.write({
+      entries: makeEntries(1, 2, 1),
+      hardState: { term: 1, vote: 'a', commit: 1 },
+      applied: { index: 1, ops: [{ type: 'put', key: 'k', value: new Uint8Array([1]) }] },
+    });
+    await clock.advance(10);
+    await write;
+    store.crash();
+    const meta = await store.open();
+    assert.deepEqual([meta.lastIndex, meta.hardState.commit, meta.appliedIndex], [2, 1, 0]);
+    assert.deepEqual(await store.records(), []);
   });
 
   it('a write resolves only when it and every earlier write are synced', async () => {

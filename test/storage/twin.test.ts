@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import type { LogStore, StoreBatch, StoreMeta } from '../../consensus/ports.js';
-import { LevelLogStore, MemoryDisk, MemoryLogStore } from '../../storage/index.js';
+import { LevelLogStore, MemoryDisk, MemoryLogStore, WalLogStore } from '../../storage/index.js';
 import { makeEntries } from './contract.js';
 
 const SEED = 20240611;
@@ -83,10 +83,15 @@ async function sameContent(level: LogStore, memory: MemoryLogStore, step: number
   assert.deepEqual(await level.records(), await memory.records(), where);
 }
 
-it('MemoryLogStore and LevelLogStore accept, refuse and store the same things', { timeout: 60_000 }, async () => {
+const durableStores: Array<[string, (dir: string) => LogStore & { open(): Promise<StoreMeta> }]> = [
+  ['LevelLogStore', (dir) => new LevelLogStore(dir)],
+  ['WalLogStore', (dir) => new WalLogStore(dir, { segmentBytes: 2048 })],
+];
+
+for (const [durableName, makeDurable] of durableStores) it(`MemoryLogStore and ${durableName} accept, refuse and store the same things`, { timeout: 60_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'stackraft-twin-'));
   const disk = new MemoryDisk();
-  let level = new LevelLogStore(root);
+  let level = makeDurable(root);
   let memory = new MemoryLogStore({ disk });
   try {
     let meta = await level.open();
@@ -105,7 +110,7 @@ it('MemoryLogStore and LevelLogStore accept, refuse and store the same things', 
       await sameContent(level, memory, step);
       if (step % REOPEN_EVERY === 0) {
         await Promise.all([level.close(), memory.close()]);
-        level = new LevelLogStore(root);
+        level = makeDurable(root);
         memory = new MemoryLogStore({ disk });
         meta = await level.open();
         assert.deepEqual(await memory.open(), meta, `reopen after step ${step}`);
