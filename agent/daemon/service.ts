@@ -21,6 +21,7 @@ import type {
 import { formatPlacement, type Catalog, type ResourceOf, type WriteOp as CatalogOp } from '../catalog/index.js';
 import type { AgentMetrics } from '../ops/metrics.js';
 import type { CatalogWriteOutcome, CatalogWriter } from '../write/catalog-writer.js';
+import { setHealthGauges } from './health-gauges.js';
 import { toSyncStatusView } from './sync-view.js';
 
 export interface ServiceParts {
@@ -190,6 +191,7 @@ export class DaemonService implements AgentService {
       const rtt = this.p.rttMs(member);
       if (rtt !== undefined) m.peerRttSeconds.set({ peer: member }, rtt / 1000);
     }
+    setHealthGauges(m, { site: this.p.site, status: st, linkUp: (member) => this.p.linkUp(member), catalog: this.p.catalog });
     return m.registry.metrics();
   }
 

@@ -58,7 +58,8 @@ export class SiteAgent {
     const peerId = identity.peerId.toString();
     const store = await openDurableStore(join(config.dataDir, 'raft'), logger);
     const catalog = new Catalog();
-    const metrics = createAgentMetrics();
+    // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
+    const metrics = createAgentMetrics({ defaultLabels: { site: config.site.name } });
     const seeds = seedPeers(config);
     const transport = new Libp2pTransport({
       clusterId: config.clusterId,

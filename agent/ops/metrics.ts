@@ -40,6 +40,17 @@ export interface AgentMetrics {
   readonly adminRequests: Counter<'method' | 'route' | 'status'>;
   /** Write latency from the admin request to its outcome (committed, refused, rejected, unknown). */
   readonly writeSeconds: Histogram<'outcome'>;
+  /** 1 while this agent knows a leader (itself included), 0 while it knows none. */
+  readonly leaderKnown: Gauge;
+  /** Voters in this agent's configuration, and how many of them make a quorum. */
+  readonly voters: Gauge;
+  readonly quorumSize: Gauge;
+  /** Voters this agent can reach now (itself included; others by an open link). */
+  readonly votersReachable: Gauge;
+  /** 1 while the link to a member is open, 0 while it is down or being redialled. */
+  readonly peerLinkUp: Gauge<'peer'>;
+  /** Resources this site's cloud should have, by sync state (in-sync, pending, error, unreachable). */
+  readonly reconcilerResources: Gauge<'state'>;
 }
 
 export interface AgentMetricsOptions {
@@ -72,6 +83,12 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
     gaterRefusals: new Counter({ name: name('transport_connections_refused_total'), help: 'Connections refused by the member gater: the remote peer is not a member.', registers }),
     badAdminRequests: new Counter({ name: name('admin_bad_requests_total'), help: 'Admin socket requests refused by the admin layer, by reason.', labelNames: ['reason'], registers }),
     adminRequests: new Counter({ name: name('admin_requests_total'), help: 'Admin socket requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers }),
+    leaderKnown: new Gauge({ name: name('raft_leader_known'), help: 'Whether this agent knows a leader (1) or not (0).', registers }),
+    voters: new Gauge({ name: name('raft_voters'), help: 'Voters in the current configuration.', registers }),
+    quorumSize: new Gauge({ name: name('raft_quorum_size'), help: 'Voters needed for a quorum (a majority of the voters).', registers }),
+    votersReachable: new Gauge({ name: name('raft_voters_reachable'), help: 'Voters this agent can reach now, itself included.', registers }),
+    peerLinkUp: new Gauge({ name: name('peer_link_up'), help: 'Whether the link to each member is open (1) or down (0).', labelNames: ['peer'], registers }),
+    reconcilerResources: new Gauge({ name: name('reconciler_resources'), help: "Resources this site's cloud should have, by sync state.", labelNames: ['state'], registers }),
     writeSeconds: new Histogram({ name: name('write_seconds'), help: 'Admin write latency to its outcome.', labelNames: ['outcome'], buckets: WRITE_BUCKETS_SECONDS, registers }),
   };
   setRole(metrics, 'follower');
@@ -87,4 +104,5 @@ export function setRole(metrics: AgentMetrics, role: Role): void {
 export function forgetPeer(metrics: AgentMetrics, peer: string): void {
   metrics.peerMatchIndex.remove({ peer });
   metrics.peerRttSeconds.remove({ peer });
+  metrics.peerLinkUp.remove({ peer });
 }
