@@ -1,4 +1,4 @@
-// One real agent process (`stackraft agent --config FILE`) on 127.0.0.1, started and killed by
+// One real agent process (`stackraft agent --config FILE`), on 127.0.0.1 unless told otherwise, started and killed by
 // PID. Its stdout and stderr go to a log file in its directory, so a failing test can show them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
@@ -44,6 +44,12 @@ export interface AgentProcessOptions {
   peerId: string;
   /** Extra node flags for the child (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Address the agent listens on and others dial (default 127.0.0.1). */
+  host?: string;
+  /** Command the agent is started through, e.g. ['ip', 'netns', 'exec', NS] (it must exec, keeping the PID). */
+  launcher?: string[];
+  /** Extra environment for the agent. */
+  env?: Record<string, string>;
 }
 
 export class AgentProcess {
@@ -55,7 +61,10 @@ export class AgentProcess {
   readonly dataDir: string;
   readonly socketPath: string;
   readonly logPath: string;
+  readonly host: string;
   private readonly nodeArgs: string[];
+  private readonly launcher: string[];
+  private readonly env: Record<string, string>;
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
 
@@ -65,6 +74,9 @@ export class AgentProcess {
     this.port = options.port;
     this.peerId = options.peerId;
     this.nodeArgs = options.nodeArgs ?? [];
+    this.host = options.host ?? '127.0.0.1';
+    this.launcher = options.launcher ?? [];
+    this.env = options.env ?? {};
     this.configPath = join(options.dir, 'agent.yaml');
     this.dataDir = join(options.dir, 'data');
     this.socketPath = join(options.dir, 'admin.sock');
@@ -81,7 +93,7 @@ export class AgentProcess {
 
   /** Multiaddr other sites dial. */
   get addr(): string {
-    return `/ip4/127.0.0.1/tcp/${this.port}/p2p/${this.peerId}`;
+    return `/ip4/${this.host}/tcp/${this.port}/p2p/${this.peerId}`;
   }
 
   /** Spawns the agent; resolves once its admin socket exists. */
@@ -89,7 +101,8 @@ export class AgentProcess {
     if (this.child) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
     const log = openSync(this.logPath, 'a');
     const args = [...this.nodeArgs, CLI_SCRIPT, 'agent', '--config', this.configPath, ...(bootstrap ? ['--bootstrap'] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+    const [command, ...prefix] = [...this.launcher, process.execPath];
+    const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
     closeSync(log);
     this.child = child;
     live.add(child);

@@ -38,6 +38,10 @@ export interface ClusterOptions {
   prefix?: string;
   /** Give each site a mock OpenStack cloud served from this process (else `cloud: none`), so reconcilers run. */
   mockClouds?: boolean;
+  /** Where each site runs: its address and the command that starts it there (default 127.0.0.1, directly). */
+  placement?: (index: number) => { host: string; launcher: string[] };
+  /** Extra environment for every agent. */
+  env?: Record<string, string>;
 }
 
 export class AgentCluster {
@@ -67,7 +71,10 @@ export class AgentCluster {
         const name = `site-${i + 1}`;
         const siteDir = join(dir, name);
         const { peerId } = await initSite(join(siteDir, 'data'));
-        sites.push(new AgentProcess({ name, dir: siteDir, port: await freePort(), peerId, nodeArgs: options.nodeArgs }));
+        const where = options.placement?.(i);
+        // A site in a namespace of its own has the whole port range to itself.
+        const port = where ? 7420 : await freePort();
+        sites.push(new AgentProcess({ name, dir: siteDir, port, peerId, nodeArgs: options.nodeArgs, host: where?.host, launcher: where?.launcher, env: options.env }));
       }
       if (options.mockClouds) for (const site of sites) cluster.clouds.set(site.name, await startMockCloud());
       for (const [i, site] of sites.entries()) await cluster.writeConfig(site, i, options.logLevel ?? 'info');
@@ -183,7 +190,7 @@ export class AgentCluster {
       site: { name: site.name, region, country, labels: { env: 'e2e' } },
       clusterId: CLUSTER_ID,
       dataDir: site.dataDir,
-      listen: [`/ip4/127.0.0.1/tcp/${site.port}`],
+      listen: [`/ip4/${site.host}/tcp/${site.port}`],
       peers: this.sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: s.addr })),
       adminSocket: site.socketPath,
       cloud: this.clouds.has(site.name) ? { type: 'mock', url: this.clouds.get(site.name)!.url } : { type: 'none' },
@@ -204,7 +211,7 @@ export class AgentCluster {
       const reply = await this.admin(first.name).write('POST', '/v1/sites', {
         name: site.name,
         peerId: site.peerId,
-        addrs: [`/ip4/127.0.0.1/tcp/${site.port}`],
+        addrs: [`/ip4/${site.host}/tcp/${site.port}`],
         region,
         country,
         labels: { env: 'e2e' },
