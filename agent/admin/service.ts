@@ -194,8 +194,10 @@ export type SyncState = 'in-sync' | 'pending' | 'error' | 'unreachable';
 export interface ResourceSyncView {
   kind: ResourceKind;
   id: string;
-  /** Revision the site should have converged to. */
-  desiredRevision: number;
+  /** 'present': the site should hold it; 'absent': it must go (deleted, or no longer placed there). */
+  wanted: 'present' | 'absent';
+  /** Revision the site should have converged to; null for a removal. */
+  desiredRevision: number | null;
   /** Revision the site last converged to, null if never. */
   syncedRevision: number | null;
   state: SyncState;

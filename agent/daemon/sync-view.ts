@@ -1,32 +1,51 @@
 // The site × resource sync matrix as the admin API shows it: for every site, every resource it
 // should have, with what its reconciler last reported (pending when it has not reported on the
-// current revision yet).
+// current revision yet), and every removal it has not finished (a deleted resource, or one no
+// longer placed there), so a removal that keeps failing is as visible as a failing create.
 import type { ResourceSyncView, SiteSyncView, SyncStatusView } from '../admin/service.js';
-import type { Catalog } from '../catalog/index.js';
+import type { Catalog, SyncStatusEntry } from '../catalog/index.js';
 
 export function toSyncStatusView(catalog: Catalog): SyncStatusView {
   const matrix = catalog.syncMatrix();
   const cells = new Map(matrix.rows.map((row) => [`${row.kind}/${row.id}`, row.cells]));
   const sites: SiteSyncView[] = matrix.sites.map((site) => {
     let lastReport = 0;
-    const resources: ResourceSyncView[] = catalog
-      .desiredResourcesFor(site)
-      .filter((r) => r.kind !== 'protection-group')
-      .map((r) => {
-        const cell = cells.get(`${r.kind}/${r.id}`)?.[site];
-        if (cell) lastReport = Math.max(lastReport, cell.updatedAt);
-        const current = cell !== undefined && cell.revision >= r.revision;
-        const view: ResourceSyncView = {
-          kind: r.kind,
-          id: r.id,
-          desiredRevision: r.revision,
-          syncedRevision: cell && cell.state === 'in-sync' ? cell.revision : null,
-          state: !cell ? 'pending' : cell.state === 'in-sync' && !current ? 'pending' : cell.state,
-        };
-        if (cell?.message) view.message = cell.message;
-        return view;
+    const desired = catalog.desiredResourcesFor(site).filter((r) => r.kind !== 'protection-group');
+    const present: ResourceSyncView[] = desired.map((r) => {
+      const cell = cells.get(`${r.kind}/${r.id}`)?.[site];
+      if (cell) lastReport = Math.max(lastReport, cell.updatedAt);
+      const current = cell !== undefined && cell.revision >= r.revision;
+      const view: ResourceSyncView = {
+        kind: r.kind,
+        id: r.id,
+        wanted: 'present',
+        desiredRevision: r.revision,
+        syncedRevision: cell && cell.state === 'in-sync' ? cell.revision : null,
+        state: !cell ? 'pending' : cell.state === 'in-sync' && !current ? 'pending' : cell.state,
+      };
+      if (cell?.message) view.message = cell.message;
+      return view;
+    });
+    const desiredKeys = new Set(desired.map((r) => `${r.kind}/${r.id}`));
+    const absent = catalog
+      .syncStatus({ site })
+      .filter((entry) => !desiredKeys.has(`${entry.kind}/${entry.id}`) && entry.state !== 'in-sync')
+      .map((entry) => {
+        lastReport = Math.max(lastReport, entry.updatedAt);
+        return removalView(entry);
       });
-    return { site, reportedAt: lastReport > 0 ? new Date(lastReport).toISOString() : null, resources };
+    return { site, reportedAt: lastReport > 0 ? new Date(lastReport).toISOString() : null, resources: [...present, ...absent] };
   });
   return { sites };
+}
+
+/**
+ * An entry of a site for a resource it should not hold: the removal is pending or failing. (An
+ * in-sync one is a finished removal: the catalog drops it for a deleted resource, and keeps it,
+ * "not placed", for one that lives on elsewhere.)
+ */
+function removalView(entry: SyncStatusEntry): ResourceSyncView {
+  const view: ResourceSyncView = { kind: entry.kind, id: entry.id, wanted: 'absent', desiredRevision: null, syncedRevision: null, state: entry.state };
+  if (entry.message) view.message = entry.message;
+  return view;
 }

@@ -344,7 +344,7 @@ describe('admin API routes', { timeout: 20_000 }, () => {
   });
 
   it('GET /v1/sync returns the sync view', async () => {
-    h.service.syncView = { sites: [{ site: 'eu-west-1', reportedAt: '2025-01-01T00:00:00Z', resources: [{ kind: 'flavor', id: 'f1', desiredRevision: 5, syncedRevision: 5, state: 'in-sync' }] }] };
+    h.service.syncView = { sites: [{ site: 'eu-west-1', reportedAt: '2025-01-01T00:00:00Z', resources: [{ kind: 'flavor', id: 'f1', wanted: 'present', desiredRevision: 5, syncedRevision: 5, state: 'in-sync' }] }] };
     const reply = await h.request('GET', '/v1/sync');
     assert.equal(reply.status, 200);
     assert.equal(reply.json.sites[0].resources[0].state, 'in-sync');

@@ -376,15 +376,22 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
     it('sync status lists every site and resource, filtered by site or problems', async () => {
       h.service.syncView = {
         sites: [
-          { site: 'eu-west-1', reportedAt: '2025-01-01T00:00:00.000Z', resources: [{ kind: 'flavor', id: 'a1', desiredRevision: 5, syncedRevision: 5, state: 'in-sync' }] },
-          { site: 'us-east-1', reportedAt: null, resources: [{ kind: 'flavor', id: 'a1', desiredRevision: 5, syncedRevision: null, state: 'error', message: 'Nova said 409' }] },
+          { site: 'eu-west-1', reportedAt: '2025-01-01T00:00:00.000Z', resources: [{ kind: 'flavor', id: 'a1', wanted: 'present', desiredRevision: 5, syncedRevision: 5, state: 'in-sync' }] },
+          {
+            site: 'us-east-1',
+            reportedAt: null,
+            resources: [
+              { kind: 'flavor', id: 'a1', wanted: 'present', desiredRevision: 5, syncedRevision: null, state: 'error', message: 'Nova said 409' },
+              { kind: 'flavor', id: 'old', wanted: 'absent', desiredRevision: null, syncedRevision: null, state: 'error', message: 'removal from this site failed: Nova said 403' },
+            ],
+          },
         ],
       };
       const all = await cli('sync', 'status', '-f', 'json');
       ok(all);
-      assert.equal((JSON.parse(all.stdout) as unknown[]).length, 2);
-      const problems = await cli('sync', 'status', '--problems', '-f', 'value', '-c', 'site', '-c', 'state', '-c', 'message');
-      assert.equal(problems.stdout, 'us-east-1 error Nova said 409\n');
+      assert.equal((JSON.parse(all.stdout) as unknown[]).length, 3);
+      const problems = await cli('sync', 'status', '--problems', '-f', 'value', '-c', 'site', '-c', 'id', '-c', 'wanted', '-c', 'state', '-c', 'message');
+      assert.equal(problems.stdout, 'us-east-1 a1 present error Nova said 409\nus-east-1 old absent error removal from this site failed: Nova said 403\n');
       const one = await cli('sync', 'status', '--site', 'eu-west-1', '-f', 'value', '-c', 'state');
       assert.equal(one.stdout, 'in-sync\n');
     });

@@ -88,6 +88,7 @@ const syncColumns: Column<SyncRow>[] = [
   { header: 'Site', key: 'site', get: (r) => r.site.site },
   { header: 'Kind', key: 'kind', get: (r) => r.resource.kind },
   { header: 'ID', key: 'id', get: (r) => r.resource.id },
+  { header: 'Wanted', key: 'wanted', get: (r) => r.resource.wanted },
   { header: 'State', key: 'state', get: (r) => r.resource.state },
   { header: 'Desired Revision', key: 'desired_revision', get: (r) => r.resource.desiredRevision },
   { header: 'Synced Revision', key: 'synced_revision', get: (r) => r.resource.syncedRevision },
