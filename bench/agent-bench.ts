@@ -1,4 +1,4 @@
-// Benchmark of real agent processes on loopback (libp2p TCP + Noise + yamux, LevelDB with fsync on),
+// Benchmark of real agent processes on loopback (libp2p TCP + Noise + yamux, write-ahead log with fsync on),
 // with the default timing (100 ms tick, 10-tick election timeout) so the figures compare with
 // etcd 3.4's defaults (100 ms heartbeat, 1 s election timeout):
 //  - writes per second and latency p50/p99 for 1, 16, 64 and 256 concurrent writers, each writer a
@@ -13,15 +13,17 @@
 // Run: npm run bench [-- --sites 3,5 --levels 1,16,64,256 --seconds 5 --warmup 1 --kills 5
 //                      --target leader|spread --cpu-prof DIR --json FILE]
 import '../agent/runtime/promise-shim.js';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import { Pool } from 'undici';
 import { metricTotal } from '../test/agent/admin-http.js';
 import { AgentCluster } from '../test/agent/cluster.js';
 import { CONFIG_DEFAULTS } from '../agent/config/schema.js';
+import { RETRY_PAUSE_MS, cpuSeconds, median, runClosedLoop, sleep } from './closed-loop.js';
+import { adminSocketClient } from './stackraft-client.js';
+import { compareWithEtcd } from './compare-etcd.js';
 
 // ------------------------------------------------------------------ settings
 
@@ -38,14 +40,6 @@ const DEFAULT_TIMING = {
  * writes one agent can have in flight: writers beyond it wait in the client's pool.
  */
 const MAX_CONNECTIONS_PER_SOCKET = 60;
-/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_SECOND = 100;
-/** Latency samples kept per level (about a minute at 10k writes/s); beyond it the level stops sampling. */
-const MAX_LATENCY_SAMPLES = 1_000_000;
-/** A write's own timeout at the agent (body timeoutMs); a write slower than this is a failure. */
-const WRITE_TIMEOUT_MS = 10_000;
-/** Pause of a writer after a refused or failed write, so an election is not hammered. */
-const RETRY_PAUSE_MS = 10;
 /** Bound of the wait for the first write after a leader kill. */
 const FAILOVER_BOUND_MS = 30_000;
 /** RSS is sampled this often while a level runs. */
@@ -61,6 +55,8 @@ const ETCD_3_MEMBERS = {
 };
 
 interface Options {
+  compare: 'etcd' | null;
+  rounds: number;
   sites: number[];
   levels: number[];
   runSeconds: number;
@@ -73,10 +69,17 @@ interface Options {
 
 const USAGE = `usage: npm run bench -- [--sites 3,5] [--levels 1,16,64,256] [--seconds 5] [--warmup 1]
                         [--kills 5] [--target leader|spread] [--cpu-prof DIR] [--json FILE]
+       npm run bench -- --compare etcd [--rounds 3] [--sites 3,5] [--levels 1,16,64,256] [--seconds 5]
+                        [--warmup 1] [--kills 5] [--json FILE]
 
 Starts real agents on 127.0.0.1 (fsync on, the config's default timing) and measures writes per second
 and latency per number of concurrent writers, kill -9 of the leader to the next successful write, and
 the leader's memory; prints them beside etcd 3.4's figures on the same kind of machine.
+
+--compare etcd starts an etcd 3.4 cluster of the same size on 127.0.0.1 beside the agents (Debian's
+etcd-server, installed with apt-get when missing), drives both with the same closed-loop client,
+alternating runs, and prints one table: writes/s, p50/p99, server CPU per committed write, and kill -9
+of the leader to the next write, with stackraft/etcd ratios.
 `;
 
 function parseOptions(argv: string[]): Options {
@@ -93,6 +96,8 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '1' },
       kills: { type: 'string', default: '5' },
       target: { type: 'string', default: 'leader' },
+      compare: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
       'cpu-prof': { type: 'string' },
       json: { type: 'string' },
     },
@@ -105,7 +110,10 @@ function parseOptions(argv: string[]): Options {
     });
   const target = values.target;
   if (target !== 'leader' && target !== 'spread') throw new Error(`--target: expected leader or spread, got ${JSON.stringify(target)}`);
+  if (values.compare !== undefined && values.compare !== 'etcd') throw new Error(`--compare: only etcd is supported, got ${JSON.stringify(values.compare)}`);
   return {
+    compare: values.compare === 'etcd' ? 'etcd' : null,
+    rounds: list('rounds', values.rounds!, 1, 50)[0],
     sites: list('sites', values.sites!, 1, 9),
     levels: list('levels', values.levels!, 1, 1024),
     runSeconds: list('seconds', values.seconds!, 1, 600)[0],
@@ -136,13 +144,6 @@ interface LevelResult {
   leaderFsyncMeanMs: number;
 }
 
-/** CPU time (user + system) a process has used so far, in seconds, from /proc/PID/stat. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 interface FsyncTotals {
   count: number;
@@ -157,110 +158,56 @@ async function fsyncTotals(cluster: AgentCluster, site: string): Promise<FsyncTo
   };
 }
 
-/** One keep-alive pool per target socket, sized for `writers` requests in flight. */
-function poolsFor(sockets: string[], writers: number): Pool[] {
-  const perSocket = Math.ceil(writers / sockets.length);
-  const connections = Math.min(perSocket, MAX_CONNECTIONS_PER_SOCKET);
-  return sockets.map(
-    (socketPath) =>
-      new Pool('http://localhost', {
-        socketPath,
-        connections,
-        pipelining: 1,
-        keepAliveTimeout: 60_000,
-        headersTimeout: WRITE_TIMEOUT_MS * 2,
-        bodyTimeout: WRITE_TIMEOUT_MS * 2,
-      }),
-  );
-}
-
-/** One flavor PUT; true when it committed. */
-async function putFlavor(pool: Pool, id: string, clientId: string, seq: number): Promise<boolean> {
-  const body = JSON.stringify({ spec: { name: id, vcpus: 1 + (seq % 64), ram: 512, disk: 1 }, clientId, seq, timeoutMs: WRITE_TIMEOUT_MS });
-  try {
-    const response = await pool.request({ method: 'PUT', path: `/v1/resources/flavor/${id}`, headers: { 'content-type': 'application/json' }, body, idempotent: true });
-    await response.body.dump();
-    return response.statusCode === 200;
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Runs `writers` closed-loop writers for warmup + run seconds; measures the run window only. */
 async function runLevel(cluster: AgentCluster, opts: Options, writers: number, tag: string): Promise<LevelResult> {
   const { leader } = await cluster.waitForLeader();
   const targets = opts.target === 'leader' ? [leader] : cluster.running().map((s) => s.name);
-  const pools = poolsFor(targets.map((n) => cluster.site(n).socketPath), writers);
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
-  let measuring = false;
-  let stopping = false;
-  let peakRss = 0;
-
-  const writer = async (w: number): Promise<void> => {
-    const pool = pools[w % pools.length];
-    const id = `bench-${tag}-w${w}`;
-    const clientId = `bench-${tag}-${process.pid}-${w}`;
-    for (let seq = 1; !stopping; seq++) {
-      const started = performance.now();
-      const committed = await putFlavor(pool, id, clientId, seq);
-      const ms = performance.now() - started;
-      if (measuring && !stopping) {
-        if (committed) {
-          ok++;
-          if (latencies.length < MAX_LATENCY_SAMPLES) latencies.push(ms);
-        } else failed++;
-      }
-      if (!committed) await sleep(RETRY_PAUSE_MS);
-    }
-  };
-  const sampler = setInterval(() => {
-    if (!measuring) return;
-    cluster.site(leader).rssKiB().then((kib) => (peakRss = Math.max(peakRss, kib)), () => undefined);
-  }, RSS_SAMPLE_MS);
-
-  const loops = Array.from({ length: writers }, (_, w) => writer(w));
-  await sleep(opts.warmupSeconds * 1000);
-  const fsyncBefore = await fsyncTotals(cluster, leader);
+  const connections = Math.min(Math.ceil(writers / targets.length), MAX_CONNECTIONS_PER_SOCKET);
+  const client = adminSocketClient(targets.map((n) => cluster.site(n).socketPath), connections);
   const pids = cluster.running().map((s) => ({ name: s.name, pid: s.pid! }));
-  const cpuBefore = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
-  const clientBefore = process.cpuUsage();
-  measuring = true;
-  const windowStart = performance.now();
-  await sleep(opts.runSeconds * 1000);
-  stopping = true;
-  const windowMs = performance.now() - windowStart;
-  const clientUsed = process.cpuUsage(clientBefore);
-  const cpuAfter = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
-  const fsyncAfter = await fsyncTotals(cluster, leader);
-  const cores = pids.map((p, i) => ({ name: p.name, cores: (cpuAfter[i] - cpuBefore[i]) / (windowMs / 1000) }));
-  const fsyncs = fsyncAfter.count - fsyncBefore.count;
+  let peakRss = 0;
+  let measuring = false;
+  const sampler = setInterval(() => {
+    if (measuring) cluster.site(leader).rssKiB().then((kib) => (peakRss = Math.max(peakRss, kib)), () => undefined);
+  }, RSS_SAMPLE_MS);
+  let fsyncBefore: FsyncTotals = { count: 0, sumSeconds: 0 };
+  let fsyncAfter: FsyncTotals = { count: 0, sumSeconds: 0 };
+  let cpuBefore: number[] = [];
+  let cpuAfter: number[] = [];
+  let clientBefore = process.cpuUsage();
+  let clientUsed = { user: 0, system: 0 };
+  const result = await runClosedLoop(client, writers, opts, [], tag, {
+    atStart: async () => {
+      fsyncBefore = await fsyncTotals(cluster, leader);
+      cpuBefore = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
+      clientBefore = process.cpuUsage();
+      measuring = true;
+    },
+    atEnd: async () => {
+      measuring = false;
+      clientUsed = process.cpuUsage(clientBefore);
+      cpuAfter = await Promise.all(pids.map((p) => cpuSeconds(p.pid)));
+      fsyncAfter = await fsyncTotals(cluster, leader);
+    },
+  });
   clearInterval(sampler);
-  await Promise.all(loops);
-  await Promise.all(pools.map((p) => p.close()));
-
-  latencies.sort((a, b) => a - b);
+  await client.close();
+  const seconds = result.windowMs / 1000;
+  const cores = pids.map((p, i) => ({ name: p.name, cores: (cpuAfter[i] - cpuBefore[i]) / seconds }));
+  const fsyncs = fsyncAfter.count - fsyncBefore.count;
   return {
     writers,
-    writesPerSecond: ok / (windowMs / 1000),
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    failed,
+    writesPerSecond: result.writesPerSecond,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    failed: result.failed,
     leaderPeakRssKiB: peakRss,
     leaderCpuCores: cores.find((c) => c.name === leader)?.cores ?? Number.NaN,
     followerCpuCores: Math.max(0, ...cores.filter((c) => c.name !== leader).map((c) => c.cores)),
-    clientCpuCores: (clientUsed.user + clientUsed.system) / 1e6 / (windowMs / 1000),
-    leaderFsyncsPerWrite: ok > 0 ? fsyncs / ok : Number.NaN,
+    clientCpuCores: (clientUsed.user + clientUsed.system) / 1e6 / seconds,
+    leaderFsyncsPerWrite: result.committed > 0 ? fsyncs / result.committed : Number.NaN,
     leaderFsyncMeanMs: fsyncs > 0 ? ((fsyncAfter.sumSeconds - fsyncBefore.sumSeconds) * 1000) / fsyncs : Number.NaN,
   };
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 // ------------------------------------------------------------------ failover
@@ -285,11 +232,11 @@ interface FailoverResult {
 async function timeFailover(cluster: AgentCluster, rep: number): Promise<FailoverResult> {
   const { leader } = await cluster.waitForLeader();
   const writerSite = cluster.running().find((s) => s.name !== leader)!;
-  const probes = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: PROBE_CONNECTIONS, headersTimeout: WRITE_TIMEOUT_MS * 2 });
-  const steady = new Pool('http://localhost', { socketPath: writerSite.socketPath, connections: 1, headersTimeout: WRITE_TIMEOUT_MS * 2 });
+  const probes = adminSocketClient([writerSite.socketPath], PROBE_CONNECTIONS);
+  const steady = adminSocketClient([writerSite.socketPath], 1);
   const id = `failover-${rep}`;
   const runId = `${process.pid}-${rep}`;
-  for (let seq = 1; seq <= 3; seq++) await putFlavor(steady, id, `steady-${runId}`, seq); // warm path
+  for (let seq = 1; seq <= 3; seq++) await steady.put(id, `steady-${runId}`, seq); // warm path
 
   let killedAt = Number.POSITIVE_INFINITY;
   let probeOkAt = 0;
@@ -297,7 +244,7 @@ async function timeFailover(cluster: AgentCluster, rep: number): Promise<Failove
   let stop = false;
   const steadyLoop = (async () => {
     for (let seq = 4; !stop && steadyOkAt === 0; seq++) {
-      const committed = await putFlavor(steady, id, `steady-${runId}`, seq);
+      const committed = await steady.put(id, `steady-${runId}`, seq);
       if (committed && performance.now() > killedAt) steadyOkAt = performance.now();
       if (!committed) await sleep(RETRY_PAUSE_MS);
     }
@@ -305,7 +252,7 @@ async function timeFailover(cluster: AgentCluster, rep: number): Promise<Failove
   const probeLoop = (async () => {
     for (let n = 1; !stop && probeOkAt === 0; n++) {
       const sentAt = performance.now();
-      void putFlavor(probes, id, `probe-${runId}-${n}`, 1).then((committed) => {
+      void probes.put(id, `probe-${runId}-${n}`, 1).then((committed) => {
         if (committed && sentAt >= killedAt && probeOkAt === 0) probeOkAt = performance.now();
       });
       await sleep(PROBE_INTERVAL_MS);
@@ -318,7 +265,7 @@ async function timeFailover(cluster: AgentCluster, rep: number): Promise<Failove
   await probeLoop;
   await steadyLoop;
   clearTimeout(bound);
-  await Promise.all([probes.destroy(), steady.destroy()]);
+  await Promise.all([probes.close(), steady.close()]);
   await killed;
   if (probeOkAt === 0) throw new Error(`no write committed within ${FAILOVER_BOUND_MS} ms of killing the leader ${leader}`);
 
@@ -330,11 +277,6 @@ async function timeFailover(cluster: AgentCluster, rep: number): Promise<Failove
   return { nextWriteMs: probeOkAt - killedAt, closedLoopStallMs: steadyOkAt > 0 ? steadyOkAt - killedAt : Number.NaN };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 // ------------------------------------------------------------------ one cluster size
 
@@ -421,6 +363,10 @@ function printReport(results: SizeResult[], opts: Options): void {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  if (opts.compare === 'etcd') {
+    await compareWithEtcd(opts, log);
+    return;
+  }
   const results: SizeResult[] = [];
   for (const sites of opts.sites) results.push(await benchSize(sites, opts));
   printReport(results, opts);
