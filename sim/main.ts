@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { formatFailure } from './checkers/failure.js';
 import type { ElapsedClock } from './checkers/linearizability.js';
 import { SIM_USAGE, SimArgsError, noFaultsNotice, parseSimArgs, type CliArgs } from './harness/options.js';
+import { TimelineRecorder } from './harness/timeline.js';
 import { runSimulation, type Progress, type RunControls } from './harness/simulation.js';
 import { formatReport, reportToJson } from './report.js';
 
@@ -51,10 +52,17 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
   const started = performance.now();
   const log = args.verbose ? (atMs: number, line: string) => io.err(`${(atMs / 1000).toFixed(3).padStart(10)} s  ${line}\n`) : undefined;
   const progress = io.isTTY && !args.verbose ? progressLine(io, started) : undefined;
-  const result = await runSimulation(args.options, { ...controls, onProgress: progress, log, checkerClock: WALL_CLOCK });
+  const timeline = args.htmlPath ? new TimelineRecorder() : undefined;
+  const result = await runSimulation(args.options, { ...controls, onProgress: progress, log, checkerClock: WALL_CLOCK, timeline });
   if (progress) io.err('\r\x1b[K');
   result.report.run.wallMs = Math.round(performance.now() - started);
   if (args.outPath) writeFileSync(args.outPath, `${reportToJson(result.report)}\n`);
+  if (args.htmlPath && result.timeline) {
+    // Loaded only here: the charting library is large and only --html needs it.
+    const { renderHtmlReport } = await import('./html-report.js');
+    writeFileSync(args.htmlPath, await renderHtmlReport(result.report, result.timeline));
+    io.err(`stackraft sim: wrote the HTML report to ${args.htmlPath}\n`);
+  }
   io.out(`${args.json ? reportToJson(result.report) : formatReport(result.report)}\n`);
   if (result.verdict === 'fail') {
     const first = result.failures[0];

@@ -4,6 +4,18 @@
 // takes over gives the leader back: no election happened, none is counted.
 export type LossReason = 'crash' | 'step-down' | 'cut-off';
 
+/** Leader changes and losses remembered for the run's report; past this the oldest are dropped. */
+export const MAX_LEADER_HISTORY = 10_000;
+
+export interface LeaderEvent {
+  atMs: number;
+  site: string;
+  /** The new leader's term; null for a loss. */
+  term: number | null;
+  /** Set for a loss. */
+  reason?: LossReason;
+}
+
 export class LeaderTracker {
   /** The leader with the highest term seen, while it is believed to lead. */
   private current: { site: string; term: number } | null = null;
@@ -12,7 +24,14 @@ export class LeaderTracker {
   private lastLeaderSite: string | null = null;
   private readonly leaderOfTerm = new Map<number, string>();
   readonly electionsMs: number[] = [];
+  /** New leaders and lost leaders in time order (bounded by MAX_LEADER_HISTORY), for the HTML report. */
+  readonly history: LeaderEvent[] = [];
   changes = 0;
+
+  private remember(event: LeaderEvent): void {
+    if (this.history.length >= MAX_LEADER_HISTORY) this.history.shift();
+    this.history.push(event);
+  }
 
   onElected(site: string, term: number, atMs: number): void {
     if (!this.leaderOfTerm.has(term)) this.leaderOfTerm.set(term, site);
@@ -20,6 +39,7 @@ export class LeaderTracker {
     if (this.lostAtMs !== null) this.electionsMs.push(atMs - this.lostAtMs);
     if (this.lastLeaderSite !== null && this.lastLeaderSite !== site) this.changes++;
     this.current = { site, term };
+    this.remember({ atMs, site, term });
     this.lastLeaderSite = site;
     this.lostAtMs = null;
     this.lostReason = null;
@@ -31,6 +51,7 @@ export class LeaderTracker {
     if (c === null || c.site !== site || (term !== null && term !== c.term) || this.lostAtMs !== null) return;
     this.lostAtMs = atMs;
     this.lostReason = reason;
+    this.remember({ atMs, site, term: null, reason });
   }
 
   /** A partition healed and the leader it had cut off still leads its term: nothing was lost. */

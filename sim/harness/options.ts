@@ -98,6 +98,8 @@ export interface CliArgs {
   /** Whether `--faults` was on the command line (without it the run injects none, and says so). */
   faultsGiven: boolean;
   outPath?: string;
+  /** `--html FILE`: also write the run as a self-contained HTML page with charts. */
+  htmlPath?: string;
   json: boolean;
   help: boolean;
   /** Print the run's narration (faults, crashes, elections, membership) to stderr. */
@@ -142,7 +144,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--clients', '--clouds'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -215,6 +217,9 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
       case '--out':
         out.outPath = value;
         break;
+      case '--html':
+        out.htmlPath = value;
+        break;
       case '--clouds':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
         o.clouds = value.trim() === 'on';
@@ -250,7 +255,7 @@ export function replayCommand(o: SimOptions): string {
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--out report.json] [--json] [--verbose]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -266,5 +271,8 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --clients N     concurrent clients (default 32)
   --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
   --out FILE      also write the report as JSON to FILE
+  --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
+                  faults, leaders per term and elections, the commit-latency distribution against
+                  the physical floor, per-site convergence after the heal, the checker verdicts
   --json          print the JSON report instead of the text summary
   --verbose       narrate the run on stderr: faults, crashes, elections, membership changes`;

@@ -13,6 +13,7 @@ import { Scheduler } from '../scheduler.js';
 import { TraceHash } from '../stats.js';
 import { WanModel, type LinkCut } from '../wan.js';
 import { CloudRun } from './cloud-run.js';
+import type { SimTimeline, TimelineRecorder } from './timeline.js';
 import { History } from './history.js';
 import type { SimHooks } from './hooks.js';
 import { registerKeys } from './keys.js';
@@ -52,12 +53,16 @@ export interface RunControls {
    * clock). Without it the search is bounded by steps, the same on every machine.
    */
   checkerClock?: ElapsedClock;
+  /** Gathers what the HTML report draws (`--html`); observes only. */
+  timeline?: TimelineRecorder;
 }
 
 export interface SimResult {
   report: SimReport;
   verdict: 'pass' | 'fail' | 'inconclusive';
   failures: CheckFailure[];
+  /** Present when the run had a timeline recorder. */
+  timeline?: SimTimeline;
 }
 
 export async function runSimulation(options: SimOptions, controls: RunControls = {}): Promise<SimResult> {
@@ -78,6 +83,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const executor = new FaultExecutor(scheduler, schedule, cloudRun?.faultTarget(world.faultTarget()) ?? world.faultTarget(), (f) => {
     trace.mixU32(f.episodeId);
     trace.mixString(f.action);
+    controls.timeline?.onFault(f);
     log?.(f.atMs, `fault #${f.episodeId} ${f.action} ${f.detail}${f.skipped ? ` (skipped: ${f.skipped})` : ''}${f.byHeal ? ' (heal)' : ''}`);
   });
   const history = new History();
@@ -102,7 +108,8 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   setup.start();
   scheduler.at(quietFromMs, () => {
     hooks.atHeal?.({ partition: (cut: LinkCut) => void network.partition(cut), siteNames: () => world.siteNames() });
-    probe(world, scheduler, options.durationMs);
+    controls.timeline?.onHeal(quietFromMs);
+    probe(world, scheduler, options.durationMs, controls.timeline);
     cloudRun?.onHeal(options.durationMs);
   });
 
@@ -120,16 +127,29 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
   controls.inspect?.(world);
-  return finish(options, controls.checkerClock, {
+  const result = finish(options, controls.checkerClock, {
     runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun });
+  if (controls.timeline) {
+    const samples = world.latency.samples;
+    result.timeline = controls.timeline.finish({
+      durationMs: options.durationMs,
+      withFaults: options.faults.length > 0,
+      leaders: world.leaders.history,
+      latencyMs: samples.latencyMs,
+      floorMs: samples.fibreFloorMs,
+      failures: result.failures,
+    });
+  }
+  return result;
 }
 
 /** Feeds the liveness checker the leader and every site's applied index, every PROBE_EVERY_MS. */
-function probe(world: World, scheduler: Scheduler, endMs: number): void {
+function probe(world: World, scheduler: Scheduler, endMs: number, timeline?: TimelineRecorder): void {
   const leader = world.leaderSite()?.name;
   const applied = new Map(world.sites.map((s) => [s.name, s.isUp ? s.replica!.appliedIndex : -1] as [string, number]));
   world.checker.onProbe(scheduler.now(), leader, applied);
-  if (scheduler.now() + PROBE_EVERY_MS <= endMs) scheduler.after(PROBE_EVERY_MS, () => probe(world, scheduler, endMs));
+  timeline?.onProbe(scheduler.now(), applied);
+  if (scheduler.now() + PROBE_EVERY_MS <= endMs) scheduler.after(PROBE_EVERY_MS, () => probe(world, scheduler, endMs, timeline));
 }
 
 export interface Runaway {
