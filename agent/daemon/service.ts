@@ -1,4 +1,5 @@
 // The AgentService (what the admin socket calls) over the replica, the catalog and the write path.
+import type { Clock } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { ConfChange } from '../../consensus/types.js';
 import type {
@@ -39,8 +40,15 @@ export interface ServiceParts {
   /** Connections the member gater refused so far (monotonic). */
   gaterRefusals(): number;
   linkUp(member: string): boolean;
-  /** Polls (real time) until `done` or the timeout; the daemon's event loop keeps running meanwhile. */
-  sleep(ms: number): Promise<void>;
+  /** Times write latencies and polls a leader transfer (real time in the daemon, virtual in the simulator). */
+  clock: Clock;
+}
+
+/** How often a leader transfer checks whether the target has taken over. */
+const LEADER_TRANSFER_POLL_MS = 20;
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => void clock.setTimer(ms, resolve));
 }
 
 export class DaemonService implements AgentService {
@@ -79,7 +87,7 @@ export class DaemonService implements AgentService {
   }
 
   async write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome> {
-    const started = performance.now();
+    const started = this.p.clock.now();
     const outcome = await this.p.writer.write(ops.map(toCatalogOp), {
       clientId: options.clientId,
       seq: options.seq,
@@ -158,11 +166,11 @@ export class DaemonService implements AgentService {
       if (r.code === 'INVALID') return { status: 'rejected', code: 'VALIDATION', message: r.message };
       return { status: 'refused', code: r.code, message: r.leader ? `${r.message}; run it on the leader, ${r.leader}` : r.message, ...(r.leader ? { leader: r.leader } : {}) };
     }
-    const deadline = performance.now() + (options.timeoutMs ?? 2 * this.p.replica.electionTimeoutMs);
-    while (performance.now() < deadline) {
+    const deadline = this.p.clock.now() + (options.timeoutMs ?? 2 * this.p.replica.electionTimeoutMs);
+    while (this.p.clock.now() < deadline) {
       const st = this.p.replica.status();
       if (st.leader === site) return { status: 'transferred', leader: site, term: st.term };
-      await this.p.sleep(20);
+      await sleep(this.p.clock, LEADER_TRANSFER_POLL_MS);
     }
     return { status: 'unknown', message: `${site} did not take over within the timeout; the transfer was aborted or is still under way: check \`stackraft status\`` };
   }
@@ -241,7 +249,7 @@ export class DaemonService implements AgentService {
   }
 
   private countOutcome(outcome: CatalogWriteOutcome, startedMs: number): void {
-    this.p.metrics.writeSeconds.observe({ outcome: outcome.status }, (performance.now() - startedMs) / 1000);
+    this.p.metrics.writeSeconds.observe({ outcome: outcome.status }, (this.p.clock.now() - startedMs) / 1000);
     if (outcome.status === 'committed') this.p.metrics.proposalsCommitted.inc();
     if (outcome.status === 'refused') this.p.metrics.proposalsRefused.inc({ reason: outcome.code });
   }

@@ -1,25 +1,25 @@
-// The daemon of one site: identity, store (write-ahead log + LevelDB), catalog, libp2p transport, replica runtime,
-// write path, admin socket and the housekeeping loop (self-registration, learner promotion),
-// started in that order and stopped in reverse.
+// The daemon of one site: what only a process has (identity, the store (write-ahead log + LevelDB), the libp2p
+// transport and its peer directory, the admin socket, the metrics endpoint) around the site that
+// agent/site/compose.ts builds (replica, catalog, write path, admin service, housekeeping,
+// reconciler) — the same composition the simulator runs. Started in that order, stopped in reverse.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { seededRandom } from '../../consensus/prng.js';
-import { Replica } from '../../consensus/replica.js';
 import type { LogStore } from '../../consensus/ports.js';
 import { openDurableStore } from '../../storage/durable-store.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
-import { Catalog } from '../catalog/index.js';
+import type { Catalog } from '../catalog/index.js';
 import type { AgentConfig } from '../config/schema.js';
-import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.js';
+import type { AgentMetrics } from '../ops/metrics.js';
 import { startMetricsHttpServer, type MetricsHttpServer } from '../ops/metrics-http.js';
 import type { AgentLogger } from '../ops/logger.js';
+import type { Replica } from '../../consensus/replica.js';
 import { loadOrCreateIdentity } from '../transport/identity.js';
 import { Libp2pTransport } from '../transport/libp2p-transport.js';
-import { CatalogWriter } from '../write/catalog-writer.js';
-import { SiteReconciler, cloudDriverFromConfig } from '../reconciler/index.js';
-import { Housekeeping } from './housekeeping.js';
+import { cloudDriverFromConfig, type SiteReconciler } from '../reconciler/index.js';
+import { Site } from '../site/compose.js';
+import type { SitePorts, SiteSettings } from '../site/ports.js';
 import { realClock } from './real-clock.js';
-import { DaemonService } from './service.js';
 import { directoryKey, directoryMembers, type SeedPeer } from './site-directory.js';
 import { cliVersion } from '../cli/version.js';
 
@@ -33,117 +33,108 @@ export interface StartOptions {
 export class SiteAgent {
   private directoryFingerprint = '';
   private stopping: Promise<void> | null = null;
-  /** Reconciler wiring (agent/reconciler): null for a site with `cloud: { type: none }`. */
-  reconciler: SiteReconciler | null = null;
+  private metricsHttp: MetricsHttpServer | null = null;
+  private admin: AdminServer | null = null;
+  private site: Site | null = null;
 
   private constructor(
     readonly config: AgentConfig,
     readonly logger: AgentLogger,
     readonly peerId: string,
     readonly store: LogStore,
-    readonly catalog: Catalog,
     readonly transport: Libp2pTransport,
-    readonly replica: Replica,
-    readonly metrics: AgentMetrics,
-    private readonly housekeeping: Housekeeping,
-    private admin: AdminServer | null,
   ) {}
 
-  private metricsHttp: MetricsHttpServer | null = null;
+  get replica(): Replica {
+    return this.running().replica;
+  }
+
+  get catalog(): Catalog {
+    return this.running().catalog;
+  }
+
+  get metrics(): AgentMetrics {
+    return this.running().metrics;
+  }
+
+  /** Reconciler wiring (agent/reconciler): null for a site with `cloud: { type: none }`. */
+  get reconciler(): SiteReconciler | null {
+    return this.running().reconciler;
+  }
 
   static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
-    // Reconciler wiring: the cloud driver first, so a bad clouds.yaml stops the agent before it opens anything.
-    const cloudDriver = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
+    // The cloud driver first, so a bad clouds.yaml stops the agent before it opens anything.
+    const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
     const identity = await loadOrCreateIdentity(config.dataDir);
     const peerId = identity.peerId.toString();
     const store = await openDurableStore(join(config.dataDir, 'raft'), logger);
-    const catalog = new Catalog();
-    // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
-    const metrics = createAgentMetrics({ defaultLabels: { site: config.site.name } });
-    const seeds = seedPeers(config);
     const transport = new Libp2pTransport({
       clusterId: config.clusterId,
       localMember: config.site.name,
       privateKey: identity.privateKey,
       listenAddrs: config.listen,
       announceAddrs: config.announce,
-      members: directoryMembers(config.site.name, [], seeds),
+      members: directoryMembers(config.site.name, [], seedPeers(config)),
       logger,
       // All sites of a dev cluster or a test share 127.0.0.1: libp2p's per-host rate limit of 5
       // connections a second would throttle their reconnects after a restart.
       ...(config.listen.every((a) => a.startsWith('/ip4/127.')) ? { inboundConnectionsPerHostPerSecond: LOOPBACK_INBOUND_PER_SECOND } : {}),
     });
-    let agent: SiteAgent | null = null;
-    const replica = await Replica.open(
-      {
-        id: config.site.name,
-        tickMs: config.timing.tickMs,
-        raft: { electionTimeoutTicks: config.timing.electionTimeoutTicks, heartbeatTicks: config.timing.heartbeatTicks },
-        random: seededRandom(randomInt(2 ** 31)),
-        bootstrap: options.bootstrap ? { voters: [config.site.name] } : undefined,
+    const agent = new SiteAgent(config, logger, peerId, store, transport);
+    const site = await Site.open(siteSettings(config, peerId, options), agent.ports(cloud), {
+      onApplied: () => agent.refreshDirectory(),
+      onRoleChange: (role, term, leader) => logger.info({ role, term, leader: leader || null }, `role ${role}, term ${term}, leader ${leader || 'unknown'}`),
+      onFatal: (err) => {
+        logger.fatal({ err: err.message }, 'the replica stopped on a fatal error; the agent exits so systemd can restart it');
+        void agent.stop().finally(() => process.exit(1));
       },
-      {
-        clock: realClock,
-        store,
-        transport,
-        stateMachine: catalog,
-        logger,
-        hooks: {
-          onApplied: () => {
-            agent?.refreshDirectory();
-            agent?.reconciler?.catalogChanged();
-          },
-          onRoleChange: (role, term, leader) => {
-            setRole(metrics, role);
-            metrics.term.set(term);
-            logger.info({ role, term, leader: leader || null }, `role ${role}, term ${term}, leader ${leader || 'unknown'}`);
-          },
-          onPersist: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
-          onFatal: (err) => {
-            logger.fatal({ err: err.message }, 'the replica stopped on a fatal error; the agent exits so systemd can restart it');
-            void agent?.stop().finally(() => process.exit(1));
-          },
-        },
-      },
-    );
-    await transport.start();
-    const writer = new CatalogWriter(replica, catalog, () => Date.now());
-    const housekeeping = new Housekeeping({ config, peerId, replica, catalog, writer, transport, logger });
-    agent = new SiteAgent(config, logger, peerId, store, catalog, transport, replica, metrics, housekeeping, null);
-    agent.refreshDirectory();
-    replica.start();
-    housekeeping.start();
-    // Reconciler wiring: converge this site's cloud to the catalog (none for `cloud: { type: none }`).
-    if (cloudDriver !== undefined) {
-      agent.reconciler = new SiteReconciler({ site: config.site.name, driver: cloudDriver, replica, catalog, clock: realClock, logger: logger.child({ component: 'reconciler' }) });
-      agent.reconciler.start();
-    }
-    const service = new DaemonService({
-      clusterId: config.clusterId,
-      site: config.site.name,
-      peerId,
-      version: cliVersion(),
-      replica,
-      catalog,
-      writer,
-      metrics,
-      rttMs: (m) => transport.rttMs(m),
-      badFrames: () => ({ ...transport.counters.badFrames }),
-      gaterRefusals: () => transport.counters.gaterRefusals,
-      linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
-    agent.admin = await startAdminServer({ socketPath: config.adminSocket, service, metrics, logger });
+    agent.site = site;
+    await transport.start();
+    agent.refreshDirectory();
+    site.start();
+    agent.admin = await startAdminServer({ socketPath: config.adminSocket, service: site.service, metrics: site.metrics, logger });
     if (config.metrics.listen) {
-      agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => service.metrics(), logger });
+      agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => site.service.metrics(), logger });
     }
     logger.info({ site: config.site.name, peerId, listen: transport.multiaddrs(), socket: config.adminSocket }, 'stackraft agent started');
     return agent;
   }
 
+  /** The daemon's parts: wall clock, LevelDB, libp2p, the configured cloud. */
+  private ports(cloud: SitePorts['cloud']): SitePorts {
+    const { config, transport, logger } = this;
+    return {
+      clock: realClock,
+      epochMs: () => Date.now(),
+      random: () => seededRandom(randomInt(2 ** 31)),
+      store: this.store,
+      transport,
+      cloud,
+      addresses: () => {
+        const announced = config.announce.length > 0 ? config.announce : transport.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ''));
+        return announced.filter((a) => !a.includes('/ip4/0.0.0.0/'));
+      },
+      links: {
+        rttMs: (m) => transport.rttMs(m),
+        badFrames: () => ({ ...transport.counters.badFrames }),
+        gaterRefusals: () => transport.counters.gaterRefusals,
+        linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
+      },
+      logger,
+      componentLogger: (component) => logger.child({ component }),
+    };
+  }
+
+  private running(): Site {
+    if (this.site === null) throw new Error('the site is not open yet');
+    return this.site;
+  }
+
   /** Keeps the transport's member map in step with the catalog's site records. */
   refreshDirectory(): void {
-    const members = directoryMembers(this.config.site.name, this.catalog.sites(), seedPeers(this.config));
+    if (this.site === null) return;
+    const members = directoryMembers(this.config.site.name, this.site.catalog.sites(), seedPeers(this.config));
     const key = directoryKey(members);
     if (key === this.directoryFingerprint) return;
     this.directoryFingerprint = key;
@@ -162,15 +153,29 @@ export class SiteAgent {
 
   private async shutdown(): Promise<void> {
     this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
-    this.housekeeping.stop();
-    await this.reconciler?.stop();
     await this.admin?.close();
     await this.metricsHttp?.close();
-    await this.replica.stop();
+    await this.site?.stop();
     await this.transport.stop();
     await this.store.close();
     this.logger.info({}, 'stopped');
   }
+}
+
+function siteSettings(config: AgentConfig, peerId: string, options: StartOptions): SiteSettings {
+  return {
+    profile: { name: config.site.name, region: config.site.region, labels: config.site.labels, ...(config.site.country ? { country: config.site.country } : {}) },
+    clusterId: config.clusterId,
+    peerId,
+    version: cliVersion(),
+    voters: config.voters,
+    replica: {
+      tickMs: config.timing.tickMs,
+      raft: { electionTimeoutTicks: config.timing.electionTimeoutTicks, heartbeatTicks: config.timing.heartbeatTicks },
+      bootstrap: options.bootstrap ? { voters: [config.site.name] } : undefined,
+    },
+    processMetrics: true,
+  };
 }
 
 function seedPeers(config: AgentConfig): SeedPeer[] {

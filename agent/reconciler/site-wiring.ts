@@ -1,7 +1,8 @@
-// The reconciler inside the daemon: the site's driver, the replica-backed report sink, real timers,
-// and the "is my catalog current" guard. site-agent.ts creates the driver first (so a bad
-// clouds.yaml stops the agent before it joins anything) and starts this once the replica runs.
-import type { Clock, Logger } from '../../consensus/ports.js';
+// The reconciler inside a site (agent/site/compose.ts, in the daemon and the simulator alike): the
+// site's driver, the replica-backed report sink, the site's clock, and the "is my catalog current"
+// guard. The caller creates the driver first (so a bad clouds.yaml stops the agent before it joins
+// anything) and starts this once the replica runs.
+import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { Catalog } from '../catalog/index.js';
 import type { CloudDriver } from '../../drivers/index.js';
@@ -18,8 +19,14 @@ export interface SiteReconcilerDeps {
   replica: Replica;
   catalog: Catalog;
   clock: Clock;
+  /** Milliseconds since the Unix epoch (virtual in the simulator) for the reports' command time. */
+  epochMs: () => number;
+  /** Jitter of retry delays. */
+  random?: () => number;
   logger: Logger;
   options?: Partial<ReconcilerOptions>;
+  /** A sync report not seen committed within this long is retried (default: the replica's proposal timeout). */
+  reportTimeoutMs?: number;
 }
 
 export class SiteReconciler {
@@ -34,13 +41,14 @@ export class SiteReconciler {
         catalog: deps.catalog,
         clock: deps.clock,
         logger: deps.logger,
+        ...(deps.random ? { random: deps.random } : {}),
         // A replica that has not heard from a leader yet (just restarted) or is still applying what
         // it knows is committed would act on an old catalog: deletions there could be wrong.
         catalogReady: () => {
           const status = replica.status();
           return status.leader !== '' && replica.appliedIndex >= status.commit;
         },
-        report: replicaReportSink({ site: deps.site, replica, catalog: deps.catalog, epochMs: () => Date.now() }),
+        report: replicaReportSink({ site: deps.site, replica, catalog: deps.catalog, epochMs: deps.epochMs, timeoutMs: deps.reportTimeoutMs }),
       },
       deps.options,
     );
@@ -57,13 +65,21 @@ export class SiteReconciler {
 
   /** Stops the reconciler (waiting a bounded time for a cloud call in flight), then closes the driver. */
   async stop(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const grace = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), RECONCILER_STOP_GRACE_MS);
+      timer = this.deps.clock.setTimer(RECONCILER_STOP_GRACE_MS, () => resolve('timeout'));
     });
     const outcome = await Promise.race([this.reconciler.stop().then(() => 'stopped' as const), grace]);
-    clearTimeout(timer);
+    timer?.cancel();
     if (outcome === 'timeout') this.deps.logger.warn({ graceMs: RECONCILER_STOP_GRACE_MS }, 'reconciler still busy with the cloud; closing the driver under it');
     await this.deps.driver.close();
+  }
+
+  /**
+   * The process died: the reconciler takes no further step (a cloud call in flight never comes
+   * back to it). Nothing is awaited: its pass may wait forever on a timer of a stopped clock.
+   */
+  halt(): void {
+    void this.reconciler.stop();
   }
 }

@@ -27,6 +27,7 @@ export class CloudRun {
   constructor(scheduler: Scheduler, prng: Prng, world: World, locations: readonly SiteLocation[], quietFromMs: number, hooks: CloudHooks) {
     this.clouds = new SimClouds(scheduler, prng, world.siteNames(), hooks);
     world.observers.push(this.clouds);
+    world.cloudProvider = (site, clock) => this.clouds.driverFor(site, clock);
     // The revision lands while the faults run (half way to the heal), or as soon as it can after.
     this.catalog = new CloudCatalogWriter(scheduler, world, locations, quietFromMs / 2);
     this.probe = new CloudProbe(scheduler, this.clouds, world.sites, quietFromMs);

@@ -1,16 +1,15 @@
-// Every simulated site's cloud and the reconciler that converges it. The cloud is not the agent:
-// its in-memory model (Nova, Glance, Cinder, Neutron) survives the site's crashes, restarts and
-// rebuilds. Each incarnation of a site gets a fresh MemoryCloud driver over that model and the real
-// Reconciler on the incarnation's clock, reading its catalog and reporting sync status through its
-// replica (as the daemon does); a crash stops both. Cloud calls take virtual time, drawn from a
-// forked PRNG, and a call in flight when the site dies never continues: its waits are timers of the
-// dead incarnation's clock, so a four-call flavor create can stop between any two calls.
-import { Reconciler, replicaReportSink } from '../../agent/reconciler/index.js';
+// Every simulated site's cloud. The cloud is not the agent: its in-memory model (Nova, Glance,
+// Cinder, Neutron) survives the site's crashes, restarts and rebuilds. Each incarnation of a site
+// gets a fresh MemoryCloud driver over that model, and the site composition (agent/site/compose.ts)
+// gives it the daemon's reconciler wiring; a crash stops both. Cloud calls take virtual time, drawn
+// from a forked PRNG, and a call in flight when the site dies never continues: its waits are timers
+// of the dead incarnation's clock, so a four-call flavor create can stop between any two calls.
+import type { Reconciler } from '../../agent/reconciler/index.js';
 import { CloudModel, MemoryCloud, type CloudDriver, type FaultConfig } from '../../drivers/index.js';
 import type { CloudApiFault } from '../faults.js';
 import type { Prng } from '../prng.js';
-import type { Scheduler } from '../scheduler.js';
-import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS, SIM_RECONCILER_OPTIONS, SIM_REPORT_TIMEOUT_MS } from './cloud-tuning.js';
+import type { Scheduler, SiteClock } from '../scheduler.js';
+import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS } from './cloud-tuning.js';
 import { SIM_EPOCH_MS, type SimSite } from './site.js';
 
 /** Test-only injection point: a planted bug in what a site's reconciler sees of its cloud. */
@@ -66,47 +65,30 @@ export class SimClouds {
 
   // ------------------------------------------------------------ site lifecycle (World observer)
 
-  /** A new incarnation runs: give it a driver over the same cloud and start its reconciler. */
-  siteStarted(site: SimSite): void {
-    const c = this.cloudOf(site.name);
+  /** A new incarnation boots: a fresh driver over the same cloud, on the incarnation's clock. */
+  driverFor(site: string, clock: SiteClock): CloudDriver {
+    const c = this.cloudOf(site);
     this.retire(c);
-    const { clock, replica, catalog } = site;
-    if (clock === null || replica === null || catalog === null) throw new Error(`site ${site.name} started without clock, replica or catalog`);
     const inc = ++c.incarnations;
     const scheduler = this.scheduler;
-    // Virtual time, silenced with the incarnation: a dead agent's call in flight never resumes.
-    const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => void scheduler.timerAt(scheduler.now() + Math.max(0, ms), resolve, clock));
-    const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site.name}/${inc}`).asRandom(), faults: faultConfig(c.fault) });
+    // Virtual time (the cloud's, not the drifting site clock's), silenced with the incarnation's
+    // clock: a dead agent's call in flight never resumes.
+    const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => void scheduler.timerAt(scheduler.now() + Math.max(0, ms), resolve, clock as SiteClock));
+    const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site}/${inc}`).asRandom(), faults: faultConfig(c.fault) });
     c.driver = driver;
-    c.reconciler = new Reconciler(
-      {
-        site: site.name,
-        driver: this.hooks.wrapCloudDriver?.(site.name, driver) ?? driver,
-        catalog,
-        clock,
-        random: this.prng.fork(`reconciler/${site.name}/${inc}`).asRandom(),
-        // The daemon's guard (agent/reconciler/site-wiring.ts): act only on a current catalog.
-        catalogReady: () => {
-          const status = replica.status();
-          return status.leader !== '' && replica.appliedIndex >= status.commit;
-        },
-        // Virtual wall time (the same for every site, monotonic across incarnations) for the
-        // command's time and the sequence numbers of client reconciler/<site>.
-        report: replicaReportSink({ site: site.name, replica, catalog, epochMs: () => SIM_EPOCH_MS + scheduler.now(), timeoutMs: SIM_REPORT_TIMEOUT_MS }),
-      },
-      SIM_RECONCILER_OPTIONS,
-    );
-    this.started++;
-    c.reconciler.start();
+    return this.hooks.wrapCloudDriver?.(site, driver) ?? driver;
   }
 
-  /** The incarnation died: its reconciler stops (a call in flight never comes back); the cloud stays. */
+  /** The incarnation runs: its reconciler (built by the site composition) is the one to count. */
+  siteStarted(site: SimSite): void {
+    const c = this.cloudOf(site.name);
+    c.reconciler = site.running?.reconciler?.reconciler ?? null;
+    if (c.reconciler !== null) this.started++;
+  }
+
+  /** The incarnation died (the site halted its reconciler); the cloud stays. */
   siteDown(site: SimSite): void {
     this.retire(this.cloudOf(site.name));
-  }
-
-  catalogChanged(site: SimSite): void {
-    this.clouds.get(site.name)?.reconciler?.notifyCatalogChanged();
   }
 
   // ------------------------------------------------------------ faults
@@ -129,11 +111,7 @@ export class SimClouds {
   }
 
   private retire(c: SiteCloud): void {
-    if (c.reconciler) {
-      this.ended.passes += c.reconciler.status().passes;
-      // Its pass may wait forever on a silenced timer: nobody awaits the stop.
-      void c.reconciler.stop();
-    }
+    if (c.reconciler) this.ended.passes += c.reconciler.status().passes;
     if (c.driver) this.ended.faults += injected(c.driver);
     c.reconciler = null;
     c.driver = null;

@@ -1,8 +1,6 @@
-// The catalog record of a simulated site. Simulated sites have no libp2p key, but their records
-// must pass the catalog's validation like real ones, so each gets a well-formed, unique,
-// deterministic Ed25519-style peer id text and a DNS multiaddr naming it.
-import type { SiteLocation } from '../cities.js';
-import { citySlug } from '../cities.js';
+// Who a simulated site is to the others. Simulated sites have no libp2p key, but the records their
+// housekeeping writes must pass the catalog's validation like real ones, so each gets a
+// well-formed, unique, deterministic Ed25519-style peer id text and a DNS multiaddr to announce.
 import { hashToWords } from '../prng.js';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
@@ -26,15 +24,7 @@ export function simPeerId(site: string): string {
   return PEER_ID_PREFIX + tail;
 }
 
-export function siteRecordSpec(site: SiteLocation, role: 'voter' | 'learner'): Record<string, unknown> {
-  const peerId = simPeerId(site.name);
-  return {
-    name: site.name,
-    peerId,
-    addresses: [`/dns4/${site.name}.sim.stackraft.test/tcp/4001/p2p/${peerId}`],
-    region: site.region,
-    country: site.country,
-    labels: { city: citySlug(site.city) },
-    role,
-  };
+/** The address a simulated site announces (its housekeeping writes it into its own record). */
+export function simSiteAddress(site: string): string {
+  return `/dns4/${site}.sim.stackraft.test/tcp/4001`;
 }

@@ -1,18 +1,17 @@
 // Membership churn while the workload runs: a site is removed from the cluster (a configuration
 // change through the leader), shut down, and later rebuilt on an empty disk and added back the way
-// a new site joins: as a learner, promoted to voter once it has caught up (as the daemon's
-// housekeeping does). One step at a time, retried until the leader has committed it.
+// an operator adds a site (`stackraft site add`): as a learner. Promotion to voter is not done here:
+// the leader's housekeeping (agent/site/housekeeping.ts) promotes caught-up learners while there
+// are fewer voters than wanted, as in the daemon. One step at a time, retried until committed.
 import type { ProposalOutcome } from '../../consensus/ports.js';
 import type { ConfChange } from '../../consensus/types.js';
 import type { Scheduler } from '../scheduler.js';
 import type { SimSite } from './site.js';
 
-export type MembershipGoal = 'voter' | 'learner' | 'absent';
+export type MembershipGoal = 'member' | 'absent';
 
 /** How often pending membership work is retried. */
 export const MEMBERSHIP_RETRY_MS = 500;
-/** A learner this close to the leader's last index counts as caught up (as agent/daemon/housekeeping.ts). */
-export const PROMOTION_MAX_LAG_ENTRIES = 64;
 /** A membership proposal not committed within this long is tried again. */
 const PROPOSAL_TIMEOUT_MS = 3_000;
 
@@ -108,16 +107,6 @@ export class MembershipWorker {
     }
     if (!isVoter && !isLearner) {
       await this.propose(leader, { type: 'addLearner', member: site.name });
-      return false;
-    }
-    if (goal === 'voter' && isLearner) {
-      const progress = status.progress?.find((p) => p.member === site.name);
-      const caughtUp = progress !== undefined && progress.match >= status.lastIndex - PROMOTION_MAX_LAG_ENTRIES && replica.isLive(site.name);
-      if (caughtUp) await this.propose(leader, { type: 'promote', member: site.name });
-      return false;
-    }
-    if (goal === 'learner' && isVoter) {
-      await this.propose(leader, { type: 'demote', member: site.name });
       return false;
     }
     return true;

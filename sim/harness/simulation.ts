@@ -1,4 +1,4 @@
-// One simulated run from a seed: build the world, boot every site, write the site records, run the
+// One simulated run from a seed: build the world, boot every site, wait for their records, run the
 // workload and the fault schedule on virtual time, pause the workload for the quiet period while
 // everything heals, then check everything and fill the report. No wall clock here: the caller
 // measures speed (see sim/main.ts).
@@ -20,7 +20,7 @@ import { registerKeys } from './keys.js';
 import { runawayEventBudget, validateSimOptions, voterCount, type SimOptions } from './options.js';
 import { buildReport } from './report-builder.js';
 import { checkConvergence, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
-import { CatalogSetup } from './setup.js';
+import { SiteRegistrationWatch } from './registration.js';
 import { chooseTopology } from './topology.js';
 import { Workload } from './workload.js';
 import { World } from './world.js';
@@ -98,7 +98,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     hooks,
     trace,
   );
-  const setup = new CatalogSetup(scheduler, world, topology, () => {
+  const setup = new SiteRegistrationWatch(scheduler, world, world.siteNames(), () => {
     workload.start();
     cloudRun?.onSetupDone();
   });
@@ -173,7 +173,7 @@ export interface RunParts {
   runaway: Runaway | null;
   world: World;
   history: History;
-  setup: CatalogSetup;
+  setup: SiteRegistrationWatch;
   workload: Workload;
   executor: FaultExecutor;
   quietFromMs: number;
@@ -209,8 +209,7 @@ function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, par
   const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);
   if (parts.runaway) own.add('runaway', parts.runaway.atMs, [], parts.runaway.message);
-  if (setup.error !== null) own.add('workload', now, [], setup.error);
-  else if (setup.doneAtMs === null) own.add('workload', now, [], `the site records were never written (${setup.attempts} attempts): no write ever committed`);
+  if (setup.doneAtMs === null) own.add('workload', now, [], `the sites never all registered (${setup.registered} of ${world.sites.length} records in the leader's catalog at the last check)`);
   const clouds = parts.cloudRun?.finish(own, now) ?? null;
 
   const report = buildReport(options, parts, {

@@ -1,12 +1,18 @@
 // One simulated site across its lives: a disk that survives crashes, and per incarnation a clock,
-// an in-memory store over that disk, a catalog, the real replica runtime and a write path. A crash
-// kills the incarnation at once (unsynced writes lost, timers silenced, network presence gone);
-// callbacks of a dead incarnation are ignored, so a zombie's promises can never reach the checkers.
-import { Catalog } from '../../agent/catalog/index.js';
-import { CatalogWriter } from '../../agent/write/catalog-writer.js';
+// an in-memory store over that disk, and the site the daemon runs, built by the same composition
+// (agent/site/compose.ts: replica, catalog, write path, admin service, housekeeping, reconciler)
+// from the simulator's ports. A crash kills the incarnation at once (unsynced writes lost, timers
+// silenced, network presence gone); callbacks of a dead incarnation are ignored, so a zombie's
+// promises can never reach the checkers.
+import type { Catalog } from '../../agent/catalog/index.js';
+import { Site } from '../../agent/site/compose.js';
+import type { SitePorts, SiteSettings } from '../../agent/site/ports.js';
+import type { CatalogWriter } from '../../agent/write/catalog-writer.js';
+import { citySlug } from '../cities.js';
 import type { ApplyResult, StateMachine, Transport } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
-import { Replica, type ReplicaConfig } from '../../consensus/replica.js';
+import type { Replica, ReplicaConfig } from '../../consensus/replica.js';
+import type { CloudDriver } from '../../drivers/index.js';
 import type { ConfChange, Entry, MemberId, Role, SnapshotMeta } from '../../consensus/types.js';
 import { MemoryDisk } from '../../storage/memory-disk.js';
 import { MemoryLogStore } from '../../storage/memory-store.js';
@@ -14,6 +20,8 @@ import type { SiteLocation } from '../cities.js';
 import type { SimNetwork } from '../network.js';
 import type { Prng } from '../prng.js';
 import { SiteClock, type Scheduler } from '../scheduler.js';
+import { SIM_RECONCILER_OPTIONS, SIM_REPORT_TIMEOUT_MS } from './cloud-tuning.js';
+import { simPeerId, simSiteAddress } from './identity.js';
 import { ObservedStore } from './observed-store.js';
 
 export type DownReason = 'crash' | 'disk' | 'removed';
@@ -21,6 +29,10 @@ export type SiteState = 'down' | 'starting' | 'up';
 
 /** Virtual time 0 is this wall-clock instant in command timestamps (2024-01-01T00:00:00Z). */
 export const SIM_EPOCH_MS = 1_704_067_200_000;
+/** Every simulated frame would carry this cluster id. */
+const SIM_CLUSTER_ID = 'sim';
+/** What a simulated site's admin service reports as its version. */
+const SIM_VERSION = 'sim';
 /** Clamp of one simulated fsync, whatever the log-normal draws. */
 const MIN_FSYNC_MS = 0.2;
 const MAX_FSYNC_MS = 50;
@@ -53,6 +65,10 @@ export interface SiteContext {
   prng: Prng;
   replicaConfig: Omit<ReplicaConfig, 'id' | 'random' | 'bootstrap'>;
   bootstrap: { voters: MemberId[]; learners: MemberId[] };
+  /** How many voters the cluster should have (the sites' housekeeping promotes learners up to it). */
+  voters: number;
+  /** The cloud an incarnation manages (a driver on its clock), or undefined without clouds. */
+  cloudFor(site: string, clock: SiteClock): CloudDriver | undefined;
   diskMedianMs: number;
   diskSigma: number;
   events: SiteEvents;
@@ -97,9 +113,8 @@ export class SimSite {
   diskFailing = false;
   clock: SiteClock | null = null;
   store: ObservedStore | null = null;
-  catalog: Catalog | null = null;
-  replica: Replica | null = null;
-  writer: CatalogWriter | null = null;
+  /** The running incarnation's site (null while down). */
+  running: Site | null = null;
   role: Role = 'follower';
   term = 0;
   private downSignal: Promise<void> = Promise.resolve();
@@ -115,6 +130,18 @@ export class SimSite {
 
   get name(): string {
     return this.location.name;
+  }
+
+  get replica(): Replica | null {
+    return this.running?.replica ?? null;
+  }
+
+  get catalog(): Catalog | null {
+    return this.running?.catalog ?? null;
+  }
+
+  get writer(): CatalogWriter | null {
+    return this.running?.writer ?? null;
   }
 
   get isUp(): boolean {
@@ -143,52 +170,74 @@ export class SimSite {
       onEntriesWritten: (entries) => live() && events.onEntriesWritten(this, entries),
       onSnapshotInstalled: (meta) => live() && events.onSnapshotInstalled(this, meta),
     });
-    const catalog = new Catalog();
-    const reporting = new ReportingStateMachine(catalog, (entry, result) => live() && events.onStateMachineApply(this, entry, result));
-    const stateMachine = hooks.wrapStateMachine?.(this.name, reporting) ?? reporting;
     const plainTransport = network.transportFor(this.name);
     const transport = hooks.wrapTransport?.(this.name, plainTransport) ?? plainTransport;
     this.clock = clock;
     this.store = store;
-    this.catalog = catalog;
-    let replica: Replica;
+    let site: Site;
     try {
-      replica = await Replica.open(
-        {
-          ...this.ctx.replicaConfig,
-          id: this.name,
-          random: this.ctx.prng.fork(`replica/${this.name}/${inc}`).asRandom(),
-          bootstrap: this.mayBootstrap ? this.ctx.bootstrap : undefined,
+      site = await Site.open(this.settings(), this.ports(inc, clock, store, transport), {
+        wrapStateMachine: (catalog) => {
+          const reporting = new ReportingStateMachine(catalog, (entry, result) => live() && events.onStateMachineApply(this, entry, result));
+          return hooks.wrapStateMachine?.(this.name, reporting) ?? reporting;
         },
-        {
-          clock,
-          store,
-          transport,
-          stateMachine,
-          logger: silentLogger,
-          hooks: {
-            onRoleChange: (role, term, leader) => {
-              if (!live()) return;
-              this.role = role;
-              this.term = term;
-              events.onRole(this, role, term, leader);
-            },
-            onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
-            onConfChangeApplied: (change, entry) => live() && events.onConfChangeApplied(this, change, entry),
-            onFatal: (error) => live() && events.onFatal(this, error),
-          },
+        onRoleChange: (role, term, leader) => {
+          if (!live()) return;
+          this.role = role;
+          this.term = term;
+          events.onRole(this, role, term, leader);
         },
-      );
+        onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
+        onConfChangeApplied: (change, entry) => live() && events.onConfChangeApplied(this, change, entry),
+        onFatal: (error) => live() && events.onFatal(this, error),
+      });
     } catch (err) {
       if (live()) events.onFatal(this, err instanceof Error ? err : new Error(String(err)));
       return;
     }
     if (!live()) return;
-    this.replica = replica;
-    this.writer = new CatalogWriter(replica, catalog, () => SIM_EPOCH_MS + clock.now());
+    this.running = site;
     this.state = 'up';
-    events.onStarted(this, replica.appliedIndex);
-    replica.start();
+    events.onStarted(this, site.replica.appliedIndex);
+    site.start();
+  }
+
+  private settings(): SiteSettings {
+    const { location } = this;
+    return {
+      profile: { name: location.name, region: location.region, country: location.country, labels: { city: citySlug(location.city) } },
+      clusterId: SIM_CLUSTER_ID,
+      peerId: simPeerId(location.name),
+      version: SIM_VERSION,
+      voters: this.ctx.voters,
+      replica: { ...this.ctx.replicaConfig, bootstrap: this.mayBootstrap ? this.ctx.bootstrap : undefined },
+      reconciler: SIM_RECONCILER_OPTIONS,
+      reportTimeoutMs: SIM_REPORT_TIMEOUT_MS,
+    };
+  }
+
+  /** The simulator's parts for one incarnation: its clock, store and network presence, its cloud. */
+  private ports(inc: number, clock: SiteClock, store: ObservedStore, transport: Transport): SitePorts {
+    const { scheduler, prng } = this.ctx;
+    const address = simSiteAddress(this.name);
+    return {
+      clock,
+      // Virtual wall time: the same for every site and increasing across incarnations (client ids
+      // and sync-report sequence numbers of a restarted site must not repeat its earlier life's).
+      epochMs: () => SIM_EPOCH_MS + scheduler.now(),
+      random: (use) => prng.fork(`${use === 'raft' ? 'replica' : 'reconciler'}/${this.name}/${inc}`).asRandom(),
+      store,
+      transport,
+      cloud: this.ctx.cloudFor(this.name, clock),
+      addresses: () => [address],
+      links: {
+        rttMs: () => undefined,
+        badFrames: () => ({}),
+        gaterRefusals: () => 0,
+        linkUp: (member) => transport.linkDown?.(member) !== true,
+      },
+      logger: silentLogger,
+    };
   }
 
   /** The process dies now: unsynced writes are lost, nothing it set up fires again. */
@@ -197,12 +246,12 @@ export class SimSite {
     if (this.state === 'down') return;
     this.incarnation++;
     this.ctx.network.setSiteUp(this.name, false);
+    this.running?.halt();
     this.clock?.stop();
     this.store?.inner.crash();
     this.state = 'down';
     this.role = 'follower';
-    this.replica = null;
-    this.writer = null;
+    this.running = null;
     this.signalDown();
   }
 

@@ -4,12 +4,13 @@
 // membership through the methods here.
 import type { Entry, MemberId, Role, SnapshotMeta, ConfChange } from '../../consensus/types.js';
 import { StoreWriteError } from '../../storage/errors.js';
+import type { CloudDriver } from '../../drivers/index.js';
 import { RaftSafetyChecker } from '../checkers/raft-safety.js';
 import type { SiteLocation } from '../cities.js';
 import type { FaultTarget } from '../faults.js';
 import type { SimNetwork } from '../network.js';
 import type { Prng } from '../prng.js';
-import type { Scheduler } from '../scheduler.js';
+import type { Scheduler, SiteClock } from '../scheduler.js';
 import type { TraceHash } from '../stats.js';
 import type { LinkCut, LinkFaultKind } from '../wan.js';
 import { ApplyLog } from './apply-log.js';
@@ -18,8 +19,8 @@ import { EntryFactsCache } from './entries.js';
 import type { WriteRecord } from './history.js';
 import type { SimHooks } from './hooks.js';
 import { LeaderTracker } from './leader-tracker.js';
-import { MembershipWorker, type MembershipGoal } from './membership.js';
-import type { SimOptions } from './options.js';
+import { MembershipWorker } from './membership.js';
+import { voterCount, type SimOptions } from './options.js';
 import { ReachabilityLog } from './reachability.js';
 import { SimSite, type SiteEvents } from './site.js';
 
@@ -39,12 +40,14 @@ export interface WorldStats {
   fatalMessages: string[];
 }
 
-/** Follows the sites' lives (the clouds' reconcilers do); called after the world's own bookkeeping. */
+/** Follows the sites' lives (the clouds do); called after the world's own bookkeeping. */
 export interface SiteObserver {
   siteStarted(site: SimSite): void;
   siteDown(site: SimSite): void;
-  catalogChanged(site: SimSite): void;
 }
+
+/** Gives an incarnation of a site its cloud driver, on the incarnation's clock. */
+export type CloudProvider = (site: string, clock: SiteClock) => CloudDriver;
 
 /** Fatal messages kept for the report. */
 const MAX_FATAL_MESSAGES = 20;
@@ -60,8 +63,9 @@ export class World implements SiteEvents {
   readonly membership: MembershipWorker;
   readonly facts = new EntryFactsCache();
   readonly stats: WorldStats = { crashes: 0, restarts: 0, diskFatal: 0, otherFatal: 0, snapshotsInstalled: 0, fatalMessages: [] };
-  private readonly initialRole = new Map<string, MembershipGoal>();
   readonly observers: SiteObserver[] = [];
+  /** Set when the run has clouds (--clouds on). */
+  cloudProvider: CloudProvider | null = null;
   /** Narrates the run (faults, crashes, elections, membership) for --verbose; silent by default. */
   log: (line: string) => void = () => undefined;
 
@@ -94,6 +98,8 @@ export class World implements SiteEvents {
         retainEntries: options.retainEntries,
       },
       bootstrap: { voters: topology.voters, learners: topology.learners },
+      voters: voterCount(options),
+      cloudFor: (site: string, clock: SiteClock) => this.cloudProvider?.(site, clock),
       diskMedianMs: options.diskMedianMs,
       diskSigma: options.diskSigma,
       events: this,
@@ -101,8 +107,6 @@ export class World implements SiteEvents {
     };
     this.sites = topology.locations.map((loc) => new SimSite(loc, context));
     for (const s of this.sites) this.byName.set(s.name, s);
-    for (const v of topology.voters) this.initialRole.set(v, 'voter');
-    for (const l of topology.learners) this.initialRole.set(l, 'learner');
   }
 
   /** Starts every site (their opens complete as virtual time runs). */
@@ -185,7 +189,6 @@ export class World implements SiteEvents {
     if (site.role === 'leader' && site.term === entry.term && site.replica) {
       this.latency.onLeaderApplied(site.name, entry, site.replica.conf(), now);
     }
-    for (const o of this.observers) o.catalogChanged(site);
   }
 
   onConfChangeApplied(site: SimSite, _change: ConfChange, entry: Entry): void {
@@ -201,7 +204,6 @@ export class World implements SiteEvents {
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void {
     this.stats.snapshotsInstalled++;
     this.checker.onSnapshotInstalled(site.name, meta.index, meta.term, this.scheduler.now());
-    for (const o of this.observers) o.catalogChanged(site);
   }
 
   onFatal(site: SimSite, error: Error): void {
@@ -287,7 +289,7 @@ export class World implements SiteEvents {
       },
       setClockRate: (name, rate) => this.site(name).setClockRate(rate),
       removeSite: (name) => this.membership.request(this.site(name), 'absent'),
-      addSite: (name) => this.membership.request(this.site(name), this.initialRole.get(name) ?? 'learner'),
+      addSite: (name) => this.membership.request(this.site(name), 'member'),
     };
   }
 

@@ -41,7 +41,7 @@ test(
     assert.ok(victim.downReasons.has('removed'), 'the removal committed and the site was shut down');
     network.heal(cut);
     await scheduler.runUntilAsync(10_000);
-    world.membership.request(victim, 'voter');
+    world.membership.request(victim, 'member'); // added back as a learner; housekeeping promotes it
     await scheduler.runUntilAsync(25_000);
     assert.equal(world.leaderSite(), leader, 'the same leader throughout');
     const st = leader.replica!.status();
@@ -63,7 +63,7 @@ test(
     network.heal(cut);
     await scheduler.runUntilAsync(10_000);
     network.setLinkFault('duplication', 0.1);
-    world.membership.request(victim, 'voter');
+    world.membership.request(victim, 'member'); // added back as a learner; housekeeping promotes it
     // Three sites exchange well under 1,000 messages a second; a storm grows without bound.
     const perSecondBound = 20_000;
     for (let t = 11_000; t <= 15_000; t += 1_000) {

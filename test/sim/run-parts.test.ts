@@ -3,12 +3,12 @@
 // the choice of voters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectSites } from '../../sim/cities.js';
+import { citySlug, selectSites } from '../../sim/cities.js';
 import { Prng } from '../../sim/prng.js';
 import { ApplyLog } from '../../sim/harness/apply-log.js';
 import { EntryFactsCache } from '../../sim/harness/entries.js';
 import { History } from '../../sim/harness/history.js';
-import { simPeerId, siteRecordSpec } from '../../sim/harness/identity.js';
+import { simPeerId, simSiteAddress } from '../../sim/harness/identity.js';
 import { LeaderTracker } from '../../sim/harness/leader-tracker.js';
 import { TermRuns } from '../../sim/harness/observed-store.js';
 import { MAX_IN_FLIGHT_MS, ReachabilityLog, covered } from '../../sim/harness/reachability.js';
@@ -195,12 +195,21 @@ test('voters spread over regions; every founder gets the same bootstrap lists', 
   assert.notDeepEqual(chooseTopology(sites, 5, new Prng(4).fork('topology')).voters, t1.voters);
 });
 
-test('site records are valid catalog entries with unique peer ids', () => {
+test('simulated sites have unique peer ids and addresses the catalog accepts in their records', () => {
   const sites = selectSites(120);
   const ids = new Set(sites.map((s) => simPeerId(s.name)));
   assert.equal(ids.size, 120);
   const catalog = new Catalog();
-  const ops = sites.slice(0, 100).map((s, i) => putOp('site', s.name, siteRecordSpec(s, i % 2 === 0 ? 'voter' : 'learner')));
+  const record = (s: (typeof sites)[number], role: 'voter' | 'learner') => ({
+    name: s.name,
+    peerId: simPeerId(s.name),
+    addresses: [simSiteAddress(s.name)],
+    region: s.region,
+    country: s.country,
+    labels: { city: citySlug(s.city) },
+    role,
+  });
+  const ops = sites.slice(0, 100).map((s, i) => putOp('site', s.name, record(s, i % 2 === 0 ? 'voter' : 'learner')));
   const r = catalog.apply({ index: 1, term: 1, type: 0, data: encodeCommand(writeCommand({ clientId: 't', seq: 1, time: 1 }, ops)) });
   assert.deepEqual((r.result as { ok: boolean }).ok, true, JSON.stringify(r.result));
 });

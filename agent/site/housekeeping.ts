@@ -1,30 +1,37 @@
-// Background duties of an agent, once a second:
+// Background duties of a site, once a second:
 // - a member whose own `site` record is missing or out of date (the founding site, or a site whose
 //   addresses changed) writes it, so every other site can dial it;
 // - the leader promotes caught-up, live learners while there are fewer voters than configured.
+// Everything comes through ports (clock, address source, wall clock), so the simulator runs this
+// same code on virtual time.
+import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { Catalog, SiteSpec } from '../catalog/index.js';
-import type { AgentConfig } from '../config/schema.js';
-import type { AgentLogger } from '../ops/logger.js';
-import type { Libp2pTransport } from '../transport/libp2p-transport.js';
 import type { CatalogWriter } from '../write/catalog-writer.js';
+import type { SiteProfile } from './ports.js';
 
 export const HOUSEKEEPING_INTERVAL_MS = 1000;
 /** A learner this close to the leader's last index counts as caught up. */
 export const PROMOTION_MAX_LAG_ENTRIES = 64;
 
 export interface HousekeepingParts {
-  config: AgentConfig;
+  profile: SiteProfile;
   peerId: string;
+  /** How many voters the cluster should have; the leader promotes learners up to it. */
+  voters: number;
+  /** The addresses other sites should dial (no `/p2p/` part, no wildcard). */
+  addresses: () => string[];
   replica: Replica;
   catalog: Catalog;
   writer: CatalogWriter;
-  transport: Libp2pTransport;
-  logger: AgentLogger;
+  clock: Clock;
+  /** Milliseconds since the Unix epoch (virtual in the simulator): makes this life's client id unique. */
+  epochMs: () => number;
+  logger: Logger;
 }
 
 export class Housekeeping {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private busy = false;
   private seq = 0;
   private readonly clientId: string;
@@ -32,17 +39,24 @@ export class Housekeeping {
   private lastRejection = '';
 
   constructor(private readonly p: HousekeepingParts) {
-    this.clientId = `agent/${p.config.site.name}/${Date.now().toString(36)}`;
+    this.clientId = `agent/${p.profile.name}/${Math.floor(p.epochMs()).toString(36)}`;
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.runOnce(), HOUSEKEEPING_INTERVAL_MS);
-    this.timer.unref();
+    this.schedule();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
+  }
+
+  private schedule(): void {
+    this.timer = this.p.clock.setTimer(HOUSEKEEPING_INTERVAL_MS, () => {
+      if (this.timer === null) return;
+      this.schedule();
+      void this.runOnce();
+    });
   }
 
   async runOnce(): Promise<void> {
@@ -51,8 +65,9 @@ export class Housekeeping {
     try {
       const st = this.p.replica.status();
       if (!st.leader) return;
-      const isMember = st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id);
-      if (isMember && this.ownRecordIsStale(st.conf.voters.includes(st.id) ? 'voter' : 'learner')) await this.registerSelf(st.conf.voters.includes(st.id));
+      const isVoter = st.conf.voters.includes(st.id);
+      const isMember = isVoter || st.conf.learners.includes(st.id);
+      if (isMember && this.ownRecordIsStale(isVoter ? 'voter' : 'learner')) await this.registerSelf(isVoter);
       if (st.role === 'leader') await this.promoteOneLearner();
     } catch (err) {
       this.p.logger.warn({ err: (err as Error).message }, 'housekeeping step failed; will retry');
@@ -62,21 +77,20 @@ export class Housekeeping {
   }
 
   private desiredSelf(isVoter: boolean): SiteSpec {
-    const c = this.p.config;
-    const announced = c.announce.length > 0 ? c.announce : this.p.transport.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ''));
+    const { profile } = this.p;
     return {
-      name: c.site.name,
+      name: profile.name,
       peerId: this.p.peerId,
-      addresses: announced.filter((a) => !a.includes('/ip4/0.0.0.0/')),
-      region: c.site.region,
-      country: c.site.country ?? '',
-      labels: c.site.labels,
+      addresses: this.p.addresses(),
+      region: profile.region,
+      country: profile.country ?? '',
+      labels: profile.labels,
       role: isVoter ? 'voter' : 'learner',
-    } as SiteSpec;
+    };
   }
 
   private ownRecordIsStale(role: 'voter' | 'learner'): boolean {
-    const current = this.p.catalog.get('site', this.p.config.site.name);
+    const current = this.p.catalog.get('site', this.p.profile.name);
     if (!current) return true;
     const want = this.desiredSelf(role === 'voter');
     return current.spec.peerId !== want.peerId || current.spec.addresses.join() !== want.addresses.join() || current.spec.role !== role;
@@ -86,14 +100,14 @@ export class Housekeeping {
     const desired = this.desiredSelf(isVoter);
     if (desired.addresses.length === 0) {
       if (!this.warnedNoAddress) {
-        this.p.logger.warn({ listen: this.p.config.listen }, 'this site listens only on wildcard addresses: set `announce` in the config to the addresses other sites should dial, or they cannot reach it');
+        this.p.logger.warn({}, 'this site listens only on wildcard addresses: set `announce` in the config to the addresses other sites should dial, or they cannot reach it');
         this.warnedNoAddress = true;
       }
       return;
     }
     const spec = desired as unknown as Record<string, unknown>;
     if (spec.country === '') delete spec.country;
-    const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.config.site.name, spec }], { clientId: this.clientId, seq: ++this.seq });
+    const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.profile.name, spec }], { clientId: this.clientId, seq: ++this.seq });
     if (out.status === 'rejected') {
       // Retried every second until the config is fixed: say it once per distinct reason.
       if (out.message !== this.lastRejection) this.p.logger.error({ out }, 'the catalog refused this site\'s own record: fix the site section of the config');
@@ -106,14 +120,14 @@ export class Housekeeping {
 
   private async promoteOneLearner(): Promise<void> {
     const st = this.p.replica.status();
-    if (st.conf.voters.length >= this.p.config.voters || st.conf.learners.length === 0) return;
+    if (st.conf.voters.length >= this.p.voters || st.conf.learners.length === 0) return;
     const progress = new Map((st.progress ?? []).map((pr) => [pr.member, pr]));
     const candidate = st.conf.learners
       .filter((m) => this.p.replica.isLive(m) && (progress.get(m)?.match ?? 0) >= st.lastIndex - PROMOTION_MAX_LAG_ENTRIES)
       .sort()[0];
     if (!candidate) return;
     const out = await this.p.replica.proposeConfChange({ type: 'promote', member: candidate });
-    this.p.logger.info({ site: candidate, outcome: out.status }, `promoting learner ${candidate} to voter (${st.conf.voters.length} of ${this.p.config.voters} voters)`);
+    this.p.logger.info({ site: candidate, outcome: out.status }, `promoting learner ${candidate} to voter (${st.conf.voters.length} of ${this.p.voters} voters)`);
     if (out.status === 'committed' && this.p.catalog.get('site', candidate)) {
       await this.p.writer.write([{ op: 'patch', kind: 'site', id: candidate, spec: { role: 'voter' } }], { clientId: this.clientId, seq: ++this.seq });
     }

@@ -1,0 +1,144 @@
+// One site, built the same way in both worlds: the replica runtime over the store and transport it
+// is given, the catalog as its state machine, the write path, the admin service, the housekeeping
+// loop (self-registration, learner promotion) and the reconciler of the site's cloud. The daemon
+// (agent/daemon/site-agent.ts) adds what only a process has: identity, sockets, the peer directory;
+// the simulator (sim/harness/site.ts) adds its observers. Neither repeats any of this.
+import type { StateMachine } from '../../consensus/ports.js';
+import { Replica } from '../../consensus/replica.js';
+import { Catalog } from '../catalog/index.js';
+import { DaemonService } from '../daemon/service.js';
+import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.js';
+import { SiteReconciler } from '../reconciler/index.js';
+import { CatalogWriter } from '../write/catalog-writer.js';
+import { Housekeeping } from './housekeeping.js';
+import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
+
+export class Site {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly replica: Replica,
+    readonly catalog: Catalog,
+    readonly writer: CatalogWriter,
+    readonly service: DaemonService,
+    readonly metrics: AgentMetrics,
+    readonly housekeeping: Housekeeping,
+    /** null for a site with no cloud to manage. */
+    readonly reconciler: SiteReconciler | null,
+  ) {}
+
+  /**
+   * Opens the site from what its store holds (nothing runs yet). `ports.cloud` is already built:
+   * the daemon builds it first, so a bad clouds.yaml stops the agent before it opens anything.
+   */
+  static async open(settings: SiteSettings, ports: SitePorts, observers: SiteObservers = {}): Promise<Site> {
+    const logger = ports.logger;
+    const catalog = new Catalog();
+    const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false });
+    let reconciler: SiteReconciler | null = null;
+    const replica = await Replica.open(
+      { ...settings.replica, id: settings.profile.name, random: ports.random('raft') },
+      {
+        clock: ports.clock,
+        store: ports.store,
+        transport: ports.transport,
+        stateMachine: notifyOnRestore(observers.wrapStateMachine?.(catalog) ?? catalog, () => reconciler?.catalogChanged()),
+        logger,
+        hooks: {
+          onApplied: (entry, result) => {
+            observers.onApplied?.(entry, result);
+            reconciler?.catalogChanged();
+          },
+          onConfChangeApplied: (change, entry) => observers.onConfChangeApplied?.(change, entry),
+          onRoleChange: (role, term, leader) => {
+            setRole(metrics, role);
+            metrics.term.set(term);
+            observers.onRoleChange?.(role, term, leader);
+          },
+          onPersist: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
+          onFatal: (error) => observers.onFatal?.(error),
+        },
+      },
+    );
+    const writer = new CatalogWriter(replica, catalog, ports.epochMs);
+    const housekeeping = new Housekeeping({
+      profile: settings.profile,
+      peerId: settings.peerId,
+      voters: settings.voters,
+      addresses: ports.addresses,
+      replica,
+      catalog,
+      writer,
+      clock: ports.clock,
+      epochMs: ports.epochMs,
+      logger,
+    });
+    if (ports.cloud !== undefined) {
+      reconciler = new SiteReconciler({
+        site: settings.profile.name,
+        driver: ports.cloud,
+        replica,
+        catalog,
+        clock: ports.clock,
+        epochMs: ports.epochMs,
+        random: ports.random('reconciler'),
+        logger: ports.componentLogger?.('reconciler') ?? logger,
+        options: settings.reconciler,
+        reportTimeoutMs: settings.reportTimeoutMs,
+      });
+    }
+    const service = new DaemonService({
+      clusterId: settings.clusterId,
+      site: settings.profile.name,
+      peerId: settings.peerId,
+      version: settings.version,
+      replica,
+      catalog,
+      writer,
+      metrics,
+      clock: ports.clock,
+      ...ports.links,
+    });
+    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler);
+  }
+
+  /** Starts the replica, then the housekeeping loop and the reconciler (the transport is already listening). */
+  start(): void {
+    this.replica.start();
+    this.housekeeping.start();
+    this.reconciler?.start();
+  }
+
+  /** Graceful stop: housekeeping, the reconciler (bounded wait for a cloud call), then the replica. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.housekeeping.stop();
+      await this.reconciler?.stop();
+      await this.replica.stop();
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * The process died (the simulator's crash): nothing of this life may act again. Nothing is
+   * awaited, nothing is flushed; the store and the clock are the caller's to kill.
+   */
+  halt(): void {
+    this.housekeeping.stop();
+    this.reconciler?.halt();
+  }
+}
+
+/** A snapshot installed from the leader changes the catalog without an apply: the reconciler hears of it too. */
+function notifyOnRestore(inner: StateMachine, restored: () => void): StateMachine {
+  return {
+    apply: (entry) => inner.apply(entry),
+    snapshot: () => inner.snapshot(),
+    restore: (image) => {
+      const records = inner.restore(image);
+      restored();
+      return records;
+    },
+    load: (records) => inner.load(records),
+  };
+}
