@@ -3,7 +3,7 @@
 import { AdminClient, DEFAULT_SOCKET_PATH, DEFAULT_WRITE_TIMEOUT_MS } from './client.js';
 import { parseCommandLine, parseInteger, type CommandContext, type CommandSpec } from './command.js';
 import { allCommands } from './commands/index.js';
-import { externalCommands } from './commands-external.js';
+import type { ExternalCommands } from './commands-external.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, mainHelp, nounHelp, usageLine } from './help.js';
 import type { CliIo } from './io.js';
@@ -13,9 +13,10 @@ import { cliVersion } from './version.js';
 /** The longest --timeout accepted (the agent caps a write's wait at 120 s). */
 const MAX_TIMEOUT_SECONDS = 120;
 
-export async function runCli(argv: string[], io: CliIo, commands: CommandSpec[] = allCommands()): Promise<number> {
+/** `external`: the process commands (daemon, dev cluster, simulator) the entry point registers. */
+export async function runCli(argv: string[], io: CliIo, commands: CommandSpec[] = allCommands(), external: ExternalCommands = new Map()): Promise<number> {
   try {
-    return await dispatch(argv, io, commands);
+    return await dispatch(argv, io, commands, external);
   } catch (error) {
     return reportError(error, io, commands);
   }
@@ -42,21 +43,21 @@ function hoistLeadingOptions(argv: string[]): string[] {
   return [...rest.slice(0, words), ...leading, ...rest.slice(words)];
 }
 
-async function dispatch(rawArgv: string[], io: CliIo, commands: CommandSpec[]): Promise<number> {
+async function dispatch(rawArgv: string[], io: CliIo, commands: CommandSpec[], external: ExternalCommands): Promise<number> {
   const argv = hoistLeadingOptions(rawArgv);
   const first = argv[0];
   if (first === undefined || first === '-h' || first === '--help') {
-    io.stdout.write(mainHelp(commands, externalSummaries()));
+    io.stdout.write(mainHelp(commands, externalSummaries(external)));
     return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (first === '--version') {
     io.stdout.write(`stackraft ${cliVersion()}\n`);
     return EXIT.OK;
   }
-  if (first === 'help') return dispatch([...argv.slice(1), '--help'], io, commands);
+  if (first === 'help') return dispatch([...argv.slice(1), '--help'], io, commands, external);
 
-  const external = externalCommands.get(first);
-  if (external) return external.run(argv.slice(1));
+  const processCommand = external.get(first);
+  if (processCommand) return processCommand.run(argv.slice(1));
 
   const found = findCommand(argv, commands, io);
   if ('exitCode' in found) return found.exitCode;
@@ -131,8 +132,8 @@ function buildContext(command: CommandSpec, parsed: ReturnType<typeof parseComma
   };
 }
 
-function externalSummaries(): Array<{ name: string; summary: string }> {
-  return [...externalCommands].map(([name, entry]) => ({ name, summary: entry.summary }));
+function externalSummaries(external: ExternalCommands): Array<{ name: string; summary: string }> {
+  return [...external].map(([name, entry]) => ({ name, summary: entry.summary }));
 }
 
 function reportError(error: unknown, io: CliIo, commands: CommandSpec[]): number {

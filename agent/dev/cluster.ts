@@ -49,7 +49,13 @@ interface DevSite {
   child?: ChildProcess;
 }
 
-export async function run(argv: string[]): Promise<number> {
+export interface DevClusterOptions {
+  /** The `stackraft` program (its compiled entry point) the sites' agents are started with. */
+  program: string;
+}
+
+export async function run(argv: string[], options: DevClusterOptions): Promise<number> {
+  const { program } = options;
   let values: { sites?: string; dir?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: { sites: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
@@ -79,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   try {
-    await launch(sites[0]!, true);
+    await launch(program, sites[0]!, true);
     const admin = new AdminClient(sites[0]!.socket);
     await waitFor(async () => (await admin.get<{ leader: string | null }>('/v1/status')).leader === sites[0]!.name, 'the first site to lead');
     for (const site of sites.slice(1)) {
@@ -91,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
         country: regionOf(sites.indexOf(site))[1],
         labels: {},
       });
-      await launch(site, false);
+      await launch(program, site, false);
     }
     await waitFor(async () => {
       const st = await admin.get<{ members: Array<{ role: string }> }>('/v1/status');
@@ -141,10 +147,9 @@ function regionOf(i: number): readonly [string, string] {
   return REGIONS[i % REGIONS.length]!;
 }
 
-async function launch(site: DevSite, bootstrap: boolean): Promise<void> {
-  const cli = new URL('../cli/main.js', import.meta.url).pathname;
+async function launch(program: string, site: DevSite, bootstrap: boolean): Promise<void> {
   const log = openSync(join(site.dir, 'agent.log'), 'a');
-  const args = [cli, 'agent', '--config', site.config, ...(bootstrap ? ['--bootstrap'] : [])];
+  const args = [program, 'agent', '--config', site.config, ...(bootstrap ? ['--bootstrap'] : [])];
   site.child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
   site.child.once('exit', (code, signal) => {
     if (site.child) process.stderr.write(`dev-cluster: ${site.name} (pid ${site.child.pid}) exited (${signal ?? `code ${code}`}); log: ${join(site.dir, 'agent.log')}\n`);

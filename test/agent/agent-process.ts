@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The CLI entry point, compiled next to this file (build/test/agent -> build/agent/cli). */
-export const CLI_SCRIPT = new URL('../../agent/cli/main.js', import.meta.url).pathname;
+export const CLI_SCRIPT = new URL('../../cmd/stackraft.js', import.meta.url).pathname;
 
 /** How long a process gets to exit after a signal before the helper gives up on it. */
 export const EXIT_WAIT_MS = 10_000;

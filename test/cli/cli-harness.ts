@@ -2,6 +2,8 @@
 // the compiled program in a child process (for exit codes and the real entry point).
 import { spawn } from 'node:child_process';
 import { runCli } from '../../agent/cli/run.js';
+import { allCommands } from '../../agent/cli/commands/index.js';
+import { PROCESS_COMMANDS } from '../../cmd/commands.js';
 import type { CliIo } from '../../agent/cli/io.js';
 
 export interface CliRun {
@@ -20,11 +22,11 @@ export async function runInProcess(args: string[], options: { socketPath?: strin
     env: { ...(options.socketPath ? { STACKRAFT_SOCKET: options.socketPath } : {}), ...options.env },
     readStdin: async () => options.stdin ?? '',
   };
-  const code = await runCli(args, io);
+  const code = await runCli(args, io, allCommands(), PROCESS_COMMANDS);
   return { code, stdout, stderr };
 }
 
-export const CLI_MAIN = new URL('../../agent/cli/main.js', import.meta.url);
+export const CLI_MAIN = new URL('../../cmd/stackraft.js', import.meta.url);
 
 /** Spawns the compiled CLI; kills it (by pid) if it runs longer than `timeoutMs`. */
 export function spawnCli(args: string[], options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {}): Promise<CliRun> {

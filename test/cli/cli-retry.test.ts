@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { externalCommands, lazyCommand, registerExternalCommand } from '../../agent/cli/commands-external.js';
+import { runCli } from '../../agent/cli/run.js';
+import { allCommands } from '../../agent/cli/commands/index.js';
 import { runInProcess } from './cli-harness.js';
 
 type Mode = 'drop-first' | 'drop-all';
@@ -81,26 +82,17 @@ describe('CLI connection failures', { timeout: 20_000 }, () => {
   });
 });
 
-describe('external commands', { timeout: 10_000 }, () => {
+describe('process commands', { timeout: 10_000 }, () => {
   it('runs a registered command with the remaining arguments and returns its exit code', async () => {
     const seen: string[][] = [];
-    const previous = externalCommands.get('sim');
-    registerExternalCommand('sim', { summary: 'test', run: async (argv) => (seen.push(argv), 7) });
-    try {
-      const run = await runInProcess(['sim', '--seed', '42']);
-      assert.equal(run.code, 7);
-      assert.deepEqual(seen, [['--seed', '42']]);
-    } finally {
-      if (previous) registerExternalCommand('sim', previous);
-    }
+    const external = new Map([['sim', { summary: 'test', run: async (argv: string[]) => (seen.push(argv), 7) }]]);
+    const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {}, readStdin: async () => '' };
+    const code = await runCli(['sim', '--seed', '42'], io, allCommands(), external);
+    assert.equal(code, 7);
+    assert.deepEqual(seen, [['--seed', '42']]);
   });
 
-  it('a command whose module is missing from the build says so and exits 1', async () => {
-    const code = await lazyCommand('nothing', './no-such-module-here.js')([]);
-    assert.equal(code, 1);
-  });
-
-  it('every external command appears in the main help', async () => {
+  it('every process command appears in the main help', async () => {
     const run = await runInProcess(['--help']);
     for (const name of ['init', 'agent', 'dev-cluster', 'sim']) assert.match(run.stdout, new RegExp(`\\n  ${name} +`));
   });
