@@ -1,4 +1,4 @@
-// Runs the `stackraft` CLI binary (the compiled agent/cli/main.js) as a child process, for exit
+// Runs the `stackraft` CLI binary (the compiled cmd/stackraft.js) as a child process, for exit
 // code tests, and times it. The child is killed by PID if it outlives its bound.
 import { spawn } from 'node:child_process';
 import { CLI_SCRIPT } from './agent-process.js';
