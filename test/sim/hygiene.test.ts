@@ -27,6 +27,19 @@ function jsFiles(dir: string): string[] {
   });
 }
 
+/** The site composition runs inside every simulated site: it too takes time and chance only through its ports. */
+const SITE_DIR = fileURLToPath(new URL('../../agent/site/', import.meta.url));
+
+test('the site composition uses no wall clock, ambient randomness or real timers', () => {
+  const files = jsFiles(SITE_DIR);
+  assert.ok(files.length >= 3, `found only ${files.length} compiled modules in ${SITE_DIR}`);
+  const offences = files.flatMap((file) => {
+    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+    return FORBIDDEN.filter(([pattern]) => pattern.test(code)).map(([, name]) => `${file.slice(SITE_DIR.length)}: ${name}`);
+  });
+  assert.deepEqual(offences, []);
+});
+
 test('simulator modules use no wall clock, ambient randomness or real timers', () => {
   const files = jsFiles(SIM_DIR);
   assert.ok(files.length >= 8, `found only ${files.length} compiled sim modules in ${SIM_DIR}`);
