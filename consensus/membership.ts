@@ -1,6 +1,7 @@
 // Which members are voters and learners, and since which log index. A ConfChange takes effect as
 // soon as it is appended, so the membership is a history that follows the log: truncating a
 // ConfChange entry reverts to the one before, compaction forgets history below the snapshot.
+import { invariant } from './invariant.js';
 import type { ConfState, MemberId } from './types.js';
 
 interface ConfPoint {
@@ -65,9 +66,7 @@ export class Membership {
 
   /** A ConfChange entry at `index` was appended. */
   append(index: number, conf: ConfState): void {
-    if (index <= this.lastChangeIndex) {
-      throw new Error(`raft invariant: conf change at ${index} does not follow the one at ${this.lastChangeIndex}`);
-    }
+    invariant(index > this.lastChangeIndex, () => `raft invariant: conf change at ${index} does not follow the one at ${this.lastChangeIndex}`);
     this.points.push({ index, conf: frozenConf(conf) });
     this.refreshSets();
   }

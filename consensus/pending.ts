@@ -1,8 +1,9 @@
 // Book-keeping of the runtime: proposals waiting for their entry to commit, requests forwarded to
 // the leader, and reads waiting for the state machine to catch up. Each is bounded.
+import { invariant } from './invariant.js';
 import type { TimerHandle } from './ports.js';
 
-/** A promise plus the timer that gives up on it; settled exactly once. */
+/** A promise plus the timer that gives up on it; settled exactly once (a second settle is a bug). */
 export class Waiter<T> {
   private settled = false;
   private timer: TimerHandle | null = null;
@@ -23,12 +24,11 @@ export class Waiter<T> {
     return this.settled;
   }
 
-  settle(value: T): boolean {
-    if (this.settled) return false;
+  settle(value: T): void {
+    invariant(!this.settled, () => `a request was settled twice (the second answer: ${JSON.stringify(value)})`);
     this.settled = true;
     this.timer?.cancel();
     this.resolveFn(value);
-    return true;
   }
 }
 
@@ -36,8 +36,13 @@ export class Waiter<T> {
 export class AppliedWaiters {
   private waiting: Array<{ index: number; wake: () => void }> = [];
 
-  add(index: number, wake: () => void): void {
+  constructor(private readonly capacity: number) {}
+
+  /** False (nothing added) when `capacity` reads already wait. */
+  add(index: number, wake: () => void): boolean {
+    if (this.waiting.length >= this.capacity) return false;
     this.waiting.push({ index, wake });
+    return true;
   }
 
   /** Wakes everyone whose target is at or below `applied`. */

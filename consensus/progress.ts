@@ -1,5 +1,6 @@
 // The leader's view of one follower: how much of the log it holds (match), what to send next,
 // and the flow-control state that decides whether another append may go out now.
+import { invariant } from './invariant.js';
 import type { MemberId, ProgressState } from './types.js';
 
 /**
@@ -24,7 +25,7 @@ export class Inflights {
   }
 
   add(lastIndex: number): void {
-    if (this.full) throw new Error('raft invariant: inflight window overflow');
+    invariant(!this.full, 'raft invariant: inflight window overflow');
     this.ring[(this.start + this.size) % this.ring.length] = lastIndex;
     this.size++;
   }

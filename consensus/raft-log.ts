@@ -1,6 +1,7 @@
 // The in-memory Raft log: the entries after `base` held in one array offset by the first index.
 // `base` is the index just before the first held entry (the snapshot index, or the last entry
 // dropped by compaction) and its term is remembered so an append right after it can be checked.
+import { invariant } from './invariant.js';
 import type { Entry } from './types.js';
 
 /** Per-entry bookkeeping added to the payload size when bounding batches by bytes. */
@@ -17,9 +18,7 @@ export class RaftLog {
 
   constructor(base: number, baseTerm: number, entries: Entry[]) {
     for (let i = 0; i < entries.length; i++) {
-      if (entries[i].index !== base + 1 + i) {
-        throw new Error(`raft invariant: log is not contiguous: expected index ${base + 1 + i}, found ${entries[i].index}`);
-      }
+      invariant(entries[i].index === base + 1 + i, () => `raft invariant: log is not contiguous: expected index ${base + 1 + i}, found ${entries[i].index}`);
     }
     this.held = entries.slice();
     this.base = base;
@@ -73,24 +72,20 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    if (entry.index !== this.lastIndex + 1) {
-      throw new Error(`raft invariant: append of index ${entry.index} to a log ending at ${this.lastIndex}`);
-    }
+    invariant(entry.index === this.lastIndex + 1, () => `raft invariant: append of index ${entry.index} to a log ending at ${this.lastIndex}`);
     this.held.push(entry);
   }
 
   /** Drops every entry at or after `index`. */
   truncateFrom(index: number): void {
-    if (index <= this.base) throw new Error(`raft invariant: truncation at ${index} reaches the compacted prefix (base ${this.base})`);
+    invariant(index > this.base, () => `raft invariant: truncation at ${index} reaches the compacted prefix (base ${this.base})`);
     if (index <= this.lastIndex) this.held.length = index - this.base - 1;
   }
 
   /** Drops every entry before `firstIndex`; the entry just before it becomes the base. */
   compactTo(firstIndex: number): void {
     if (firstIndex <= this.base + 1) return;
-    if (firstIndex > this.lastIndex + 1) {
-      throw new Error(`raft invariant: compaction to ${firstIndex} past the last index ${this.lastIndex}`);
-    }
+    invariant(firstIndex <= this.lastIndex + 1, () => `raft invariant: compaction to ${firstIndex} past the last index ${this.lastIndex}`);
     const newBaseTerm = this.term(firstIndex - 1) as number;
     this.held = this.held.slice(firstIndex - this.base - 1);
     this.base = firstIndex - 1;
@@ -125,17 +120,13 @@ export function logFromBoot(snapIndex: number, snapTerm: number, entries: Entry[
   if (entries.length === 0) return new RaftLog(snapIndex, snapTerm, []);
   const first = entries[0].index;
   for (let i = 1; i < entries.length; i++) {
-    if (entries[i].index !== first + i) {
-      throw new Error(`raft invariant: log is not contiguous: expected index ${first + i}, found ${entries[i].index}`);
-    }
+    invariant(entries[i].index === first + i, () => `raft invariant: log is not contiguous: expected index ${first + i}, found ${entries[i].index}`);
   }
   const last = entries[entries.length - 1].index;
   if (first === snapIndex + 1) return new RaftLog(snapIndex, snapTerm, entries);
-  if (first > snapIndex + 1) throw new Error(`raft invariant: boot log starts at ${first} but the snapshot ends at ${snapIndex}`);
+  invariant(first <= snapIndex + 1, () => `raft invariant: boot log starts at ${first} but the snapshot ends at ${snapIndex}`);
   if (last <= snapIndex) return new RaftLog(snapIndex, snapTerm, []);
   const atSnapshot = entries[snapIndex - first];
-  if (atSnapshot.term !== snapTerm) {
-    throw new Error(`raft invariant: boot log has term ${atSnapshot.term} at the snapshot index ${snapIndex}, the snapshot says ${snapTerm}`);
-  }
+  invariant(atSnapshot.term === snapTerm, () => `raft invariant: boot log has term ${atSnapshot.term} at the snapshot index ${snapIndex}, the snapshot says ${snapTerm}`);
   return new RaftLog(first, entries[0].term, entries.slice(1));
 }

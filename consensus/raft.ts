@@ -32,6 +32,7 @@
 //   snapshot           snapshot = one chunk; snapshotResp: snapshot.offset = bytes held, done when
 //                      installed. timeoutNow: campaign now (leadership transfer).
 import type { ProposeResult, RaftBootState, RaftConfig, RaftCore, RefusalReason } from './api.js';
+import { InvariantError } from './invariant.js';
 import { validateRaftConfig } from './config-check.js';
 import { applyConfChange, confChangeShapeError, decodeConfChange, encodeConfChange } from './confchange.js';
 import { EMPTY_CONF, Membership } from './membership.js';
@@ -69,8 +70,9 @@ const EMPTY_DATA = new Uint8Array(0);
 type TransferResult = ReturnType<RaftCore['transferLeader']>;
 type ReadResult = ReturnType<RaftCore['readIndex']>;
 
+/** A broken rule of the algorithm (see consensus/invariant.ts), for the throw sites below. */
 function invariant(message: string): Error {
-  return new Error(`raft invariant: ${message}`);
+  return new InvariantError(`raft invariant: ${message}`);
 }
 
 export class Raft implements RaftCore {
@@ -308,7 +310,7 @@ export class Raft implements RaftCore {
   }
 
   ready(): Ready {
-    if (this.out.isOutstanding) throw new Error('raft: ready() called before advance() of the previous Ready');
+    if (this.out.isOutstanding) throw new InvariantError('raft: ready() called before advance() of the previous Ready');
     if (this.pendingBroadcast) {
       this.pendingBroadcast = false;
       this.replication.broadcastAppends();

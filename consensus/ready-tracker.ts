@@ -2,6 +2,7 @@
 // durable and applied by calling advance(). One Ready is outstanding at a time; messages may be
 // stepped while it is (the runtime awaits its write), so everything here tolerates changes made
 // between ready() and advance(), such as a truncation of entries already handed out.
+import { invariant } from './invariant.js';
 import type { RaftLog } from './raft-log.js';
 import type { Entry, HardState, Message, ReadState, Ready, Snapshot } from './types.js';
 
@@ -59,7 +60,7 @@ export class ReadyTracker {
 
   /** Builds the next Ready and marks its contents as handed out. */
   take(log: RaftLog, hs: HardState): Ready {
-    if (this.outstanding !== null) throw new Error('raft: ready() called before advance() of the previous Ready');
+    invariant(this.outstanding === null, 'raft: ready() called before advance() of the previous Ready');
     const last = log.lastIndex;
     const entries = this.handedTo < last ? log.slice(this.handedTo + 1, last + 1) : NO_ENTRIES;
     const committedEntries = this.nextCommitted(log, hs.commit);
@@ -89,7 +90,7 @@ export class ReadyTracker {
 
   /** The runtime has written `rd` and applied its committed entries. */
   acknowledge(rd: Ready): void {
-    if (rd !== this.outstanding) throw new Error('raft: advance() called with a Ready that is not the outstanding one');
+    invariant(rd === this.outstanding, 'raft: advance() called with a Ready that is not the outstanding one');
     this.outstanding = null;
     if (rd.hardState !== undefined) this.persistedTerm = rd.hardState.term;
     if (rd.snapshot !== undefined) {

@@ -1,6 +1,7 @@
 // The leader's side of log replication: one Progress per member, what to send each of them
 // (appends within flow control, heartbeats, snapshot chunks), and how to read their answers.
 // Commit, leadership transfer and reads stay in raft.ts; this file only moves the log.
+import { invariant } from './invariant.js';
 import type { RaftConfig } from './api.js';
 import type { Membership } from './membership.js';
 import { Progress } from './progress.js';
@@ -277,11 +278,7 @@ export class Replication {
 
   private startSnapshot(pr: Progress): void {
     const snap = this.host.latestSnapshot();
-    if (snap === null) {
-      throw new Error(
-        `raft invariant: ${pr.member} needs index ${pr.next} but the log starts at ${this.log.firstIndex} and there is no snapshot`,
-      );
-    }
+    invariant(snap !== null, () => `raft invariant: ${pr.member} needs index ${pr.next} but the log starts at ${this.log.firstIndex} and there is no snapshot`);
     pr.becomeSnapshot(snap.meta.index);
     this.sendSnapshotChunk(pr);
   }

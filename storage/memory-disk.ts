@@ -1,5 +1,6 @@
 // The "disk" of the in-memory store: the state that survives a simulated crash. A MemoryLogStore
 // instance keeps a view (disk + writes not yet synced); only synced writes reach the disk image.
+import { invariant } from '../consensus/invariant.js';
 import type { AppliedChanges } from '../consensus/ports.js';
 import type { Entry, HardState, Snapshot } from '../consensus/types.js';
 import { EMPTY_HARD_STATE, logBase, type LogState } from './log-state.js';
@@ -118,9 +119,7 @@ export function applyPlan(image: MemoryImage, plan: WritePlan): void {
   if (plan.hardState) image.hardState = { ...plan.hardState };
   if (plan.applied) applyApplied(image, plan.applied);
   const lastIndex = image.logFirst + image.log.length - 1;
-  if (lastIndex !== next.lastIndex) {
-    throw new Error(`memory store invariant: log ends at ${lastIndex} after a write planned to end at ${next.lastIndex}`);
-  }
+  invariant(lastIndex === next.lastIndex, () => `memory store invariant: log ends at ${lastIndex} after a write planned to end at ${next.lastIndex}`);
 }
 
 /** The applied records and index of a write: the state store's part of it. */
