@@ -34,7 +34,8 @@ export class Site {
   static async open(settings: SiteSettings, ports: SitePorts, observers: SiteObservers = {}): Promise<Site> {
     const logger = ports.logger;
     const catalog = new Catalog();
-    const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false });
+    // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
+    const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });
     let reconciler: SiteReconciler | null = null;
     const replica = await Replica.open(
       { ...settings.replica, id: settings.profile.name, random: ports.random('raft') },
