@@ -4,7 +4,8 @@
 // site, including unknown fields and cross-resource rules): these schemas only mirror its field
 // names and types, and take its id rules as they are.
 import { z } from 'zod';
-import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME, UUID } from '../catalog/names.js';
+import { LABEL_KEY, LABEL_VALUE, PROJECT_ID, REGION_NAME, SITE_NAME, UUID } from '../catalog/names.js';
+import { MAX_FLAVOR_ACCESS_PROJECTS } from '../catalog/limits.js';
 import { SpecError, type StringRule } from '../catalog/spec-reader.js';
 import { UncarriedKeyError, findUncarriedKey } from '../catalog/codec.js';
 import { checkResourceId as checkCatalogId } from '../catalog/names.js';
@@ -72,8 +73,13 @@ const SHAPES: Record<ResourceKind, KindShape> = {
       isPublic: booleanValue(),
       extraSpecs: stringMap('extra spec names to string values'),
       description: z.string(expecting('a string')),
+      accessProjects: z.array(ruleString(PROJECT_ID, 'a project id'), expecting('a list of project ids')).max(MAX_FLAVOR_ACCESS_PROJECTS, expecting(`at most ${MAX_FLAVOR_ACCESS_PROJECTS} project ids`)),
     },
     required: ['name', 'vcpus', 'ram', 'disk'],
+    check: (spec) =>
+      spec.isPublic !== false && Array.isArray(spec.accessProjects) && spec.accessProjects.length > 0
+        ? { field: 'accessProjects', message: 'gives projects access to a private flavor; a public flavor is open to every project (set isPublic false)' }
+        : undefined,
   },
   image: {
     fields: {

@@ -42,6 +42,8 @@ export const NOVA_MAX_INT = 2_147_483_647;
 /** Nova's rxtx_factor is a 32-bit float column. */
 export const NOVA_MAX_RXTX_FACTOR = 3.40282e38;
 export const MAX_FLAVOR_EXTRA_SPECS = 128;
+/** Projects one private flavor may name for access. */
+export const MAX_FLAVOR_ACCESS_PROJECTS = 128;
 export const MAX_DESCRIPTION_CHARS = 65_535;
 
 /** Glance defaults: image_property_quota and image_tag_quota. */

@@ -46,6 +46,8 @@ export interface FlavorSpec {
   isPublic: boolean;
   extraSpecs: Record<string, string>;
   description?: string;
+  /** Projects given access to a private flavor (Nova os-flavor-access), sorted; absent when none. */
+  accessProjects?: string[];
 }
 
 export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vdi', 'iso', 'ploop', 'vhd', 'vhdx', 'aki', 'ari', 'ami'] as const;

@@ -1,5 +1,6 @@
 // flavor: a Nova flavor, created with the same id on every site it is placed on (Nova v2.1 limits).
-import { MAX_DESCRIPTION_CHARS, MAX_FLAVOR_EXTRA_SPECS, NOVA_MAX_INT, NOVA_MAX_RXTX_FACTOR } from './limits.js';
+import { MAX_DESCRIPTION_CHARS, MAX_FLAVOR_ACCESS_PROJECTS, MAX_FLAVOR_EXTRA_SPECS, NOVA_MAX_INT, NOVA_MAX_RXTX_FACTOR } from './limits.js';
+import { PROJECT_ID } from './names.js';
 import {
   expectObject,
   readBoolean,
@@ -7,8 +8,10 @@ import {
   readOptionalString,
   readPositiveNumber,
   readString,
+  readStringList,
   readStringMap,
   rejectUnknownFields,
+  SpecError,
   type StringRule,
 } from './spec-reader.js';
 import type { FlavorSpec } from './types.js';
@@ -24,6 +27,7 @@ const FLAVOR_FIELDS = [
   'isPublic',
   'extraSpecs',
   'description',
+  'accessProjects',
 ] as const;
 
 /** Nova's "name" format: 1-255 printable characters, no leading or trailing white space. */
@@ -57,5 +61,13 @@ export function normalizeFlavorSpec(input: unknown): FlavorSpec {
   };
   const description = readOptionalString(spec, 'description', 'spec', { min: 0, max: MAX_DESCRIPTION_CHARS, multiline: true });
   if (description !== undefined) normalized.description = description;
+  const accessProjects = readStringList(spec, 'accessProjects', 'spec', { maxItems: MAX_FLAVOR_ACCESS_PROJECTS, item: PROJECT_ID, unique: true });
+  if (accessProjects.length > 0) {
+    if (normalized.isPublic) {
+      throw new SpecError('spec.accessProjects', 'spec.accessProjects gives projects access to a private flavor; a public flavor is open to every project (set isPublic false)');
+    }
+    // Sorted, so the same set is the same spec (no new revision for a reordering).
+    normalized.accessProjects = [...accessProjects].sort();
+  }
   return normalized;
 }

@@ -37,6 +37,7 @@ export function toCloudFlavor(resource: ResourceOf<'flavor'>): CloudFlavorSpec {
     extraSpecs: { ...s.extraSpecs },
   };
   if (s.description !== undefined) spec.description = s.description;
+  if (s.accessProjects !== undefined) spec.accessProjects = [...s.accessProjects];
   return spec;
 }
 

@@ -203,6 +203,19 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.equal(h.service.callsOf('write').length, before);
   });
 
+  it('flavor project access: a list of project ids, for a private flavor only', async () => {
+    const before = h.service.callsOf('write').length;
+    const publicOne = await h.request('PUT', '/v1/resources/flavor/acc', { spec: { ...flavorSpec, accessProjects: ['p1'] } });
+    assert.equal(publicOne.status, 400, publicOne.text);
+    assert.equal(publicOne.json.error.field, 'spec.accessProjects');
+    const badId = await h.request('PUT', '/v1/resources/flavor/acc', { spec: { ...flavorSpec, isPublic: false, accessProjects: ['p 1'] } });
+    assert.equal(badId.status, 400, badId.text);
+    assert.equal(badId.json.error.field, 'spec.accessProjects.0');
+    assert.equal(h.service.callsOf('write').length, before);
+    const ok = await h.request('PUT', '/v1/resources/flavor/acc', { spec: { ...flavorSpec, isPublic: false, accessProjects: ['p1', 'p2'] } });
+    assert.equal(ok.status, 200, ok.text);
+  });
+
   it('kind-specific rules: image digest, protection group sites, quota limits', async () => {
     const image = await h.request('PUT', '/v1/resources/image/2b9c6e6e-8a0e-4bd5-b3e9-5bd14a5d0a11', {
       spec: { name: 'cirros', diskFormat: 'qcow2', containerFormat: 'bare', source: { url: 'https://example.com/c.img' } },

@@ -128,6 +128,10 @@ describe('flavor validation', () => {
     { name: "id '.'", kind: 'flavor', id: '.', spec: flavorSpec(), field: 'id', says: 'not' },
     { name: "id '..'", kind: 'flavor', id: '..', spec: flavorSpec(), field: 'id', says: 'not' },
     { name: "extra spec key '..'", kind: 'flavor', id: 'f', spec: flavorSpec({ extraSpecs: { '..': '1' } }), field: 'spec.extraSpecs key' },
+    { name: 'access on a public flavor', kind: 'flavor', id: 'f', spec: flavorSpec({ accessProjects: [PROJECT] }), field: 'spec.accessProjects', says: 'private' },
+    { name: 'access not a list', kind: 'flavor', id: 'f', spec: flavorSpec({ isPublic: false, accessProjects: PROJECT }), field: 'spec.accessProjects' },
+    { name: 'access project id', kind: 'flavor', id: 'f', spec: flavorSpec({ isPublic: false, accessProjects: ['a b'] }), field: 'spec.accessProjects[0]' },
+    { name: 'access project twice', kind: 'flavor', id: 'f', spec: flavorSpec({ isPublic: false, accessProjects: ['p1', 'p1'] }), field: 'spec.accessProjects[1]' },
   ];
   for (const c of cases) it(`refuses ${c.name}`, () => assertRefused(new Harness(), c));
 
@@ -145,6 +149,22 @@ describe('flavor validation', () => {
       isPublic: true,
       extraSpecs: {},
     });
+  });
+});
+
+describe('flavor project access', () => {
+  it('stores the access list of a private flavor sorted; none means no field; a patch replaces or removes the list', () => {
+    const harness = new Harness();
+    const [first] = expectOk(harness.write({ op: 'put', kind: 'flavor', id: 'p', spec: flavorSpec({ isPublic: false, accessProjects: ['p2', 'p1'] }) }).result);
+    assert.deepEqual(harness.catalog.get('flavor', 'p')?.spec.accessProjects, ['p1', 'p2']);
+    const [same] = expectOk(harness.write({ op: 'put', kind: 'flavor', id: 'p', spec: flavorSpec({ isPublic: false, accessProjects: ['p1', 'p2'] }) }).result);
+    assert.equal(same, first, 'the same set in another order is no change');
+    expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'p', spec: { accessProjects: ['p3'] } }).result);
+    assert.deepEqual(harness.catalog.get('flavor', 'p')?.spec.accessProjects, ['p3']);
+    expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'p', spec: { accessProjects: null } }).result);
+    assert.equal(Object.hasOwn(harness.catalog.get('flavor', 'p')!.spec, 'accessProjects'), false);
+    expectOk(harness.write({ op: 'put', kind: 'flavor', id: 'q', spec: flavorSpec({ isPublic: false, accessProjects: [] }) }).result);
+    assert.equal(Object.hasOwn(harness.catalog.get('flavor', 'q')!.spec, 'accessProjects'), false);
   });
 });
 

@@ -76,6 +76,24 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       assert.equal(writes(), before);
     });
 
+    it('--project gives a private flavor access: create, set adds, unset takes away (the whole list is sent)', async () => {
+      const before = writes();
+      const notPrivate = await cli('flavor', 'create', 'acc', '--id', 'acc', '--vcpus', '1', '--ram', '512', '--disk', '1', '--project', 'p1');
+      assert.equal(notPrivate.code, 2);
+      assert.match(notPrivate.stderr, /--project gives a private flavor access: add --private/);
+      assert.equal(writes(), before);
+      ok(await cli('flavor', 'create', 'acc', '--id', 'acc', '--vcpus', '1', '--ram', '512', '--disk', '1', '--private', '--project', 'p1', '--project', 'p2', '--project', 'p1'));
+      assert.deepEqual((lastWrite()[0][0] as { spec: Record<string, unknown> }).spec.accessProjects, ['p1', 'p2']);
+      const shown = await cli('flavor', 'show', 'acc', '-f', 'json');
+      assert.deepEqual((JSON.parse(shown.stdout) as Record<string, unknown>).access_project_ids, ['p1', 'p2']);
+      ok(await cli('flavor', 'set', 'acc', '--project', 'p3'));
+      assert.deepEqual((lastWrite()[0][0] as { patch: unknown }).patch, { accessProjects: ['p1', 'p2', 'p3'] });
+      ok(await cli('flavor', 'unset', 'acc', '--project', 'p1', '--project', 'p3'));
+      assert.deepEqual((lastWrite()[0][0] as { patch: unknown }).patch, { accessProjects: ['p2'] });
+      ok(await cli('flavor', 'set', 'acc', '--no-project'));
+      assert.deepEqual((lastWrite()[0][0] as { patch: unknown }).patch, { accessProjects: null });
+    });
+
     it('list and list --long', async () => {
       const short = await cli('flavor', 'list', '-f', 'json');
       ok(short);

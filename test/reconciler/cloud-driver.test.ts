@@ -26,7 +26,7 @@ describe('cloud driver from the agent config', () => {
     const driver = cloudDriverFromConfig({ type: 'mock', url: mock.url });
     assert.ok(driver instanceof OpenStackDriver);
     const h = new Harness();
-    h.write(putOp('site', 'paris', siteSpec('paris', 1)), putOp('flavor', 'f1', flavorSpec()));
+    h.write(putOp('site', 'paris', siteSpec('paris', 1)), putOp('flavor', 'f1', flavorSpec({ isPublic: false, accessProjects: [mock.serviceProjectId, mock.adminProjectId] })));
     const reconciler = new Reconciler({
       site: 'paris',
       driver,
@@ -39,6 +39,8 @@ describe('cloud driver from the agent config', () => {
       for (let i = 0; i < 100 && h.catalog.syncStatus({ site: 'paris' })[0]?.state !== 'in-sync'; i++) await new Promise((r) => setTimeout(r, 50));
       assert.equal(h.catalog.syncStatus({ site: 'paris' })[0]?.state, 'in-sync');
       assert.equal(mock.model.getFlavor('f1').vcpus, 1, 'the flavor is in the mock cloud');
+      assert.deepEqual(mock.model.listFlavorAccess('f1'), [mock.adminProjectId, mock.serviceProjectId].sort(), 'with its project access (os-flavor-access)');
+      assert.ok(mock.requests.some((r) => r.service === 'compute' && r.method === 'POST' && r.path.endsWith('/flavors/f1/action')));
       assert.ok(mock.requests.some((r) => r.service === 'identity' && r.method === 'POST'), 'authenticated with Keystone');
       assert.ok(mock.requests.some((r) => r.service === 'compute' && r.method === 'POST' && r.path.endsWith('/flavors')));
     } finally {

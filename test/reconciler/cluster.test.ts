@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../consensus/prng.js';
-import { Catalog, deleteOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
+import { Catalog, deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
 import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
 import { Reconciler, reconcilerClientId, replicaReportSink } from '../../agent/reconciler/index.js';
 import { CatalogWriter } from '../../agent/write/catalog-writer.js';
@@ -106,6 +106,24 @@ describe('reconciler: three sites through the log', () => {
       for (const cloud of rc.clouds.values()) if ((await cloud.getFlavor('m1.shared')) !== undefined) return false;
       return SITES.every((s) => rc.c.site(s).sm.syncStatus({ kind: 'flavor', id: 'm1.shared' }).length === 0);
     }, 10_000);
+    await rc.stop();
+  });
+
+  it('a private flavor\'s project access is replicated and reconciled on every site, and changed in place', async () => {
+    const rc = new ReconciledCluster();
+    await rc.start();
+    const spec = flavorSpec({ name: 'm1.private', isPublic: false, accessProjects: ['project-b', 'project-a'] });
+    const [created] = await rc.write(SITES[1]!, [putOp('flavor', 'm1.private', spec)]);
+    await rc.runUntil(() => SITES.every((s) => inSyncEverywhere(rc.c.site(s).sm, 'm1.private', created!)), 10_000);
+    for (const cloud of rc.clouds.values()) assert.deepEqual((await cloud.getFlavor('m1.private'))?.accessProjects, ['project-a', 'project-b']);
+
+    const [changed] = await rc.write(SITES[2]!, [patchOp('flavor', 'm1.private', { accessProjects: ['project-c', 'project-b'] })]);
+    await rc.runUntil(() => SITES.every((s) => inSyncEverywhere(rc.c.site(s).sm, 'm1.private', changed!)), 10_000);
+    for (const [name, cloud] of rc.clouds) {
+      assert.deepEqual((await cloud.getFlavor('m1.private'))?.accessProjects, ['project-b', 'project-c'], name);
+      const entry = rc.c.site(name).sm.syncStatus({ site: name, kind: 'flavor', id: 'm1.private' })[0];
+      assert.equal(entry?.message, '', `${name}: changed in place, not replaced`);
+    }
     await rc.stop();
   });
 });

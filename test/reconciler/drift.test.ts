@@ -14,6 +14,20 @@ function operatorFlavor(id: string, name: string) {
 }
 
 describe('reconciler: audit and drift', () => {
+  it("puts a private flavor's project access back when it was changed out of band", async () => {
+    const f = new Fixture();
+    f.write(putOp('flavor', 'p1', flavorSpec({ isPublic: false, accessProjects: ['project-a'] })));
+    await f.start();
+    const model = f.cloud.model;
+    assert.deepEqual(model.listFlavorAccess('p1'), ['project-a']);
+    model.removeFlavorAccess('p1', 'project-a');
+    model.addFlavorAccess('p1', 'project-x');
+    await f.advance(AUDIT_MS + 5_000);
+    assert.deepEqual(model.listFlavorAccess('p1'), ['project-a']);
+    assert.equal(f.entry('flavor', 'p1')?.state, 'in-sync');
+    await f.stop();
+  });
+
   it('repairs a managed resource changed, deleted or added out of band, at the next audit', async () => {
     const f = new Fixture();
     f.write(putOp('flavor', 'f1', flavorSpec()), putOp('flavor', 'f2', flavorSpec({ name: 'm1.two' })), putOp('image', IMAGE_ID, imageSpec()), putOp('quota', PROJECT, quotaSpec()));

@@ -19,6 +19,7 @@ import {
   resourceTailColumns,
   revisionOf,
   specField,
+  stringList,
   updatedMap,
 } from '../resources.js';
 
@@ -35,12 +36,26 @@ const showColumns: Column<ResourceView>[] = [
   { header: 'RXTX Factor', key: 'rxtx_factor', get: (r) => r.spec.rxtxFactor ?? 1 },
   { header: 'Is Public', key: 'is_public', get: (r) => r.spec.isPublic ?? true },
   { header: 'Properties', key: 'properties', get: (r) => r.spec.extraSpecs ?? {} },
+  { header: 'Access Project IDs', key: 'access_project_ids', get: (r) => r.spec.accessProjects ?? [] },
   { header: 'Description', key: 'description', get: specField('description') },
   ...resourceTailColumns(),
 ];
 
 const LIST_KEYS = ['id', 'name', 'ram', 'disk', 'ephemeral', 'vcpus', 'is_public', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'swap', 'rxtx_factor', 'properties'];
+
+function uniqueProjects(projects: string[]): string[] {
+  return [...new Set(projects)];
+}
+
+/**
+ * The whole new access list (a merge patch replaces a list): `current` plus `add` minus `remove`,
+ * or null (the field removed) when it ends up empty.
+ */
+function accessList(current: string[], add: string[], remove: string[]): string[] | null {
+  const next = [...new Set([...current, ...add])].filter((p) => !remove.includes(p));
+  return next.length > 0 ? next : null;
+}
 
 const create: CommandSpec = {
   words: [KIND, 'create'],
@@ -58,6 +73,7 @@ const create: CommandSpec = {
     'rxtx-factor': { type: 'string', value: 'F', help: 'RX/TX factor (default 1.0)' },
     public: { type: 'boolean', help: 'available to every project (default)' },
     private: { type: 'boolean', help: 'available only to projects given access' },
+    project: { type: 'string', multiple: true, value: 'PROJECT_ID', help: 'give this project access to the private flavor (repeatable; needs --private)' },
     property: { type: 'string', multiple: true, value: 'K=V', help: 'extra spec' },
     description: { type: 'string', value: 'TEXT', help: 'description' },
     ...PLACEMENT_OPTION,
@@ -65,6 +81,9 @@ const create: CommandSpec = {
   notes: 'example: stackraft flavor create m1.small --vcpus 1 --ram 2048 --disk 20 --property hw:cpu_policy=shared',
   run: async (ctx) => {
     const id = ctx.str('id') ?? randomUUID();
+    const isPublic = exclusiveFlags(ctx, ['public', 'private']) !== 'private';
+    const projects = uniqueProjects(ctx.strs('project'));
+    if (isPublic && projects.length > 0) throw new UsageError('--project gives a private flavor access: add --private', ctx.command.words.join(' '));
     const spec: JsonObject = {
       name: ctx.positionals[0],
       vcpus: parseInteger('vcpus', requireOption(ctx, 'vcpus'), 1),
@@ -73,9 +92,10 @@ const create: CommandSpec = {
       ephemeral: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : 0,
       swap: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : 0,
       rxtxFactor: ctx.has('rxtx-factor') ? parsePositiveNumber('rxtx-factor', ctx.str('rxtx-factor')!) : 1,
-      isPublic: exclusiveFlags(ctx, ['public', 'private']) !== 'private',
+      isPublic,
       extraSpecs: parseKeyValues('property', ctx.strs('property')),
       ...(ctx.has('description') ? { description: ctx.str('description')! } : {}),
+      ...(projects.length > 0 ? { accessProjects: projects } : {}),
     };
     const placement = placementChange(ctx);
     const result = await putResource(ctx, KIND, id, { spec, ...placement, expectedRevision: 0 });
@@ -89,12 +109,14 @@ const show = showCommand(KIND, 'show one flavor', 'ID|NAME', showColumns, true);
 
 const set: CommandSpec = {
   words: [KIND, 'set'],
-  summary: 'change a flavor\'s properties or placement',
+  summary: 'change a flavor\'s properties, project access or placement',
   args: 'ID|NAME',
   positionals: { min: 1, max: 1 },
   options: {
     property: { type: 'string', multiple: true, value: 'K=V', help: 'add or change an extra spec' },
     'no-property': { type: 'boolean', help: 'remove every extra spec first (then apply --property)' },
+    project: { type: 'string', multiple: true, value: 'PROJECT_ID', help: 'give this project access to the private flavor (repeatable)' },
+    'no-project': { type: 'boolean', help: 'remove every project\'s access first (then apply --project)' },
     description: { type: 'string', value: 'TEXT', help: 'new description' },
     ...PLACEMENT_SET_OPTIONS,
   },
@@ -103,10 +125,13 @@ const set: CommandSpec = {
     const placement = placementChange(ctx);
     const set = parseKeyValues('property', ctx.strs('property'));
     const changesExtraSpecs = ctx.bool('no-property') || Object.keys(set).length > 0;
-    if (!changesExtraSpecs && !ctx.has('description') && !('placement' in placement)) nothingToChange(ctx);
+    const addProjects = uniqueProjects(ctx.strs('project'));
+    const changesAccess = ctx.bool('no-project') || addProjects.length > 0;
+    if (!changesExtraSpecs && !changesAccess && !ctx.has('description') && !('placement' in placement)) nothingToChange(ctx);
     const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
     const patch: JsonObject = {};
     if (changesExtraSpecs) patch.extraSpecs = updatedMap(resource.spec.extraSpecs, set, [], ctx.bool('no-property'));
+    if (changesAccess) patch.accessProjects = accessList(ctx.bool('no-project') ? [] : stringList(resource.spec.accessProjects), addProjects, []);
     if (ctx.has('description')) patch.description = ctx.str('description')!;
     await patchResource(ctx, KIND, resource.id, { patch, ...placement, expectedRevision: resource.revision });
   },
@@ -114,15 +139,22 @@ const set: CommandSpec = {
 
 const unset: CommandSpec = {
   words: [KIND, 'unset'],
-  summary: 'remove extra specs from a flavor',
+  summary: 'remove extra specs or project access from a flavor',
   args: 'ID|NAME',
   positionals: { min: 1, max: 1 },
-  options: { property: { type: 'string', multiple: true, value: 'KEY', help: 'extra spec to remove' } },
+  options: {
+    property: { type: 'string', multiple: true, value: 'KEY', help: 'extra spec to remove' },
+    project: { type: 'string', multiple: true, value: 'PROJECT_ID', help: 'take this project\'s access away' },
+  },
   run: async (ctx) => {
     const keys = ctx.strs('property');
-    if (keys.length === 0) throw new UsageError('give at least one --property KEY to remove', ctx.command.words.join(' '));
+    const projects = ctx.strs('project');
+    if (keys.length === 0 && projects.length === 0) throw new UsageError('give at least one --property KEY or --project PROJECT_ID to remove', ctx.command.words.join(' '));
     const { resource } = await findResource(ctx, KIND, ctx.positionals[0]);
-    await patchResource(ctx, KIND, resource.id, { patch: { extraSpecs: updatedMap(resource.spec.extraSpecs, {}, keys, false) }, expectedRevision: resource.revision });
+    const patch: JsonObject = {};
+    if (keys.length > 0) patch.extraSpecs = updatedMap(resource.spec.extraSpecs, {}, keys, false);
+    if (projects.length > 0) patch.accessProjects = accessList(stringList(resource.spec.accessProjects), [], projects);
+    await patchResource(ctx, KIND, resource.id, { patch, expectedRevision: resource.revision });
   },
 };
 
