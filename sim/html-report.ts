@@ -37,16 +37,18 @@ interface Bar {
 
 function timelineSpec(t: SimTimeline): TopLevelSpec {
   const endS = seconds(t.durationMs);
-  const faults: Bar[] = t.faults.map((f) => ({ lane: `fault: ${f.kind}`, start: seconds(f.startMs), end: seconds(f.endMs ?? t.durationMs), label: `#${f.episodeId} ${f.detail}${f.skipped ? ` (skipped: ${f.skipped})` : ''}` }));
+  const faults: Bar[] = t.faults.filter((f) => !f.skipped).map((f) => ({ lane: `fault: ${f.kind}`, start: seconds(f.startMs), end: seconds(f.endMs ?? t.durationMs), label: `#${f.episodeId} ${f.detail}` }));
+  const skipped = t.faults.filter((f) => f.skipped).map((f) => ({ lane: `fault: ${f.kind}`, at: seconds(f.startMs), label: `#${f.episodeId} skipped: ${f.skipped}` }));
   const elected = t.leaders.filter((e) => e.term !== null);
   const terms = elected.map((e, i) => ({ lane: 'leader (term)', start: seconds(e.atMs), end: seconds(elected[i + 1]?.atMs ?? t.durationMs), site: e.site, label: `T${e.term} ${e.site}` }));
   const losses = t.leaders.filter((e) => e.term === null).map((e) => ({ lane: 'leader lost', at: seconds(e.atMs), reason: e.reason ?? 'lost', site: e.site }));
   const elections = elected.map((e) => ({ lane: 'elections', at: seconds(e.atMs), site: e.site }));
-  const marks = [
-    ...(t.healedAtMs === null ? [] : [{ at: seconds(t.healedAtMs), what: 'heal', color: HEAL_COLOR }]),
-    ...t.failures.map((f) => ({ at: seconds(f.atMs), what: `✗ ${f.check}`, color: FAILURE_COLOR })),
-  ];
-  const lanes = [...new Set(faults.map((f) => f.lane))].sort().concat(['leader (term)', 'elections', 'leader lost']);
+  // One label per checker and time, stacked so that labels at one time stay readable; labels in
+  // the last fifth of the run are right-aligned to stay inside the chart.
+  const failureMarks = [...new Map(t.failures.map((f) => [`${f.check}@${f.atMs}`, f])).values()].map((f, i) => ({ at: seconds(f.atMs), what: `✗ ${f.check}`, color: FAILURE_COLOR, offset: -14 + 12 * (i + 1) }));
+  const marks = [...(t.healedAtMs === null ? [] : [{ at: seconds(t.healedAtMs), what: 'heal', color: HEAL_COLOR, offset: -14 }]), ...failureMarks];
+  const nearEnd = (m: { at: number }): boolean => m.at > endS * 0.8;
+  const lanes = [...new Set([...faults, ...skipped].map((f) => f.lane))].sort().concat(['leader (term)', 'elections', 'leader lost']);
   const x = { scale: { domain: [0, endS] }, axis: { title: 'virtual time (s)', grid: true } };
   const y = { field: 'lane', type: 'nominal' as const, sort: lanes, scale: { domain: lanes }, axis: { title: null, labelLimit: 200 } };
   return {
@@ -56,12 +58,14 @@ function timelineSpec(t: SimTimeline): TopLevelSpec {
     title: { text: 'Timeline: faults, leaders per term, elections', anchor: 'start' },
     layer: [
       { data: { values: faults }, mark: { type: 'bar', height: 16, opacity: 0.75 }, encoding: { x: { field: 'start', type: 'quantitative', ...x }, x2: { field: 'end' }, y, color: { field: 'lane', type: 'nominal', legend: null, scale: { scheme: 'tableau10' } } } },
+      { data: { values: skipped }, mark: { type: 'point', shape: 'cross', size: 40, color: '#888', strokeWidth: 1.5 }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y } },
       { data: { values: terms }, mark: { type: 'bar', height: 16, stroke: 'white', strokeWidth: 0.5 }, encoding: { x: { field: 'start', type: 'quantitative', ...x }, x2: { field: 'end' }, y, color: { field: 'site', type: 'nominal', title: 'leader', scale: { scheme: 'category20' }, legend: { orient: 'right', columns: 1, symbolLimit: 30 } } } },
       { data: { values: terms }, mark: { type: 'text', align: 'left', dx: 3, fontSize: 9, color: 'black' }, encoding: { x: { field: 'start', type: 'quantitative', ...x }, y, text: { field: 'label' } } },
       { data: { values: elections }, mark: { type: 'tick', thickness: 2, color: '#444' }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y } },
       { data: { values: losses }, mark: { type: 'point', filled: true, size: 50 }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y, shape: { field: 'reason', type: 'nominal', title: 'leader lost by' }, color: { value: '#ff7f0e' } } },
       { data: { values: marks }, mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 3] }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, color: { field: 'color', type: 'nominal', scale: null } } },
-      { data: { values: marks }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: -14, fontWeight: 'bold' }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y: { value: 0 }, text: { field: 'what' }, color: { field: 'color', type: 'nominal', scale: null } } },
+      { data: { values: marks.filter((m) => !nearEnd(m)) }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, fontWeight: 'bold' }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y: { field: 'offset', type: 'quantitative', scale: null }, text: { field: 'what' }, color: { field: 'color', type: 'nominal', scale: null } } },
+      { data: { values: marks.filter(nearEnd) }, mark: { type: 'text', align: 'right', baseline: 'top', dx: -4, fontWeight: 'bold' }, encoding: { x: { field: 'at', type: 'quantitative', ...x }, y: { field: 'offset', type: 'quantitative', scale: null }, text: { field: 'what' }, color: { field: 'color', type: 'nominal', scale: null } } },
     ],
     resolve: { scale: { color: 'independent', shape: 'independent' } },
   } as TopLevelSpec;
@@ -131,7 +135,7 @@ function summary(r: SimReport): string {
     ['sites', `${r.run.sites} (${r.run.voters} voters, ${r.run.learners} learners)`],
     ['virtual time', `${seconds(r.run.virtualDurationMs)} s, ${r.run.events.toLocaleString('en-US')} events`],
     ['faults', `${r.run.faults.length === 0 ? 'none' : r.run.faults.join(', ')} (${r.run.faultEpisodes} episodes)`],
-    ['leaders', `${r.consensus.leaderTerms} terms with a leader, ${r.elections.count} elections (p50 ${r.elections.p50Ms.toFixed(0)} ms), final ${r.consensus.finalLeader ?? 'none'}`],
+    ['leaders', `${r.consensus.leaderTerms} terms with a leader, ${r.elections.count} elections${r.elections.count > 0 ? ` (p50 ${r.elections.p50Ms.toFixed(0)} ms)` : ''}, final ${r.consensus.finalLeader ?? 'none'}`],
     ['writes', `${r.writes.attempted} attempted: ${r.writes.committed} committed, ${r.writes.refused} refused, ${r.writes.unknown} unknown`],
     ['commit latency', `p50 ${r.commitLatency.p50Ms.toFixed(1)} ms, p99 ${r.commitLatency.p99Ms.toFixed(1)} ms, ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}× the physical floor` : 'no floor'}`],
     ['replay', r.run.replayCommand],
@@ -157,6 +161,7 @@ tr.pass td.verdict { color: #2ca02c; } tr.inconclusive td.verdict { color: #ff7f
 /** The whole page: summary, charts as inline SVG, checker table. */
 export async function renderHtmlReport(r: SimReport, t: SimTimeline): Promise<string> {
   const [timeline, latency, convergence] = await Promise.all([renderSvg(timelineSpec(t)), renderSvg(latencySpec(r, t)), renderSvg(convergenceSpec(t))]);
+  const legend = '<p class="note">Bars: fault episodes while they were in force (grey crosses: episodes skipped, e.g. their site was already down), each term\'s leader until the next term\'s; ticks: elections; dots: leaders lost; the green dashed line: the heal, after which the quiet period checks liveness and convergence.</p>';
   const tripped = t.failures.length > 0 ? `<p class="note">Red dashed lines on the timeline mark where a checker tripped (${t.failures.length} failure(s); the first: ${escapeHtml(formatFailure(t.failures[0]!))}).</p>` : '';
   const dropped = t.faultsDropped > 0 ? `<p class="note">${t.faultsDropped} more fault episodes were not drawn.</p>` : '';
   return `<!DOCTYPE html>
@@ -165,7 +170,7 @@ export async function renderHtmlReport(r: SimReport, t: SimTimeline): Promise<st
 <body>
 <h1>stackraft simulation report</h1>
 ${summary(r)}
-<h2>Timeline</h2>${tripped}${dropped}
+<h2>Timeline</h2>${legend}${tripped}${dropped}
 <div class="chart">${timeline}</div>
 <h2>Commit latency</h2>
 <div class="chart">${latency}</div>

@@ -60,9 +60,10 @@ export class TimelineRecorder {
         this.faultsDropped++;
         return;
       }
-      const fault: TimelineFault = { episodeId: f.episodeId, kind: f.kind, detail: f.detail, startMs: f.atMs, endMs: null, ...(f.skipped ? { skipped: f.skipped } : {}) };
+      // A skipped episode (its site already down, no leader to kill) never ends: it lasted no time.
+      const fault: TimelineFault = { episodeId: f.episodeId, kind: f.kind, detail: f.detail, startMs: f.atMs, endMs: f.skipped ? f.atMs : null, ...(f.skipped ? { skipped: f.skipped } : {}) };
       this.faults.push(fault);
-      this.open.set(f.episodeId, fault);
+      if (!f.skipped) this.open.set(f.episodeId, fault);
       return;
     }
     const fault = this.open.get(f.episodeId);
