@@ -57,6 +57,7 @@ const ETCD_3_MEMBERS = {
 interface Options {
   compare: 'etcd' | null;
   rounds: number;
+  saturateSeconds: number;
   sites: number[];
   levels: number[];
   runSeconds: number;
@@ -70,7 +71,7 @@ interface Options {
 const USAGE = `usage: npm run bench -- [--sites 3,5] [--levels 1,16,64,256] [--seconds 5] [--warmup 1]
                         [--kills 5] [--target leader|spread] [--cpu-prof DIR] [--json FILE]
        npm run bench -- --compare etcd [--rounds 3] [--sites 3,5] [--levels 1,16,64,256] [--seconds 5]
-                        [--warmup 1] [--kills 5] [--json FILE]
+                        [--warmup 1] [--kills 5] [--saturate SECONDS] [--json FILE]
 
 Starts real agents on 127.0.0.1 (fsync on, the config's default timing) and measures writes per second
 and latency per number of concurrent writers, kill -9 of the leader to the next successful write, and
@@ -79,7 +80,8 @@ the leader's memory; prints them beside etcd 3.4's figures on the same kind of m
 --compare etcd starts an etcd 3.4 cluster of the same size on 127.0.0.1 beside the agents (Debian's
 etcd-server, installed with apt-get when missing), drives both with the same closed-loop client,
 alternating runs, and prints one table: writes/s, p50/p99, server CPU per committed write, and kill -9
-of the leader to the next write, with stackraft/etcd ratios.
+of the leader to the next write, with stackraft/etcd ratios. --saturate N then runs 256 writers
+beside a CPU-burning process for N seconds on each system and counts the elections it caused.
 `;
 
 function parseOptions(argv: string[]): Options {
@@ -97,6 +99,7 @@ function parseOptions(argv: string[]): Options {
       kills: { type: 'string', default: '5' },
       target: { type: 'string', default: 'leader' },
       compare: { type: 'string' },
+      saturate: { type: 'string', default: '0' },
       rounds: { type: 'string', default: '3' },
       'cpu-prof': { type: 'string' },
       json: { type: 'string' },
@@ -114,6 +117,7 @@ function parseOptions(argv: string[]): Options {
   return {
     compare: values.compare === 'etcd' ? 'etcd' : null,
     rounds: list('rounds', values.rounds!, 1, 50)[0],
+    saturateSeconds: list('saturate', values.saturate!, 0, 3600)[0],
     sites: list('sites', values.sites!, 1, 9),
     levels: list('levels', values.levels!, 1, 1024),
     runSeconds: list('seconds', values.seconds!, 1, 600)[0],

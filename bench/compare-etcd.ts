@@ -7,6 +7,7 @@
 // the machine hits both; each figure is the median over --rounds runs, and the ratio column is the
 // median of the per-round ratios (stackraft / etcd). Then kill -9 of the leader to the next write
 // (probes every 20 ms through a surviving member), alternating, --kills times each.
+import { spawn } from 'node:child_process';
 import Table from 'cli-table3';
 import { loadavg, cpus } from 'node:os';
 import { writeFile } from 'node:fs/promises';
@@ -23,13 +24,20 @@ export interface CompareOptions {
   warmupSeconds: number;
   rounds: number;
   kills: number;
+  /** Seconds of saturating load with a CPU-burning neighbour per system (0: skip). */
+  saturateSeconds: number;
   jsonFile: string | null;
 }
 
 /** Keep-alive connections per member: the agent admits 64 admin connections and the bench polls need a few. */
 const MAX_CONNECTIONS = 60;
 const PROBE_INTERVAL_MS = 20;
-const PROBE_CONNECTIONS = 32;
+/**
+ * Connections for the failover probes: one per probe for the first seconds. A probe sent while
+ * there is no leader may hang until the server's request timeout (etcd: 7 s); with fewer
+ * connections the probes sent after the election would wait behind them in the client.
+ */
+const PROBE_CONNECTIONS = 512;
 const FAILOVER_BOUND_MS = 30_000;
 
 /** What the comparison needs of a running cluster, for either system. */
@@ -42,6 +50,8 @@ interface System {
   kill(member: string): Promise<void>;
   /** Starts the member again and waits until it has caught up and a leader is agreed on. */
   restart(member: string): Promise<void>;
+  /** The highest Raft term a running member reports. */
+  maxTerm(): Promise<number>;
   destroy(): Promise<void>;
 }
 
@@ -53,6 +63,10 @@ function stackraftSystem(cluster: AgentCluster): System {
     pids: () => cluster.running().map((s) => s.pid!),
     client: (member, connections) => adminSocketClient([cluster.site(member).socketPath], connections, (seq) => benchValue(seq).toString('latin1')),
     kill: (member) => cluster.kill(member),
+    async maxTerm() {
+      const views = await Promise.all(cluster.running().map((s) => cluster.admin(s.name).status().then((v) => v.term, () => 0)));
+      return Math.max(0, ...views);
+    },
     async restart(member) {
       await cluster.restart(member);
       const { leader } = await cluster.waitForLeader();
@@ -71,6 +85,7 @@ function etcdSystem(cluster: EtcdCluster): System {
     client: (member, connections) => cluster.client(member, connections),
     kill: (member) => cluster.kill(member),
     restart: (member) => cluster.restart(member),
+    maxTerm: () => cluster.maxTerm(),
     destroy: () => cluster.destroy(),
   };
 }
@@ -116,6 +131,53 @@ async function timeFailover(system: System, rep: number): Promise<number> {
   return okAt - killedAt;
 }
 
+/** Writers of the saturation run, and how often the term is polled during it. */
+const SATURATION_WRITERS = 256;
+const TERM_POLL_MS = 200;
+
+interface SaturationResult {
+  /** Elections during the run: the highest term at the end minus at the start. */
+  termChanges: number;
+  result: LoopResult;
+}
+
+/**
+ * Saturating load (SATURATION_WRITERS closed-loop writers at the leader) while a CPU-burning
+ * neighbour process spins on this 2-core machine, for `seconds`; counts the elections it caused.
+ */
+async function saturate(system: System, seconds: number, tag: string): Promise<SaturationResult> {
+  const burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  try {
+    const termBefore = await system.maxTerm();
+    let highest = termBefore;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        highest = Math.max(highest, await system.maxTerm().catch(() => highest));
+        await sleep(TERM_POLL_MS);
+      }
+    })();
+    const leader = await system.leader();
+    const client = system.client(leader, Math.min(SATURATION_WRITERS, MAX_CONNECTIONS));
+    let result: LoopResult;
+    try {
+      result = await runClosedLoop(client, SATURATION_WRITERS, { warmupSeconds: 0, runSeconds: seconds }, system.pids(), tag);
+    } finally {
+      await client.close();
+      polling = false;
+      await poller;
+    }
+    highest = Math.max(highest, await system.maxTerm());
+    return { termChanges: highest - termBefore, result };
+  } finally {
+    if (burner.exitCode === null) {
+      const exited = new Promise<void>((r) => burner.once('exit', () => r()));
+      burner.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
 interface LevelPair {
   writers: number;
   stackraft: LoopResult[];
@@ -126,6 +188,7 @@ interface SizeComparison {
   sites: number;
   levels: LevelPair[];
   failoverMs: { stackraft: number[]; etcd: number[] };
+  saturation: { stackraft?: SaturationResult; etcd?: SaturationResult };
 }
 
 async function compareSize(sites: number, opts: CompareOptions, say: (line: string) => void): Promise<SizeComparison> {
@@ -161,7 +224,16 @@ async function compareSize(sites: number, opts: CompareOptions, say: (line: stri
         say(`${sites} members, ${system.label}: kill -9 of the leader -> next write in ${fmt(ms, 0)} ms`);
       }
     }
-    return { sites, levels, failoverMs };
+    const saturation: SizeComparison['saturation'] = {};
+    if (opts.saturateSeconds > 0) {
+      for (const system of [stackraft, etcd]) {
+        say(`${sites} members, ${system.label}: ${SATURATION_WRITERS} writers and a CPU-burning neighbour for ${opts.saturateSeconds} s...`);
+        const r = await saturate(system, opts.saturateSeconds, `${system.label}-${sites}s-saturate`);
+        saturation[system.label] = r;
+        say(`  ${r.termChanges} election(s); ${fmt(r.result.writesPerSecond, 0)} writes/s, p99 ${fmt(r.result.p99Ms, 1)} ms, ${r.result.failed} failed`);
+      }
+    }
+    return { sites, levels, failoverMs, saturation };
   } finally {
     for (const system of systems) await system.destroy().catch(() => undefined);
   }
@@ -215,6 +287,11 @@ function printComparison(results: SizeComparison[], opts: CompareOptions): void 
         '',
       ]);
     }
+    const sat = r.saturation;
+    if (sat.etcd && sat.stackraft) {
+      const cell = (x: SaturationResult): string => `${x.termChanges} elections, ${fmt(x.result.writesPerSecond, 0)} w/s, ${x.result.failed} failed`;
+      table.push([r.sites, `${SATURATION_WRITERS} writers + CPU burner, ${opts.saturateSeconds} s`, cell(sat.etcd), cell(sat.stackraft), '', '', '', '', '', '']);
+    }
   }
   const [l1, l5] = loadavg();
   process.stdout.write(
@@ -229,8 +306,19 @@ function printComparison(results: SizeComparison[], opts: CompareOptions): void 
 export async function compareWithEtcd(opts: CompareOptions, say: (line: string) => void): Promise<void> {
   ensureEtcdInstalled(say);
   const results: SizeComparison[] = [];
-  for (const sites of opts.sites) results.push(await compareSize(sites, opts, say));
-  printComparison(results, opts);
-  if (opts.jsonFile) await writeFile(opts.jsonFile, `${JSON.stringify({ options: opts, results }, null, 2)}\n`);
+  const failures: string[] = [];
+  for (const sites of opts.sites) {
+    // A size that fails (a cluster that does not start on a loaded machine) is reported; the others still count.
+    try {
+      results.push(await compareSize(sites, opts, say));
+      printComparison(results.slice(-1), opts);
+    } catch (err) {
+      failures.push(`${sites} members: ${(err as Error).message.split('\n')[0]}`);
+      say(`${sites} members: the comparison failed: ${(err as Error).message}`);
+    }
+    if (opts.jsonFile) await writeFile(opts.jsonFile, `${JSON.stringify({ options: opts, results, failures }, null, 2)}\n`);
+  }
+  if (results.length > 1) printComparison(results, opts);
+  if (failures.length > 0) throw new Error(`the comparison did not run for ${failures.join('; ')}`);
 }
 

@@ -117,12 +117,18 @@ export class EtcdCluster {
     throw new Error('no etcd leader every member agrees on');
   }
 
-  private async status(name: string): Promise<{ memberId: string; leader: string }> {
+  /** The highest Raft term a running member reports (each election attempt raises it). */
+  async maxTerm(): Promise<number> {
+    const terms = await Promise.all(this.running().map((name) => this.status(name).then((s) => s.term, () => 0)));
+    return Math.max(0, ...terms);
+  }
+
+  private async status(name: string): Promise<{ memberId: string; leader: string; term: number }> {
     const pool = new Pool(`http://127.0.0.1:${this.member(name).clientPort}`, { connections: 1 });
     try {
       const res = await pool.request({ method: 'POST', path: '/v3/maintenance/status', body: '{}', headersTimeout: 2000, bodyTimeout: 2000 });
-      const body = (await res.body.json()) as { header?: { member_id?: string }; leader?: string };
-      return { memberId: String(body.header?.member_id ?? ''), leader: String(body.leader ?? '0') };
+      const body = (await res.body.json()) as { header?: { member_id?: string }; leader?: string; raftTerm?: string };
+      return { memberId: String(body.header?.member_id ?? ''), leader: String(body.leader ?? '0'), term: Number(body.raftTerm ?? 0) };
     } finally {
       await pool.close();
     }

@@ -5,7 +5,9 @@
 //  - writes per second with 16 writers waiting at once (group commit: they share fdatasyncs);
 //  - open time of a store holding one million entries (metadata + tail check + first/last term);
 //  - bytes on disk per entry, after close (and, for LevelDB, after a full compaction).
-// Each figure is the median of RUNS runs of about RUN_MS each. Everything lives in a temp directory
+// Throughput runs alternate between the two stores run by run (load from other tenants hits both);
+// each figure is the median of RUNS runs of about RUN_MS each, and the ratio the median of the
+// run-by-run ratios. Everything lives in a temp directory
 // that is removed at the end.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
@@ -74,58 +76,80 @@ function rawSyncsPerSecond(dir: string, sync: (fd: number) => void): number {
   }
 }
 
-async function appendRuns(kind: StoreKind, dir: string, batchSize: number): Promise<{ entriesPerSec: number; batchesPerSec: number; mbPerSec: number }> {
-  const store = kind.make(dir);
-  const meta = await store.open();
-  let next = meta.lastIndex + 1;
-  const entryRates: number[] = [];
-  const batchRates: number[] = [];
-  try {
-    for (let run = 0; run < RUNS; run++) {
-      let batches = 0;
-      const started = performance.now();
-      while (performance.now() - started < RUN_MS) {
-        const entries = makeBatch(next, batchSize);
-        next += batchSize;
-        await store.write({ entries, hardState: { term: 1, vote: '', commit: next - 1 } });
-        batches++;
-      }
-      const seconds = (performance.now() - started) / 1000;
-      batchRates.push(batches / seconds);
-      entryRates.push((batches * batchSize) / seconds);
-    }
-  } finally {
-    await store.close();
-  }
-  const entriesPerSec = median(entryRates);
-  return { entriesPerSec, batchesPerSec: median(batchRates), mbPerSec: (entriesPerSec * ENTRY_BYTES) / 1e6 };
+interface NextIndex {
+  value: number;
 }
 
-/** `writers` callers each write a one-entry batch and wait for it, over and over: how many writes/s. */
-async function concurrentRuns(kind: StoreKind, dir: string, writers: number): Promise<number> {
-  const store = kind.make(dir);
-  const meta = await store.open();
-  let next = meta.lastIndex + 1;
-  const rates: number[] = [];
+/**
+ * Opens one store of each kind under `root` and measures `run` RUNS times on each, alternating the
+ * kinds run by run (the order flips every run), so load from other tenants hits both alike.
+ * Returns each kind's per-run figures, in run order.
+ */
+async function alternate(root: string, label: string, run: (store: LogStore, next: NextIndex) => Promise<number>): Promise<Record<string, number[]>> {
+  const opened = [];
+  for (const kind of STORES) {
+    const store = kind.make(join(root, `${kind.name}-${label}`));
+    const meta = await store.open();
+    opened.push({ kind, store, next: { value: meta.lastIndex + 1 } });
+  }
+  const figures: Record<string, number[]> = Object.fromEntries(STORES.map((k) => [k.name, []]));
   try {
-    for (let run = 0; run < RUNS; run++) {
-      let writes = 0;
-      const started = performance.now();
-      const writer = async (): Promise<void> => {
-        while (performance.now() - started < RUN_MS) {
-          // Indices are taken at call time: the store orders writes as they are called.
-          const index = next++;
-          await store.write({ entries: makeBatch(index, 1), hardState: { term: 1, vote: '', commit: index - 1 } });
-          writes++;
-        }
-      };
-      await Promise.all(Array.from({ length: writers }, writer));
-      rates.push(writes / ((performance.now() - started) / 1000));
+    for (let r = 0; r < RUNS; r++) {
+      const order = r % 2 === 0 ? opened : [...opened].reverse();
+      for (const { kind, store, next } of order) figures[kind.name].push(await run(store, next));
     }
   } finally {
-    await store.close();
+    for (const { kind, store } of opened) {
+      await store.close();
+      await rm(join(root, `${kind.name}-${label}`), { recursive: true, force: true });
+    }
   }
-  return median(rates);
+  return figures;
+}
+
+/** Synced writes of `batchSize` entries one after another for RUN_MS: writes per second. */
+function appendRun(batchSize: number): (store: LogStore, next: NextIndex) => Promise<number> {
+  return async (store, next) => {
+    let batches = 0;
+    const started = performance.now();
+    while (performance.now() - started < RUN_MS) {
+      const entries = makeBatch(next.value, batchSize);
+      next.value += batchSize;
+      await store.write({ entries, hardState: { term: 1, vote: '', commit: next.value - 1 } });
+      batches++;
+    }
+    return batches / ((performance.now() - started) / 1000);
+  };
+}
+
+/** `writers` callers each write a one-entry batch and wait for it, over and over: writes per second. */
+function concurrentRun(writers: number): (store: LogStore, next: NextIndex) => Promise<number> {
+  return async (store, next) => {
+    let writes = 0;
+    const started = performance.now();
+    const writer = async (): Promise<void> => {
+      while (performance.now() - started < RUN_MS) {
+        // Indices are taken at call time: the store orders writes as they are called.
+        const index = next.value++;
+        await store.write({ entries: makeBatch(index, 1), hardState: { term: 1, vote: '', commit: index - 1 } });
+        writes++;
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, writer));
+    return writes / ((performance.now() - started) / 1000);
+  };
+}
+
+/** The line for one measurement: each kind's median, and the median of the run-by-run ratios. */
+function compareLine(what: string, figures: Record<string, number[]>, entriesPerWrite: number): string {
+  const [a, b] = STORES.map((k) => figures[k.name]);
+  const ratio = median(a.map((x, i) => x / b[i]));
+  const cell = (k: StoreKind): string => {
+    const writes = median(figures[k.name]);
+    const mb = (writes * entriesPerWrite * ENTRY_BYTES) / 1e6;
+    return `${k.name} ${fmt(writes).padStart(6)} writes/s ${fmt(writes * entriesPerWrite).padStart(8)} entries/s ${fmt(mb, 2).padStart(6)} MB/s`;
+  };
+  return `${what.padEnd(36)} ${STORES.map(cell).join('  |  ')}  |  ${STORES[0].name}/${STORES[1].name} ${fmt(ratio, 2)}x`;
 }
 
 async function buildBigStore(kind: StoreKind, dir: string): Promise<number> {
@@ -186,24 +210,20 @@ async function main(): Promise<void> {
     console.log(`raw fdatasyncs/s (write ${ENTRY_BYTES} B + fdatasync) ${fmt(fdatasyncs)}`);
 
     const results: Record<string, unknown> = {};
+    console.log(`\nthroughput, ${STORES.map((k) => k.name).join(' and ')} alternating run by run:`);
+    const throughput: Record<string, Record<string, number[]>> = {};
+    for (const size of BATCH_SIZES) {
+      const figures = await alternate(root, `append-${size}`, appendRun(size));
+      throughput[`append${size}`] = figures;
+      console.log(compareLine(`append, batches of ${size}, one at a time`, figures, size));
+    }
+    const concurrent = await alternate(root, 'concurrent', concurrentRun(CONCURRENT_WRITERS));
+    throughput.concurrent = concurrent;
+    console.log(compareLine(`${CONCURRENT_WRITERS} writers at once, 1 entry each`, concurrent, 1));
+    results.throughputWritesPerSec = throughput;
+
     for (const kind of STORES) {
       console.log(`\n== ${kind.name} store`);
-      const appends: Record<string, unknown> = {};
-      for (const size of BATCH_SIZES) {
-        const dir = join(root, `${kind.name}-append-${size}`);
-        const r = await appendRuns(kind, dir, size);
-        appends[size] = r;
-        console.log(
-          `append, batches of ${String(size).padStart(3)}: ${fmt(r.entriesPerSec).padStart(9)} entries/s  ` +
-            `${fmt(r.batchesPerSec).padStart(6)} writes/s  ${fmt(r.mbPerSec, 2).padStart(6)} MB/s`,
-        );
-        await rm(dir, { recursive: true, force: true });
-      }
-      const concurrentDir = join(root, `${kind.name}-concurrent`);
-      const concurrent = await concurrentRuns(kind, concurrentDir, CONCURRENT_WRITERS);
-      await rm(concurrentDir, { recursive: true, force: true });
-      console.log(`${CONCURRENT_WRITERS} writers at once, 1 entry each:  ${fmt(concurrent).padStart(9)} writes/s`);
-
       const bigDir = join(root, `${kind.name}-million`);
       const buildSeconds = await buildBigStore(kind, bigDir);
       console.log(`store of ${fmt(BIG_STORE_ENTRIES)} entries built in ${fmt(buildSeconds, 1)} s (${fmt(BIG_STORE_ENTRIES / buildSeconds)} entries/s)`);
@@ -219,8 +239,6 @@ async function main(): Promise<void> {
       }
       await rm(bigDir, { recursive: true, force: true });
       results[kind.name] = {
-        appends,
-        concurrentWritesPerSec: concurrent,
         millionEntryStore: {
           buildSeconds,
           openMs: open.ms,
