@@ -323,6 +323,12 @@ export class SiteClock implements Clock {
   private anchorLocalMs: number;
   private rateValue: number;
   private stoppedFlag = false;
+  /**
+   * Local time never reads below the deadline of a timer that fired: local -> virtual -> local
+   * rounding could otherwise put now() a few ulps early inside the callback, and code waiting for
+   * the rest would set a timer too small to move virtual time (a zero-delay loop).
+   */
+  private floorLocalMs = -Infinity;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -342,14 +348,23 @@ export class SiteClock implements Clock {
   }
 
   now(): number {
-    return this.anchorLocalMs + (this.scheduler.now() - this.anchorVirtualMs) * this.rateValue;
+    const computed = this.anchorLocalMs + (this.scheduler.now() - this.anchorVirtualMs) * this.rateValue;
+    return computed > this.floorLocalMs ? computed : this.floorLocalMs;
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
     if (Number.isNaN(delayMs)) throw new RangeError('setTimer: delay is NaN');
     // Like setTimeout, a negative delay means "as soon as possible".
     const localDelay = delayMs > 0 ? delayMs : 0;
-    return this.scheduler.timerAt(this.scheduler.now() + localDelay / this.rateValue, callback, this);
+    const deadline = this.now() + localDelay;
+    return this.scheduler.timerAt(
+      this.scheduler.now() + localDelay / this.rateValue,
+      () => {
+        if (deadline > this.floorLocalMs) this.floorLocalMs = deadline;
+        callback();
+      },
+      this,
+    );
   }
 
   setRate(rate: number): void {

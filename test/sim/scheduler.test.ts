@@ -146,6 +146,47 @@ test('a site clock running 1.02x fires its timers earlier in virtual time', () =
   assert.equal(normal.now(), 2000);
 });
 
+test('a site clock never fires a timer early in its own time, so "wait until t" ends (docs/findings.md, S4)', () => {
+  // Rounding in local -> virtual -> local could put now() a few ulps before the deadline inside the
+  // callback; code that then waits for the rest (a reconciler retry) set a timer of ~1e-12 ms that
+  // fired at the same virtual instant, forever.
+  const s = new Scheduler();
+  const p = new Prng(282);
+  const clocks = [1, 1.0484, 0.9731, 1.02].map((rate) => new SiteClock(s, { rate, offsetMs: p.uniform(0, 5_000) }));
+  let early = 0;
+  let fired = 0;
+  for (let i = 0; i < 2_000; i++) {
+    const clock = p.pick(clocks);
+    s.after(p.uniform(0, 10), () => {
+      const deadline = clock.now() + p.uniform(0, 500);
+      clock.setTimer(deadline - clock.now(), () => {
+        fired++;
+        if (clock.now() < deadline) early++;
+      });
+    });
+  }
+  s.runUntil(100_000);
+  assert.equal(fired, 2_000);
+  assert.equal(early, 0, `${early} of ${fired} timers fired before their deadline in local time`);
+  // Waiting for the rest of a deadline ends with the first timer, at any time and rate.
+  let longest = 0;
+  for (let i = 0; i < 200; i++) {
+    const later = new Scheduler();
+    const clock = new SiteClock(later, { rate: p.uniform(0.95, 1.05) });
+    later.runUntil(p.uniform(0, 100_000));
+    const until = clock.now() + p.uniform(0, 1_000);
+    let waits = 0;
+    const waitUntil = (): void => {
+      waits++;
+      if (clock.now() < until && waits < 100) clock.setTimer(until - clock.now(), waitUntil);
+    };
+    waitUntil();
+    later.runUntil(later.now() + 2_000);
+    longest = Math.max(longest, waits);
+  }
+  assert.equal(longest, 2, 'one timer, then the deadline has passed');
+});
+
 test('a rate change re-anchors the local clock without a jump; offsets only shift it', () => {
   const s = new Scheduler();
   const c = new SiteClock(s, { offsetMs: 5000 });
