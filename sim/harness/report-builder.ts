@@ -2,6 +2,7 @@
 import type { FailureLog } from '../checkers/failure.js';
 import type { LinearizabilityResult } from '../checkers/linearizability.js';
 import type { LivenessResult } from '../checkers/raft-safety.js';
+import type { WriteStatusCheck } from '../checkers/write-status.js';
 import type { SimReport } from '../report.js';
 import { percentiles } from '../stats.js';
 import { replayCommand, runawayEventBudget, type SimOptions } from './options.js';
@@ -20,9 +21,10 @@ export interface CheckOutcomes {
   historyOps: number;
   /** Null when the run has no clouds. */
   clouds: CloudOutcome | null;
+  writeStatus: WriteStatusCheck;
 }
 
-const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
+const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
   const { world, history, workload, executor, quietFromMs, trace, scheduler, topology } = parts;
@@ -119,6 +121,7 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
   const details: Record<(typeof OWN_CHECKS)[number], string> = {
     'local-reads': `${c.localChecked} local reads match the log prefix they were served from`,
     'peer-unreachable': `${c.groupChecked} committed protection-group writes checked; ${history.writes.filter((w) => w.code === 'PEER_UNREACHABLE').length} refused PEER_UNREACHABLE`,
+    'write-status': writeStatusDetail(c.writeStatus, parts.workload.stats.statusQueriesLost),
     'state-convergence':
       c.convergence.appliedIndex === null
         ? 'sites end at different applied indexes'
@@ -133,6 +136,11 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
   }
   rows.push(cloudCheckerRow(c.clouds, c.own));
   return rows;
+}
+
+function writeStatusDetail(c: WriteStatusCheck, lost: number): string {
+  const counts = Object.entries(c.byStatus).filter(([, n]) => n > 0).map(([status, n]) => `${n} ${status}`);
+  return `${c.checked} write-status answers match the log (${counts.join(', ') || 'none'}); ${lost} lost with their site`;
 }
 
 function raftDetail(check: string, parts: RunParts, c: CheckOutcomes): string | undefined {

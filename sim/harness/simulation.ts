@@ -21,6 +21,7 @@ import { runawayEventBudget, validateSimOptions, voterCount, type SimOptions } f
 import { buildReport } from './report-builder.js';
 import { checkConvergence, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
 import { SiteRegistrationWatch } from './registration.js';
+import { checkWriteStatusAnswers } from '../checkers/write-status.js';
 import { chooseTopology } from './topology.js';
 import { Workload } from './workload.js';
 import { World } from './world.js';
@@ -210,6 +211,7 @@ function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, par
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);
   if (parts.runaway) own.add('runaway', parts.runaway.atMs, [], parts.runaway.message);
   if (setup.doneAtMs === null) own.add('workload', now, [], `the sites never all registered (${setup.registered} of ${world.sites.length} records in the leader's catalog at the last check)`);
+  const writeStatus = checkWriteStatusAnswers(own, parts.workload.statusAnswers, (writeId) => world.applyLog.byWriteId.get(writeId));
   const clouds = parts.cloudRun?.finish(own, now) ?? null;
 
   const report = buildReport(options, parts, {
@@ -222,6 +224,7 @@ function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, par
     convergence,
     historyOps: ops.length,
     clouds,
+    writeStatus,
   });
   const failures = [...world.checker.failures(), ...lin.failures, ...own.failures()];
   return { report, verdict: overallVerdict(report), failures };

@@ -4,10 +4,15 @@
 // batches and protection-group writes naming two random sites. Reads: local (the site's applied
 // state) and linearizable (ReadIndex, then the local catalog). A write whose outcome is unknown is
 // retried once, half the time, at another site with the same client id and sequence number:
-// exactly-once must make the two attempts one write.
+// exactly-once must make the two attempts one write. Otherwise the client abandons it and moves on,
+// and asks a random site later what became of it (the agent's write-status answer, which the
+// write-status checker compares with the log); so it does for writes refused, for sequence numbers
+// it gave up before sending, and for some settled writes at once (a follower may not have applied
+// them yet).
 import { deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
 import type { CatalogWriteOutcome } from '../../agent/write/catalog-writer.js';
 import type { RegisterValue } from '../checkers/linearizability.js';
+import type { WriteStatusAnswer } from '../checkers/write-status.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler } from '../scheduler.js';
 import type { TraceHash } from '../stats.js';
@@ -33,6 +38,12 @@ export const OP_MIX: ReadonlyArray<readonly [OpType, number]> = [
 const BATCH_KEYS = 3;
 /** Probability that a client retries a write whose outcome it does not know. */
 const RETRY_UNKNOWN_PROBABILITY = 0.5;
+/** Probability that a client gives up a sequence number before sending it (and asks about it later). */
+const SKIP_SEQ_PROBABILITY = 0.03;
+/** Probability of asking at once about a write whose outcome the client knows. */
+const ASK_SETTLED_PROBABILITY = 0.1;
+/** Write-status answers kept for the checker (the rest are only counted). */
+export const MAX_STATUS_ANSWERS_KEPT = 100_000;
 
 export interface WorkloadWorld {
   upSites(): SimSite[];
@@ -62,6 +73,9 @@ export interface WorkloadStats {
   localReads: number;
   readsFailed: number;
   retries: number;
+  /** Write-status questions asked, and those whose site went down before answering. */
+  statusQueries: number;
+  statusQueriesLost: number;
 }
 
 interface Client {
@@ -69,6 +83,8 @@ interface Client {
   seq: number;
   busy: boolean;
 }
+
+const STATUS_CODES = ['committed', 'rejected', 'pending', 'not-committed', 'unknown'] as const;
 
 type Attempt = CatalogWriteOutcome | { status: 'unknown'; writeId: string; message: string };
 
@@ -78,7 +94,21 @@ export class Workload {
   private readonly groupKeys: RegisterKey[];
   private readonly totalWeight: number;
   private stopped = false;
-  readonly stats: WorkloadStats = { arrivals: 0, skippedBusy: 0, skippedNoSite: 0, writes: 0, linearizableReads: 0, localReads: 0, readsFailed: 0, retries: 0 };
+  /** Decides the write-status questions, apart from the main stream so these do not reshuffle it. */
+  private readonly askPrng: Prng;
+  readonly statusAnswers: WriteStatusAnswer[] = [];
+  readonly stats: WorkloadStats = {
+    arrivals: 0,
+    skippedBusy: 0,
+    skippedNoSite: 0,
+    writes: 0,
+    linearizableReads: 0,
+    localReads: 0,
+    readsFailed: 0,
+    retries: 0,
+    statusQueries: 0,
+    statusQueriesLost: 0,
+  };
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -94,6 +124,7 @@ export class Workload {
     this.flavorKeys = keys.filter((k) => k.kind === 'flavor');
     this.groupKeys = keys.filter((k) => k.kind === 'protection-group');
     this.totalWeight = OP_MIX.reduce((s, [, w]) => s + w, 0);
+    this.askPrng = prng.fork('write-status');
   }
 
   /** Starts the arrivals now. */
@@ -175,6 +206,10 @@ export class Workload {
 
   /** A fresh register value: the write id of the write about to be issued. */
   private nextValue(client: Client): string {
+    if (this.askPrng.chance(SKIP_SEQ_PROBABILITY)) {
+      client.seq++;
+      this.askLater(client.name, client.seq, false);
+    }
     client.seq++;
     return `${client.name}.${client.seq}`;
   }
@@ -299,6 +334,39 @@ export class Workload {
     if (outcome.status === 'committed') this.world.onWriteCommitted(rec, outcome.index, answeredBy);
     if (outcome.status === 'refused') this.world.onWriteRefused(rec, answeredBy);
     this.mixOutcome(rec.id, ['committed', 'rejected', 'refused', 'unknown'].indexOf(outcome.status) + 2, rec.completeMs);
+    const settled = outcome.status === 'committed' || outcome.status === 'rejected';
+    if (!settled || this.askPrng.chance(ASK_SETTLED_PROBABILITY)) this.askLater(client.name, seq, settled);
+  }
+
+  /**
+   * Asks a random running site, later, what became of write `client:seq` (at once when the client
+   * knows: to catch a site that has not applied it yet), without waiting for the answer.
+   */
+  private askLater(clientId: string, seq: number, now: boolean): void {
+    const delayMs = now ? 0 : this.askPrng.uniform(0, 2 * this.opts.proposalTimeoutMs);
+    const at = this.scheduler.now() + delayMs;
+    if (this.stopped || at >= this.opts.stopAtMs) return;
+    this.scheduler.at(at, () => void this.askStatus(clientId, seq));
+  }
+
+  private async askStatus(clientId: string, seq: number): Promise<void> {
+    const sites = this.world.upSites();
+    if (sites.length === 0) return;
+    const site = this.askPrng.pick(sites);
+    const writer = site.writer;
+    if (writer === null) return;
+    this.stats.statusQueries++;
+    const askedMs = this.scheduler.now();
+    const answer = await Promise.race([writer.status(clientId, seq, this.opts.proposalTimeoutMs), site.whenDown().then(() => null)]);
+    if (answer === null) {
+      this.stats.statusQueriesLost++;
+      return;
+    }
+    const answeredMs = this.scheduler.now();
+    this.trace.mixNumber(seq);
+    this.trace.mixU32(STATUS_CODES.indexOf(answer.status));
+    this.trace.mixNumber(answeredMs);
+    if (this.statusAnswers.length < MAX_STATUS_ANSWERS_KEPT) this.statusAnswers.push({ writeId: answer.writeId, site: site.name, askedMs, answeredMs, answer });
   }
 
   private attempt(site: SimSite, ops: WriteOp[], clientId: string, seq: number, extra: object): Promise<Attempt> {
