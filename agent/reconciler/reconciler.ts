@@ -27,6 +27,9 @@ import { Outcomes } from './outcomes.js';
 import { SyncReportQueue, type ReportQueueStats, type ReportSink } from './report-queue.js';
 import { QUOTA_INTENT_MESSAGE, TrackTable, entryCoversQuota, needsWork, type Track } from './tracks.js';
 
+/** Shortest retry timer (see scheduleRetry). */
+const MIN_RETRY_TIMER_MS = 1;
+
 export interface ReconcilerDeps {
   /** This site's name, as in the catalog. */
   site: string;
@@ -452,7 +455,9 @@ export class Reconciler {
     this.retryTimer?.handle.cancel();
     this.retryTimer = null;
     if (at === Number.POSITIVE_INFINITY) return;
-    const handle = this.clock.setTimer(at - now, () => {
+    // At least a millisecond, as Node's own timers: a delay below the clock's float resolution
+    // (retryAt a hair after now) would fire at the same instant, before the track is due, forever.
+    const handle = this.clock.setTimer(Math.max(at - now, MIN_RETRY_TIMER_MS), () => {
       this.retryTimer = null;
       this.requestPass('change');
     });
