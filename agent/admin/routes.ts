@@ -16,7 +16,7 @@ import {
   siteAddRequest,
 } from './requests.js';
 import { Router } from './router.js';
-import type { AgentService, ResourceKind, WriteOp, WriteOptions, WriteOutcome } from './service.js';
+import { parseWriteId, type AgentService, type ResourceKind, type WriteOp, type WriteOptions, type WriteOutcome } from './service.js';
 
 export interface HandlerContext {
   params: Record<string, string>;
@@ -131,6 +131,9 @@ const handlers = {
   },
 
   writeStatus: async (ctx) => {
+    if (parseWriteId(ctx.params.writeId) === null) {
+      throw new AdminHttpError('BAD_REQUEST', `${JSON.stringify(ctx.params.writeId)} is not a write id: CLIENT_ID:SEQ, SEQ a positive integer`, { field: 'writeId' }, 'invalid_path');
+    }
     const view = await ctx.service.writeStatus(ctx.params.writeId);
     if (view.status === 'not-committed') {
       throw new AdminHttpError('NOT_FOUND', `write ${JSON.stringify(ctx.params.writeId)}: ${view.message}`, { writeId: view.writeId, final: view.final, asOfIndex: view.asOfIndex });

@@ -96,6 +96,14 @@ export function writeIdFor(clientId: string, seq: number): string {
   return `${clientId}:${seq}`;
 }
 
+/** The client id and sequence a write id names, or null when it is not `CLIENT_ID:SEQ` (SEQ a positive integer). */
+export function parseWriteId(writeId: string): { clientId: string; seq: number } | null {
+  const at = writeId.lastIndexOf(':');
+  const seq = Number(writeId.slice(at + 1));
+  if (at <= 0 || !/^[1-9][0-9]*$/.test(writeId.slice(at + 1)) || !Number.isSafeInteger(seq)) return null;
+  return { clientId: writeId.slice(0, at), seq };
+}
+
 export interface ResourceRevision {
   kind: ResourceKind;
   id: string;

@@ -2,22 +2,23 @@
 import type { Clock } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { ConfChange } from '../../consensus/types.js';
-import type {
-  AgentService,
-  JsonObject,
-  LeaderTransferOutcome,
-  MemberView,
-  ReadOptions,
-  ReadOutcome,
-  ResourceKind,
-  ResourceView,
-  SiteAddRequest,
-  StatusView,
-  SyncStatusView,
-  WriteOp,
-  WriteOptions,
-  WriteOutcome,
-  WriteStatusView,
+import {
+  parseWriteId,
+  type AgentService,
+  type JsonObject,
+  type LeaderTransferOutcome,
+  type MemberView,
+  type ReadOptions,
+  type ReadOutcome,
+  type ResourceKind,
+  type ResourceView,
+  type SiteAddRequest,
+  type StatusView,
+  type SyncStatusView,
+  type WriteOp,
+  type WriteOptions,
+  type WriteOutcome,
+  type WriteStatusView,
 } from '../admin/service.js';
 import { formatPlacement, type Catalog, type ResourceOf, type WriteOp as CatalogOp } from '../catalog/index.js';
 import type { AgentMetrics } from '../ops/metrics.js';
@@ -100,12 +101,11 @@ export class DaemonService implements AgentService {
   }
 
   async writeStatus(writeId: string): Promise<WriteStatusView> {
-    const at = writeId.lastIndexOf(':');
-    const seq = Number(writeId.slice(at + 1));
-    if (at <= 0 || !Number.isSafeInteger(seq) || seq <= 0) {
+    const ids = parseWriteId(writeId);
+    if (ids === null) {
       return { writeId, status: 'not-committed', final: true, asOfIndex: this.p.replica.appliedIndex, message: 'not a write id (CLIENT_ID:SEQ with SEQ a positive integer): no write has it' };
     }
-    return (await this.p.writer.status(writeId.slice(0, at), seq)) as WriteStatusView;
+    return (await this.p.writer.status(ids.clientId, ids.seq)) as WriteStatusView;
   }
 
   async get(kind: ResourceKind, id: string, options: ReadOptions): Promise<ReadOutcome<ResourceView | null>> {

@@ -300,6 +300,11 @@ describe('admin API routes', { timeout: 20_000 }, () => {
     assert.match(unknown.json.error.message, /not committed as of index/);
     assert.equal(unknown.json.error.final, false);
     assert.equal(typeof unknown.json.error.asOfIndex, 'number');
+    for (const bad of ['no-seq', 'cli-w:0', 'cli-w:1.5', ':3']) {
+      const reply = await h.request('GET', `/v1/writes/${encodeURIComponent(bad)}`);
+      assert.equal(reply.status, 400, `${bad}: ${reply.text}`);
+      assert.equal(reply.json.error.field, 'writeId');
+    }
   });
 
   it('POST /v1/sites adds a site; a peer id mismatch or bad multiaddr is refused', async () => {

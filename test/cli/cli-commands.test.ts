@@ -428,6 +428,9 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       const forgotten = await cli('write', 'show', 'cli-old:1');
       assert.equal(forgotten.code, 5);
       assert.match(forgotten.stdout, /older than the last 32 writes remembered/);
+      const typo = await cli('write', 'show', 'cli-old');
+      assert.equal(typo.code, 2);
+      assert.match(typo.stderr, /not a write id/);
     });
   });
 });

@@ -1,7 +1,7 @@
 // stackraft apply, get, sync status, write show: the catalog as a whole.
 import { readFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
-import { RESOURCE_KINDS, isResourceKind, type ReadMeta, type ResourceView, type SiteSyncView, type SyncStatusView, type WriteOp, type WriteStatusView } from '../../admin/service.js';
+import { RESOURCE_KINDS, isResourceKind, parseWriteId, type ReadMeta, type ResourceView, type SiteSyncView, type SyncStatusView, type WriteOp, type WriteStatusView } from '../../admin/service.js';
 import { requireOption, type CommandSpec } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { renderList, type Column } from '../output.js';
@@ -133,6 +133,7 @@ const writeShow: CommandSpec = {
   output: 'show',
   options: {},
   run: async (ctx) => {
+    if (parseWriteId(ctx.positionals[0]) === null) throw new UsageError(`${JSON.stringify(ctx.positionals[0])} is not a write id (CLIENT_ID:SEQ, as an unknown outcome prints it)`, 'write show');
     const view = await ctx.client().get<WriteStatusView>(`/v1/writes/${encodeURIComponent(ctx.positionals[0])}`);
     printShow(ctx, writeColumns, view);
     // Still undecided (or no longer knowable): the same exit code as the write that left it unknown.
