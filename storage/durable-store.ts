@@ -6,11 +6,13 @@ import { STORE_FORMAT_NAME } from './codec.js';
 import { LevelLogStore } from './level-store.js';
 import { markerFormatOf } from './store-dir.js';
 import { WalLogStore } from './wal-store.js';
+import type { WalFileSystem } from './wal/file-port.js';
 
-export async function openDurableStore(dir: string, logger: Logger): Promise<LogStore> {
+/** `fs`: the write-ahead log's file port (default the real disk; the power-loss tests pass theirs). */
+export async function openDurableStore(dir: string, logger: Logger, fs?: WalFileSystem): Promise<LogStore> {
   if ((await markerFormatOf(dir)) === STORE_FORMAT_NAME) {
     logger.warn({ dir }, 'storage: this data directory uses the LevelDB-only log of an earlier release; a new site gets the write-ahead log');
     return new LevelLogStore(dir, { logger });
   }
-  return new WalLogStore(dir, { logger });
+  return new WalLogStore(dir, { logger, ...(fs ? { fs } : {}) });
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { seededRandom } from '../../consensus/prng.js';
 import type { LogStore } from '../../consensus/ports.js';
 import { openDurableStore } from '../../storage/durable-store.js';
+import { powerLossModeFromEnv } from './power-loss.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import type { Catalog } from '../catalog/index.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -67,7 +68,9 @@ export class SiteAgent {
     const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
     const identity = await loadOrCreateIdentity(config.dataDir);
     const peerId = identity.peerId.toString();
-    const store = await openDurableStore(join(config.dataDir, 'raft'), logger);
+    const powerLoss = powerLossModeFromEnv(logger);
+    const opened = await openDurableStore(join(config.dataDir, 'raft'), logger, powerLoss?.fs);
+    const store = powerLoss ? powerLoss.arm(opened) : opened;
     const transport = new Libp2pTransport({
       clusterId: config.clusterId,
       localMember: config.site.name,

@@ -26,7 +26,9 @@ export function fuzzInWorker(targetName: string, options: SuperviseOptions): Pro
   const data: WorkerData = { target: targetName, inputs: options.inputs, seed: options.seed, useCorpus: options.useCorpus, progress };
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: data,
-    resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? DEFAULT_HEAP_MB },
+    // The agent parses on its main thread (a stack of about 1 MiB); a worker's default is 4 MiB, which
+    // lets deep inputs recurse four times further (and for longer) than they ever could in the agent.
+    resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? DEFAULT_HEAP_MB, stackSizeMb: 1 },
   });
   const hangMs = options.hangMs ?? DEFAULT_HANG_MS;
   const started = Date.now();

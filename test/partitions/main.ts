@@ -10,23 +10,20 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Prng } from '../../sim/prng.js';
-import { checkLinearizability, type HistoryOp } from '../../sim/checkers/linearizability.js';
+import type { HistoryOp } from '../../sim/checkers/linearizability.js';
+import { CONVERGE_LIMIT_MS, checkHistory, finalValues, waitConverged } from './checks.js';
 import { AgentCluster } from '../agent/cluster.js';
 import { sleep } from '../agent/agent-process.js';
 import { NetLab, netnsUnavailableReason } from './netns.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { History, HistoryClock, KEYS, LoadClient, SiteClient, StatusSampler, descriptionOf, emptyStats, type OpStats } from './workload.js';
+import { History, HistoryClock, KEYS, LoadClient, SiteClient, StatusSampler, emptyStats, type OpStats } from './workload.js';
 
 const TICK_MS = 50;
 const ELECTION_TICKS = 10;
 const ELECTION_TIMEOUT_MS = TICK_MS * ELECTION_TICKS;
-/** Bound of the wait for convergence after a heal. */
-const CONVERGE_LIMIT_MS = 30_000;
 const CLIENTS_PER_SITE = 2;
 const FLAP_MIN_MS = 150;
 const FLAP_MAX_MS = 600;
-/** Linearizability search budget per key. */
-const CHECK_MS_PER_KEY = 20_000;
 
 interface Args {
   sites: number[];
@@ -101,21 +98,6 @@ async function leaderIndex(cluster: AgentCluster): Promise<number> {
   return cluster.sites.findIndex((s) => s.name === leader);
 }
 
-/** Waits until every site agrees on a leader and has applied what that leader had committed when asked. */
-async function waitConverged(cluster: AgentCluster, clients: SiteClient[]): Promise<void> {
-  const deadline = performance.now() + CONVERGE_LIMIT_MS;
-  let target = -1;
-  for (;;) {
-    const views = await Promise.all(clients.map((c) => c.request('GET', '/v1/status').then((a) => (a.status === 200 ? (a.json as { role: string; term: number; leader: string | null; appliedIndex: number; commitIndex: number }) : null)).catch(() => null)));
-    const leader = views.find((v) => v?.role === 'leader');
-    if (leader && views.every((v) => v !== null && v.term === leader.term && v.leader === leader.leader)) {
-      if (target < 0) target = leader.commitIndex;
-      if (views.every((v) => v!.appliedIndex >= target)) return;
-    }
-    if (performance.now() > deadline) throw new Error(`no convergence within ${CONVERGE_LIMIT_MS} ms of the heal:\n${await cluster.logTails()}`);
-    await sleep(25);
-  }
-}
 
 /** Writes to the isolated leader until one is refused; returns when, and how many were acknowledged. */
 async function probeIsolatedLeader(client: SiteClient, cutAt: number, untilMs: number, history: History): Promise<{ refusedAfterMs?: number; acked: number }> {
@@ -219,35 +201,7 @@ interface RunContext {
   prng: Prng;
 }
 
-/** The converged value of every key on every site (local reads), which must agree. */
-async function finalValues(clients: SiteClient[], violations: string[]): Promise<Map<string, string | null>> {
-  const values = new Map<string, string | null>();
-  for (const key of KEYS) {
-    const seen = await Promise.all(clients.map(async (c) => {
-      const answer = await c.request('GET', `/v1/resources/flavor/${key}`);
-      return answer.status === 200 ? descriptionOf(answer.json) : null;
-    }));
-    if (new Set(seen).size > 1) violations.push(`sites disagree on ${key} after convergence: ${JSON.stringify(seen)}`);
-    values.set(key, seen[0]);
-  }
-  return values;
-}
 
-function checkHistory(history: History, finals: Map<string, string | null>, violations: string[]): string {
-  const now = history.clock.nowMs();
-  for (const [key, value] of finals) {
-    history.ops.push({ id: history.id(), key, kind: 'read', observed: value, invokeMs: now, completeMs: now + 1, outcome: 'ok', site: 'final', client: 'final' });
-  }
-  for (const op of history.ops) {
-    if (op.kind === 'read' && op.outcome === 'ok' && typeof op.observed === 'string' && history.refusedValues.has(op.observed)) {
-      violations.push(`a refused write's value ${op.observed} was read (${op.site}, ${op.client})`);
-    }
-  }
-  const clock = new HistoryClock();
-  const result = checkLinearizability(history.ops, { clock, maxMsPerKey: CHECK_MS_PER_KEY, seed: 'partitions' });
-  for (const failure of result.failures) violations.push(`linearizability: ${failure.message}`);
-  return `${result.verdict} (${history.ops.length} ops, ${result.keys.length} keys${result.inconclusiveKeys.length > 0 ? `, inconclusive: ${result.inconclusiveKeys.join(' ')}` : ''})`;
-}
 
 async function runOnce(args: Args, sites: number, run: number): Promise<RunReport> {
   const lab = new NetLab(sites, run % 200);

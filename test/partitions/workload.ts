@@ -17,6 +17,18 @@ const CLIENT_TIMEOUT_MS = 10_000;
 const REFUSAL_CODES = new Set(['NO_LEADER', 'NO_QUORUM', 'PEER_UNREACHABLE', 'BUSY']);
 /** Sampler period and its bound on kept samples. */
 const SAMPLE_MS = 50;
+/** Pause after a request that failed to connect or answer (the agent may be restarting). */
+const CONNECT_RETRY_MS = 100;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A connection the socket refused, or a socket file that is not there: the request was never sent. */
+function notSent(error: unknown): boolean {
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT';
+}
 const MAX_SAMPLES = 200_000;
 
 export interface Answer {
@@ -59,6 +71,8 @@ export class SiteClient {
 
 export interface OpStats {
   writesAcked: number;
+  /** Not sent: the agent's socket refused the connection (nothing can have been written). */
+  writesNotSent: number;
   writesRefused: number;
   writesRejected: number;
   writesUnknown: number;
@@ -68,7 +82,7 @@ export interface OpStats {
 }
 
 export function emptyStats(): OpStats {
-  return { writesAcked: 0, writesRefused: 0, writesRejected: 0, writesUnknown: 0, readsOk: 0, readsRefused: 0, readsOther: 0 };
+  return { writesAcked: 0, writesNotSent: 0, writesRefused: 0, writesRejected: 0, writesUnknown: 0, readsOk: 0, readsRefused: 0, readsOther: 0 };
 }
 
 /** Time since the history's origin, in ms. */
@@ -146,8 +160,10 @@ export class LoadClient {
     let result: { outcome: OpOutcome; counted: keyof OpStats };
     try {
       result = outcomeOfWrite(await this.target.request('PUT', `/v1/resources/flavor/${key}`, body));
-    } catch {
-      result = { outcome: 'unknown', counted: 'writesUnknown' };
+    } catch (error) {
+      // No agent listening (it is restarting): the request never left, so nothing was written.
+      result = notSent(error) ? { outcome: 'refused', counted: 'writesNotSent' } : { outcome: 'unknown', counted: 'writesUnknown' };
+      await sleep(CONNECT_RETRY_MS);
     }
     op.outcome = result.outcome;
     if (result.outcome !== 'unknown') op.completeMs = this.history.clock.nowMs();
@@ -176,6 +192,7 @@ export class LoadClient {
       }
     } catch {
       this.history.stats.readsOther++;
+      await sleep(CONNECT_RETRY_MS);
     }
     return op;
   }
