@@ -8,6 +8,7 @@
 //
 //   npm run test:powerloss -- [--sites 3,5] [--crashes N] [--short] [--seed S]
 import { cp, readFile, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../../sim/prng.js';
@@ -20,6 +21,9 @@ const CLIENTS_PER_SITE = 2;
 /** Load between two cuts. */
 const MIN_GAP_MS = 300;
 const MAX_GAP_MS = 1_500;
+/** Extra time a restarting agent gets after the cluster helper's own wait, before it counts as stuck. */
+const SLOW_START_LIMIT_MS = 120_000;
+let slowStarts = 0;
 
 interface Args {
   sites: number[];
@@ -60,7 +64,19 @@ async function powerCycle(cluster: AgentCluster, name: string): Promise<string> 
   const line = after.slice(before).split('\n').find((l) => l.startsWith('power loss:')) ?? 'power loss: (no report: the agent died before writing it)';
   // The socket file of the dead agent is still there; the new one must be waited for.
   await unlink(site.socketPath).catch(() => undefined);
-  await cluster.restart(name);
+  try {
+    await cluster.restart(name);
+  } catch (error) {
+    // Slow is not stuck: on this shared machine a start can take long. Only a process that died, or
+    // one that has not opened its socket after SLOW_START_LIMIT_MS more, is a failure to start.
+    if (!site.running) throw error;
+    const deadline = Date.now() + SLOW_START_LIMIT_MS;
+    while (!existsSync(site.socketPath)) {
+      if (!site.running || Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+    slowStarts++;
+  }
   return line;
 }
 
@@ -158,7 +174,7 @@ async function main(): Promise<void> {
     return acc;
   }, emptyStats());
   const violations = reports.reduce((n, r) => n + r.violations.length, 0);
-  console.log(`total: ${reports.reduce((n, r) => n + r.crashes, 0)} power cuts; writes acked ${total.writesAcked}; violations ${violations}`);
+  console.log(`total: ${reports.reduce((n, r) => n + r.crashes, 0)} power cuts; writes acked ${total.writesAcked}; restarts slower than the helper's wait ${slowStarts}; violations ${violations}`);
   process.exitCode = violations === 0 ? 0 : 1;
 }
 
