@@ -5,8 +5,8 @@ import type { Finding, TargetReport } from './runner.js';
 import { targetNamed } from './targets/index.js';
 import type { WorkerData } from './worker.js';
 
-/** An input gets this long before the watchdog calls it a hang (the runner also flags > PER_INPUT_LIMIT_MS). */
-export const DEFAULT_HANG_MS = 10_000;
+/** No progress for this long is a hang (the runner also flags an input slower than PER_INPUT_LIMIT_MS twice); generous for a loaded machine. */
+export const DEFAULT_HANG_MS = 30_000;
 /** A decoder holding more than this for one input is allocating without bound. */
 export const DEFAULT_HEAP_MB = 512;
 const PROGRESS_BYTES = 8 + 1024 * 1024;
