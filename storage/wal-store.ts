@@ -232,6 +232,13 @@ export class WalLogStore implements LogStore {
       try {
         await this.writeGroup(group);
       } catch (err) {
+        // Refused writes are settled inside writeGroup; anything that gets here happened once the
+        // group's I/O had begun (a disk error, a broken invariant): the stored state is no longer
+        // known to match this.state, so every later write is refused.
+        if (!this.writeFailure) {
+          this.writeFailure = new StoreWriteError(this.dir, err);
+          this.logger.error({ dir: this.dir, err: (err as Error).message }, 'storage: write failed');
+        }
         this.failAll(group, err);
       }
     }
