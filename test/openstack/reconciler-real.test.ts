@@ -178,16 +178,44 @@ class ThreeSites {
   }
 }
 
+/** The three sites' Keystone URLs, or why the test cannot run. */
+async function labUrls(): Promise<string[] | string> {
+  const urls = siteAuthUrls();
+  if (typeof urls === 'string') return urls;
+  for (const [i, url] of urls.entries()) {
+    if (!(await reachable(url))) {
+      const host = new URL(url).hostname;
+      return `${SITE_NAMES[i]} (${url}) is not reachable: start it with OSLAB_HOST=${host} OSLAB_DIR=/tmp/oslab-${'abc'[i]} ../shared/openstack/up.sh`;
+    }
+  }
+  return urls;
+}
+
+/** Best effort: leaves the lab as it was, whatever failed (the run's flavors, images, quota sets and projects). */
+async function cleanLab(urls: string[], three: ThreeSites, flavorIds: string[], imageIds: string[]): Promise<void> {
+  for (const [i, url] of urls.entries()) {
+    const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: url } });
+    try {
+      const apis = await driver.serviceApis();
+      for (const id of flavorIds) await apis.compute!.deleteFlavor(id).catch(() => {});
+      for (const id of imageIds) await driver.deleteImage(id).catch(() => {});
+      const project = three.sites[i]?.project;
+      if (project !== undefined) {
+        await driver.deleteQuota(project).catch(() => {});
+        await deleteProject(driver, url, project).catch(() => {});
+      }
+    } catch {
+      // The site is gone; nothing to clean.
+    } finally {
+      await driver.close();
+    }
+  }
+}
+
 describe('reconciler against three real OpenStack sites', { skip, timeout: 300_000 }, () => {
   it('converges three sites from one catalog (flavors, image bits, quotas), repairs out-of-band drift, and removes what the catalog deletes', async (t) => {
-    const urls = siteAuthUrls();
+    const urls = await labUrls();
     if (typeof urls === 'string') return t.skip(urls);
-    for (const [i, url] of urls.entries()) {
-      if (!(await reachable(url))) {
-        const host = new URL(url).hostname;
-        return t.skip(`${SITE_NAMES[i]} (${url}) is not reachable: start it with OSLAB_HOST=${host} OSLAB_DIR=/tmp/oslab-${'abc'[i]} ../shared/openstack/up.sh`);
-      }
-    }
     const three = new ThreeSites();
     const flavorId = `sr-rec-${three.run}`;
     const strayId = `sr-rec-${three.run}-stray`;
@@ -282,24 +310,48 @@ describe('reconciler against three real OpenStack sites', { skip, timeout: 300_0
       assert.ok(await c.driver.getFlavor(operatorId), "the operator's flavor survives the removals");
     } finally {
       await three.close();
-      // Best effort: leave the lab as it was, whatever failed above.
-      for (const [i, url] of (urls as string[]).entries()) {
-        const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: url } });
-        try {
-          const apis = await driver.serviceApis();
-          for (const id of [flavorId, strayId, operatorId]) await apis.compute!.deleteFlavor(id).catch(() => {});
-          await driver.deleteImage(imageId).catch(() => {});
-          const project = three.sites[i]?.project;
-          if (project !== undefined) {
-            await driver.deleteQuota(project).catch(() => {});
-            await deleteProject(driver, url, project).catch(() => {});
-          }
-        } catch {
-          // The site is gone; nothing to clean.
-        } finally {
-          await driver.close();
-        }
+      await cleanLab(urls, three, [flavorId, strayId, operatorId], [imageId]);
+    }
+  });
+
+  it("gives a private flavor project access on each real site (Nova os-flavor-access), repairs access changed by hand, and takes it away in place", async (t) => {
+    const urls = await labUrls();
+    if (typeof urls === 'string') return t.skip(urls);
+    const three = new ThreeSites();
+    const idOf = (site: RealSite) => `sr-rec-${three.run}-access-${site.name}`;
+    try {
+      await three.open(urls);
+      // Keystone project ids differ between sites: one private flavor per site, placed there, for its project.
+      three.write(...three.sites.map((s) => putOp('flavor', idOf(s), { name: idOf(s), vcpus: 1, ram: 128, disk: 0, isPublic: false, accessProjects: [s.project] }, { placement: [s.name] })));
+      for (const site of three.sites) site.reconciler.start();
+      await waitFor(() => `access flavors in sync (${three.problems()})`, () => three.allInSync());
+      for (const site of three.sites) {
+        const flavor = await site.driver.getFlavor(idOf(site));
+        assert.equal(flavor?.isPublic, false, site.name);
+        assert.deepEqual(flavor?.accessProjects, [site.project], `${site.name} access list`);
       }
+
+      const a = three.sites[0]!;
+      const apisA = await a.driver.serviceApis();
+      await apisA.compute!.removeFlavorAccess(idOf(a), a.project);
+      const repairMs = await waitFor('access repaired on site-a', async () => (await a.driver.getFlavor(idOf(a)))?.accessProjects.includes(a.project) === true);
+      t.diagnostic(`access removed by hand on a real site was given back ${repairMs} ms later (audit every ${AUDIT_MS} ms)`);
+
+      three.write(...three.sites.map((s) => patchOp('flavor', idOf(s), { accessProjects: null })));
+      await waitFor(
+        () => `access taken away everywhere (${three.problems()})`,
+        async () => {
+          for (const site of three.sites) if ((await site.driver.getFlavor(idOf(site)))?.accessProjects.length !== 0) return false;
+          return three.allInSync();
+        },
+      );
+      for (const site of three.sites) {
+        const entry = three.catalog.catalog.syncStatus({ kind: 'flavor', id: idOf(site), site: site.name })[0];
+        assert.doesNotMatch(entry?.message ?? '', /replaced/, `${site.name}: changed in place`);
+      }
+    } finally {
+      await three.close();
+      await cleanLab(urls, three, three.sites.map(idOf), []);
     }
   });
 });
