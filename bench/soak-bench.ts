@@ -22,7 +22,7 @@ import {
   SOAK_SITES,
   SOAK_USAGE,
   curveRows,
-  mib,
+  sampleCell,
   parseSoakOptions,
   verdictText,
   verdicts,
@@ -189,7 +189,8 @@ async function currentLeader(cluster: AgentCluster): Promise<string | null> {
 async function killLoop(cluster: AgentCluster, opts: SoakOptions, startedAt: number, stop: () => boolean, events: KillEvent[]): Promise<void> {
   if (opts.killEverySeconds <= 0) return;
   for (let n = 0; ; n++) {
-    const due = startedAt + (n + 1) * opts.killEverySeconds * 1000;
+    // Half a sampling interval off the sampling rounds, so the victim is up at the forced-GC rounds.
+    const due = startedAt + ((n + 1) * opts.killEverySeconds + opts.sampleEverySeconds / 2) * 1000;
     while (!stop() && performance.now() < due) await sleep(Math.min(500, due - performance.now()));
     if (stop()) return;
     const leader = await currentLeader(cluster);
@@ -206,43 +207,51 @@ async function killLoop(cluster: AgentCluster, opts: SoakOptions, startedAt: num
 
 // ------------------------------------------------------------------ samples
 
-interface GcReply {
-  before: { rssBytes: number; heapTotalBytes: number };
-  after: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; arrayBuffersBytes: number };
-  gcMs: number;
+interface MemoryReply {
+  rssBytes: number;
+  heapTotalBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
 }
 
-/** One agent's sample, or null when it is down or does not answer (killed meanwhile). */
-async function sampleSite(cluster: AgentCluster, site: string, atSeconds: number): Promise<MemorySample | null> {
+async function adminJson(cluster: AgentCluster, site: string, method: string, path: string): Promise<unknown> {
+  const reply = await cluster.admin(site).request(method, path);
+  if (reply.status !== 200) throw new Error(`${method} ${path} on ${site}: HTTP ${reply.status} ${reply.text}`);
+  return reply.json;
+}
+
+/** One agent's sample (after a forced GC when `withGc`), or null when it is down or was killed meanwhile. */
+async function sampleSite(cluster: AgentCluster, site: string, atSeconds: number, withGc: boolean): Promise<MemorySample | null> {
   const pid = cluster.site(site).pid;
   if (pid === undefined) return null;
   try {
-    const reply = await cluster.admin(site).request('POST', '/v1/debug/gc');
-    if (reply.status !== 200) throw new Error(`POST /v1/debug/gc on ${site}: HTTP ${reply.status} ${reply.text}`);
-    const gc = reply.json as GcReply;
+    if (!withGc) {
+      const now = (await adminJson(cluster, site, 'GET', '/v1/debug/memory')) as MemoryReply;
+      return { atSeconds, site, pid, rssBytes: now.rssBytes, heapTotalBytes: now.heapTotalBytes, afterGc: null };
+    }
+    const gc = (await adminJson(cluster, site, 'POST', '/v1/debug/gc')) as { before: MemoryReply; after: MemoryReply };
+    const { after } = gc;
     return {
       atSeconds,
       site,
       pid,
       rssBytes: gc.before.rssBytes,
-      heapTotalBeforeGcBytes: gc.before.heapTotalBytes,
-      heapUsedAfterGcBytes: gc.after.heapUsedBytes,
-      heapTotalAfterGcBytes: gc.after.heapTotalBytes,
-      externalAfterGcBytes: gc.after.externalBytes,
-      arrayBuffersAfterGcBytes: gc.after.arrayBuffersBytes,
-      rssAfterGcBytes: gc.after.rssBytes,
+      heapTotalBytes: gc.before.heapTotalBytes,
+      afterGc: { heapUsedBytes: after.heapUsedBytes, heapTotalBytes: after.heapTotalBytes, externalBytes: after.externalBytes, arrayBuffersBytes: after.arrayBuffersBytes, rssBytes: after.rssBytes },
     };
   } catch (err) {
-    if (cluster.site(site).pid !== pid) return null;
+    // Killed (or restarting: the socket file of a killed agent stays until the new one claims it).
+    if (cluster.site(site).pid !== pid || /ECONNREFUSED|ENOENT|ECONNRESET|closed/.test((err as Error).message)) return null;
     throw err;
   }
 }
 
-async function sampleAll(cluster: AgentCluster, atSeconds: number, into: MemorySample[]): Promise<void> {
+async function sampleAll(cluster: AgentCluster, atSeconds: number, withGc: boolean, into: MemorySample[]): Promise<void> {
   const names = cluster.sites.map((s) => s.name);
   // One at a time: a full GC takes a core for a moment, and the machine has two.
   for (const name of names) {
-    const sample = await sampleSite(cluster, name, atSeconds).catch((err: Error) => {
+    const sample = await sampleSite(cluster, name, atSeconds, withGc).catch((err: Error) => {
       log(`sample of ${name} failed: ${err.message}`);
       return null;
     });
@@ -251,10 +260,10 @@ async function sampleAll(cluster: AgentCluster, atSeconds: number, into: MemoryS
   const line = names
     .map((n) => {
       const s = into.find((x) => x.site === n && x.atSeconds === atSeconds);
-      return s ? `${n} rss ${mib(s.rssBytes)} heap ${mib(s.heapUsedAfterGcBytes)} ext ${mib(s.externalAfterGcBytes)}` : `${n} down`;
+      return s ? `${n} ${sampleCell(s)}` : `${n} down`;
     })
     .join(' | ');
-  log(`${atSeconds.toFixed(0)} s: ${line} (MiB)`);
+  log(`${atSeconds.toFixed(0)} s: ${line} (MiB: RSS / heap total / heap after GC / external after GC)`);
 }
 
 // ------------------------------------------------------------------ run
@@ -295,7 +304,7 @@ async function soak(opts: SoakOptions): Promise<SoakResult> {
     const startedAt = performance.now();
     const endAt = startedAt + opts.minutes * 60_000;
     const stop = () => performance.now() >= endAt;
-    await sampleAll(cluster, 0, samples);
+    await sampleAll(cluster, 0, true, samples);
     const errors: string[] = [];
     const churners = Array.from({ length: opts.writers }, (_, w) => churn(writers, opts, w, generations, stop, errors));
     const killer = killLoop(cluster, opts, startedAt, stop, kills);
@@ -303,13 +312,13 @@ async function soak(opts: SoakOptions): Promise<SoakResult> {
       const due = startedAt + round * opts.sampleEverySeconds * 1000;
       if (due > endAt) break;
       await sleep(Math.max(0, due - performance.now()));
-      await sampleAll(cluster, (performance.now() - startedAt) / 1000, samples);
+      await sampleAll(cluster, (performance.now() - startedAt) / 1000, round % opts.gcEverySamples === 0, samples);
     }
     await Promise.all([...churners, killer]);
     const churnSeconds = (performance.now() - startedAt) / 1000;
     for (const site of cluster.sites) if (!site.running) await site.start(false, SETTLE_MS);
     const finalFlavorCount = await countFlavors(cluster);
-    await sampleAll(cluster, churnSeconds, samples);
+    await sampleAll(cluster, churnSeconds, true, samples);
     return {
       options: opts,
       samples,
@@ -340,10 +349,10 @@ async function countFlavors(cluster: AgentCluster): Promise<number> {
 function printReport(r: SoakResult): void {
   const sites = Array.from({ length: SOAK_SITES }, (_, i) => `site-${i + 1}`);
   const roundOf = (s: MemorySample) => Math.round(s.atSeconds / r.options.sampleEverySeconds);
-  const curves = new Table({ head: ['time', ...sites.map((s) => `${s} RSS / heap / ext`)], style: { head: [], border: [] } });
+  const curves = new Table({ head: ['time', ...sites.map((s) => `${s}: RSS / heap / after GC: heap / ext`)], style: { head: [], border: [] } });
   for (const row of curveRows(r.samples, sites, roundOf)) curves.push(row);
   const verdictTable = new Table({ head: ['site', 'curve', 'verdict'], style: { head: [], border: [] } });
-  for (const v of verdicts(r.samples)) verdictTable.push([v.site, v.curve.replace(/Bytes$/, ''), verdictText(v)]);
+  for (const v of verdicts(r.samples)) verdictTable.push([v.site, v.curve, verdictText(v)]);
   const o = r.options;
   const writesPerSecond = r.writes.committed / r.churnSeconds;
   process.stdout.write(
@@ -354,7 +363,7 @@ function printReport(r: SoakResult): void {
       `kill -9 every ${o.killEverySeconds} s (${o.victim}, down ${o.downSeconds} s): ${r.kills.length} kills (${r.kills.filter((k) => k.wasLeader).length} of the leader); ` +
       `flavors at the end: ${r.finalFlavorCount}${r.finalFlavorCount === o.flavors ? '' : ` (EXPECTED ${o.flavors})`}\n` +
       `${cpus().length} CPUs, load average ${r.loadAverage.map((l) => l.toFixed(1)).join(' / ')} (shared machine)\n` +
-      `memory in MiB: RSS as sampled, then heap used and external right after a forced full GC\n` +
+      `memory in MiB: RSS and V8's heap size as sampled every ${o.sampleEverySeconds} s; every ${o.gcEverySamples}. sample also the heap used and the external memory right after a forced full GC\n` +
       `${curves.toString()}\n${verdictTable.toString()}\n` +
       r.errors.map((e) => `ERROR: ${e}\n`).join(''),
   );

@@ -19,6 +19,11 @@ export interface SoakOptions {
   victim: string;
   /** Seconds between two memory samples of every running agent. */
   sampleEverySeconds: number;
+  /**
+   * A forced full GC (for heap-after-GC) every this many samples; the other samples only read
+   * memory, so V8 sizes its heap as it would unobserved (a GC every sample would hide its growth).
+   */
+  gcEverySamples: number;
   /** Each agent manages a mock OpenStack cloud (its reconciler runs), or none. */
   clouds: 'mock' | 'none';
   /** Extra node flags for every agent (besides --expose-gc), e.g. a V8 heap limit to compare. */
@@ -39,7 +44,7 @@ export const SOAK_SITES = 3;
 
 export const SOAK_USAGE = `usage: npm run bench:soak -- [--minutes 10] [--flavors 18000] [--writers 4] [--replace-per-write 5]
                              [--kill-every 60] [--down 5] [--victim site-3|leader|rotate]
-                             [--sample-every 20] [--clouds mock|none] [--agent-node-arg=--FLAG]...
+                             [--sample-every 20] [--gc-every 3] [--clouds mock|none] [--agent-node-arg=--FLAG]...
                              [--json FILE]
 
 Starts 3 real agents on 127.0.0.1 under node --expose-gc, fills the catalog with --flavors flavors,
@@ -47,8 +52,8 @@ each agent reconciling its own mock OpenStack cloud (--clouds mock, as in the de
 then for --minutes keeps it at that size under create/delete churn (each write deletes
 --replace-per-write flavors and creates as many) while one agent is killed with SIGKILL every
 --kill-every seconds and restarted --down seconds later. Every --sample-every seconds it records
-each agent's RSS and, after a forced full GC (POST /v1/debug/gc), its heap, external and
-ArrayBuffer memory; prints the curves and whether each one plateaus (the median of the last third
+each agent's RSS and V8 heap size, and every --gc-every-th time also, after a forced full GC
+(POST /v1/debug/gc), the heap used, external and ArrayBuffer memory; prints the curves and whether each one plateaus (the median of the last third
 of the run within ${PLATEAU_TOLERANCE * 100}% of the middle third's).
 `;
 
@@ -65,6 +70,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
       down: { type: 'string', default: '5' },
       victim: { type: 'string', default: `site-${SOAK_SITES}` },
       'sample-every': { type: 'string', default: '20' },
+      'gc-every': { type: 'string', default: '3' },
       clouds: { type: 'string', default: 'mock' },
       'agent-node-arg': { type: 'string', multiple: true, default: [] },
       json: { type: 'string' },
@@ -100,6 +106,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
     downSeconds: number('down', 0, 3600),
     victim,
     sampleEverySeconds: number('sample-every', 1, 3600),
+    gcEverySamples: integer('gc-every', 1, 1000),
     clouds,
     agentNodeArgs,
     jsonFile: values.json ?? null,
@@ -115,23 +122,36 @@ export function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
 
 // ------------------------------------------------------------------ samples and verdict
 
-/** One agent's memory at one moment: RSS as it was, the rest right after a forced full GC. */
+/** What an agent holds right after a forced full GC. */
+export interface AfterGc {
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
+  rssBytes: number;
+}
+
+/** One agent's memory at one moment: RSS and V8's reserved heap as they were, then (every --gc-every rounds) after a full GC. */
 export interface MemorySample {
   /** Seconds since the churn started. */
   atSeconds: number;
   site: string;
   pid: number;
   rssBytes: number;
-  /** What V8 had reserved for its heap before the GC: how far it let garbage pile up. */
-  heapTotalBeforeGcBytes: number;
-  heapUsedAfterGcBytes: number;
-  heapTotalAfterGcBytes: number;
-  externalAfterGcBytes: number;
-  arrayBuffersAfterGcBytes: number;
-  rssAfterGcBytes: number;
+  /** What V8 had reserved for its heap (before any forced GC): how far it let garbage pile up. */
+  heapTotalBytes: number;
+  /** null in the rounds without a forced GC. */
+  afterGc: AfterGc | null;
 }
 
-export type CurveName = 'rssBytes' | 'heapUsedAfterGcBytes' | 'externalAfterGcBytes';
+export const CURVES = {
+  rss: (s: MemorySample) => s.rssBytes,
+  heapTotal: (s: MemorySample) => s.heapTotalBytes,
+  heapUsedAfterGc: (s: MemorySample) => s.afterGc?.heapUsedBytes ?? null,
+  externalAfterGc: (s: MemorySample) => s.afterGc?.externalBytes ?? null,
+} as const;
+
+export type CurveName = keyof typeof CURVES;
 
 export interface CurveVerdict {
   site: string;
@@ -142,6 +162,8 @@ export interface CurveVerdict {
   peakBytes: number;
   /** true: plateaus; false: still growing; null: too few samples to say. */
   plateau: boolean | null;
+  /** Processes the samples came from: more than one means the site was killed and restarted (each life is short). */
+  lives: number;
 }
 
 export function median(values: number[]): number {
@@ -167,15 +189,16 @@ export function plateauOf(values: number[]): { middleMedian: number; lastMedian:
   return { middleMedian, lastMedian, plateau: lastMedian <= allowed };
 }
 
-export function verdicts(samples: MemorySample[], curves: CurveName[] = ['rssBytes', 'heapUsedAfterGcBytes', 'externalAfterGcBytes']): CurveVerdict[] {
+export function verdicts(samples: MemorySample[], curves: CurveName[] = ['rss', 'heapTotal', 'heapUsedAfterGc', 'externalAfterGc']): CurveVerdict[] {
   const sites = [...new Set(samples.map((s) => s.site))].sort();
   const out: CurveVerdict[] = [];
   for (const site of sites) {
     const mine = samples.filter((s) => s.site === site).sort((a, b) => a.atSeconds - b.atSeconds);
     for (const curve of curves) {
-      const values = mine.map((s) => s[curve]);
+      const values = mine.map(CURVES[curve]).filter((v): v is number => v !== null);
       const { middleMedian, lastMedian, plateau } = plateauOf(values);
-      out.push({ site, curve, samples: values.length, middleMedianBytes: middleMedian, lastMedianBytes: lastMedian, peakBytes: Math.max(...values), plateau });
+      const lives = new Set(mine.map((s) => s.pid)).size;
+      out.push({ site, curve, samples: values.length, middleMedianBytes: middleMedian, lastMedianBytes: lastMedian, peakBytes: values.length > 0 ? Math.max(...values) : Number.NaN, plateau, lives });
     }
   }
   return out;
@@ -183,13 +206,18 @@ export function verdicts(samples: MemorySample[], curves: CurveName[] = ['rssByt
 
 // ------------------------------------------------------------------ table
 
-export function mib(bytes: number): string {
-  return Number.isFinite(bytes) ? (bytes / (1024 * 1024)).toFixed(0) : '-';
+export function mib(bytes: number | null | undefined): string {
+  return typeof bytes === 'number' && Number.isFinite(bytes) ? (bytes / (1024 * 1024)).toFixed(0) : '-';
+}
+
+/** "RSS / heap total / heap after GC / external after GC" in MiB ("-" where no GC ran). */
+export function sampleCell(s: MemorySample): string {
+  return `${mib(s.rssBytes)} / ${mib(s.heapTotalBytes)} / ${mib(s.afterGc?.heapUsedBytes)} / ${mib(s.afterGc?.externalBytes)}`;
 }
 
 /**
  * Rows of the curve table: one per sampling round (every k-th when there are more than maxRows),
- * each with "RSS / heap-after-GC / external-after-GC" in MiB per site; a site that was down shows "down".
+ * each with sampleCell() per site; a site that was down shows "down".
  */
 export function curveRows(samples: MemorySample[], sites: string[], roundOf: (s: MemorySample) => number, maxRows = MAX_TABLE_ROWS): string[][] {
   const rounds = new Map<number, MemorySample[]>();
@@ -207,7 +235,7 @@ export function curveRows(samples: MemorySample[], sites: string[], roundOf: (s:
     const at = Math.min(...list.map((s) => s.atSeconds));
     const cells = sites.map((site) => {
       const s = list.find((x) => x.site === site);
-      return s ? `${mib(s.rssBytes)} / ${mib(s.heapUsedAfterGcBytes)} / ${mib(s.externalAfterGcBytes)}` : 'down';
+      return s ? sampleCell(s) : 'down';
     });
     return [formatClock(at), ...cells];
   });
@@ -220,5 +248,6 @@ export function formatClock(seconds: number): string {
 
 export function verdictText(v: CurveVerdict): string {
   const word = v.plateau === null ? 'too few samples' : v.plateau ? 'plateau' : 'GROWING';
-  return `${word} (middle third median ${mib(v.middleMedianBytes)} MiB, last third ${mib(v.lastMedianBytes)} MiB, peak ${mib(v.peakBytes)} MiB, ${v.samples} samples)`;
+  const lives = v.lives > 1 ? `; ${v.lives} processes (killed and restarted): the curve joins short lives` : '';
+  return `${word} (middle third median ${mib(v.middleMedianBytes)} MiB, last third ${mib(v.lastMedianBytes)} MiB, peak ${mib(v.peakBytes)} MiB, ${v.samples} samples${lives})`;
 }

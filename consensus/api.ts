@@ -85,7 +85,11 @@ export interface RaftCore {
    * keep it as the snapshot to send, and drop log entries below `index - retainEntries + 1`.
    * Returns the snapshot's metadata (term and conf at `index`) so the runtime can persist it.
    */
-  compact(index: number, data: Uint8Array, retainEntries: number): SnapshotMeta;
+  compact(index: number, data: Uint8Array, retainEntries: number, retainBytes?: number): SnapshotMeta;
+  /** Bytes of the entries held in memory (payloads plus a fixed overhead each). */
+  logBytes(): number;
+  /** The first index held in the log (compaction drops what is below). */
+  logFirstIndex(): number;
   hasReady(): boolean;
   ready(): Ready;
   advance(ready: Ready): void;

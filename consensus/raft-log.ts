@@ -15,6 +15,8 @@ export class RaftLog {
   private held: Entry[];
   private base: number;
   private baseTerm: number;
+  /** entryBytes() summed over the held entries: what the log holds in memory. */
+  private heldBytes = 0;
 
   constructor(base: number, baseTerm: number, entries: Entry[]) {
     for (let i = 0; i < entries.length; i++) {
@@ -23,6 +25,12 @@ export class RaftLog {
     this.held = entries.slice();
     this.base = base;
     this.baseTerm = baseTerm;
+    for (const entry of entries) this.heldBytes += entryBytes(entry);
+  }
+
+  /** Bytes of the held entries (payloads plus ENTRY_OVERHEAD_BYTES each). */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   get firstIndex(): number {
@@ -74,12 +82,16 @@ export class RaftLog {
   append(entry: Entry): void {
     invariant(entry.index === this.lastIndex + 1, () => `raft invariant: append of index ${entry.index} to a log ending at ${this.lastIndex}`);
     this.held.push(entry);
+    this.heldBytes += entryBytes(entry);
   }
 
   /** Drops every entry at or after `index`. */
   truncateFrom(index: number): void {
     invariant(index > this.base, () => `raft invariant: truncation at ${index} reaches the compacted prefix (base ${this.base})`);
-    if (index <= this.lastIndex) this.held.length = index - this.base - 1;
+    if (index > this.lastIndex) return;
+    const keep = index - this.base - 1;
+    for (let i = keep; i < this.held.length; i++) this.heldBytes -= entryBytes(this.held[i]);
+    this.held.length = keep;
   }
 
   /** Drops every entry before `firstIndex`; the entry just before it becomes the base. */
@@ -87,7 +99,9 @@ export class RaftLog {
     if (firstIndex <= this.base + 1) return;
     invariant(firstIndex <= this.lastIndex + 1, () => `raft invariant: compaction to ${firstIndex} past the last index ${this.lastIndex}`);
     const newBaseTerm = this.term(firstIndex - 1) as number;
-    this.held = this.held.slice(firstIndex - this.base - 1);
+    const dropped = firstIndex - this.base - 1;
+    for (let i = 0; i < dropped; i++) this.heldBytes -= entryBytes(this.held[i]);
+    this.held = this.held.slice(dropped);
     this.base = firstIndex - 1;
     this.baseTerm = newBaseTerm;
   }
@@ -95,8 +109,25 @@ export class RaftLog {
   /** Replaces the whole log by nothing after (base, baseTerm): installing a snapshot. */
   reset(base: number, baseTerm: number): void {
     this.held = [];
+    this.heldBytes = 0;
     this.base = base;
     this.baseTerm = baseTerm;
+  }
+
+  /**
+   * The first index to keep when compacting up to `upTo` so that at most `maxEntries` entries at or
+   * below `upTo`, of at most `maxBytes` together, stay held (never below firstIndex).
+   */
+  firstIndexRetaining(upTo: number, maxEntries: number, maxBytes: number): number {
+    let first = upTo + 1;
+    let bytes = 0;
+    while (first > this.firstIndex && upTo - first + 1 < maxEntries) {
+      const size = entryBytes(this.at(first - 1));
+      if (bytes + size > maxBytes) break;
+      bytes += size;
+      first--;
+    }
+    return first;
   }
 
   /**

@@ -272,13 +272,29 @@ export class Raft implements RaftCore {
     return { ok: true };
   }
 
+  /** Bytes of the entries held in memory (payloads plus a fixed overhead each): what compaction frees. */
+  logBytes(): number {
+    return this.log.bytes;
+  }
+
+  /** The first index held in the log (compaction drops what is below). */
+  logFirstIndex(): number {
+    return this.log.firstIndex;
+  }
+
   reportUnreachable(member: MemberId): void {
     if (this.role === 'leader') this.replication.reportUnreachable(member);
   }
 
-  compact(index: number, data: Uint8Array, retainEntries: number): SnapshotMeta {
+  /**
+   * Takes the snapshot `data` at `index` and drops the log below it except a tail of at most
+   * `retainEntries` entries of at most `retainBytes` together (so a slightly lagging follower needs
+   * no snapshot). The log's first index afterwards is where the store may compact to.
+   */
+  compact(index: number, data: Uint8Array, retainEntries: number, retainBytes = Infinity): SnapshotMeta {
     if (!Number.isInteger(index) || index < 1) throw new Error(`compact: index must be a positive integer, got ${index}`);
     if (!Number.isInteger(retainEntries) || retainEntries < 0) throw new Error(`compact: retainEntries must be >= 0, got ${retainEntries}`);
+    if (!(retainBytes >= 0)) throw new Error(`compact: retainBytes must be >= 0, got ${retainBytes}`);
     if (!(data instanceof Uint8Array)) throw new Error('compact: data must be a Uint8Array');
     if (index > this.out.applied) throw new Error(`compact: index ${index} is beyond the applied index ${this.out.applied}`);
     const current = this.snapshot ? this.snapshot.meta.index : 0;
@@ -286,7 +302,7 @@ export class Raft implements RaftCore {
     const term = this.log.term(index);
     if (term === undefined) throw new Error(`compact: index ${index} is no longer in the log (first ${this.log.firstIndex})`);
     this.snapshot = { meta: { index, term, conf: this.members.confAt(index) }, data };
-    this.log.compactTo(Math.max(this.log.firstIndex, index - retainEntries + 1));
+    this.log.compactTo(this.log.firstIndexRetaining(index, retainEntries, retainBytes));
     this.members.compactTo(index);
     return this.snapshot.meta;
   }

@@ -16,8 +16,16 @@ export interface ReplicaConfig {
   proposalTimeoutMs?: number;
   /** Take a snapshot and compact the log every this many applied entries. */
   snapshotEveryEntries?: number;
-  /** Entries kept below a snapshot so slightly lagging followers need no snapshot. */
+  /**
+   * Also take a snapshot once the entries held in memory (the core's log after the last snapshot,
+   * with the retained tail) reach this many bytes: a count alone lets a log of large batches hold
+   * snapshotEveryEntries x the largest entry.
+   */
+  snapshotEveryBytes?: number;
+  /** Entries kept below a snapshot so slightly lagging followers need no snapshot... */
   retainEntries?: number;
+  /** ...and at most this many bytes of them. */
+  retainBytes?: number;
   /** Bound on proposals waiting for commit on this member (leader) and on forwarded ones. */
   maxPendingProposals?: number;
   /** Only when the store is empty: found a new cluster with these members. */

@@ -8,7 +8,9 @@ export interface ReplicaSettings {
   tickMs: number;
   proposalTimeoutMs: number;
   snapshotEveryEntries: number;
+  snapshotEveryBytes: number;
   retainEntries: number;
+  retainBytes: number;
   maxPendingProposals: number;
   electionTimeoutTicks: number;
   electionTimeoutMs: number;

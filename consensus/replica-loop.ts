@@ -7,6 +7,9 @@ import type { RecordOp, StoreBatch } from './ports.js';
 import type { ReplicaContext } from './replica-context.js';
 import { EntryType, type Entry, type Ready } from './types.js';
 
+/** A snapshot for bytes waits for at least this many newly applied entries (no snapshot storms while the held bytes are unapplied ones). */
+const MIN_ENTRIES_PER_SNAPSHOT = 64;
+
 /** What the loop tells the rest of the runtime, in this order within one Ready. */
 export interface ReadyLoopEvents {
   /** A received snapshot replaces the state up to `index` (called before it is written). */
@@ -177,14 +180,24 @@ export class ReadyLoop {
     invariant(applied.index <= this.lastDurableIndex, () => `applied index ${applied.index} is past the last durable index ${this.lastDurableIndex}`);
   }
 
+  private compactionDue(): boolean {
+    const { settings, core } = this.ctx;
+    const newlyApplied = this.appliedIndex - this.snapshotIndex;
+    if (newlyApplied >= settings.snapshotEveryEntries) return true;
+    return newlyApplied >= MIN_ENTRIES_PER_SNAPSHOT && core.logBytes() >= settings.snapshotEveryBytes;
+  }
+
   private async compactIfDue(): Promise<void> {
+    if (!this.compactionDue()) return;
     const { settings, deps, core } = this.ctx;
-    if (this.appliedIndex - this.snapshotIndex < settings.snapshotEveryEntries) return;
     const index = this.appliedIndex;
     const data = deps.stateMachine.snapshot();
-    const meta = core.compact(index, data, settings.retainEntries);
+    const meta = core.compact(index, data, settings.retainEntries, settings.retainBytes);
     this.snapshotIndex = index;
-    const compactTo = Math.max(1, index - settings.retainEntries + 1);
+    // The store keeps what the core keeps: the retained tail, bounded by count and bytes. (When a
+    // newer snapshot from the leader already replaced the core's log, the count alone, as before.)
+    const retainedFrom = core.logFirstIndex();
+    const compactTo = Math.max(1, retainedFrom <= index + 1 ? retainedFrom : index - settings.retainEntries + 1);
     await deps.store.write({ snapshot: { meta, data }, compactTo, sync: false });
   }
 }

@@ -26,7 +26,9 @@ export { REPLICA_LIMITS, type ProposeOptions, type ReadOutcome, type ReplicaConf
 
 const DEFAULTS = {
   snapshotEveryEntries: 10_000,
+  snapshotEveryBytes: 64 * 1024 * 1024,
   retainEntries: 1_000,
+  retainBytes: 8 * 1024 * 1024,
 };
 
 export class Replica {
@@ -66,7 +68,9 @@ export class Replica {
       tickMs: config.tickMs,
       proposalTimeoutMs: config.proposalTimeoutMs ?? Math.max(5 * electionTimeoutMs, 2000),
       snapshotEveryEntries: config.snapshotEveryEntries ?? DEFAULTS.snapshotEveryEntries,
+      snapshotEveryBytes: config.snapshotEveryBytes ?? DEFAULTS.snapshotEveryBytes,
       retainEntries: config.retainEntries ?? DEFAULTS.retainEntries,
+      retainBytes: config.retainBytes ?? DEFAULTS.retainBytes,
       maxPendingProposals: config.maxPendingProposals ?? REPLICA_LIMITS.pendingProposals,
       electionTimeoutTicks: raftConfig.electionTimeoutTicks,
       electionTimeoutMs,

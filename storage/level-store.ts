@@ -28,6 +28,7 @@ import {
   singletonKey,
 } from './codec.js';
 import { StorageCorruptionError, StoreStateError, StoreWriteError } from './errors.js';
+import { LEVEL_MEMORY_OPTIONS } from './level-options.js';
 import { checkFormatRecord, decodeOrCorrupt, loadLogState, type Db } from './level-recovery.js';
 import { checkReadRange, emptyLogState, logBase, toStoreMeta, type LogState } from './log-state.js';
 import { inspectStoreDir, writeStoreMarker } from './store-dir.js';
@@ -99,6 +100,7 @@ export class LevelLogStore implements LogStore {
       valueEncoding: 'view',
       createIfMissing,
       errorIfExists: false,
+      ...LEVEL_MEMORY_OPTIONS,
     });
     try {
       await db.open();

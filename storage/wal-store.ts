@@ -40,6 +40,7 @@ import { applyRecord, type ReplayRecord, type WalLogState } from './wal/replay.j
 import { SegmentFormatError } from './wal/segments.js';
 import { WalCorruptionError, WriteAheadLog } from './wal/wal.js';
 import { planWrite, snapshotIndexOf, type WritePlan } from './write-plan.js';
+import { LEVEL_MEMORY_OPTIONS } from './level-options.js';
 
 export const WAL_STORE_FORMAT_NAME = 'stackraft-wal-store';
 export const WAL_STORE_FORMAT_VERSION = 1;
@@ -135,7 +136,7 @@ export class WalLogStore implements LogStore {
   }
 
   private async openLevel(): Promise<Db> {
-    const db = new Level<Uint8Array, Uint8Array>(join(this.dir, STATE_DIR), { keyEncoding: 'view', valueEncoding: 'view' });
+    const db = new Level<Uint8Array, Uint8Array>(join(this.dir, STATE_DIR), { keyEncoding: 'view', valueEncoding: 'view', ...LEVEL_MEMORY_OPTIONS });
     try {
       await db.open();
     } catch (err) {

@@ -7,6 +7,7 @@ import { normalizeCountryCode } from '../catalog/countries.js';
 import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
 import type { StringRule } from '../catalog/spec-reader.js';
 import { LOG_LEVELS } from '../ops/logger.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT, MAX_HEAP_GROWTH_PERCENT, MIN_HEAP_GROWTH_PERCENT } from '../ops/memory.js';
 import { describeValue, expecting, integerIn, oneOf, patternString } from './expect.js';
 import { checkMultiaddr } from './multiaddr.js';
 
@@ -22,6 +23,7 @@ export const CONFIG_DEFAULTS = {
   voters: 5,
   logLevel: 'info',
   openstackInterface: 'public',
+  heapGrowthPercent: DEFAULT_HEAP_GROWTH_PERCENT,
 } as const;
 
 const CLUSTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -166,6 +168,19 @@ export const agentConfigSchema = z.strictObject(
     log: z.strictObject({ level: oneOf(LOG_LEVELS).default(CONFIG_DEFAULTS.logLevel) }, expecting('a mapping with level')).prefault({}),
     metrics: z
       .strictObject({ listen: hostPort().nullable().default(null) }, expecting('a mapping with listen'))
+      .prefault({}),
+    memory: z
+      .strictObject(
+        {
+          /** V8 old-generation growth past the live heap before a full GC (agent/ops/memory.ts). */
+          heapGrowthPercent: integerIn(
+            MIN_HEAP_GROWTH_PERCENT,
+            MAX_HEAP_GROWTH_PERCENT,
+            `an integer from ${MIN_HEAP_GROWTH_PERCENT} to ${MAX_HEAP_GROWTH_PERCENT} (percent)`,
+          ).default(CONFIG_DEFAULTS.heapGrowthPercent),
+        },
+        expecting('a mapping with heapGrowthPercent'),
+      )
       .prefault({}),
   },
   expecting('a mapping of configuration fields'),

@@ -1,9 +1,11 @@
 // `stackraft agent [--config FILE] [--bootstrap]`: runs the daemon until SIGTERM or SIGINT.
 import '../runtime/promise-shim.js';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH, type AgentConfig } from '../config/schema.js';
 import { createLogger } from '../ops/logger.js';
+import { applyHeapGrowthPercent } from '../ops/memory.js';
 import { SiteAgent } from './site-agent.js';
 
 const USAGE = `usage: stackraft agent [--config FILE] [--bootstrap]
@@ -40,6 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'unhandled rejection (a bug: please report it); the agent keeps running');
   });
+  applyHeapGrowthPercent(config.memory.heapGrowthPercent);
+  logger.info({ heapGrowthPercent: config.memory.heapGrowthPercent, heapLimitBytes: getHeapStatistics().heap_size_limit, execArgv: process.execArgv }, 'V8 heap sizing');
   let agent: SiteAgent;
   try {
     agent = await SiteAgent.start(config, logger, { bootstrap: values.bootstrap === true });

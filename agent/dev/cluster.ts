@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import { startMockCloud, type MockCloud } from '../../drivers/index.js';
 import { AdminClient } from '../cli/client.js';
 import { initSite } from '../daemon/init.js';
+import { AGENT_NODE_FLAGS } from '../ops/memory.js';
 import { DEV_CLOUDS_FILE, devCloudsYaml } from './clouds-yaml.js';
 
 const USAGE = `usage: stackraft dev-cluster [--sites N] [--dir DIR]
@@ -149,7 +150,7 @@ function regionOf(i: number): readonly [string, string] {
 
 async function launch(program: string, site: DevSite, bootstrap: boolean): Promise<void> {
   const log = openSync(join(site.dir, 'agent.log'), 'a');
-  const args = [program, 'agent', '--config', site.config, ...(bootstrap ? ['--bootstrap'] : [])];
+  const args = [...AGENT_NODE_FLAGS, program, 'agent', '--config', site.config, ...(bootstrap ? ['--bootstrap'] : [])];
   site.child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
   site.child.once('exit', (code, signal) => {
     if (site.child) process.stderr.write(`dev-cluster: ${site.name} (pid ${site.child.pid}) exited (${signal ?? `code ${code}`}); log: ${join(site.dir, 'agent.log')}\n`);

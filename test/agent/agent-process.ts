@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from '../../agent/ops/memory.js';
 
 /** The CLI entry point, compiled next to this file (build/test/agent -> build/agent/cli). */
 export const CLI_SCRIPT = new URL('../../cmd/stackraft.js', import.meta.url).pathname;
@@ -42,7 +43,7 @@ export interface AgentProcessOptions {
   /** libp2p TCP port on 127.0.0.1. */
   port: number;
   peerId: string;
-  /** Extra node flags for the child (e.g. --cpu-prof). */
+  /** Node flags for the child besides AGENT_NODE_FLAGS (e.g. --cpu-prof). */
   nodeArgs?: string[];
   /** Address the agent listens on and others dial (default 127.0.0.1). */
   host?: string;
@@ -100,7 +101,7 @@ export class AgentProcess {
   async start(bootstrap: boolean, readyTimeoutMs: number): Promise<void> {
     if (this.child) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
     const log = openSync(this.logPath, 'a');
-    const args = [...this.nodeArgs, CLI_SCRIPT, 'agent', '--config', this.configPath, ...(bootstrap ? ['--bootstrap'] : [])];
+    const args = [...AGENT_NODE_FLAGS, ...this.nodeArgs, CLI_SCRIPT, 'agent', '--config', this.configPath, ...(bootstrap ? ['--bootstrap'] : [])];
     const [command, ...prefix] = [...this.launcher, process.execPath];
     const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
     closeSync(log);

@@ -9,24 +9,24 @@ import {
   formatClock,
   parseSoakOptions,
   plateauOf,
+  verdictText,
   verdicts,
   type MemorySample,
 } from '../../bench/soak-report.js';
 
 const MiB = 1024 * 1024;
 
-function sample(site: string, atSeconds: number, rssMiB: number, heapMiB: number): MemorySample {
+function sample(site: string, atSeconds: number, rssMiB: number, heapMiB: number | null, pid = 1): MemorySample {
   return {
     atSeconds,
     site,
-    pid: 1,
+    pid,
     rssBytes: rssMiB * MiB,
-    heapTotalBeforeGcBytes: heapMiB * 3 * MiB,
-    heapUsedAfterGcBytes: heapMiB * MiB,
-    heapTotalAfterGcBytes: heapMiB * 2 * MiB,
-    externalAfterGcBytes: 10 * MiB,
-    arrayBuffersAfterGcBytes: 5 * MiB,
-    rssAfterGcBytes: rssMiB * MiB,
+    heapTotalBytes: rssMiB * MiB / 2,
+    afterGc:
+      heapMiB === null
+        ? null
+        : { heapUsedBytes: heapMiB * MiB, heapTotalBytes: heapMiB * 2 * MiB, externalBytes: 10 * MiB, arrayBuffersBytes: 5 * MiB, rssBytes: rssMiB * MiB },
   };
 }
 
@@ -43,6 +43,7 @@ describe('soak bench options', () => {
       downSeconds: 5,
       victim: 'site-3',
       sampleEverySeconds: 20,
+      gcEverySamples: 3,
       clouds: 'mock',
       agentNodeArgs: [],
       jsonFile: null,
@@ -50,7 +51,7 @@ describe('soak bench options', () => {
   });
 
   it('reads every option, fractions of a minute included', () => {
-    const opts = parseSoakOptions(['--minutes', '0.5', '--flavors', '300', '--writers', '2', '--replace-per-write', '3', '--kill-every', '0', '--down', '2', '--victim', 'rotate', '--sample-every', '5', '--clouds', 'none', '--agent-node-arg=--max-old-space-size=128', '--agent-node-arg=--max-semi-space-size=2', '--json', 'out.json']);
+    const opts = parseSoakOptions(['--minutes', '0.5', '--flavors', '300', '--writers', '2', '--replace-per-write', '3', '--kill-every', '0', '--down', '2', '--victim', 'rotate', '--sample-every', '5', '--gc-every', '1', '--clouds', 'none', '--agent-node-arg=--max-old-space-size=128', '--agent-node-arg=--max-semi-space-size=2', '--json', 'out.json']);
     assert.deepEqual(opts, {
       minutes: 0.5,
       flavors: 300,
@@ -60,6 +61,7 @@ describe('soak bench options', () => {
       downSeconds: 2,
       victim: 'rotate',
       sampleEverySeconds: 5,
+      gcEverySamples: 1,
       clouds: 'none',
       agentNodeArgs: ['--max-old-space-size=128', '--max-semi-space-size=2'],
       jsonFile: 'out.json',
@@ -75,6 +77,7 @@ describe('soak bench options', () => {
     assert.throws(() => parseSoakOptions(['--victim', 'site-9']), /--victim: expected site-1, site-2, site-3, leader or rotate/);
     assert.throws(() => parseSoakOptions(['--flavors', '10', '--writers', '4', '--replace-per-write', '5']), /--flavors: .* at least 20/);
     assert.throws(() => parseSoakOptions(['--kill-every', '10', '--down', '10']), /--down: must be shorter/);
+    assert.throws(() => parseSoakOptions(['--gc-every', '0']), /--gc-every/);
     assert.throws(() => parseSoakOptions(['--clouds', 'aws']), /--clouds: expected mock or none/);
     assert.throws(() => parseSoakOptions(['--agent-node-arg=max-old-space-size=1']), /--agent-node-arg: expected a node flag/);
     assert.throws(() => parseSoakOptions(['--bogus']), (err: Error & { code?: string }) => err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
@@ -106,26 +109,34 @@ describe('soak bench plateau verdict', () => {
 
   it('judges each site and curve on its own samples, in time order', () => {
     const samples: MemorySample[] = [];
-    for (let i = 0; i < 9; i++) {
-      samples.push(sample('site-1', i * 10, 300, 60));
-      samples.push(sample('site-2', i * 10, 300 + 50 * i, 60));
+    for (let i = 0; i < 18; i++) {
+      const gc = i % 2 === 0;
+      samples.push(sample('site-1', i * 10, 300, gc ? 60 : null));
+      samples.push(sample('site-2', i * 10, 300 + 50 * i, gc ? 60 : null, 100 + Math.floor(i / 6)));
     }
     samples.reverse();
     const byKey = new Map(verdicts(samples).map((v) => [`${v.site} ${v.curve}`, v]));
-    assert.equal(byKey.get('site-1 rssBytes')!.plateau, true);
-    assert.equal(byKey.get('site-2 rssBytes')!.plateau, false);
-    assert.equal(byKey.get('site-2 rssBytes')!.peakBytes, 700 * MiB);
-    assert.equal(byKey.get('site-2 heapUsedAfterGcBytes')!.plateau, true);
+    assert.equal(byKey.get('site-1 rss')!.plateau, true);
+    assert.equal(byKey.get('site-2 rss')!.plateau, false);
+    assert.equal(byKey.get('site-2 rss')!.peakBytes, 1150 * MiB);
+    assert.equal(byKey.get('site-2 heapTotal')!.plateau, false);
+    // Only the samples with a forced GC count for the after-GC curves.
+    assert.equal(byKey.get('site-2 heapUsedAfterGc')!.samples, 9);
+    assert.equal(byKey.get('site-2 heapUsedAfterGc')!.plateau, true);
+    assert.equal(byKey.get('site-1 rss')!.lives, 1);
+    assert.equal(byKey.get('site-2 rss')!.lives, 3);
+    assert.match(verdictText(byKey.get('site-2 rss')!), /^GROWING .*3 processes \(killed and restarted\)/);
+    assert.match(verdictText(byKey.get('site-1 rss')!), /^plateau \(middle third median 300 MiB, last third 300 MiB, peak 300 MiB, 18 samples\)$/);
   });
 });
 
 describe('soak bench table', () => {
   it('one row per sampling round, a site that was down says so', () => {
-    const samples = [sample('site-1', 0, 100, 40), sample('site-2', 0.4, 110, 41), sample('site-1', 20.3, 120, 42)];
+    const samples = [sample('site-1', 0, 100, 40), sample('site-2', 0.4, 110, 41), sample('site-1', 20.3, 120, null)];
     const rows = curveRows(samples, ['site-1', 'site-2'], (s) => Math.round(s.atSeconds / 20));
     assert.deepEqual(rows, [
-      ['0:00', '100 / 40 / 10', '110 / 41 / 10'],
-      ['0:20', '120 / 42 / 10', 'down'],
+      ['0:00', '100 / 50 / 40 / 10', '110 / 55 / 41 / 10'],
+      ['0:20', '120 / 60 / - / -', 'down'],
     ]);
   });
 

@@ -47,6 +47,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       voters: 5,
       log: { level: 'info' },
       metrics: { listen: null },
+      memory: { heapGrowthPercent: 50 },
     });
   });
 
@@ -65,6 +66,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       'voters: 3',
       'log: { level: debug }',
       'metrics: { listen: "127.0.0.1:9464" }',
+      'memory: { heapGrowthPercent: 100 }',
       '',
     ].join('\n'));
     const config = await loadConfig(file);
@@ -72,6 +74,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
     assert.deepEqual(config.cloud, { type: 'openstack', cloud: 'us-east-1', cloudsYaml: '/etc/stackraft/clouds.yaml', region: 'RegionOne', interface: 'public' });
     assert.deepEqual(config.timing, { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2 });
     assert.equal(config.metrics.listen, '127.0.0.1:9464');
+    assert.equal(config.memory.heapGrowthPercent, 100);
     assert.deepEqual(config.peers, [{ site: 'eu-west-1', addr: `/dns4/b.example.net/tcp/7420/p2p/${PEER}` }]);
     assert.deepEqual(parseConfig(MINIMAL.replace('type: none', 'type: mock\n  url: http://127.0.0.1:8774'), 'x').cloud, { type: 'mock', url: 'http://127.0.0.1:8774' });
   });
@@ -149,6 +152,9 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
     assert.match(refused(MINIMAL.replace('eu-west-1', 'eu west')).message, /site\.name: expected a site name \(1-63 characters: start with a letter or digit/);
     assert.match(refused(`${MINIMAL}log: { level: loud }\n`).message, /log\.level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
     assert.match(refused(`${MINIMAL}metrics: { listen: localhost }\n`).message, /metrics\.listen: expected host:port/);
+    assert.match(refused(`${MINIMAL}memory: { heapGrowthPercent: 5 }\n`).message, /memory\.heapGrowthPercent: expected an integer from 10 to 300 \(percent\), got 5/);
+    assert.match(refused(`${MINIMAL}memory: { heapGrowthPercent: 50.5 }\n`).message, /memory\.heapGrowthPercent: expected an integer from 10 to 300/);
+    assert.match(refused(`${MINIMAL}memory: { maxHeapMiB: 100 }\n`).message, /memory\.maxHeapMiB: unknown field/);
     assert.match(refused(`${MINIMAL}timing: { tickMs: "100" }\n`).message, /timing\.tickMs: expected .*, got "100"/);
   });
 

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { AGENT_NODE_FLAGS } from '../../agent/ops/memory.js';
 import { repoRoot } from './repo-root.js';
 
 const UNIT = 'stackraft-agent.service';
@@ -52,6 +53,8 @@ describe('systemd unit', { timeout: 30_000 }, () => {
     assert.equal(one('RestrictAddressFamilies'), 'AF_UNIX AF_INET AF_INET6');
     assert.equal(one('CapabilityBoundingSet'), '');
     assert.ok(d.get('SystemCallFilter')?.includes('@system-service'));
+    // The node flags every agent runs with (the dev and test clusters pass the same ones).
+    assert.ok(d.get('Environment')?.includes(`NODE_OPTIONS=${AGENT_NODE_FLAGS.join(' ')}`), `Environment: ${d.get('Environment')}`);
     // V8's JIT needs W+X pages: this one would make node crash at start.
     assert.notEqual(one('MemoryDenyWriteExecute'), 'yes');
   });
