@@ -16,7 +16,7 @@ import type { BatchMark } from './crash-child.js';
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 const TARGET_KILLS = 60;
 const MIN_KILLS = 50;
-/** The run stops starting rounds after this long, whatever the kill count (slow shared machines). */
+/** Past MIN_KILLS, the run stops starting rounds after this long (slow shared machines). */
 const RUN_BUDGET_MS = 40_000;
 const ROUND_LIMIT_MS = 10_000;
 const SEED = Number(process.env.CRASH_TEST_SEED ?? 7321);
@@ -122,7 +122,7 @@ async function checkStore(dir: string, before: { batch: number; lastIndex: numbe
   }
 }
 
-it(`every acknowledged batch survives SIGKILL whole, no batch half there (${STORE_KIND} store, seed ${SEED})`, { timeout: 90_000 }, async (t) => {
+it(`every acknowledged batch survives SIGKILL whole, no batch half there (${STORE_KIND} store, seed ${SEED})`, { timeout: 240_000 }, async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'stackraft-crash-'));
   const dir = join(root, 'store');
   const random = seeded(SEED);
@@ -130,14 +130,13 @@ it(`every acknowledged batch survives SIGKILL whole, no batch half there (${STOR
   let kills = 0;
   let state = { batch: 0, lastIndex: 0 };
   try {
-    while (kills < TARGET_KILLS && Date.now() - started < RUN_BUDGET_MS) {
+    // Every run makes at least MIN_KILLS kills, however slow the machine; the budget only trims the extra ones.
+    while (kills < MIN_KILLS || (kills < TARGET_KILLS && Date.now() - started < RUN_BUDGET_MS)) {
       const round = await runChildUntilKilled(dir, Math.floor(random() * 2 ** 31), random);
       kills++;
       state = await checkStore(dir, state, round);
     }
     t.diagnostic(`${kills} kills in ${Date.now() - started} ms; store ends at batch ${state.batch}, index ${state.lastIndex}`);
-    if (kills < MIN_KILLS) t.diagnostic(`only ${kills} kills fitted in the ${RUN_BUDGET_MS} ms budget on this machine`);
-    assert.ok(kills >= Math.min(MIN_KILLS, 10), `too few kills (${kills}) to mean anything`);
     assert.ok(state.batch > kills, 'children made progress between kills');
   } finally {
     await rm(root, { recursive: true, force: true });
