@@ -5,12 +5,12 @@
 // thrown; a thrown error means a bug and becomes HTTP 500.
 import type { RefusalCode } from '../../consensus/ports.js';
 import type { Role } from '../../consensus/types.js';
+import { RESOURCE_KINDS, type ResourceKind } from '../catalog/types.js';
 
 export type { RefusalCode } from '../../consensus/ports.js';
 
-/** Resource kinds the catalog holds (agent/catalog/). */
-export const RESOURCE_KINDS = ['site', 'flavor', 'image', 'quota', 'protection-group'] as const;
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+/** Resource kinds the catalog holds: its own definition (agent/catalog/types.ts). */
+export { RESOURCE_KINDS, type ResourceKind };
 
 export function isResourceKind(value: string): value is ResourceKind {
   return (RESOURCE_KINDS as readonly string[]).includes(value);
@@ -92,17 +92,10 @@ export interface WriteOptions {
 }
 
 /** The canonical write id for a client id and sequence: what writeStatus() accepts. */
-export function writeIdFor(clientId: string, seq: number): string {
-  return `${clientId}:${seq}`;
-}
+export { writeIdOf as writeIdFor } from '../catalog/write-id.js';
 
 /** The client id and sequence a write id names, or null when it is not `CLIENT_ID:SEQ` (SEQ a positive integer). */
-export function parseWriteId(writeId: string): { clientId: string; seq: number } | null {
-  const at = writeId.lastIndexOf(':');
-  const seq = Number(writeId.slice(at + 1));
-  if (at <= 0 || !/^[1-9][0-9]*$/.test(writeId.slice(at + 1)) || !Number.isSafeInteger(seq)) return null;
-  return { clientId: writeId.slice(0, at), seq };
-}
+export { parseWriteId } from '../catalog/write-id.js';
 
 export interface ResourceRevision {
   kind: ResourceKind;

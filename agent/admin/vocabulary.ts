@@ -3,7 +3,7 @@
 // this file on every run.
 import { MAX_OPS_PER_COMMAND } from '../catalog/limits.js';
 
-export { CONTAINER_FORMATS, DISK_FORMATS } from '../catalog/types.js';
+export { CONTAINER_FORMATS, DISK_FORMATS, QUOTA_GROUPS, type QuotaGroup } from '../catalog/types.js';
 
 export const IMAGE_VISIBILITIES = ['public', 'community'] as const;
 export const REPLICATION_TYPES = ['sync', 'async'] as const;
@@ -11,10 +11,3 @@ export const REPLICATION_TYPES = ['sync', 'async'] as const;
 /** A batch is one catalog command: at most this many operations. */
 export const MAX_BATCH_OPS = MAX_OPS_PER_COMMAND;
 
-/** Quota limits by group, as the catalog's quota spec nests them (-1 = unlimited). */
-export const QUOTA_GROUPS = {
-  compute: ['cores', 'instances', 'ram', 'keyPairs', 'serverGroups'],
-  volume: ['volumes', 'gigabytes', 'snapshots', 'backups'],
-  network: ['networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups'],
-} as const;
-export type QuotaGroup = keyof typeof QUOTA_GROUPS;

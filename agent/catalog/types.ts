@@ -80,31 +80,22 @@ export interface ImageSpec {
   source: ImageSource;
 }
 
+/**
+ * A quota spec's limits, by group (one per OpenStack service: Nova, Cinder, Neutron). The one list of
+ * them: validation, the admin API's checks and the CLI's options all read it. `ram` is in MiB.
+ */
+export const QUOTA_GROUPS = {
+  compute: ['cores', 'instances', 'ram', 'keyPairs', 'serverGroups'],
+  volume: ['volumes', 'gigabytes', 'snapshots', 'backups'],
+  network: ['networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups'],
+} as const;
+export type QuotaGroup = keyof typeof QUOTA_GROUPS;
+
 /** -1 = unlimited. Every field optional: only the limits given are enforced on the clouds. */
-export interface ComputeQuota {
-  cores?: number;
-  instances?: number;
-  /** MiB */
-  ram?: number;
-  keyPairs?: number;
-  serverGroups?: number;
-}
-
-export interface VolumeQuota {
-  volumes?: number;
-  gigabytes?: number;
-  snapshots?: number;
-  backups?: number;
-}
-
-export interface NetworkQuota {
-  networks?: number;
-  subnets?: number;
-  ports?: number;
-  routers?: number;
-  floatingIps?: number;
-  securityGroups?: number;
-}
+export type QuotaLimits<G extends QuotaGroup> = { [field in (typeof QUOTA_GROUPS)[G][number]]?: number };
+export type ComputeQuota = QuotaLimits<'compute'>;
+export type VolumeQuota = QuotaLimits<'volume'>;
+export type NetworkQuota = QuotaLimits<'network'>;
 
 export interface QuotaSpec {
   /** Keystone project id; equals the resource id. */

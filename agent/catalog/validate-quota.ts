@@ -1,14 +1,10 @@
 // quota: one project's limits on Nova, Cinder and Neutron; only the limits given are managed.
 import { NOVA_MAX_INT } from './limits.js';
 import { SpecError, expectObject, readNameEqualToId, readOptionalInt, rejectUnknownFields, type Fields } from './spec-reader.js';
-import type { QuotaSpec } from './types.js';
+import { QUOTA_GROUPS, type QuotaGroup, type QuotaSpec } from './types.js';
 
-const QUOTA_FIELDS = ['project', 'compute', 'volume', 'network'] as const;
-const QUOTA_GROUPS = {
-  compute: ['cores', 'instances', 'ram', 'keyPairs', 'serverGroups'],
-  volume: ['volumes', 'gigabytes', 'snapshots', 'backups'],
-  network: ['networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups'],
-} as const;
+const QUOTA_GROUP_NAMES = Object.keys(QUOTA_GROUPS) as QuotaGroup[];
+const QUOTA_FIELDS = ['project', ...QUOTA_GROUP_NAMES];
 
 /** -1 means unlimited in all three services. */
 const LIMIT = { min: -1, max: NOVA_MAX_INT };
@@ -18,7 +14,7 @@ export function normalizeQuotaSpec(input: unknown, id: string): QuotaSpec {
   rejectUnknownFields(spec, QUOTA_FIELDS, 'spec');
   const quota: QuotaSpec = { project: readNameEqualToId(spec, 'project', id) };
   let limits = 0;
-  for (const group of ['compute', 'volume', 'network'] as const) {
+  for (const group of QUOTA_GROUP_NAMES) {
     const read = readGroup(spec, group);
     if (read === undefined) continue;
     limits += Object.keys(read).length;
@@ -28,7 +24,7 @@ export function normalizeQuotaSpec(input: unknown, id: string): QuotaSpec {
   return quota;
 }
 
-function readGroup(spec: Fields, group: keyof typeof QUOTA_GROUPS): Record<string, number> | undefined {
+function readGroup(spec: Fields, group: QuotaGroup): Record<string, number> | undefined {
   if (spec[group] === undefined || spec[group] === null) return undefined;
   const parent = `spec.${group}`;
   const fields = expectObject(spec[group], parent);

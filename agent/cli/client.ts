@@ -3,6 +3,7 @@
 // sent, is sent once more with the same ids (the catalog applies it at most once).
 import { randomUUID } from 'node:crypto';
 import { Client } from 'undici';
+import { writeIdOf } from '../catalog/write-id.js';
 import { ApiError, CliError, EXIT } from './errors.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/stackraft/admin.sock';
@@ -153,7 +154,7 @@ function classify(error: NodeJS.ErrnoException): Error {
 }
 
 function unknownOutcome(ids: WriteIds, cause: Error): CliError {
-  const writeId = `${ids.clientId}:${ids.seq}`;
+  const writeId = writeIdOf(ids.clientId, ids.seq);
   return new CliError(
     `lost contact with the agent after sending the write (${cause.message}): its outcome is unknown`,
     EXIT.UNKNOWN,

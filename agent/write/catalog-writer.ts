@@ -4,6 +4,7 @@
 // "what happened to write X" from the catalog's exactly-once session table (see status()).
 import type { ProposalOutcome } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
+import { writeIdOf } from '../catalog/write-id.js';
 import { encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
 
 export interface WriteRequestOptions {
@@ -44,9 +45,7 @@ export type WriteStatus =
 /** Wall-clock milliseconds for the command's `time` (the simulator passes virtual time). */
 export type EpochClock = () => number;
 
-export function writeIdOf(clientId: string, seq: number): string {
-  return `${clientId}:${seq}`;
-}
+export { writeIdOf } from '../catalog/write-id.js';
 
 export class CatalogWriter {
   private readonly inFlight = new Set<string>();

@@ -2,6 +2,7 @@
 // write it carries, and the register changes it makes on the workload's keys. Decoding a command
 // costs far more than looking it up, and every site applies the same entry object (messages are
 // shared, never copied), so the facts are computed once per entry bytes and cached weakly.
+import { writeIdOf } from '../../agent/catalog/write-id.js';
 import { decodeCommand } from '../../agent/catalog/index.js';
 import { EntryType, type Entry } from '../../consensus/types.js';
 import { entryDigest } from '../checkers/raft-safety.js';
@@ -36,7 +37,7 @@ function computeFacts(entry: Pick<Entry, 'type' | 'data'>): EntryFacts {
   if (entry.type !== EntryType.Normal || entry.data.length === 0) return facts;
   const decoded = decodeCommand(entry.data);
   if (!decoded.ok) return facts;
-  facts.writeId = `${decoded.command.clientId}:${decoded.command.seq}`;
+  facts.writeId = writeIdOf(decoded.command.clientId, decoded.command.seq);
   if (decoded.command.type === 'write' && Array.isArray(decoded.command.ops)) facts.ops = decoded.command.ops;
   return facts;
 }

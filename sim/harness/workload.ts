@@ -9,6 +9,7 @@
 // write-status checker compares with the log); so it does for writes refused, for sequence numbers
 // it gave up before sending, and for some settled writes at once (a follower may not have applied
 // them yet).
+import { writeIdOf } from '../../agent/catalog/write-id.js';
 import { deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
 import type { CatalogWriteOutcome } from '../../agent/write/catalog-writer.js';
 import type { RegisterValue } from '../checkers/linearizability.js';
@@ -371,7 +372,7 @@ export class Workload {
 
   private attempt(site: SimSite, ops: WriteOp[], clientId: string, seq: number, extra: object): Promise<Attempt> {
     const writer = site.writer;
-    const unknown: Attempt = { status: 'unknown', writeId: `${clientId}:${seq}`, message: `site ${site.name} went down` };
+    const unknown: Attempt = { status: 'unknown', writeId: writeIdOf(clientId, seq), message: `site ${site.name} went down` };
     if (writer === null) return Promise.resolve(unknown);
     const pending = writer.write(ops, { clientId, seq, timeoutMs: this.opts.proposalTimeoutMs, ...extra });
     return Promise.race([pending, site.whenDown().then(() => unknown)]);
