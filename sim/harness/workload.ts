@@ -303,7 +303,7 @@ export class Workload {
       id: this.history.newId(),
       client: client.name,
       site: site.name,
-      writeId: `${client.name}:${seq}`,
+      writeId: writeIdOf(client.name, seq),
       invokeMs: this.scheduler.now(),
       effects,
       namedSites,
