@@ -76,7 +76,9 @@ export class WriteAheadLog {
   ) {}
 
   static async open(dir: string, options: WalOptions): Promise<{ wal: WriteAheadLog; replay: WalReplay }> {
-    const opts = { segmentBytes: DEFAULT_SEGMENT_BYTES, ...options };
+    // `segmentBytes: undefined` (what WalLogStore passes when not told) must not override the
+    // default: a segment without its preallocated zeros cannot tell a torn tail from damage.
+    const opts = { ...options, segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES };
     const wal = new WriteAheadLog(dir, opts);
     const replay = await wal.load();
     return { wal, replay };

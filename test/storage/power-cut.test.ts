@@ -125,3 +125,20 @@ describe('PowerLossStore', () => {
     assert.equal(inner.written.length, 1);
   });
 });
+
+describe('the write-ahead log under a power cut', () => {
+  it('preallocates its segments when no segment size is given (a torn tail lands on zeros, not past the end)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stackraft-walprealloc-'));
+    try {
+      const { WalLogStore } = await import('../../storage/wal-store.js');
+      const store = new WalLogStore(dir, { fs: new PowerCutFileSystem(), segmentBytes: undefined });
+      await store.open();
+      await store.write({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: [{ index: 1, term: 1, type: 0, data: new Uint8Array(10) }] });
+      await store.close();
+      const { DEFAULT_SEGMENT_BYTES } = await import('../../storage/wal/wal.js');
+      assert.equal((await stat(join(dir, 'wal', '0000000000000001.wal'))).size, DEFAULT_SEGMENT_BYTES);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
