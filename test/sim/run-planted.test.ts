@@ -126,7 +126,10 @@ test('local reads, final state and convergence: one site loses every write to on
 });
 
 test('liveness: a partition that never heals', { timeout: 60_000 }, async () => {
-  const r = await caughtBy('liveness', { faults: [] }, {
+  // Liveness counts the first probe after the heal at which every site has the same applied index,
+  // so it sees the cut site only when entries keep committing right across the heal; whether they
+  // do depends on the schedule (seed 1 stopped showing it when quota intents moved reports earlier).
+  const r = await caughtBy('liveness', { faults: [], seeds: [1, 2, 3] }, {
     atHeal: (c) => {
       const [cut, ...rest] = c.siteNames().slice(1);
       c.partition({ from: [cut], to: [c.siteNames()[0], ...rest], bothWays: true });
