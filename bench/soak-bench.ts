@@ -275,7 +275,8 @@ interface SoakResult {
   writes: Record<Outcome, number>;
   flavorsReplaced: number;
   churnSeconds: number;
-  finalFlavorCount: number;
+  /** null when the cluster did not settle at the end (see errors). */
+  finalFlavorCount: number | null;
   errors: string[];
   loadAverage: number[];
 }
@@ -316,8 +317,16 @@ async function soak(opts: SoakOptions): Promise<SoakResult> {
     }
     await Promise.all([...churners, killer]);
     const churnSeconds = (performance.now() - startedAt) / 1000;
-    for (const site of cluster.sites) if (!site.running) await site.start(false, SETTLE_MS);
-    const finalFlavorCount = await countFlavors(cluster);
+    // A site that cannot come back (it refuses its own data directory, say) is a finding to report
+    // with the curves, not a reason to lose them.
+    let finalFlavorCount: number | null = null;
+    try {
+      for (const site of cluster.sites) if (!site.running) await site.start(false, SETTLE_MS);
+      finalFlavorCount = await countFlavors(cluster);
+    } catch (err) {
+      errors.push(`at the end: ${(err as Error).message.split('\n')[0]}`);
+      log(`${errors[errors.length - 1]}\n${await cluster.logTails()}`);
+    }
     await sampleAll(cluster, churnSeconds, true, samples);
     return {
       options: opts,
@@ -361,7 +370,7 @@ function printReport(r: SoakResult): void {
       `${r.flavorsReplaced} flavors replaced; retries after refused ${r.writes.refused}, unknown ${r.writes.unknown}; rejected ${r.writes.rejected}\n` +
       `agents: ${o.clouds === 'mock' ? 'each reconciling a mock cloud' : 'no cloud'}${o.agentNodeArgs.length > 0 ? `, node ${o.agentNodeArgs.join(' ')}` : ''}; ` +
       `kill -9 every ${o.killEverySeconds} s (${o.victim}, down ${o.downSeconds} s): ${r.kills.length} kills (${r.kills.filter((k) => k.wasLeader).length} of the leader); ` +
-      `flavors at the end: ${r.finalFlavorCount}${r.finalFlavorCount === o.flavors ? '' : ` (EXPECTED ${o.flavors})`}\n` +
+      `flavors at the end: ${r.finalFlavorCount ?? 'not counted (see ERROR)'}${r.finalFlavorCount === o.flavors ? '' : ` (EXPECTED ${o.flavors})`}\n` +
       `${cpus().length} CPUs, load average ${r.loadAverage.map((l) => l.toFixed(1)).join(' / ')} (shared machine)\n` +
       `memory in MiB: RSS and V8's heap size as sampled every ${o.sampleEverySeconds} s; every ${o.gcEverySamples}. sample also the heap used and the external memory right after a forced full GC\n` +
       `${curves.toString()}\n${verdictTable.toString()}\n` +
