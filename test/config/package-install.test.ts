@@ -50,9 +50,14 @@ describe('the npm package', { skip, timeout: 900_000 }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('bundles every dependency (package.json lists them by name: keep the list in step)', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bundleDependencies: string[] };
+    assert.deepEqual([...pkg.bundleDependencies].sort(), Object.keys(pkg.dependencies).sort());
+  });
+
   it('holds the built program and its dependencies, not the tests, sources or source maps', () => {
     const files = check(spawnSync('tar', ['tzf', tarball], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }), 'tar').stdout.split('\n');
-    for (const wanted of ['package/bin/stackraft.js', 'package/dist/cmd/stackraft.js', 'package/dist/agent/daemon/main.js', 'package/dist/sim/main.js', 'package/deploy/stackraft-agent.service', 'package/node_modules/libp2p/package.json', 'package/node_modules/level/package.json']) {
+    for (const wanted of ['package/bin/stackraft.js', 'package/dist/cmd/stackraft.js', 'package/dist/agent/daemon/main.js', 'package/dist/sim/main.js', 'package/deploy/stackraft-agent.service', 'package/node_modules/libp2p/package.json', 'package/node_modules/level/package.json', 'package/node_modules/vega/package.json']) {
       assert.ok(files.includes(wanted), `${wanted} is missing from ${tarball}`);
     }
     const own = files.filter((f) => !f.startsWith('package/node_modules/'));
