@@ -218,6 +218,15 @@ export class World implements SiteEvents {
     this.log(`${site.name} stopped: ${error.message}`);
     // The process exits (as the daemon does on a fatal error); it comes back once the disk works.
     this.killSite(site, 'disk');
+    // A write issued while the disk was failing can fail after the fault ended (two faults ending at
+    // one instant restart the site first): nothing else would bring it back, so restart it now.
+    if (isDisk && !site.diskFailing) {
+      this.scheduler.after(0, () => {
+        if (site.diskFailing) return;
+        site.downReasons.delete('disk');
+        this.maybeBoot(site);
+      });
+    }
   }
 
   // ------------------------------------------------------------------ lifecycle

@@ -29,6 +29,13 @@ const SEEDS: RegressionSeed[] = [
     finding: 'S2',
     args: '--sites 5 --seed 78 --duration 1m --voters 5 --faults all --rate 20/s',
   },
+  {
+    // A crash-restart and a failing disk ended at one instant: the site restarted, its first write
+    // failed on the disk that was still failing, and nothing restarted it again (S5).
+    finding: 'S5',
+    args: '--sites 5 --seed 507 --duration 1m --voters 5 --faults all --rate 20/s',
+    exercises: { check: 'replica-fatal', detail: /^[1-9]\d* stops on a failing disk/ },
+  },
 ];
 
 for (const seed of SEEDS) {
