@@ -11,6 +11,7 @@ import type { WalFile, WalFileSystem } from './file-port.js';
 import { EntryIndex } from './entry-index.js';
 import {
   SEGMENT_HEADER_BYTES,
+  allZero,
   encodeRecord,
   encodeSegmentHeader,
   recordBytes,
@@ -110,10 +111,23 @@ export class WriteAheadLog {
     let first = true;
     let tornTail: WalReplay['tornTail'] = null;
     let last: ScannedSegment | null = null;
+    /** Blank segments not last, waiting for the next written segment to prove nothing is missing. */
+    let blanks: number[] = [];
     for (const seq of seqs) {
       const path = join(this.dir, segmentFileName(seq));
-      const scanned = scanSegment(await this.readWhole(path), seq, seq === seqs[seqs.length - 1]);
+      const data = await this.readWhole(path);
+      const isLast = seq === seqs[seqs.length - 1];
+      const scanned = scanSegment(data, seq, isLast);
       const segment: Segment = { seq, path, maxEntryIndex: 0 };
+      if (!isLast && scanned.records.length === 0 && scanned.damage === null && allZero(data, SEGMENT_HEADER_BYTES, data.byteLength)) {
+        blanks.push(seq);
+        this.segments.push(segment);
+        continue;
+      }
+      if (blanks.length > 0) {
+        this.acceptBlanksBefore(scanned, blanks);
+        blanks = [];
+      }
       for (const record of scanned.records) {
         const rec: ReplayRecord = { ...record, entries: record.entries.map((e) => ({ index: e.index, term: e.term, spot: { seq, offset: e.offset, dataBytes: e.dataBytes } })) };
         try {
@@ -124,7 +138,7 @@ export class WriteAheadLog {
         first = false;
         for (const e of record.entries) segment.maxEntryIndex = Math.max(segment.maxEntryIndex, e.index);
       }
-      if (scanned.records.length === 0 && seq !== seqs[seqs.length - 1]) {
+      if (scanned.records.length === 0 && !isLast) {
         throw new WalCorruptionError(`WAL segment ${seq} holds no records but later segments exist`);
       }
       if (scanned.damage) {
@@ -154,6 +168,20 @@ export class WriteAheadLog {
     this.current = { segment: lastSegment, file, writeOffset: last!.writeOffset, size, needsHead: last!.records.length === 0, dirty: false };
     if (tornTail) await this.zeroFrom(tornTail.offset);
     return { state, index, tornTail };
+  }
+
+  /**
+   * Blank segments (header, then only zeros) before `next`: a rotation put each in place and no
+   * record went into it (a crash right after, or a release that rotated away from an empty segment).
+   * Such a segment never held anything only when the segment after it starts with a head, which
+   * replay then checks against the records before: anything a blank segment lost (records zeroed
+   * out) makes that head disagree and stops the open. They stay, empty, until compaction removes them.
+   */
+  private acceptBlanksBefore(next: ScannedSegment, blanks: number[]): void {
+    if (!next.records[0]?.head) {
+      throw new WalCorruptionError(`WAL segment ${blanks[0]} holds no records but later segments exist, and segment ${next.seq} does not start with a head record`);
+    }
+    this.opts.logger.warn({ dir: this.dir, segments: blanks }, 'storage: kept empty log segments an interrupted rotation left (nothing was written to them)');
   }
 
   private async readWhole(path: string): Promise<Uint8Array> {
@@ -254,6 +282,7 @@ export class WriteAheadLog {
 
   /** Moves to the next segment; the old one is fdatasynced first, so only the last segment can be torn. */
   private async rotate(needBytes: number): Promise<void> {
+    if (this.current.needsHead) return this.enlargeEmptyCurrent(needBytes);
     if (this.current.dirty) await this.current.file.datasync();
     const seq = this.current.segment.seq + 1;
     let prepared = this.prepared;
@@ -268,6 +297,19 @@ export class WriteAheadLog {
     this.segments.push(this.current.segment);
     this.readers.set(old.segment.seq, Promise.resolve(old.file));
     this.prepareNext();
+  }
+
+  /**
+   * The current segment holds no record yet (a crash came right after it was put in place) and the
+   * write does not fit it: a larger segment of the same number replaces it (an atomic rename over
+   * it), rather than rotating away and leaving an empty segment in the middle of the log.
+   */
+  private async enlargeEmptyCurrent(needBytes: number): Promise<void> {
+    const { segment, file } = this.current;
+    const prepared = this.prepare(segment.seq, Math.max(this.opts.segmentBytes, needBytes));
+    const bigger = await this.install(prepared);
+    await file.close().catch(() => undefined);
+    this.current = { segment, file: bigger, writeOffset: SEGMENT_HEADER_BYTES, size: prepared.bytes, needsHead: true, dirty: false };
   }
 
   /** Reads `bytes` bytes at `offset` of segment `seq`. */
