@@ -18,6 +18,7 @@ import {
   indexOfLogKey,
   kindRange,
   logKey,
+  nameOfRecordKey,
   singletonKey,
 } from './codec.js';
 import { StorageCorruptionError, StorageFormatError } from './errors.js';
@@ -42,6 +43,15 @@ export function decodeOrCorrupt<T>(dir: string, what: string, decode: () => T, i
     if (err instanceof CorruptValue) throw new StorageCorruptionError(dir, `${what}: ${err.message}`, index);
     throw err;
   }
+}
+
+/** Every applied catalog record, by name (both stores keep them in LevelDB under the same keys). */
+export async function readCatalogRecords(db: Db, dir: string): Promise<Array<[string, Uint8Array]>> {
+  const rows = await db.iterator(kindRange(KeyKind.Record)).all();
+  return rows.map(([key, value]) => {
+    const name = decodeOrCorrupt(dir, 'catalog record key', () => nameOfRecordKey(key));
+    return [name, decodeOrCorrupt(dir, `catalog record ${name}`, () => decodeBytes(value))];
+  });
 }
 
 /** Checks the in-store format record; writes it when creation stopped before it was written. */

@@ -13,7 +13,6 @@ import { silentLogger } from '../consensus/ports.js';
 import type { Entry } from '../consensus/types.js';
 import {
   KeyKind,
-  decodeBytes,
   decodeEntry,
   encodeBytes,
   encodeEntry,
@@ -23,13 +22,12 @@ import {
   indexOfLogKey,
   kindRange,
   logKey,
-  nameOfRecordKey,
   recordKey,
   singletonKey,
 } from './codec.js';
 import { StorageCorruptionError, StoreStateError, StoreWriteError } from './errors.js';
 import { LEVEL_MEMORY_OPTIONS } from './level-options.js';
-import { checkFormatRecord, decodeOrCorrupt, loadLogState, type Db } from './level-recovery.js';
+import { checkFormatRecord, decodeOrCorrupt, readCatalogRecords, loadLogState, type Db } from './level-recovery.js';
 import { checkReadRange, emptyLogState, logBase, toStoreMeta, type LogState } from './log-state.js';
 import { inspectStoreDir, writeStoreMarker } from './store-dir.js';
 import { planWrite, snapshotIndexOf, type WritePlan } from './write-plan.js';
@@ -228,11 +226,7 @@ export class LevelLogStore implements LogStore {
 
   async records(): Promise<Array<[string, Uint8Array]>> {
     const db = this.openDb();
-    const rows = await db.iterator(kindRange(KeyKind.Record)).all();
-    return rows.map(([key, value]) => {
-      const name = decodeOrCorrupt(this.dir, 'catalog record key', () => nameOfRecordKey(key));
-      return [name, decodeOrCorrupt(this.dir, `catalog record ${name}`, () => decodeBytes(value))];
-    });
+    return readCatalogRecords(db, this.dir);
   }
 
   /** The state the store tracks (for metrics and tests). */

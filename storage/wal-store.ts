@@ -19,18 +19,16 @@ import { silentLogger } from '../consensus/ports.js';
 import type { Entry, Snapshot } from '../consensus/types.js';
 import {
   KeyKind,
-  decodeBytes,
   decodeIndex,
   encodeBytes,
   encodeIndex,
   encodeSnapshotMeta,
   kindRange,
-  nameOfRecordKey,
   recordKey,
   singletonKey,
 } from './codec.js';
 import { StorageCorruptionError, StorageFormatError, StoreStateError, StoreWriteError } from './errors.js';
-import { checkFormatRecord, decodeOrCorrupt, loadSnapshot, type Db } from './level-recovery.js';
+import { checkFormatRecord, decodeOrCorrupt, readCatalogRecords, loadSnapshot, type Db } from './level-recovery.js';
 import { checkReadRange, emptyLogState, logBase, toStoreMeta, type LogState } from './log-state.js';
 import { inspectPartedStoreDir, writeStoreMarker } from './store-dir.js';
 import { EntryIndex } from './wal/entry-index.js';
@@ -416,11 +414,7 @@ export class WalLogStore implements LogStore {
 
   async records(): Promise<Array<[string, Uint8Array]>> {
     const db = this.openWalOrThrow();
-    const rows = await db.iterator(kindRange(KeyKind.Record)).all();
-    return rows.map(([key, value]) => {
-      const name = decodeOrCorrupt(this.dir, 'catalog record key', () => nameOfRecordKey(key));
-      return [name, decodeOrCorrupt(this.dir, `catalog record ${name}`, () => decodeBytes(value))];
-    });
+    return readCatalogRecords(db, this.dir);
   }
 
   meta(): { firstIndex: number; lastIndex: number; appliedIndex: number; commit: number } {
