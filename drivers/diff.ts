@@ -7,7 +7,7 @@ import {
   SOURCE_URL_PROPERTY,
 } from './markers.js';
 import type { ImagePatchOp } from './service-api.js';
-import type { CloudFlavor, CloudImage, CloudQuota, FlavorSpec, ImageSpec, QuotaPart, QuotaSpec } from './types.js';
+import type { CloudFlavor, CloudImage, CloudQuota, CloudFlavorSpec, CloudImageSpec, QuotaPart, CloudQuotaSpec } from './types.js';
 
 export interface FieldChange {
   field: string;
@@ -33,7 +33,7 @@ function sameNumber(a: number, b: number): boolean {
   return a === b || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a));
 }
 
-export function diffFlavor(current: CloudFlavor, desired: FlavorSpec): FlavorDiff {
+export function diffFlavor(current: CloudFlavor, desired: CloudFlavorSpec): FlavorDiff {
   const immutable: FieldChange[] = [];
   for (const field of FLAVOR_IMMUTABLE_FIELDS) {
     const from = current[field];
@@ -82,7 +82,7 @@ function patchProperty(ops: ImagePatchOp[], key: string, from: string | undefine
   else ops.push({ op: from === undefined ? 'add' : 'replace', path: `/${key}`, value: to });
 }
 
-export function diffImage(current: CloudImage, desired: ImageSpec): ImageDiff {
+export function diffImage(current: CloudImage, desired: CloudImageSpec): ImageDiff {
   const patch: ImagePatchOp[] = [];
   const scalar = (path: string, from: unknown, to: string | number | boolean): void => {
     if (from !== to) patch.push({ op: 'replace', path, value: to });
@@ -126,7 +126,7 @@ export interface QuotaDiff {
   inSync: boolean;
 }
 
-export function diffQuota(current: CloudQuota, desired: QuotaSpec): QuotaDiff {
+export function diffQuota(current: CloudQuota, desired: CloudQuotaSpec): QuotaDiff {
   const changes: QuotaDiff['changes'] = [];
   const missingParts: QuotaPart[] = [];
   for (const part of ['compute', 'volume', 'network'] as QuotaPart[]) {

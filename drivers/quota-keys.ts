@@ -1,9 +1,9 @@
 // The catalog's quota field names and the keys each OpenStack service uses for them.
-import type { ComputeQuota, NetworkQuota, QuotaPart, VolumeQuota } from './types.js';
+import type { ComputeQuotaSet, NetworkQuotaSet, QuotaPart, VolumeQuotaSet } from './types.js';
 import type { QuotaValues } from './service-api.js';
 import { CloudError, type CloudService } from './errors.js';
 
-export const COMPUTE_QUOTA_KEYS: Readonly<Record<keyof ComputeQuota, string>> = {
+export const COMPUTE_QUOTA_KEYS: Readonly<Record<keyof ComputeQuotaSet, string>> = {
   cores: 'cores',
   instances: 'instances',
   ram: 'ram',
@@ -11,14 +11,14 @@ export const COMPUTE_QUOTA_KEYS: Readonly<Record<keyof ComputeQuota, string>> = 
   serverGroups: 'server_groups',
 };
 
-export const VOLUME_QUOTA_KEYS: Readonly<Record<keyof VolumeQuota, string>> = {
+export const VOLUME_QUOTA_KEYS: Readonly<Record<keyof VolumeQuotaSet, string>> = {
   volumes: 'volumes',
   gigabytes: 'gigabytes',
   snapshots: 'snapshots',
   backups: 'backups',
 };
 
-export const NETWORK_QUOTA_KEYS: Readonly<Record<keyof NetworkQuota, string>> = {
+export const NETWORK_QUOTA_KEYS: Readonly<Record<keyof NetworkQuotaSet, string>> = {
   networks: 'network',
   subnets: 'subnet',
   ports: 'port',

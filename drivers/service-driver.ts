@@ -15,11 +15,11 @@ import {
   type CloudImage,
   type CloudQuota,
   type DriverLogger,
-  type FlavorSpec,
-  type ImageSpec,
-  type QuotaSpec,
+  type CloudFlavorSpec,
+  type CloudImageSpec,
+  type CloudQuotaSpec,
   type UpdateOptions,
-  type WriteResult,
+  type CloudWriteResult,
 } from './types.js';
 
 export interface ServiceDriverParts {
@@ -79,7 +79,7 @@ export class ServiceDriver implements CloudDriver {
     return { images: await this.images(), transfer: this.parts.transferBits, settle: this.parts.settleRetry };
   }
 
-  private report<T extends { id?: string; project?: string }>(op: string, result: WriteResult<T>): WriteResult<T> {
+  private report<T extends { id?: string; project?: string }>(op: string, result: CloudWriteResult<T>): CloudWriteResult<T> {
     const id = result.resource.id ?? result.resource.project;
     for (const warning of result.warnings) this.logger.warn({ driver: this.driverName, op, id, replaced: result.replaced }, warning);
     return result;
@@ -101,10 +101,10 @@ export class ServiceDriver implements CloudDriver {
   async getFlavor(id: string): Promise<CloudFlavor | undefined> {
     return flavors.getFlavor(await this.compute(), id);
   }
-  async createFlavor(spec: FlavorSpec): Promise<WriteResult<CloudFlavor>> {
+  async createFlavor(spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>> {
     return this.report('createFlavor', await flavors.createFlavor(await this.compute(), spec));
   }
-  async updateFlavor(spec: FlavorSpec, options?: UpdateOptions): Promise<WriteResult<CloudFlavor>> {
+  async updateFlavor(spec: CloudFlavorSpec, options?: UpdateOptions): Promise<CloudWriteResult<CloudFlavor>> {
     return this.report('updateFlavor', await flavors.updateFlavor(await this.compute(), spec, options));
   }
   async deleteFlavor(id: string): Promise<void> {
@@ -117,10 +117,10 @@ export class ServiceDriver implements CloudDriver {
   async getImage(id: string): Promise<CloudImage | undefined> {
     return images.getImage(await this.images(), id);
   }
-  async createImage(spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+  async createImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>> {
     return this.report('createImage', await images.createImage(await this.imageDeps(), spec));
   }
-  async updateImage(spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+  async updateImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>> {
     return this.report('updateImage', await images.updateImage(await this.imageDeps(), spec));
   }
   async deleteImage(id: string): Promise<void> {
@@ -133,13 +133,13 @@ export class ServiceDriver implements CloudDriver {
   async getQuota(project: string): Promise<CloudQuota> {
     return quotas.getQuota(await this.apis(), project);
   }
-  async createQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>> {
+  async createQuota(spec: CloudQuotaSpec): Promise<CloudWriteResult<CloudQuota>> {
     return this.report('createQuota', await quotas.setQuota(await this.apis(), spec));
   }
-  async updateQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>> {
+  async updateQuota(spec: CloudQuotaSpec): Promise<CloudWriteResult<CloudQuota>> {
     return this.report('updateQuota', await quotas.setQuota(await this.apis(), spec));
   }
-  async deleteQuota(project: string): Promise<WriteResult<CloudQuota>> {
+  async deleteQuota(project: string): Promise<CloudWriteResult<CloudQuota>> {
     return this.report('deleteQuota', await quotas.resetQuota(await this.apis(), project));
   }
 

@@ -1,16 +1,20 @@
 // The one interface the reconciler sees: a cloud, as resources of three kinds (flavor, image,
-// quota) addressed by the caller's own ids. Shapes follow the catalog's (agent/catalog/types.ts)
-// field for field, plus the id, so the reconciler passes `{ id, ...spec }` straight through.
-// drivers/ imports nothing from agent/ or sim/: the shapes are restated here, not imported.
+// quota) addressed by the caller's own ids. The specs (CloudFlavorSpec, ...) follow the catalog's
+// (agent/catalog/types.ts) field for field, plus the id, so the reconciler passes `{ id, ...spec }`
+// straight through; they carry the `Cloud` prefix because they are not the catalog's types (looser
+// formats, an id, complete quota sets), and a name means one thing in the project.
+// drivers/ imports nothing from agent/ or sim/; what means the same on both sides (ImageSource,
+// ImageVisibility) is defined here and imported by the catalog.
 
-export type ResourceKind = 'flavor' | 'image' | 'quota';
+export const CLOUD_RESOURCE_KINDS = ['flavor', 'image', 'quota'] as const;
+export type CloudResourceKind = (typeof CLOUD_RESOURCE_KINDS)[number];
 
 /** -1 means unlimited in every OpenStack quota. */
 export const UNLIMITED = -1;
 
 // ---------------------------------------------------------------- flavors
 
-export interface FlavorSpec {
+export interface CloudFlavorSpec {
   /** Nova flavor id (string), the same on every site. */
   id: string;
   name: string;
@@ -32,7 +36,7 @@ export interface FlavorSpec {
 }
 
 /** A flavor as read back from the cloud: the spec's fields plus what only the cloud knows. */
-export interface CloudFlavor extends Omit<FlavorSpec, 'extraSpecs' | 'description' | 'accessProjects'> {
+export interface CloudFlavor extends Omit<CloudFlavorSpec, 'extraSpecs' | 'description' | 'accessProjects'> {
   /** Without stackraft's own marker keys. */
   extraSpecs: Record<string, string>;
   /** Absent when Nova has none. */
@@ -48,14 +52,14 @@ export interface CloudFlavor extends Omit<FlavorSpec, 'extraSpecs' | 'descriptio
 export type ImageVisibility = 'public' | 'community';
 
 export interface ImageSource {
-  /** http or https. */
+  /** http or https, without credentials. */
   url: string;
   /** Lower-case hex digests; at least one is present. */
   sha256?: string;
   sha512?: string;
 }
 
-export interface ImageSpec {
+export interface CloudImageSpec {
   /** Glance image id: a lower-case UUID, the same on every site. */
   id: string;
   name: string;
@@ -100,7 +104,7 @@ export interface CloudImage {
 
 // ---------------------------------------------------------------- quotas
 
-export interface ComputeQuota {
+export interface ComputeQuotaSet {
   cores: number;
   instances: number;
   /** MiB */
@@ -109,14 +113,14 @@ export interface ComputeQuota {
   serverGroups: number;
 }
 
-export interface VolumeQuota {
+export interface VolumeQuotaSet {
   volumes: number;
   gigabytes: number;
   snapshots: number;
   backups: number;
 }
 
-export interface NetworkQuota {
+export interface NetworkQuotaSet {
   networks: number;
   subnets: number;
   ports: number;
@@ -126,20 +130,20 @@ export interface NetworkQuota {
 }
 
 /** Desired limits: only the limits given are set; the others keep whatever the cloud has. */
-export interface QuotaSpec {
+export interface CloudQuotaSpec {
   /** Keystone project id. */
   project: string;
-  compute?: Partial<ComputeQuota>;
-  volume?: Partial<VolumeQuota>;
-  network?: Partial<NetworkQuota>;
+  compute?: Partial<ComputeQuotaSet>;
+  volume?: Partial<VolumeQuotaSet>;
+  network?: Partial<NetworkQuotaSet>;
 }
 
 /** A project's quota set as the cloud has it: one part per service the cloud has. */
 export interface CloudQuota {
   project: string;
-  compute?: ComputeQuota;
-  volume?: VolumeQuota;
-  network?: NetworkQuota;
+  compute?: ComputeQuotaSet;
+  volume?: VolumeQuotaSet;
+  network?: NetworkQuotaSet;
 }
 
 export type QuotaPart = 'compute' | 'volume' | 'network';
@@ -154,7 +158,7 @@ export interface CloudCapabilities {
   hasNetwork: boolean;
 }
 
-export interface WriteResult<T> {
+export interface CloudWriteResult<T> {
   /** The resource as the cloud has it after the write. */
   resource: T;
   /** The resource was deleted and created again with the same id (Nova flavors are immutable). */
@@ -190,21 +194,21 @@ export interface CloudDriver {
 
   listFlavors(): Promise<CloudFlavor[]>;
   getFlavor(id: string): Promise<CloudFlavor | undefined>;
-  createFlavor(spec: FlavorSpec): Promise<WriteResult<CloudFlavor>>;
-  updateFlavor(spec: FlavorSpec, options?: UpdateOptions): Promise<WriteResult<CloudFlavor>>;
+  createFlavor(spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>>;
+  updateFlavor(spec: CloudFlavorSpec, options?: UpdateOptions): Promise<CloudWriteResult<CloudFlavor>>;
   deleteFlavor(id: string): Promise<void>;
 
   listImages(): Promise<CloudImage[]>;
   getImage(id: string): Promise<CloudImage | undefined>;
-  createImage(spec: ImageSpec): Promise<WriteResult<CloudImage>>;
-  updateImage(spec: ImageSpec): Promise<WriteResult<CloudImage>>;
+  createImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>>;
+  updateImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>>;
   deleteImage(id: string): Promise<void>;
 
   listQuotas(projects: readonly string[]): Promise<CloudQuota[]>;
   getQuota(project: string): Promise<CloudQuota>;
-  createQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>>;
-  updateQuota(spec: QuotaSpec): Promise<WriteResult<CloudQuota>>;
-  deleteQuota(project: string): Promise<WriteResult<CloudQuota>>;
+  createQuota(spec: CloudQuotaSpec): Promise<CloudWriteResult<CloudQuota>>;
+  updateQuota(spec: CloudQuotaSpec): Promise<CloudWriteResult<CloudQuota>>;
+  deleteQuota(project: string): Promise<CloudWriteResult<CloudQuota>>;
 
   /** Releases connections; the driver is unusable afterwards. */
   close(): Promise<void>;

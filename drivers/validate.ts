@@ -3,7 +3,7 @@
 import { InvalidSpecError } from './errors.js';
 import { EXTRA_SPEC_MARKER_PREFIX, IMAGE_MARKER_PREFIX, isGlanceOwnedAttribute } from './markers.js';
 import { QUOTA_KEYS_BY_PART } from './quota-keys.js';
-import type { FlavorSpec, ImageSpec, QuotaPart, QuotaSpec } from './types.js';
+import type { CloudFlavorSpec, CloudImageSpec, QuotaPart, CloudQuotaSpec } from './types.js';
 
 /** Nova and Cinder store sizes and counts in signed 32-bit columns. */
 export const MAX_INT32 = 2_147_483_647;
@@ -62,7 +62,7 @@ class Checker {
   }
 }
 
-export function validateFlavorSpec(spec: FlavorSpec): void {
+export function validateFlavorSpec(spec: CloudFlavorSpec): void {
   const id = typeof spec?.id === 'string' ? spec.id : '?';
   const c = new Checker('flavor', id);
   c.string('id', spec.id, MAX_NAME_CHARS);
@@ -92,7 +92,7 @@ export function validateFlavorSpec(spec: FlavorSpec): void {
   }
 }
 
-export function validateImageSpec(spec: ImageSpec): void {
+export function validateImageSpec(spec: CloudImageSpec): void {
   const id = typeof spec?.id === 'string' ? spec.id : '?';
   const c = new Checker('image', id);
   c.string('id', spec.id, 36);
@@ -124,7 +124,7 @@ export function validateImageSpec(spec: ImageSpec): void {
   if (source.sha512 !== undefined && !SHA512.test(String(source.sha512))) c.fail('source.sha512', 'must be 128 lower-case hex digits');
 }
 
-export function validateQuotaSpec(spec: QuotaSpec): void {
+export function validateQuotaSpec(spec: CloudQuotaSpec): void {
   const project = typeof spec?.project === 'string' ? spec.project : '?';
   const c = new Checker('quota', project);
   c.string('project', spec.project, 64);

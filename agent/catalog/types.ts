@@ -54,15 +54,10 @@ export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vdi', 'iso', 'ploop', 'vhd
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const CONTAINER_FORMATS = ['bare', 'ovf', 'ova', 'aki', 'ari', 'ami', 'docker', 'compressed'] as const;
 export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
-export type ImageVisibility = 'public' | 'community';
-
-export interface ImageSource {
-  /** http or https, without credentials. */
-  url: string;
-  /** Lower-case hex digests; at least one is present. */
-  sha256?: string;
-  sha512?: string;
-}
+// Where an image's bits come from and who may see it mean the same to the catalog and to a cloud:
+// defined once, in the drivers' vocabulary (agent/ may import drivers/, not the other way).
+export type { ImageSource, ImageVisibility } from '../../drivers/types.js';
+import type { ImageSource, ImageVisibility } from '../../drivers/types.js';
 
 export interface ImageSpec {
   name: string;

@@ -13,9 +13,9 @@ import {
   type CloudFlavor,
   type CloudImage,
   type CloudQuota,
-  type FlavorSpec,
-  type ImageSpec,
-  type QuotaSpec,
+  type CloudFlavorSpec,
+  type CloudImageSpec,
+  type CloudQuotaSpec,
 } from '../../drivers/index.js';
 import type { DesiredResource, ManagedKind } from './desired.js';
 
@@ -50,7 +50,7 @@ function notManaged(kind: 'flavor' | 'image', id: string, path: string): NotMana
   });
 }
 
-export async function convergeFlavor(driver: CloudDriver, spec: FlavorSpec, observed: Observed<CloudFlavor>): Promise<ActionResult> {
+export async function convergeFlavor(driver: CloudDriver, spec: CloudFlavorSpec, observed: Observed<CloudFlavor>): Promise<ActionResult> {
   const current = observed === undefined ? await driver.getFlavor(spec.id) : observed.value;
   if (current === undefined) {
     const created = await driver.createFlavor(spec);
@@ -62,7 +62,7 @@ export async function convergeFlavor(driver: CloudDriver, spec: FlavorSpec, obse
   return inSync(updated.replaced ? 'replaced' : 'updated', updated.warnings.join('; '));
 }
 
-export async function convergeImage(driver: CloudDriver, spec: ImageSpec, observed: Observed<CloudImage>): Promise<ActionResult> {
+export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, observed: Observed<CloudImage>): Promise<ActionResult> {
   const current = observed === undefined ? await driver.getImage(spec.id) : observed.value;
   if (current === undefined) {
     // The driver creates the image, streams the bits in, verifies them, then protects it.
@@ -92,13 +92,13 @@ export async function convergeImage(driver: CloudDriver, spec: ImageSpec, observ
   return inSync('updated', updated.warnings.join('; '));
 }
 
-function skippedParts(spec: QuotaSpec, current: CloudQuota): string {
+function skippedParts(spec: CloudQuotaSpec, current: CloudQuota): string {
   return diffQuota(current, spec)
     .missingParts.map((part) => `${part} limits skipped: this cloud has no ${part} service`)
     .join('; ');
 }
 
-export async function convergeQuota(driver: CloudDriver, spec: QuotaSpec, observed: Observed<CloudQuota>): Promise<ActionResult> {
+export async function convergeQuota(driver: CloudDriver, spec: CloudQuotaSpec, observed: Observed<CloudQuota>): Promise<ActionResult> {
   const current = observed?.value ?? (await driver.getQuota(spec.project));
   const message = skippedParts(spec, current);
   if (diffQuota(current, spec).inSync) return inSync('none', message);

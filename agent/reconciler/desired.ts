@@ -2,10 +2,10 @@
 // into the driver's shapes. The ids are the catalog's, so every site holds the same resource under
 // the same id. Sites and protection groups are not cloud resources of this reconciler.
 import type { Resource, ResourceOf } from '../catalog/index.js';
-import type { FlavorSpec as CloudFlavorSpec, ImageSpec as CloudImageSpec, QuotaSpec as CloudQuotaSpec, ResourceKind as CloudKind } from '../../drivers/index.js';
+import { CLOUD_RESOURCE_KINDS, type CloudFlavorSpec, type CloudImageSpec, type CloudQuotaSpec, type CloudResourceKind } from '../../drivers/index.js';
 
-export type ManagedKind = CloudKind;
-export const MANAGED_KINDS: readonly ManagedKind[] = ['flavor', 'image', 'quota'];
+export type ManagedKind = CloudResourceKind;
+export const MANAGED_KINDS: readonly ManagedKind[] = CLOUD_RESOURCE_KINDS;
 
 /** One resource this site should hold, with the catalog revision it comes from. */
 export type DesiredResource =
@@ -22,7 +22,7 @@ export function isManagedKind(kind: string): kind is ManagedKind {
   return (MANAGED_KINDS as readonly string[]).includes(kind);
 }
 
-export function toCloudFlavor(resource: ResourceOf<'flavor'>): CloudFlavorSpec {
+export function toCloudFlavorSpec(resource: ResourceOf<'flavor'>): CloudFlavorSpec {
   const s = resource.spec;
   const spec: CloudFlavorSpec = {
     id: resource.id,
@@ -41,7 +41,7 @@ export function toCloudFlavor(resource: ResourceOf<'flavor'>): CloudFlavorSpec {
   return spec;
 }
 
-export function toCloudImage(resource: ResourceOf<'image'>): CloudImageSpec {
+export function toCloudImageSpec(resource: ResourceOf<'image'>): CloudImageSpec {
   const s = resource.spec;
   const source: CloudImageSpec['source'] = { url: s.source.url };
   if (s.source.sha256 !== undefined) source.sha256 = s.source.sha256;
@@ -61,7 +61,7 @@ export function toCloudImage(resource: ResourceOf<'image'>): CloudImageSpec {
   };
 }
 
-export function toCloudQuota(resource: ResourceOf<'quota'>): CloudQuotaSpec {
+export function toCloudQuotaSpec(resource: ResourceOf<'quota'>): CloudQuotaSpec {
   const s = resource.spec;
   const spec: CloudQuotaSpec = { project: s.project };
   if (s.compute !== undefined) spec.compute = { ...s.compute };
@@ -75,9 +75,9 @@ export function desiredCloudState(resources: readonly Resource[]): Map<string, D
   const out = new Map<string, DesiredResource>();
   for (const r of resources) {
     let desired: DesiredResource | undefined;
-    if (r.kind === 'flavor') desired = { kind: 'flavor', id: r.id, revision: r.revision, spec: toCloudFlavor(r) };
-    else if (r.kind === 'image') desired = { kind: 'image', id: r.id, revision: r.revision, spec: toCloudImage(r) };
-    else if (r.kind === 'quota') desired = { kind: 'quota', id: r.id, revision: r.revision, spec: toCloudQuota(r) };
+    if (r.kind === 'flavor') desired = { kind: 'flavor', id: r.id, revision: r.revision, spec: toCloudFlavorSpec(r) };
+    else if (r.kind === 'image') desired = { kind: 'image', id: r.id, revision: r.revision, spec: toCloudImageSpec(r) };
+    else if (r.kind === 'quota') desired = { kind: 'quota', id: r.id, revision: r.revision, spec: toCloudQuotaSpec(r) };
     if (desired !== undefined) out.set(resourceKey(desired.kind, desired.id), desired);
   }
   return out;

@@ -19,9 +19,9 @@ export {
   desiredCloudState,
   desiredFingerprint,
   resourceKey,
-  toCloudFlavor,
-  toCloudImage,
-  toCloudQuota,
+  toCloudFlavorSpec,
+  toCloudImageSpec,
+  toCloudQuotaSpec,
   type DesiredResource,
   type ManagedKind,
 } from './desired.js';

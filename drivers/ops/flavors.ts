@@ -12,7 +12,7 @@ import {
   isFlavorManaged,
 } from '../markers.js';
 import type { ComputeApi, NovaFlavor } from '../service-api.js';
-import type { CloudFlavor, FlavorSpec, UpdateOptions, WriteResult } from '../types.js';
+import type { CloudFlavor, CloudFlavorSpec, UpdateOptions, CloudWriteResult } from '../types.js';
 import { validateFlavorSpec } from '../validate.js';
 
 const flavorPath = (id: string) => describedPath('/flavors', id);
@@ -71,7 +71,7 @@ async function mustGet(compute: ComputeApi, id: string): Promise<CloudFlavor> {
 }
 
 /** Brings extra specs, the marker, access and description of an existing flavor to the spec. */
-async function converge(compute: ComputeApi, spec: FlavorSpec, diff: FlavorDiff, markerPresent: boolean): Promise<void> {
+async function converge(compute: ComputeApi, spec: CloudFlavorSpec, diff: FlavorDiff, markerPresent: boolean): Promise<void> {
   const toSet = markerPresent ? diff.extraSpecsToSet : { ...diff.extraSpecsToSet, [MANAGED_EXTRA_SPEC]: MANAGED_VALUE };
   if (Object.keys(toSet).length > 0) await compute.setExtraSpecs(spec.id, toSet);
   for (const key of diff.extraSpecsToRemove) await ignoreNotFound(compute.deleteExtraSpec(spec.id, key));
@@ -98,7 +98,7 @@ async function ignoreConflict(p: Promise<void>): Promise<void> {
 }
 
 /** POST the flavor with the creation marker, then everything Nova sets in later calls. */
-async function createFresh(compute: ComputeApi, spec: FlavorSpec): Promise<CloudFlavor> {
+async function createFresh(compute: ComputeApi, spec: CloudFlavorSpec): Promise<CloudFlavor> {
   const nova = await compute.createFlavor({
     id: spec.id,
     name: spec.name,
@@ -128,7 +128,7 @@ function replaceWarning(id: string, diff: FlavorDiff): string {
   );
 }
 
-export async function createFlavor(compute: ComputeApi, spec: FlavorSpec): Promise<WriteResult<CloudFlavor>> {
+export async function createFlavor(compute: ComputeApi, spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>> {
   validateFlavorSpec(spec);
   try {
     return { resource: await createFresh(compute, spec), replaced: false, warnings: [] };
@@ -167,11 +167,11 @@ export async function createFlavor(compute: ComputeApi, spec: FlavorSpec): Promi
 
 async function updateManaged(
   compute: ComputeApi,
-  spec: FlavorSpec,
+  spec: CloudFlavorSpec,
   current: CloudFlavor,
   markerPresent: boolean,
   allowReplace: boolean,
-): Promise<WriteResult<CloudFlavor>> {
+): Promise<CloudWriteResult<CloudFlavor>> {
   const diff = diffFlavor(current, spec);
   if (diff.immutable.length > 0) {
     if (!allowReplace) {
@@ -205,7 +205,7 @@ function notFound(method: string, id: string): NotFoundError {
   return new NotFoundError({ service: 'compute', method, path: flavorPath(id), status: 404, cloudMessage: '', message: `flavor ${id} does not exist` });
 }
 
-export async function updateFlavor(compute: ComputeApi, spec: FlavorSpec, options: UpdateOptions = {}): Promise<WriteResult<CloudFlavor>> {
+export async function updateFlavor(compute: ComputeApi, spec: CloudFlavorSpec, options: UpdateOptions = {}): Promise<CloudWriteResult<CloudFlavor>> {
   validateFlavorSpec(spec);
   const nova = await compute.getFlavor(spec.id);
   if (nova === undefined) throw notFound('update flavor', spec.id);

@@ -8,11 +8,11 @@ import type { TransferReport } from '../image-transfer.js';
 import { withRetry, type RetryContext } from '../retry.js';
 import { MANAGED_IMAGE_PROPERTY, MANAGED_VALUE, imageMarkerProperties, readImageMarkers } from '../markers.js';
 import type { GlanceImage, ImageApi, ImagePatchOp } from '../service-api.js';
-import type { CloudImage, ImageSpec, WriteResult } from '../types.js';
+import type { CloudImage, CloudImageSpec, CloudWriteResult } from '../types.js';
 import { validateImageSpec } from '../validate.js';
 
 /** Puts the bits of `source` into queued image `id` and verifies them. */
-export type BitsTransfer = (images: ImageApi, id: string, source: ImageSpec['source']) => Promise<TransferReport>;
+export type BitsTransfer = (images: ImageApi, id: string, source: CloudImageSpec['source']) => Promise<TransferReport>;
 
 export interface ImageOpsDeps {
   images: ImageApi;
@@ -92,7 +92,7 @@ async function mustGet(images: ImageApi, id: string, method: string): Promise<Cl
 }
 
 /** Metadata patch, upload, verification and protection of a managed image that is still queued. */
-async function completeQueued(deps: ImageOpsDeps, spec: ImageSpec, current: CloudImage): Promise<WriteResult<CloudImage>> {
+async function completeQueued(deps: ImageOpsDeps, spec: CloudImageSpec, current: CloudImage): Promise<CloudWriteResult<CloudImage>> {
   const patch = diffImage(current, spec).patch.filter((op) => op.path !== '/protected');
   if (current.protected) patch.push({ op: 'replace', path: '/protected', value: false });
   if (patch.length > 0) await deps.images.patchImage(spec.id, patch);
@@ -101,7 +101,7 @@ async function completeQueued(deps: ImageOpsDeps, spec: ImageSpec, current: Clou
   return { resource: await mustGet(deps.images, spec.id, 'GET'), replaced: false, warnings: report.warnings };
 }
 
-async function onCreateConflict(deps: ImageOpsDeps, spec: ImageSpec, conflict: ConflictError): Promise<WriteResult<CloudImage>> {
+async function onCreateConflict(deps: ImageOpsDeps, spec: CloudImageSpec, conflict: ConflictError): Promise<CloudWriteResult<CloudImage>> {
   const existing = await settledImage(deps, spec.id);
   if (existing === undefined) {
     throw new ImageIdRetiredError({ service: 'image', method: 'POST', path: '/v2/images', status: 409, cloudMessage: conflict.cloudMessage, imageId: spec.id });
@@ -135,7 +135,7 @@ async function onCreateConflict(deps: ImageOpsDeps, spec: ImageSpec, conflict: C
   });
 }
 
-export async function createImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+export async function createImage(deps: ImageOpsDeps, spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>> {
   validateImageSpec(spec);
   try {
     await deps.images.createImage({
@@ -169,7 +169,7 @@ function notManaged(method: string, id: string): NotManagedError {
   });
 }
 
-export async function updateImage(deps: ImageOpsDeps, spec: ImageSpec): Promise<WriteResult<CloudImage>> {
+export async function updateImage(deps: ImageOpsDeps, spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>> {
   validateImageSpec(spec);
   const current = await settledImage(deps, spec.id);
   if (current === undefined) {

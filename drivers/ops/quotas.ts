@@ -2,7 +2,7 @@
 // skipped with a warning, never an error: many clouds have no Neutron (or no Cinder) endpoint.
 import { fromQuotaValues, toQuotaValues } from '../quota-keys.js';
 import type { QuotaApi, ServiceApis } from '../service-api.js';
-import type { CloudQuota, QuotaPart, QuotaSpec, WriteResult } from '../types.js';
+import type { CloudQuota, QuotaPart, CloudQuotaSpec, CloudWriteResult } from '../types.js';
 import { validateProjectId, validateQuotaSpec } from '../validate.js';
 
 /** At most this many projects per listQuotas call (each costs one request per service). */
@@ -44,7 +44,7 @@ function skippedWarning(part: QuotaPart, project: string): string {
   return `quota ${project}: ${part} limits skipped: this cloud has no ${service} endpoint`;
 }
 
-export async function setQuota(apis: ServiceApis, spec: QuotaSpec): Promise<WriteResult<CloudQuota>> {
+export async function setQuota(apis: ServiceApis, spec: CloudQuotaSpec): Promise<CloudWriteResult<CloudQuota>> {
   validateQuotaSpec(spec);
   const warnings: string[] = [];
   for (const part of PARTS) {
@@ -62,7 +62,7 @@ export async function setQuota(apis: ServiceApis, spec: QuotaSpec): Promise<Writ
   return { resource: await getQuota(apis, spec.project), replaced: false, warnings };
 }
 
-export async function resetQuota(apis: ServiceApis, project: string): Promise<WriteResult<CloudQuota>> {
+export async function resetQuota(apis: ServiceApis, project: string): Promise<CloudWriteResult<CloudQuota>> {
   validateProjectId(project);
   for (const part of PARTS) await apiFor(apis, part)?.reset(project);
   return { resource: await getQuota(apis, project), replaced: false, warnings: [] };

@@ -13,8 +13,8 @@ import {
   NotManagedError,
   NotSupportedError,
   type CloudDriver,
-  type FlavorSpec,
-  type ImageSpec,
+  type CloudFlavorSpec,
+  type CloudImageSpec,
 } from '../../drivers/index.js';
 import { patternBytes, type SourceServer } from './source-server.js';
 
@@ -22,7 +22,7 @@ import { patternBytes, type SourceServer } from './source-server.js';
 export interface OutOfBand {
   createFlavor(id: string, name: string): Promise<void>;
   /** Like a crash between Nova's flavor POST and the extra specs call. */
-  createHalfCreatedFlavor(spec: FlavorSpec): Promise<void>;
+  createHalfCreatedFlavor(spec: CloudFlavorSpec): Promise<void>;
   createImage(id: string): Promise<void>;
   deleteFlavor(id: string): Promise<void>;
   deleteImage(id: string): Promise<void>;
@@ -64,13 +64,13 @@ export function runDriverContract(name: string, setup: () => Promise<ContractHar
     const flavorIds: string[] = [];
     const imageIds: string[] = [];
 
-    const flavorSpec = (suffix: string, over: Partial<FlavorSpec> = {}): FlavorSpec => {
+    const flavorSpec = (suffix: string, over: Partial<CloudFlavorSpec> = {}): CloudFlavorSpec => {
       const id = `sr-test-${run}-${suffix}`;
       flavorIds.push(id);
       return { id, name: id, vcpus: 1, ram: 256, disk: 1, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: { 'hw:cpu_policy': 'shared' }, ...over };
     };
 
-    const imageSpec = (file: string, bytes: Buffer, over: Partial<ImageSpec> = {}): ImageSpec => {
+    const imageSpec = (file: string, bytes: Buffer, over: Partial<CloudImageSpec> = {}): CloudImageSpec => {
       const id = randomUUID();
       imageIds.push(id);
       return {
@@ -251,7 +251,7 @@ export function runDriverContract(name: string, setup: () => Promise<ContractHar
     it('updates image metadata in place; new bits or formats are not supported', async () => {
       const spec = imageSpec('img2', patternBytes(70_000, 2));
       await h.driver.createImage(spec);
-      const changed: ImageSpec = { ...spec, name: `${spec.name}-renamed`, visibility: 'community', minDisk: 2, protected: true, tags: ['c'], properties: { os_distro: 'ubuntu', os_version: '24.04' } };
+      const changed: CloudImageSpec = { ...spec, name: `${spec.name}-renamed`, visibility: 'community', minDisk: 2, protected: true, tags: ['c'], properties: { os_distro: 'ubuntu', os_version: '24.04' } };
       const updated = await h.driver.updateImage(changed);
       const got = await h.driver.getImage(spec.id);
       assert.deepEqual(updated.resource, got);
@@ -273,7 +273,7 @@ export function runDriverContract(name: string, setup: () => Promise<ContractHar
     it('aborts an upload whose bits do not match the catalog, keeps the image queued, and resumes later', async () => {
       const bytes = patternBytes(200_000, 4);
       const good = imageSpec('img3', bytes);
-      const wrong: ImageSpec = { ...good, source: { url: good.source.url, sha256: '0'.repeat(64) } };
+      const wrong: CloudImageSpec = { ...good, source: { url: good.source.url, sha256: '0'.repeat(64) } };
       await assert.rejects(h.driver.createImage(wrong), expectError(ChecksumMismatchError, (e) => {
         assert.equal(e.retryable, false);
         assert.match(e.message, /stays queued/);

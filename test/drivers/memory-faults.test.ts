@@ -3,13 +3,13 @@
 // missing services, and Glance's id rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CloudError, ConflictError, ImageIdRetiredError, MemoryCloud, type DriverClock, type FlavorSpec, type ImageSpec } from '../../drivers/index.js';
+import { CloudError, ConflictError, ImageIdRetiredError, MemoryCloud, type DriverClock, type CloudFlavorSpec, type CloudImageSpec } from '../../drivers/index.js';
 
-function flavor(id: string, over: Partial<FlavorSpec> = {}): FlavorSpec {
+function flavor(id: string, over: Partial<CloudFlavorSpec> = {}): CloudFlavorSpec {
   return { id, name: id, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: { k: 'v' }, ...over };
 }
 
-function image(id: string, over: Partial<ImageSpec> = {}): ImageSpec {
+function image(id: string, over: Partial<CloudImageSpec> = {}): CloudImageSpec {
   return {
     id,
     name: `img-${id.slice(0, 4)}`,

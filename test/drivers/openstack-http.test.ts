@@ -11,14 +11,14 @@ import {
   mockProjectId,
   startMockCloud,
   type CreateOpenStackDriverOptions,
-  type FlavorSpec,
+  type CloudFlavorSpec,
   type MockCloud,
   type OpenStackDriver,
 } from '../../drivers/index.js';
 
 const FAST_RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 
-function flavor(id: string, over: Partial<FlavorSpec> = {}): FlavorSpec {
+function flavor(id: string, over: Partial<CloudFlavorSpec> = {}): CloudFlavorSpec {
   return { id, name: id, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: {}, ...over };
 }
 

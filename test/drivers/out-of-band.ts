@@ -2,14 +2,14 @@
 import { FLAVOR_CREATING_DESCRIPTION } from '../../drivers/markers.js';
 import type { CloudModel } from '../../drivers/memory/model.js';
 import type { ServiceApis } from '../../drivers/service-api.js';
-import type { FlavorSpec } from '../../drivers/index.js';
+import type { CloudFlavorSpec } from '../../drivers/index.js';
 import type { OutOfBand } from './contract.js';
 
 function operatorFlavor(id: string, name: string) {
   return { id, name, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, description: null };
 }
 
-function halfCreated(spec: FlavorSpec) {
+function halfCreated(spec: CloudFlavorSpec) {
   const { extraSpecs: _e, accessProjects: _a, description: _d, ...fields } = spec;
   return { ...fields, description: FLAVOR_CREATING_DESCRIPTION };
 }

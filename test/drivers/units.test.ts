@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { backoffDelayMs, ChecksumMismatchError, diffFlavor, diffImage, diffQuota, type CloudFlavor, type CloudImage, type FlavorSpec, type ImageSpec } from '../../drivers/index.js';
+import { backoffDelayMs, ChecksumMismatchError, diffFlavor, diffImage, diffQuota, type CloudFlavor, type CloudImage, type CloudFlavorSpec, type CloudImageSpec } from '../../drivers/index.js';
 import { DigestGate } from '../../drivers/digest-gate.js';
 import { parseErrorBody } from '../../drivers/openstack/error-body.js';
 import { glanceRoot } from '../../drivers/openstack/glance.js';
@@ -13,7 +13,7 @@ import { parseNovaFlavor } from '../../drivers/openstack/nova.js';
 import { cinderProjectBase, neutronBase } from '../../drivers/openstack/quota-services.js';
 import { sha256, sha512 } from './source-server.js';
 
-const baseFlavor: FlavorSpec = { id: 'f', name: 'f', vcpus: 2, ram: 512, disk: 10, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: false, extraSpecs: { a: '1', b: '2' }, accessProjects: ['p1'] };
+const baseFlavor: CloudFlavorSpec = { id: 'f', name: 'f', vcpus: 2, ram: 512, disk: 10, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: false, extraSpecs: { a: '1', b: '2' }, accessProjects: ['p1'] };
 const cloudFlavor: CloudFlavor = { ...baseFlavor, accessProjects: ['p1'], managed: true };
 
 describe('diffs', () => {
@@ -30,7 +30,7 @@ describe('diffs', () => {
   });
 
   it('builds a Glance patch for image metadata and flags new bits', () => {
-    const spec: ImageSpec = { id: 'i', name: 'n', diskFormat: 'raw', containerFormat: 'bare', visibility: 'public', minDisk: 1, minRam: 2, protected: false, properties: { a: '1', b: '2' }, tags: ['x', 'y'], source: { url: 'http://s/i', sha256: 'aa' } };
+    const spec: CloudImageSpec = { id: 'i', name: 'n', diskFormat: 'raw', containerFormat: 'bare', visibility: 'public', minDisk: 1, minRam: 2, protected: false, properties: { a: '1', b: '2' }, tags: ['x', 'y'], source: { url: 'http://s/i', sha256: 'aa' } };
     const current: CloudImage = { ...spec, tags: ['y', 'x'], source: { ...spec.source }, status: 'active', sizeBytes: 1, osHashAlgo: 'sha512', osHashValue: 'v', managed: true };
     assert.equal(diffImage(current, spec).inSync, true, 'tag order does not matter');
     const d = diffImage(current, { ...spec, name: 'm', properties: { a: '1', c: '3' }, protected: true });
