@@ -21,7 +21,7 @@ export type {
   VolumeQuotaSet,
   CloudWriteResult,
 } from './types.js';
-export { CLOUD_RESOURCE_KINDS, UNLIMITED, realSleep, silentDriverLogger, sleepOn } from './types.js';
+export { CLOUD_RESOURCE_KINDS, IMAGE_VISIBILITIES, UNLIMITED, realSleep, silentDriverLogger, sleepOn } from './types.js';
 export {
   ChecksumMismatchError,
   CloudConfigError,

@@ -49,7 +49,8 @@ export interface CloudFlavor extends Omit<CloudFlavorSpec, 'extraSpecs' | 'descr
 
 // ---------------------------------------------------------------- images
 
-export type ImageVisibility = 'public' | 'community';
+export const IMAGE_VISIBILITIES = ['public', 'community'] as const;
+export type ImageVisibility = (typeof IMAGE_VISIBILITIES)[number];
 
 export interface ImageSource {
   /** http or https, without credentials. */

@@ -11,7 +11,19 @@ import { UncarriedKeyError, findUncarriedKey } from '../catalog/codec.js';
 import { checkResourceId as checkCatalogId } from '../catalog/names.js';
 import { booleanValue, boundedString, expecting, integerIn, oneOf } from '../config/expect.js';
 import type { ResourceKind } from './service.js';
-import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, QUOTA_GROUPS, REPLICATION_TYPES } from './vocabulary.js';
+import {
+  CONTAINER_FORMATS,
+  DISK_FORMATS,
+  FLAVOR_REQUIRED_FIELDS,
+  IMAGE_REQUIRED_FIELDS,
+  IMAGE_SOURCE_FIELDS,
+  IMAGE_VISIBILITIES,
+  QUOTA_GROUP_NAMES,
+  QUOTA_GROUPS,
+  REPLICATION_TYPES,
+  type FlavorField,
+  type ImageField,
+} from './vocabulary.js';
 
 /** Nova's integer columns are 32-bit. */
 const NOVA_MAX_INT = 2_147_483_647;
@@ -74,8 +86,8 @@ const SHAPES: Record<ResourceKind, KindShape> = {
       extraSpecs: stringMap('extra spec names to string values'),
       description: z.string(expecting('a string')),
       accessProjects: z.array(ruleString(PROJECT_ID, 'a project id'), expecting('a list of project ids')).max(MAX_FLAVOR_ACCESS_PROJECTS, expecting(`at most ${MAX_FLAVOR_ACCESS_PROJECTS} project ids`)),
-    },
-    required: ['name', 'vcpus', 'ram', 'disk'],
+    } satisfies Record<FlavorField, z.ZodType>,
+    required: FLAVOR_REQUIRED_FIELDS,
     check: (spec) =>
       spec.isPublic !== false && Array.isArray(spec.accessProjects) && spec.accessProjects.length > 0
         ? { field: 'accessProjects', message: 'gives projects access to a private flavor; a public flavor is open to every project (set isPublic false)' }
@@ -97,11 +109,11 @@ const SHAPES: Record<ResourceKind, KindShape> = {
           url: z.url({ protocol: /^https?$/, ...expecting('an http:// or https:// URL') }),
           sha256: z.string(expecting('a SHA-256 digest (64 hex digits)')).regex(/^[0-9a-fA-F]{64}$/, expecting('a SHA-256 digest (64 hex digits)')).optional(),
           sha512: z.string(expecting('a SHA-512 digest (128 hex digits)')).regex(/^[0-9a-fA-F]{128}$/, expecting('a SHA-512 digest (128 hex digits)')).optional(),
-        },
+        } satisfies Record<(typeof IMAGE_SOURCE_FIELDS)[number], z.ZodType>,
         expecting('a mapping with url and sha256 or sha512'),
       ),
-    },
-    required: ['name', 'diskFormat', 'containerFormat', 'source'],
+    } satisfies Record<ImageField, z.ZodType>,
+    required: IMAGE_REQUIRED_FIELDS,
     check: (spec) => {
       const source = spec.source as Record<string, unknown>;
       if (source.sha256 === undefined && source.sha512 === undefined) return { field: 'source.sha256', message: 'an image needs a digest to verify the download: set source.sha256 or source.sha512' };
@@ -111,9 +123,7 @@ const SHAPES: Record<ResourceKind, KindShape> = {
   quota: {
     fields: {
       project: boundedString(64, 'a project id'),
-      compute: quotaGroup(QUOTA_GROUPS.compute),
-      volume: quotaGroup(QUOTA_GROUPS.volume),
-      network: quotaGroup(QUOTA_GROUPS.network),
+      ...Object.fromEntries(QUOTA_GROUP_NAMES.map((group) => [group, quotaGroup(QUOTA_GROUPS[group])])),
     },
     required: [],
   },

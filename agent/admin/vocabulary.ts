@@ -3,9 +3,20 @@
 // this file on every run.
 import { MAX_OPS_PER_COMMAND } from '../catalog/limits.js';
 
-export { CONTAINER_FORMATS, DISK_FORMATS, QUOTA_GROUPS, type QuotaGroup } from '../catalog/types.js';
-
-export const IMAGE_VISIBILITIES = ['public', 'community'] as const;
+export { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, QUOTA_GROUPS, type QuotaGroup } from '../catalog/types.js';
+export {
+  FLAVOR_DEFAULTS,
+  FLAVOR_FIELDS,
+  FLAVOR_REQUIRED_FIELDS,
+  IMAGE_DEFAULTS,
+  IMAGE_FIELDS,
+  IMAGE_REQUIRED_FIELDS,
+  IMAGE_SOURCE_FIELDS,
+  QUOTA_GROUP_NAMES,
+  type FlavorField,
+  type ImageField,
+  type QuotaLimitField,
+} from '../catalog/spec-fields.js';
 export const REPLICATION_TYPES = ['sync', 'async'] as const;
 
 /** A batch is one catalog command: at most this many operations. */

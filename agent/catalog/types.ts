@@ -56,7 +56,7 @@ export const CONTAINER_FORMATS = ['bare', 'ovf', 'ova', 'aki', 'ari', 'ami', 'do
 export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
 // Where an image's bits come from and who may see it mean the same to the catalog and to a cloud:
 // defined once, in the drivers' vocabulary (agent/ may import drivers/, not the other way).
-export type { ImageSource, ImageVisibility } from '../../drivers/types.js';
+export { IMAGE_VISIBILITIES, type ImageSource, type ImageVisibility } from '../../drivers/types.js';
 import type { ImageSource, ImageVisibility } from '../../drivers/types.js';
 
 export interface ImageSpec {

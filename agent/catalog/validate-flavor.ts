@@ -14,21 +14,8 @@ import {
   SpecError,
   type StringRule,
 } from './spec-reader.js';
+import { FLAVOR_DEFAULTS, FLAVOR_FIELDS } from './spec-fields.js';
 import type { FlavorSpec } from './types.js';
-
-const FLAVOR_FIELDS = [
-  'name',
-  'vcpus',
-  'ram',
-  'disk',
-  'ephemeral',
-  'swap',
-  'rxtxFactor',
-  'isPublic',
-  'extraSpecs',
-  'description',
-  'accessProjects',
-] as const;
 
 /** Nova's "name" format: 1-255 printable characters, no leading or trailing white space. */
 export const NOVA_NAME: StringRule = { min: 1, max: 255, trimmed: true };
@@ -49,10 +36,10 @@ export function normalizeFlavorSpec(input: unknown): FlavorSpec {
     vcpus: readInt(spec, 'vcpus', 'spec', { min: 1, max: NOVA_MAX_INT }),
     ram: readInt(spec, 'ram', 'spec', { min: 1, max: NOVA_MAX_INT }),
     disk: readInt(spec, 'disk', 'spec', { min: 0, max: NOVA_MAX_INT }),
-    ephemeral: readInt(spec, 'ephemeral', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
-    swap: readInt(spec, 'swap', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
-    rxtxFactor: readPositiveNumber(spec, 'rxtxFactor', 'spec', NOVA_MAX_RXTX_FACTOR, 1),
-    isPublic: readBoolean(spec, 'isPublic', 'spec', true),
+    ephemeral: readInt(spec, 'ephemeral', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.ephemeral),
+    swap: readInt(spec, 'swap', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.swap),
+    rxtxFactor: readPositiveNumber(spec, 'rxtxFactor', 'spec', NOVA_MAX_RXTX_FACTOR, FLAVOR_DEFAULTS.rxtxFactor),
+    isPublic: readBoolean(spec, 'isPublic', 'spec', FLAVOR_DEFAULTS.isPublic),
     extraSpecs: readStringMap(spec, 'extraSpecs', 'spec', {
       maxEntries: MAX_FLAVOR_EXTRA_SPECS,
       key: EXTRA_SPEC_KEY,

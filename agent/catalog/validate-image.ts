@@ -19,21 +19,8 @@ import {
   rejectUnknownFields,
   type Fields,
 } from './spec-reader.js';
-import { CONTAINER_FORMATS, DISK_FORMATS, type ImageSource, type ImageSpec } from './types.js';
-
-const IMAGE_FIELDS = [
-  'name',
-  'diskFormat',
-  'containerFormat',
-  'visibility',
-  'minDisk',
-  'minRam',
-  'protected',
-  'properties',
-  'tags',
-  'source',
-] as const;
-const SOURCE_FIELDS = ['url', 'sha256', 'sha512'] as const;
+import { IMAGE_DEFAULTS, IMAGE_FIELDS, IMAGE_SOURCE_FIELDS } from './spec-fields.js';
+import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, type ImageSource, type ImageSpec } from './types.js';
 
 /** Glance core attributes: a custom property may not shadow them. */
 const GLANCE_RESERVED_PROPERTIES = new Set([
@@ -74,10 +61,10 @@ export function normalizeImageSpec(input: unknown): ImageSpec {
     name: readString(spec, 'name', 'spec', { min: 1, max: 255 }),
     diskFormat: readEnum(spec, 'diskFormat', 'spec', DISK_FORMATS),
     containerFormat: readEnum(spec, 'containerFormat', 'spec', CONTAINER_FORMATS),
-    visibility: readEnum(spec, 'visibility', 'spec', ['public', 'community'] as const, 'public'),
-    minDisk: readInt(spec, 'minDisk', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
-    minRam: readInt(spec, 'minRam', 'spec', { min: 0, max: NOVA_MAX_INT }, 0),
-    protected: readBoolean(spec, 'protected', 'spec', false),
+    visibility: readEnum(spec, 'visibility', 'spec', IMAGE_VISIBILITIES, IMAGE_DEFAULTS.visibility),
+    minDisk: readInt(spec, 'minDisk', 'spec', { min: 0, max: NOVA_MAX_INT }, IMAGE_DEFAULTS.minDisk),
+    minRam: readInt(spec, 'minRam', 'spec', { min: 0, max: NOVA_MAX_INT }, IMAGE_DEFAULTS.minRam),
+    protected: readBoolean(spec, 'protected', 'spec', IMAGE_DEFAULTS.protected),
     properties: readProperties(spec),
     tags: [
       ...new Set(readStringList(spec, 'tags', 'spec', { maxItems: MAX_IMAGE_TAGS, item: { min: 1, max: 255 } })),
@@ -105,7 +92,7 @@ const HTTP_URL = /^https?:\/\/[^\s/?#@]+(?::[0-9]{1,5})?(?:[/?#]\S*)?$/;
 function readSource(spec: Fields): ImageSource {
   if (spec.source === undefined || spec.source === null) throw new SpecError('spec.source', 'spec.source is required');
   const source = expectObject(spec.source, 'spec.source');
-  rejectUnknownFields(source, SOURCE_FIELDS, 'spec.source');
+  rejectUnknownFields(source, IMAGE_SOURCE_FIELDS, 'spec.source');
   const url = readString(source, 'url', 'spec.source', { min: 1, max: MAX_URL_CHARS });
   const authority = /^https?:\/\/([^/?#]*)/.exec(url)?.[1] ?? '';
   if (authority.includes('@')) {

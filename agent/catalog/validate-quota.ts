@@ -1,10 +1,8 @@
 // quota: one project's limits on Nova, Cinder and Neutron; only the limits given are managed.
 import { NOVA_MAX_INT } from './limits.js';
 import { SpecError, expectObject, readNameEqualToId, readOptionalInt, rejectUnknownFields, type Fields } from './spec-reader.js';
+import { QUOTA_FIELDS, QUOTA_GROUP_NAMES } from './spec-fields.js';
 import { QUOTA_GROUPS, type QuotaGroup, type QuotaSpec } from './types.js';
-
-const QUOTA_GROUP_NAMES = Object.keys(QUOTA_GROUPS) as QuotaGroup[];
-const QUOTA_FIELDS = ['project', ...QUOTA_GROUP_NAMES];
 
 /** -1 means unlimited in all three services. */
 const LIMIT = { min: -1, max: NOVA_MAX_INT };

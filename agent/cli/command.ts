@@ -156,7 +156,7 @@ export function parseChoice<const T extends readonly string[]>(option: string, t
 }
 
 /** At most one of the named boolean flags. */
-export function exclusiveFlags(ctx: CommandContext, names: string[]): string | undefined {
+export function exclusiveFlags<N extends string>(ctx: CommandContext, names: readonly N[]): N | undefined {
   const given = names.filter((name) => ctx.bool(name));
   if (given.length > 1) throw new UsageError(`${given.map((n) => `--${n}`).join(' and ')} cannot be used together`, ctx.command.words.join(' '));
   return given[0];

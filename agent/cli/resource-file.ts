@@ -5,7 +5,9 @@ import { RESOURCE_KINDS, isResourceKind, type JsonObject, type WriteOp } from '.
 import { MAX_BATCH_OPS } from '../admin/vocabulary.js';
 import { CliError, EXIT } from './errors.js';
 
-const ENTRY_FIELDS = new Set(['kind', 'id', 'op', 'spec', 'patch', 'placement', 'expectedRevision']);
+/** Every field of any admin write op (WriteOp), so an entry reads as the request it becomes. */
+type EntryField = WriteOp extends infer O ? (O extends unknown ? keyof O : never) : never;
+const ENTRY_FIELDS: ReadonlySet<string> = new Set(['kind', 'id', 'op', 'spec', 'patch', 'placement', 'expectedRevision'] satisfies EntryField[]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,6 +1,7 @@
 // stackraft flavor create|list|show|set|unset|delete: Nova flavors, with the openstack CLI's options.
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, ResourceView } from '../../admin/service.js';
+import { FLAVOR_DEFAULTS, type FlavorField } from '../../admin/vocabulary.js';
 import { exclusiveFlags, parseInteger, parseKeyValues, parsePositiveNumber, requireOption, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
@@ -25,21 +26,22 @@ import {
 
 const KIND = 'flavor';
 
-const showColumns: Column<ResourceView>[] = [
-  { header: 'ID', key: 'id', get: (r) => r.id },
-  { header: 'Name', key: 'name', get: specField('name') },
-  { header: 'VCPUs', key: 'vcpus', get: specField('vcpus') },
-  { header: 'RAM', key: 'ram', get: specField('ram') },
-  { header: 'Disk', key: 'disk', get: specField('disk') },
-  { header: 'Ephemeral', key: 'ephemeral', get: (r) => r.spec.ephemeral ?? 0 },
-  { header: 'Swap', key: 'swap', get: (r) => r.spec.swap ?? 0 },
-  { header: 'RXTX Factor', key: 'rxtx_factor', get: (r) => r.spec.rxtxFactor ?? 1 },
-  { header: 'Is Public', key: 'is_public', get: (r) => r.spec.isPublic ?? true },
-  { header: 'Properties', key: 'properties', get: (r) => r.spec.extraSpecs ?? {} },
-  { header: 'Access Project IDs', key: 'access_project_ids', get: (r) => r.spec.accessProjects ?? [] },
-  { header: 'Description', key: 'description', get: specField('description') },
-  ...resourceTailColumns(),
-];
+/** One column per spec field, as `openstack flavor show` names it (in its order). */
+const specColumns: Record<FlavorField, Column<ResourceView>> = {
+  name: { header: 'Name', key: 'name', get: specField('name') },
+  vcpus: { header: 'VCPUs', key: 'vcpus', get: specField('vcpus') },
+  ram: { header: 'RAM', key: 'ram', get: specField('ram') },
+  disk: { header: 'Disk', key: 'disk', get: specField('disk') },
+  ephemeral: { header: 'Ephemeral', key: 'ephemeral', get: (r) => r.spec.ephemeral ?? FLAVOR_DEFAULTS.ephemeral },
+  swap: { header: 'Swap', key: 'swap', get: (r) => r.spec.swap ?? FLAVOR_DEFAULTS.swap },
+  rxtxFactor: { header: 'RXTX Factor', key: 'rxtx_factor', get: (r) => r.spec.rxtxFactor ?? FLAVOR_DEFAULTS.rxtxFactor },
+  isPublic: { header: 'Is Public', key: 'is_public', get: (r) => r.spec.isPublic ?? FLAVOR_DEFAULTS.isPublic },
+  extraSpecs: { header: 'Properties', key: 'properties', get: (r) => r.spec.extraSpecs ?? {} },
+  accessProjects: { header: 'Access Project IDs', key: 'access_project_ids', get: (r) => r.spec.accessProjects ?? [] },
+  description: { header: 'Description', key: 'description', get: specField('description') },
+};
+
+const showColumns: Column<ResourceView>[] = [{ header: 'ID', key: 'id', get: (r) => r.id }, ...Object.values(specColumns), ...resourceTailColumns()];
 
 const LIST_KEYS = ['id', 'name', 'ram', 'disk', 'ephemeral', 'vcpus', 'is_public', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'swap', 'rxtx_factor', 'properties'];
@@ -89,9 +91,9 @@ const create: CommandSpec = {
       vcpus: parseInteger('vcpus', requireOption(ctx, 'vcpus'), 1),
       ram: parseInteger('ram', requireOption(ctx, 'ram'), 1),
       disk: parseInteger('disk', requireOption(ctx, 'disk'), 0),
-      ephemeral: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : 0,
-      swap: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : 0,
-      rxtxFactor: ctx.has('rxtx-factor') ? parsePositiveNumber('rxtx-factor', ctx.str('rxtx-factor')!) : 1,
+      ephemeral: ctx.has('ephemeral') ? parseInteger('ephemeral', ctx.str('ephemeral')!, 0) : FLAVOR_DEFAULTS.ephemeral,
+      swap: ctx.has('swap') ? parseInteger('swap', ctx.str('swap')!, 0) : FLAVOR_DEFAULTS.swap,
+      rxtxFactor: ctx.has('rxtx-factor') ? parsePositiveNumber('rxtx-factor', ctx.str('rxtx-factor')!) : FLAVOR_DEFAULTS.rxtxFactor,
       isPublic,
       extraSpecs: parseKeyValues('property', ctx.strs('property')),
       ...(ctx.has('description') ? { description: ctx.str('description')! } : {}),

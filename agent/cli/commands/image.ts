@@ -1,7 +1,7 @@
 // stackraft image create|list|show|set|unset|delete: public (or community) Glance images, imported
 // by every selected site from one source URL and checked against one digest.
 import type { JsonObject, ResourceView } from '../../admin/service.js';
-import { CONTAINER_FORMATS, DISK_FORMATS } from '../../admin/vocabulary.js';
+import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_DEFAULTS, IMAGE_VISIBILITIES, type ImageField } from '../../admin/vocabulary.js';
 import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
@@ -32,21 +32,24 @@ function source(r: ResourceView): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
 }
 
-const showColumns: Column<ResourceView>[] = [
-  { header: 'ID', key: 'id', get: (r) => r.id },
-  { header: 'Name', key: 'name', get: specField('name') },
-  { header: 'Disk Format', key: 'disk_format', get: specField('diskFormat') },
-  { header: 'Container Format', key: 'container_format', get: specField('containerFormat') },
-  { header: 'Visibility', key: 'visibility', get: (r) => r.spec.visibility ?? 'public' },
-  { header: 'Min Disk', key: 'min_disk', get: (r) => r.spec.minDisk ?? 0 },
-  { header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRam ?? 0 },
-  { header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? false },
-  { header: 'Source URL', key: 'source_url', get: (r) => source(r).url },
-  { header: 'Checksum', key: 'checksum', get: (r) => (source(r).sha512 ? `sha512:${String(source(r).sha512)}` : source(r).sha256 ? `sha256:${String(source(r).sha256)}` : '') },
-  { header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} },
-  { header: 'Tags', key: 'tags', get: (r) => r.spec.tags ?? [] },
-  ...resourceTailColumns(),
-];
+/** The columns of each spec field, as `openstack image show` names them (in its order). */
+const specColumns: Record<ImageField, Column<ResourceView>[]> = {
+  name: [{ header: 'Name', key: 'name', get: specField('name') }],
+  diskFormat: [{ header: 'Disk Format', key: 'disk_format', get: specField('diskFormat') }],
+  containerFormat: [{ header: 'Container Format', key: 'container_format', get: specField('containerFormat') }],
+  visibility: [{ header: 'Visibility', key: 'visibility', get: (r) => r.spec.visibility ?? IMAGE_DEFAULTS.visibility }],
+  minDisk: [{ header: 'Min Disk', key: 'min_disk', get: (r) => r.spec.minDisk ?? IMAGE_DEFAULTS.minDisk }],
+  minRam: [{ header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRam ?? IMAGE_DEFAULTS.minRam }],
+  protected: [{ header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? IMAGE_DEFAULTS.protected }],
+  source: [
+    { header: 'Source URL', key: 'source_url', get: (r) => source(r).url },
+    { header: 'Checksum', key: 'checksum', get: (r) => (source(r).sha512 ? `sha512:${String(source(r).sha512)}` : source(r).sha256 ? `sha256:${String(source(r).sha256)}` : '') },
+  ],
+  properties: [{ header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} }],
+  tags: [{ header: 'Tags', key: 'tags', get: (r) => r.spec.tags ?? [] }],
+};
+
+const showColumns: Column<ResourceView>[] = [{ header: 'ID', key: 'id', get: (r) => r.id }, ...Object.values(specColumns).flat(), ...resourceTailColumns()];
 
 const LIST_KEYS = ['id', 'name', 'disk_format', 'visibility', 'placement'];
 const LONG_LIST_KEYS = [...LIST_KEYS, 'container_format', 'min_disk', 'min_ram', 'protected', 'tags', 'source_url'];
@@ -109,9 +112,9 @@ const create: CommandSpec = {
       diskFormat: parseChoice('disk-format', requireOption(ctx, 'disk-format'), DISK_FORMATS),
       containerFormat: parseChoice('container-format', requireOption(ctx, 'container-format'), CONTAINER_FORMATS),
       source: { url: sourceUrl(ctx), ...digest(ctx) },
-      visibility: exclusiveFlags(ctx, ['public', 'community']) ?? 'public',
-      minDisk: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : 0,
-      minRam: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : 0,
+      visibility: exclusiveFlags(ctx, IMAGE_VISIBILITIES) ?? IMAGE_DEFAULTS.visibility,
+      minDisk: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : IMAGE_DEFAULTS.minDisk,
+      minRam: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : IMAGE_DEFAULTS.minRam,
       protected: ctx.bool('protected'),
       properties: parseKeyValues('property', ctx.strs('property')),
       tags: [...new Set(ctx.strs('tag'))].sort(),
@@ -145,7 +148,7 @@ const set: CommandSpec = {
   },
   notes: 'The image data (source URL, digest, formats) cannot change: create a new image instead.',
   run: async (ctx) => {
-    const visibility = exclusiveFlags(ctx, ['public', 'community']);
+    const visibility = exclusiveFlags(ctx, IMAGE_VISIBILITIES);
     const protection = exclusiveFlags(ctx, ['protected', 'unprotected']);
     const minDisk = ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : undefined;
     const minRam = ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : undefined;

@@ -1,7 +1,7 @@
 // stackraft quota set|show|list|delete: one project's quota set (compute, volume and network limits),
 // the same on every site its placement selects.
 import type { JsonObject, ResourceView } from '../../admin/service.js';
-import { QUOTA_GROUPS, type QuotaGroup } from '../../admin/vocabulary.js';
+import { QUOTA_GROUP_NAMES, type QuotaGroup, type QuotaLimitField } from '../../admin/vocabulary.js';
 import { parseInteger, type CommandSpec, type OptionSpec } from '../command.js';
 import type { Column } from '../output.js';
 import {
@@ -19,28 +19,43 @@ import {
 
 const KIND = 'quota';
 
-/** Option name (as in `openstack quota set`), group and field in the catalog's quota spec, what it limits. */
-const LIMITS: Array<{ option: string; group: QuotaGroup; field: string; header: string; help: string }> = [
-  { option: 'cores', group: 'compute', field: 'cores', header: 'Cores', help: 'vCPU cores' },
-  { option: 'instances', group: 'compute', field: 'instances', header: 'Instances', help: 'servers' },
-  { option: 'ram', group: 'compute', field: 'ram', header: 'RAM', help: 'RAM in MiB' },
-  { option: 'key-pairs', group: 'compute', field: 'keyPairs', header: 'Key Pairs', help: 'key pairs' },
-  { option: 'server-groups', group: 'compute', field: 'serverGroups', header: 'Server Groups', help: 'server groups' },
-  { option: 'volumes', group: 'volume', field: 'volumes', header: 'Volumes', help: 'volumes' },
-  { option: 'gigabytes', group: 'volume', field: 'gigabytes', header: 'Gigabytes', help: 'volume and snapshot GiB' },
-  { option: 'snapshots', group: 'volume', field: 'snapshots', header: 'Snapshots', help: 'volume snapshots' },
-  { option: 'backups', group: 'volume', field: 'backups', header: 'Backups', help: 'volume backups' },
-  { option: 'networks', group: 'network', field: 'networks', header: 'Networks', help: 'networks' },
-  { option: 'subnets', group: 'network', field: 'subnets', header: 'Subnets', help: 'subnets' },
-  { option: 'ports', group: 'network', field: 'ports', header: 'Ports', help: 'ports' },
-  { option: 'routers', group: 'network', field: 'routers', header: 'Routers', help: 'routers' },
-  { option: 'floating-ips', group: 'network', field: 'floatingIps', header: 'Floating IPs', help: 'floating IPs' },
-  { option: 'secgroups', group: 'network', field: 'securityGroups', header: 'Secgroups', help: 'security groups' },
-];
-// Every limit the catalog knows has an option (checked at load, so the two lists cannot drift).
-for (const [group, fields] of Object.entries(QUOTA_GROUPS)) {
-  for (const field of fields) if (!LIMITS.some((l) => l.group === group && l.field === field)) throw new Error(`quota limit ${group}.${field} has no CLI option`);
+interface LimitPresentation {
+  /** Option name and column key, as `openstack quota set` and `quota show` name them. */
+  option: string;
+  header: string;
+  /** What it limits. */
+  help: string;
 }
+
+/** How each limit of the catalog's QUOTA_GROUPS is presented; typed by them, so the two cannot drift. */
+const PRESENTATION: { [G in QuotaGroup]: Record<QuotaLimitField<G>, LimitPresentation> } = {
+  compute: {
+    cores: { option: 'cores', header: 'Cores', help: 'vCPU cores' },
+    instances: { option: 'instances', header: 'Instances', help: 'servers' },
+    ram: { option: 'ram', header: 'RAM', help: 'RAM in MiB' },
+    keyPairs: { option: 'key-pairs', header: 'Key Pairs', help: 'key pairs' },
+    serverGroups: { option: 'server-groups', header: 'Server Groups', help: 'server groups' },
+  },
+  volume: {
+    volumes: { option: 'volumes', header: 'Volumes', help: 'volumes' },
+    gigabytes: { option: 'gigabytes', header: 'Gigabytes', help: 'volume and snapshot GiB' },
+    snapshots: { option: 'snapshots', header: 'Snapshots', help: 'volume snapshots' },
+    backups: { option: 'backups', header: 'Backups', help: 'volume backups' },
+  },
+  network: {
+    networks: { option: 'networks', header: 'Networks', help: 'networks' },
+    subnets: { option: 'subnets', header: 'Subnets', help: 'subnets' },
+    ports: { option: 'ports', header: 'Ports', help: 'ports' },
+    routers: { option: 'routers', header: 'Routers', help: 'routers' },
+    floatingIps: { option: 'floating-ips', header: 'Floating IPs', help: 'floating IPs' },
+    securityGroups: { option: 'secgroups', header: 'Secgroups', help: 'security groups' },
+  },
+};
+
+/** Every limit with its group and field in the catalog's quota spec. */
+const LIMITS: Array<LimitPresentation & { group: QuotaGroup; field: string }> = QUOTA_GROUP_NAMES.flatMap((group) =>
+  Object.entries(PRESENTATION[group] as Record<string, LimitPresentation>).map(([field, shown]) => ({ ...shown, group, field })),
+);
 
 const limitOptions: Record<string, OptionSpec> = Object.fromEntries(
   LIMITS.map((l) => [l.option, { type: 'string', value: 'N', help: `${l.help} (-1 = unlimited)` } satisfies OptionSpec]),
