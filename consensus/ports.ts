@@ -97,7 +97,8 @@ export interface Clock {
 // ---------------------------------------------------------------- network
 
 /** INVALID: a request the leader cannot act on (e.g. a membership change that makes no sense). */
-export type RefusalCode = 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY' | 'INVALID';
+/** PEER_REACHABLE: a write allowed only while a named site is cut off from the leader, and it is not. */
+export type RefusalCode = 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'PEER_REACHABLE' | 'BUSY' | 'INVALID';
 
 export type ProposalOutcome =
   | { status: 'committed'; index: number; result: unknown }
@@ -108,10 +109,11 @@ export type ProposalOutcome =
 export type WireMessage =
   | { kind: 'raft'; msg: Message }
   /**
-   * A follower forwards a write to the leader; `requireLive` names members that must be live.
+   * A follower forwards a write to the leader; `requireLive` names members that must be live,
+   * `requireUnreachable` members that must not be (the leader decides both from its own link facts).
    * With `confChange: true`, `data` is an encoded ConfChange for proposeConfChange.
    */
-  | { kind: 'propose'; id: string; data: Uint8Array; requireLive: MemberId[]; confChange?: boolean }
+  | { kind: 'propose'; id: string; data: Uint8Array; requireLive: MemberId[]; requireUnreachable?: MemberId[]; confChange?: boolean }
   | { kind: 'proposeResult'; id: string; outcome: ProposalOutcome }
   | { kind: 'readIndex'; id: string }
   | { kind: 'readIndexResult'; id: string; ok: boolean; index: number; code?: RefusalCode; message?: string };

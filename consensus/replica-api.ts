@@ -61,6 +61,11 @@ export interface ReplicaDeps {
 export interface ProposeOptions {
   /** Members that must have answered the leader within the election timeout. */
   requireLive?: MemberId[];
+  /**
+   * Members that must NOT be reachable from the leader when it proposes (a forced failover away from
+   * a lost primary): not heard within the election timeout, or the transport knows the link is down.
+   */
+  requireUnreachable?: MemberId[];
   timeoutMs?: number;
 }
 

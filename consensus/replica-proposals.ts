@@ -41,20 +41,27 @@ export class Proposals {
   async submit(data: Uint8Array, confChange: boolean, options: ProposeOptions): Promise<ProposalOutcome> {
     const { ctx } = this;
     const requireLive = options.requireLive ?? [];
+    const requireUnreachable = options.requireUnreachable ?? [];
     const timeoutMs = options.timeoutMs ?? ctx.settings.proposalTimeoutMs;
     if (ctx.stopped) return refused('NO_LEADER', `site ${ctx.id} is stopping; retry on another site`);
-    if (ctx.core.status().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs);
+    if (ctx.core.status().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs, requireUnreachable);
     const quorumLost = this.refusals.recentlyLostQuorum();
     if (quorumLost) return quorumLost;
     const leader = await this.leaders.reachable();
     if (!leader) return this.refusals.noLeader();
-    if (leader === ctx.id) return this.proposeAsLeader(data, confChange, requireLive, timeoutMs);
-    return this.forward(leader, data, confChange, requireLive, timeoutMs);
+    if (leader === ctx.id) return this.proposeAsLeader(data, confChange, requireLive, timeoutMs, requireUnreachable);
+    return this.forward(leader, data, confChange, requireLive, timeoutMs, requireUnreachable);
   }
 
-  private proposeAsLeader(data: Uint8Array, confChange: boolean, requireLive: MemberId[], timeoutMs: number): Promise<ProposalOutcome> {
+  private proposeAsLeader(
+    data: Uint8Array,
+    confChange: boolean,
+    requireLive: MemberId[],
+    timeoutMs: number,
+    requireUnreachable: readonly MemberId[] = [],
+  ): Promise<ProposalOutcome> {
     const { ctx } = this;
-    const refusal = this.refusals.beforeLeaderProposes(requireLive);
+    const refusal = this.refusals.beforeLeaderProposes(requireLive) ?? this.refusals.unlessUnreachable(requireUnreachable);
     if (refusal) return Promise.resolve(refusal);
     if (this.pending.size >= ctx.settings.maxPendingProposals) {
       return Promise.resolve(refused('BUSY', `leader ${ctx.id} has ${this.pending.size} writes in flight; retry shortly`, ctx.id));
@@ -77,13 +84,27 @@ export class Proposals {
     return waiter.promise;
   }
 
-  private forward(leader: MemberId, data: Uint8Array, confChange: boolean, requireLive: MemberId[], timeoutMs: number): Promise<ProposalOutcome> {
+  private forward(
+    leader: MemberId,
+    data: Uint8Array,
+    confChange: boolean,
+    requireLive: MemberId[],
+    timeoutMs: number,
+    requireUnreachable: MemberId[],
+  ): Promise<ProposalOutcome> {
     const { ctx } = this;
     if (this.forwarded.size >= ctx.settings.maxPendingProposals) {
       return Promise.resolve(refused('BUSY', `site ${ctx.id} has ${this.forwarded.size} forwarded writes in flight; retry shortly`));
     }
     const id = ctx.nextRequestId();
-    const msg: ForwardedProposal['msg'] = { kind: 'propose', id, data, requireLive, ...(confChange ? { confChange: true } : {}) };
+    const msg: ForwardedProposal['msg'] = {
+      kind: 'propose',
+      id,
+      data,
+      requireLive,
+      ...(requireUnreachable.length > 0 ? { requireUnreachable } : {}),
+      ...(confChange ? { confChange: true } : {}),
+    };
     const waiter = new Waiter<ProposalOutcome>();
     // A little longer than the leader's own timeout, so the leader's verdict usually arrives first.
     const waitMs = timeoutMs + ctx.settings.electionTimeoutMs;
@@ -130,7 +151,7 @@ export class Proposals {
         return;
       }
     }
-    void this.proposeAsLeader(data, message.confChange === true, message.requireLive, ctx.settings.proposalTimeoutMs).then(reply);
+    void this.proposeAsLeader(data, message.confChange === true, message.requireLive, ctx.settings.proposalTimeoutMs, message.requireUnreachable ?? []).then(reply);
   }
 
   /** The leader answered a write this member forwarded. */

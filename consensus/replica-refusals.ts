@@ -58,6 +58,30 @@ export class Refusals {
   }
 
   /**
+   * Before a leader proposes a write allowed only while named sites are cut off from it (a forced
+   * failover): refused when one of them answered within the election timeout and its link is not
+   * known to be down. The leader decides from its own facts, at proposal time, so every site gets
+   * the same verdict for the same write.
+   */
+  unlessUnreachable(requireUnreachable: readonly MemberId[]): ProposalOutcome | null {
+    const { id } = this.ctx;
+    for (const member of requireUnreachable) {
+      if (member === id || (this.ctx.isLive(member) && !this.ctx.linkDown(member))) {
+        return {
+          status: 'refused',
+          code: 'PEER_REACHABLE',
+          message:
+            `site ${member} is reachable from the leader ${id} (it answered within the election timeout): a forced operation is allowed ` +
+            'only while that site is cut off from the leader; use the planned operation instead. The write was not applied on any site',
+          leader: id,
+          member,
+        };
+      }
+    }
+    return null;
+  }
+
+  /**
    * The core steps down the moment it has not heard from a quorum for an election timeout, so a
    * leader never answers NO_QUORUM itself. For a while after such a step-down, this member (which
    * was the leader) knows exactly why there is no leader, and says so at once.

@@ -124,7 +124,7 @@ export function estimateWireBytes(m: WireMessage): number {
       return bytes;
     }
     case 'propose':
-      return MESSAGE_OVERHEAD_BYTES + m.data.byteLength + 16 * m.requireLive.length;
+      return MESSAGE_OVERHEAD_BYTES + m.data.byteLength + 16 * (m.requireLive.length + (m.requireUnreachable?.length ?? 0));
     default:
       return MESSAGE_OVERHEAD_BYTES;
   }

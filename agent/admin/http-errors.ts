@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Partial<Record<AdminErrorCode, number>> = {
   NO_LEADER: 503,
   NO_QUORUM: 503,
   PEER_UNREACHABLE: 503,
+  PEER_REACHABLE: 409,
   BUSY: 503,
   UNKNOWN: 504,
 };

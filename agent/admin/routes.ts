@@ -15,6 +15,7 @@ import {
   resourceKindFrom,
   siteAddRequest,
 } from './requests.js';
+import { drActionRequest, drOpFor } from './dr-routes.js';
 import { Router } from './router.js';
 import { parseWriteId, type AgentService, type ResourceKind, type WriteOp, type WriteOptions, type WriteOutcome } from './service.js';
 
@@ -177,6 +178,13 @@ const handlers = {
     return ok({ leader: outcome.leader, term: outcome.term });
   },
 
+  protectionGroupAction: async (ctx) => {
+    const request = await validated(async () => drActionRequest(ctx.params.id, ctx.params.action, await ctx.readBody()));
+    const read = await ctx.service.get('protection-group', request.id, { linearizable: true });
+    const op = read.status === 'ok' ? drOpFor(request, read.value, null) : drOpFor(request, null, read);
+    return runWrite(ctx, () => ctx.service.write([op], request.options));
+  },
+
   sync: async (ctx) => ok(await ctx.service.syncStatus()),
 
   metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
@@ -207,6 +215,7 @@ export function adminRoutes(): Router<Handler> {
     .add('POST', '/v1/members/:site/promote', handlers.memberPromote)
     .add('POST', '/v1/members/:site/demote', handlers.memberDemote)
     .add('POST', '/v1/leader/transfer', handlers.leaderTransfer)
+    .add('POST', '/v1/protection-groups/:id/:action', handlers.protectionGroupAction)
     .add('GET', '/v1/sync', handlers.sync)
     .add('GET', '/v1/debug/memory', handlers.memory)
     .add('POST', '/v1/debug/gc', handlers.forcedGc)

@@ -32,6 +32,8 @@ export interface ResourceView {
   placement: string | null;
   /** The last change was forced past a liveness requirement: the operator's reason. */
   forced?: { reason: string; index: number; time: number };
+  /** Protection groups that have been through a DR operation: its state (agent/catalog/dr-types.ts DrState). */
+  dr?: JsonObject;
 }
 
 export interface ReadOptions {
@@ -74,7 +76,9 @@ export type ReadOutcome<T> =
 export type WriteOp =
   | { op: 'put'; kind: ResourceKind; id: string; spec: JsonObject; placement?: string; expectedRevision?: number }
   | { op: 'patch'; kind: ResourceKind; id: string; patch: JsonObject; placement?: string; expectedRevision?: number }
-  | { op: 'delete'; kind: ResourceKind; id: string; expectedRevision?: number };
+  | { op: 'delete'; kind: ResourceKind; id: string; expectedRevision?: number }
+  /** A disaster-recovery operation on a protection group (agent/catalog/dr-types.ts); built by the admin server, not a batch op. */
+  | { op: 'dr'; kind: 'protection-group'; id: string; action: 'failover' | 'failback' | 'test-failover' | 'test-cleanup'; epoch: number; from?: string; to?: string; site?: string };
 
 export interface WriteOptions {
   /** Write even though a site the operation names is unreachable (only where the catalog defines it). */

@@ -28,3 +28,6 @@ export { SNAPSHOT_FORMAT } from './snapshot-image.js';
 export { DELETION_PENDING_MESSAGE, type SyncStatusFilter } from './sync-status.js';
 export { requiredLiveSites } from './write-path.js';
 export * from './types.js';
+export * from './dr-types.js';
+export { drStateOf } from './dr-ops.js';
+export { drProposalNeeds, drOp, type DrProposalNeeds } from './dr-write-path.js';

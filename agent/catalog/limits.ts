@@ -55,3 +55,7 @@ export const MAX_URL_CHARS = 2048;
 /** Protection groups. */
 export const MAX_PROTECTION_GROUP_MEMBERS = 1000;
 export const MAX_PROTECTION_GROUP_MAPPINGS = 1000;
+
+/** Disaster recovery: history entries kept per protection group (oldest dropped first), report message length. */
+export const MAX_DR_HISTORY = 64;
+export const MAX_DR_MESSAGE_CHARS = 1024;

@@ -6,6 +6,8 @@ export const CATALOG_COMMAND_VERSION = 1;
 export const CATALOG_RECORD_VERSION = 1;
 export const CATALOG_SNAPSHOT_VERSION = 1;
 
+import type { DrOp, DrState } from './dr-types.js';
+
 export const RESOURCE_KINDS = ['site', 'flavor', 'image', 'quota', 'protection-group'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -185,6 +187,8 @@ export interface ResourceOf<K extends ResourceKind> {
   updatedAt: number;
   /** The last change was a forced write: why, at which index and command time. */
   forced?: { reason: string; index: number; time: number };
+  /** Protection groups only, once one has been through a DR operation (dr-types.ts). */
+  dr?: DrState;
 }
 
 export type Resource = { [K in ResourceKind]: ResourceOf<K> }[ResourceKind];
@@ -225,7 +229,7 @@ export interface DeleteOp {
   expectedRevision?: number;
 }
 
-export type WriteOp = PutOp | PatchOp | DeleteOp;
+export type WriteOp = PutOp | PatchOp | DeleteOp | DrOp;
 
 export interface CommandEnvelope {
   v: typeof CATALOG_COMMAND_VERSION;

@@ -12,10 +12,13 @@ import {
   RESOURCE_KINDS,
   type CommandResult,
   type Placement,
+  type ProtectionGroupSpec,
   type Resource,
+  type ResourceOf,
   type ResourceKind,
 } from './types.js';
 import { normalizeSpec } from './validate-spec.js';
+import { checkDrBatch, executeDrOp, roleChangeOnWrite } from './dr-ops.js';
 
 export interface OpContext {
   /** Log index of the entry: the new revision of everything it changes. */
@@ -38,6 +41,8 @@ export function executeWriteOps(rawOps: unknown, draft: Draft, context: OpContex
   if (!Array.isArray(rawOps) || rawOps.length === 0 || rawOps.length > MAX_OPS_PER_COMMAND) {
     return { ok: false, code: 'VALIDATION', field: 'ops', message: `ops must list 1-${MAX_OPS_PER_COMMAND} operations` };
   }
+  const batch = checkedDrBatch(rawOps);
+  if (batch !== null) return batch;
   const revisions: number[] = [];
   for (let opIndex = 0; opIndex < rawOps.length; opIndex++) {
     const outcome = executeOp(rawOps[opIndex], opIndex, draft, context);
@@ -56,13 +61,24 @@ function executeOp(raw: unknown, opIndex: number, draft: Draft, context: OpConte
   }
 }
 
+function checkedDrBatch(rawOps: unknown[]): CommandResult | null {
+  try {
+    checkDrBatch(rawOps);
+    return null;
+  } catch (error) {
+    if (error instanceof SpecError) return { ok: false, code: 'VALIDATION', field: error.field, message: error.message };
+    throw error;
+  }
+}
+
 function present(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
 function executeCheckedOp(raw: unknown, opIndex: number, draft: Draft, context: OpContext): OpOutcome {
   const fields = expectObject(raw, 'op');
-  const op = checkEnum(fields.op, 'op', ['put', 'patch', 'delete'] as const);
+  const op = checkEnum(fields.op, 'op', ['put', 'patch', 'delete', 'dr'] as const);
+  if (op === 'dr') return executeDrOp(fields, opIndex, draft, context);
   rejectUnknownFields(fields, OP_FIELDS[op], '');
   const kind = checkKind(fields.kind);
   const id = checkResourceId(kind, fields.id);
@@ -137,10 +153,13 @@ function writeResource(
   context: OpContext,
   kind: ResourceKind,
   id: string,
-  spec: Resource['spec'],
+  specGiven: Resource['spec'],
   placementInput: unknown,
   current: Resource | undefined,
 ): OpOutcome {
+  // A change of primary is a role change: it takes a new epoch and carries the group's DR state.
+  const roles = kind === 'protection-group' ? roleChangeOnWrite(current as ResourceOf<'protection-group'> | undefined, specGiven as ProtectionGroupSpec, context) : null;
+  const spec = roles?.spec ?? specGiven;
   checkWriteRules(draft, { kind, spec }, current);
   const placement = choosePlacement(kind, placementInput, current);
   if (current !== undefined && canonicallyEqual({ spec, placement }, { spec: current.spec, placement: current.placement })) {
@@ -154,6 +173,7 @@ function writeResource(
     createdAt: current?.createdAt ?? context.time,
     updatedAt: context.time,
     ...(placement === undefined ? {} : { placement }),
+    ...(roles?.dr === undefined ? {} : { dr: roles.dr }),
     ...(context.forced === undefined ? {} : { forced: { reason: context.forced, index: context.index, time: context.time } }),
   } as Resource;
   draft.put(deepFreeze(resource));

@@ -51,7 +51,7 @@ export class ApiError extends CliError {
   }
 }
 
-const REFUSAL_CODES = new Set(['NO_LEADER', 'NO_QUORUM', 'PEER_UNREACHABLE', 'BUSY']);
+const REFUSAL_CODES = new Set(['NO_LEADER', 'NO_QUORUM', 'PEER_UNREACHABLE', 'PEER_REACHABLE', 'BUSY']);
 const REJECTION_CODES = new Set(['VALIDATION', 'CONFLICT', 'INVALID', 'PAYLOAD_TOO_LARGE']);
 
 export function exitCodeOfApiError(status: number, code: string): ExitCode {
@@ -71,6 +71,8 @@ function hintOf(code: string, details: Record<string, unknown>): string | undefi
       return 'nothing was written. The leader cannot reach a quorum of voters: see `stackraft member list` for the sites that are down.';
     case 'PEER_UNREACHABLE':
       return `nothing was written. ${typeof details.member === 'string' ? `Site ${details.member}` : 'A site this operation names'} must be reachable: see \`stackraft member list\`; where the operation allows it, --force --reason TEXT writes anyway.`;
+    case 'PEER_REACHABLE':
+      return `nothing was written. ${typeof details.member === 'string' ? `Site ${details.member}` : 'The site this operation moves away from'} is reachable from the leader, so a forced operation could start a split brain: use the planned operation (without --force), or cut the site off first.`;
     case 'BUSY':
       return 'nothing was written. The leader is busy (a backlog or a leadership transfer): retry shortly.';
     case 'CONFLICT':

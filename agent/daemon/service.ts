@@ -263,6 +263,8 @@ function toCatalogOp(op: WriteOp): CatalogOp {
       return { op: 'patch', kind: op.kind, id: op.id, spec: op.patch, ...placementOf(op.placement), ...revisionOf(op.expectedRevision) };
     case 'delete':
       return { op: 'delete', kind: op.kind, id: op.id, ...revisionOf(op.expectedRevision) };
+    case 'dr':
+      return { ...op };
   }
 }
 
@@ -282,5 +284,6 @@ function toResourceView(r: ResourceOf<ResourceKind>): ResourceView {
     spec: r.spec as unknown as JsonObject,
     placement: r.placement ? formatPlacement(r.placement) : null,
     ...(r.forced ? { forced: { ...r.forced } } : {}),
+    ...(r.dr ? { dr: r.dr as unknown as JsonObject } : {}),
   };
 }

@@ -46,6 +46,7 @@ const REFUSAL_CODES: Readonly<Record<RefusalCode, true>> = {
   NO_LEADER: true,
   NO_QUORUM: true,
   PEER_UNREACHABLE: true,
+  PEER_REACHABLE: true,
   BUSY: true,
   INVALID: true,
 };
@@ -286,6 +287,7 @@ const WIRE_CHECKS: Readonly<Record<WireMessage['kind'], Check>> = {
       id: checkRequestId,
       data: checkBytes,
       requireLive: checkMemberList(MAX_REQUIRE_LIVE),
+      requireUnreachable: checkMemberList(MAX_REQUIRE_LIVE),
       confChange: checkBoolean,
     },
     ['kind', 'id', 'data', 'requireLive'],

@@ -5,7 +5,7 @@
 import type { ProposalOutcome } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import { writeIdOf } from '../catalog/write-id.js';
-import { encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
+import { drProposalNeeds, encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
 
 export interface WriteRequestOptions {
   clientId: string;
@@ -25,7 +25,7 @@ export interface OpRevision {
 export type CatalogWriteOutcome =
   | { status: 'committed'; writeId: string; index: number; revisions: OpRevision[] }
   | { status: 'rejected'; code: 'VALIDATION' | 'CONFLICT'; message: string; field?: string; opIndex?: number; details?: Record<string, string | number> }
-  | { status: 'refused'; code: 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY' | 'INVALID'; message: string; leader?: string; member?: string }
+  | { status: 'refused'; code: 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'PEER_REACHABLE' | 'BUSY' | 'INVALID'; message: string; leader?: string; member?: string }
   | { status: 'unknown'; writeId: string; message: string };
 
 /**
@@ -60,10 +60,14 @@ export class CatalogWriter {
     const writeId = writeIdOf(options.clientId, options.seq);
     const forced = options.force ? { forced: options.reason ?? 'forced without a reason' } : {};
     const command = writeCommand({ clientId: options.clientId, seq: options.seq, time: Math.floor(this.epochMs()), ...forced }, ops);
-    const requireLive = options.force ? [] : requiredLiveSites(ops, this.catalog);
+    // A dr op names its own needs (a forced failover needs its primary cut off); other writes skip theirs when forced.
+    const needs = drProposalNeeds(ops, options.force === true) ?? {
+      requireLive: options.force ? [] : requiredLiveSites(ops, this.catalog),
+      requireUnreachable: [],
+    };
     this.inFlight.add(writeId);
     try {
-      const outcome = await this.replica.propose(encodeCommand(command), { requireLive, timeoutMs: options.timeoutMs });
+      const outcome = await this.replica.propose(encodeCommand(command), { ...needs, timeoutMs: options.timeoutMs });
       return toWriteOutcome(outcome, ops, writeId);
     } finally {
       this.inFlight.delete(writeId);

@@ -116,6 +116,10 @@ export class FakeAgentService implements AgentService {
   private applyOps(ops: WriteOp[], options: WriteOptions): WriteOutcome {
     for (const [opIndex, op] of ops.entries()) {
       const current = this.resources.get(`${op.kind}/${op.id}`);
+      if (op.op === 'dr') {
+        if (!current) return { status: 'rejected', code: 'VALIDATION', message: `${op.kind} ${op.id} does not exist`, opIndex };
+        continue;
+      }
       if (op.expectedRevision !== undefined && (current?.revision ?? 0) !== op.expectedRevision) {
         return { status: 'rejected', code: 'CONFLICT', message: `${op.kind} ${op.id} is at revision ${current?.revision ?? 0}, not ${op.expectedRevision}`, opIndex, details: { actualRevision: current?.revision ?? 0 } };
       }
@@ -127,7 +131,9 @@ export class FakeAgentService implements AgentService {
     const revisions = ops.map((op) => {
       const key = `${op.kind}/${op.id}`;
       const current = this.resources.get(key);
-      if (op.op === 'delete') this.resources.delete(key);
+      // A dr op only bumps the revision here: its state machine is the catalog's (test/catalog/dr.test.ts).
+      if (op.op === 'dr') this.resources.set(key, { ...current!, revision: this.index });
+      else if (op.op === 'delete') this.resources.delete(key);
       else if (op.op === 'put') this.resources.set(key, { kind: op.kind, id: op.id, spec: op.spec, placement: op.placement ?? current?.placement ?? placementOfNew(op.kind), revision: this.index });
       else this.resources.set(key, { ...current!, spec: mergePatch(current!.spec, op.patch), ...(op.placement !== undefined ? { placement: op.placement } : {}), revision: this.index });
       return { kind: op.kind, id: op.id, revision: this.index };

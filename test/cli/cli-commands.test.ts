@@ -258,6 +258,43 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
     });
   });
 
+  describe('protection-group DR operations', () => {
+    const create = ['protection-group', 'create', 'pg-dr', '--project', 'proj1', '--primary', 'eu-west-1', '--secondary', 'us-east-1', '--replication', 'async', '--volume-type', 'replicated'];
+
+    it('failover sends a dr op naming the epoch and both sites the leader read; --force needs --reason', async () => {
+      ok(await cli(...create));
+      const before = writes();
+      assert.equal((await cli('protection-group', 'failover', 'pg-dr', '--force')).code, 2);
+      assert.equal((await cli('protection-group', 'failback', 'pg-dr', '--force', '--reason', 'x')).code, 2, 'failback cannot be forced');
+      assert.equal(writes(), before);
+      const run = await cli('protection-group', 'failover', 'pg-dr', '-f', 'json');
+      ok(run);
+      assert.deepEqual(lastWrite()[0], [{ op: 'dr', kind: 'protection-group', id: 'pg-dr', action: 'failover', epoch: 0, from: 'eu-west-1', to: 'us-east-1' }]);
+      assert.equal(lastWrite()[1].force, false);
+      assert.equal(typeof (JSON.parse(run.stdout) as Record<string, unknown>).index, 'number');
+      ok(await cli('protection-group', 'failover', 'pg-dr', '--force', '--reason', 'eu-west-1 burned down'));
+      assert.equal(lastWrite()[1].force, true);
+      assert.equal(lastWrite()[1].reason, 'eu-west-1 burned down');
+      ok(await cli('protection-group', 'test-failover', 'pg-dr'));
+      assert.deepEqual(lastWrite()[0], [{ op: 'dr', kind: 'protection-group', id: 'pg-dr', action: 'test-failover', epoch: 0, site: 'us-east-1' }]);
+    });
+
+    it('a forced failover of a reachable primary is refused, exit 3, saying why', async () => {
+      h.service.scriptedWrites.push({ status: 'refused', code: 'PEER_REACHABLE', message: 'site eu-west-1 is reachable from the leader', member: 'eu-west-1' });
+      const run = await cli('protection-group', 'failover', 'pg-dr', '--force', '--reason', 'looks down to me');
+      assert.equal(run.code, 3);
+      assert.match(run.stderr, /Site eu-west-1 is reachable from the leader.*split brain.*planned operation/);
+    });
+
+    it('an unknown group is an error before any write', async () => {
+      const before = writes();
+      const run = await cli('protection-group', 'failover', 'nope');
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /not found/);
+      assert.equal(writes(), before);
+    });
+  });
+
   describe('sites, members, leader', () => {
     it('site add takes the peer id from the address and prints the new site\'s peers', async () => {
       h.service.seed('site', 'eu-west-1', { name: 'eu-west-1', peerId: '12D3KooWEuWest', addresses: ['/dns4/eu.example.net/tcp/7420'], region: 'eu-west', country: 'IE', labels: {}, role: 'voter' });

@@ -2,7 +2,7 @@
 // refusal provoked, and a refused write checked absent on every site afterwards.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { Catalog, deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
+import { Catalog, deleteOp, drOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
 import { CatalogWriter, type CatalogWriteOutcome } from '../../agent/write/catalog-writer.js';
 import { flavorSpec, protectionGroupSpec, siteSpec } from '../catalog/helpers.js';
 import { TestCluster } from './harness.js';
@@ -177,6 +177,31 @@ describe('write path', () => {
     for (const name of w.c.names) {
       assert.deepEqual(w.c.site(name).sm.get('protection-group', 'pg1')?.spec.members, [VM2], name);
     }
+    await w.c.stopAll();
+  });
+
+  it('PEER_REACHABLE: a forced failover is refused while the leader reaches the primary, and commits once the primary is cut off', async () => {
+    const w = await started();
+    expectCommitted(await w.write('s1', VOTERS.map((n, i) => putOp('site', n, siteSpec(n, i)))));
+    const leader = w.c.leader()!.name;
+    const [primary, secondary] = VOTERS.filter((n) => n !== leader);
+    expectCommitted(await w.write(leader, [putOp('protection-group', 'pg1', protectionGroupSpec({ primarySite: primary, secondarySite: secondary }))]));
+    const force = (seq: number) => w.c.run(w.writer(secondary!).write([drOp('pg1', 'failover', 0, { from: primary, to: secondary })], { clientId: 'ops', seq, force: true, reason: 'primary lost' }));
+    // Forwarded by the secondary: the leader decides from its own link facts, and the primary is live.
+    const refusedOut = await force(1);
+    assert.equal(refusedOut.status === 'refused' && refusedOut.code, 'PEER_REACHABLE', JSON.stringify(refusedOut));
+    assert.equal(refusedOut.status === 'refused' && refusedOut.member, primary);
+    await w.settle();
+    for (const name of w.c.names) assert.equal(w.c.site(name).sm.get('protection-group', 'pg1')?.spec.primarySite, primary, name);
+
+    w.c.net.isolate(primary!, w.c.names);
+    await w.c.clock.advance(ELECTION_MS * 1.5);
+    expectCommitted(await force(2));
+    await w.settle();
+    const group = w.c.site(leader).sm.get('protection-group', 'pg1');
+    assert.equal(group?.spec.primarySite, secondary);
+    assert.equal(group?.spec.failoverEpoch, 1);
+    assert.equal(group?.dr?.operation?.forced, 'primary lost');
     await w.c.stopAll();
   });
 

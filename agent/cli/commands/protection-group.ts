@@ -22,6 +22,8 @@ import {
   stringList,
 } from '../resources.js';
 
+import { drShowColumns, protectionGroupDrCommands } from './protection-group-dr.js';
+
 const KIND = 'protection-group';
 
 const showColumns: Column<ResourceView>[] = [
@@ -35,6 +37,7 @@ const showColumns: Column<ResourceView>[] = [
   { header: 'Failover Epoch', key: 'failover_epoch', get: specField('failoverEpoch') },
   { header: 'Members', key: 'members', get: (r) => r.spec.members ?? [] },
   { header: 'Mappings', key: 'mappings', get: specField('mappings') },
+  ...drShowColumns,
   { header: 'Revision', key: 'revision', get: (r) => r.revision },
 ];
 
@@ -101,7 +104,8 @@ const set: CommandSpec = {
     'remove-member': { type: 'string', multiple: true, value: 'SERVER', help: 'remove a server' },
     ...FORCE_OPTIONS,
   },
-  notes: 'unplanned failover to site b: stackraft protection-group set pg1 --primary b --secondary a --force --reason "site a lost"',
+  notes: 'A change of primary here is a planned role change (a new epoch, demote and promote steps); it cannot be forced. ' +
+    'For an unplanned failover use: stackraft protection-group failover pg1 --force --reason "site a lost"',
   run: async (ctx) => {
     const force = forceOptions(ctx);
     const added = serverIds(ctx, 'member');
@@ -134,4 +138,4 @@ const remove: CommandSpec = {
   },
 };
 
-export const protectionGroupCommands: CommandSpec[] = [create, list, show, set, remove];
+export const protectionGroupCommands: CommandSpec[] = [create, list, show, set, remove, ...protectionGroupDrCommands];
