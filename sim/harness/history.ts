@@ -79,8 +79,11 @@ export class History {
     if (this.localReads.length < MAX_LOCAL_READS_KEPT) this.localReads.push(r);
   }
 
-  /** Register operations for the checker, with unknown outcomes resolved from the apply log. */
-  toRegisterOps(applied: ApplyLog): { ops: HistoryOp[]; resolvedUnknown: number } {
+  /**
+   * Register operations for the checker, with unknown outcomes resolved from the apply log
+   * (`resolve` false keeps them unknown: the harder history a checker faces without the logs).
+   */
+  toRegisterOps(applied: ApplyLog, resolve = true): { ops: HistoryOp[]; resolvedUnknown: number } {
     const ops: HistoryOp[] = [];
     let resolvedUnknown = 0;
     for (const w of this.writes) {
@@ -88,7 +91,7 @@ export class History {
       let completeMs = w.completeMs;
       let opIndex = w.opIndex;
       let code = w.code;
-      if (status === 'unknown') {
+      if (status === 'unknown' && resolve) {
         resolvedUnknown++;
         const first = applied.byWriteId.get(w.writeId);
         completeMs = first?.atMs;

@@ -2,7 +2,7 @@
 // workload and the fault schedule on virtual time, pause the workload for the quiet period while
 // everything heals, then check everything and fill the report. No wall clock here: the caller
 // measures speed (see sim/main.ts).
-import { checkLinearizability, type ElapsedClock } from '../checkers/linearizability.js';
+import { checkLinearizability, type ElapsedClock, type HistoryOp } from '../checkers/linearizability.js';
 import { FailureLog, type CheckFailure } from '../checkers/failure.js';
 import { selectSites } from '../cities.js';
 import { FAULT_PARAMETER_RANGES, FaultExecutor, generateFaultSchedule } from '../faults.js';
@@ -56,6 +56,11 @@ export interface RunControls {
   checkerClock?: ElapsedClock;
   /** Gathers what the HTML report draws (`--html`); observes only. */
   timeline?: TimelineRecorder;
+  /**
+   * Sees the register history the linearizability checker judges (`resolved`) and the same history
+   * with unknown outcomes left unknown (bench/checker-compare.ts exports both).
+   */
+  onRegisterHistory?: (resolved: HistoryOp[], unresolved: HistoryOp[]) => void;
 }
 
 export interface SimResult {
@@ -128,7 +133,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
   controls.inspect?.(world);
-  const result = finish(options, controls.checkerClock, {
+  const result = finish(options, controls, {
     runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun });
   if (controls.timeline) {
     const samples = world.latency.samples;
@@ -184,7 +189,7 @@ export interface RunParts {
   cloudRun: CloudRun | null;
 }
 
-function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, parts: RunParts): SimResult {
+function finish(options: SimOptions, controls: RunControls, parts: RunParts): SimResult {
   const { world, history, setup, quietFromMs, scheduler } = parts;
   const now = scheduler.now();
   const seed = String(options.seed);
@@ -198,7 +203,8 @@ function finish(options: SimOptions, checkerClock: ElapsedClock | undefined, par
   });
 
   const { ops, resolvedUnknown } = history.toRegisterOps(world.applyLog);
-  const lin = checkLinearizability(ops, { seed, clock: checkerClock });
+  controls.onRegisterHistory?.(ops, history.toRegisterOps(world.applyLog, false).ops);
+  const lin = checkLinearizability(ops, { seed, clock: controls.checkerClock });
 
   const own = new FailureLog(seed);
   const localChecked = checkLocalReads(own, history, world.applyLog);
