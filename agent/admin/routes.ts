@@ -187,6 +187,14 @@ const handlers = {
 
   sync: async (ctx) => ok(await ctx.service.syncStatus()),
 
+  snapshotSave: async (ctx) => {
+    const linearizable = booleanQuery(ctx.query, 'linearizable');
+    if (!ctx.service.snapshotSave) throw new AdminHttpError('NOT_FOUND', 'this agent does not take backups', {}, 'invalid_path');
+    const outcome = await ctx.service.snapshotSave({ linearizable });
+    if (outcome.status !== 'ok') throw errorOfReadRefusal(outcome);
+    return ok(outcome.value);
+  },
+
   metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
 
   memory: async () => ok(memoryNow()),
@@ -217,6 +225,7 @@ export function adminRoutes(): Router<Handler> {
     .add('POST', '/v1/leader/transfer', handlers.leaderTransfer)
     .add('POST', '/v1/protection-groups/:id/:action', handlers.protectionGroupAction)
     .add('GET', '/v1/sync', handlers.sync)
+    .add('GET', '/v1/snapshot', handlers.snapshotSave)
     .add('GET', '/v1/debug/memory', handlers.memory)
     .add('POST', '/v1/debug/gc', handlers.forcedGc)
     .add('GET', '/metrics', handlers.metrics);

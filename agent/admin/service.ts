@@ -173,6 +173,18 @@ export interface StatusView {
   members: MemberView[];
   /** Agent software version. */
   version: string;
+  /** The cluster incarnation this site's disk belongs to ('' for the original; agent/recovery/incarnation.ts). */
+  incarnation?: string;
+}
+
+/** A backup file (agent/recovery/backup-file.ts), base64, and the index it stands at. */
+export interface BackupView {
+  /** The whole file, base64. */
+  backup: string;
+  index: number;
+  term: number;
+  linearizable: boolean;
+  bytes: number;
 }
 
 export interface SiteAddRequest {
@@ -241,6 +253,8 @@ export interface AgentService {
   memberDemote(site: string, options: WriteOptions): Promise<WriteOutcome>;
   leaderTransfer(site: string, options: { timeoutMs?: number }): Promise<LeaderTransferOutcome>;
   syncStatus(): Promise<SyncStatusView>;
+  /** A backup of the catalog and membership (`stackraft snapshot save`); optional so test fakes need not take one. */
+  snapshotSave?(options: ReadOptions): Promise<ReadOutcome<BackupView>>;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
 }

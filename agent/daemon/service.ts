@@ -5,6 +5,7 @@ import type { ConfChange } from '../../consensus/types.js';
 import {
   parseWriteId,
   type AgentService,
+  type BackupView,
   type JsonObject,
   type LeaderTransferOutcome,
   type MemberView,
@@ -23,6 +24,7 @@ import {
 import { formatPlacement, type Catalog, type ResourceOf, type WriteOp as CatalogOp } from '../catalog/index.js';
 import type { AgentMetrics } from '../ops/metrics.js';
 import type { CatalogWriteOutcome, CatalogWriter } from '../write/catalog-writer.js';
+import { takeBackup } from '../recovery/take-backup.js';
 import { setHealthGauges } from './health-gauges.js';
 import { toSyncStatusView } from './sync-view.js';
 
@@ -43,6 +45,10 @@ export interface ServiceParts {
   linkUp(member: string): boolean;
   /** Times write latencies and polls a leader transfer (real time in the daemon, virtual in the simulator). */
   clock: Clock;
+  /** The cluster incarnation of this site's disk ('' for the original). */
+  incarnation?: string;
+  /** Wall time, for the time a backup was taken. */
+  epochMs?: () => number;
 }
 
 /** How often a leader transfer checks whether the target has taken over. */
@@ -84,7 +90,18 @@ export class DaemonService implements AgentService {
       appliedIndex: this.p.replica.appliedIndex,
       members: [...voters, ...learners],
       version: this.p.version,
+      incarnation: this.p.incarnation ?? '',
     };
+  }
+
+  async snapshotSave(options: ReadOptions): Promise<ReadOutcome<BackupView>> {
+    const outcome = await takeBackup(
+      { clusterId: this.p.clusterId, incarnation: this.p.incarnation ?? '', site: this.p.site, replica: this.p.replica, catalog: this.p.catalog, epochMs: this.p.epochMs ?? Date.now },
+      options.linearizable,
+    );
+    if (outcome.status !== 'ok') return outcome;
+    const view: BackupView = { backup: Buffer.from(outcome.file).toString('base64'), index: outcome.index, term: outcome.term, linearizable: outcome.linearizable, bytes: outcome.file.length };
+    return { status: 'ok', value: view, meta: this.readMeta(options) };
   }
 
   async write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome> {

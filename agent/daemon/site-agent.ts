@@ -23,6 +23,8 @@ import type { SitePorts, SiteSettings } from '../site/ports.js';
 import { realClock } from './real-clock.js';
 import { directoryKey, directoryMembers, type SeedPeer } from './site-directory.js';
 import { cliVersion } from '../cli/version.js';
+import { readClusterIncarnation } from '../recovery/incarnation.js';
+import { pendingRecoveryProblem } from '../recovery/seed-store.js';
 
 const LOOPBACK_INBOUND_PER_SECOND = 100;
 
@@ -66,6 +68,9 @@ export class SiteAgent {
   static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
     // The cloud driver first, so a bad clouds.yaml stops the agent before it opens anything.
     const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
+    const pendingRecovery = await pendingRecoveryProblem(config.dataDir);
+    if (pendingRecovery !== null) throw new Error(pendingRecovery);
+    const { incarnation } = await readClusterIncarnation(config.dataDir);
     const identity = await loadOrCreateIdentity(config.dataDir);
     const peerId = identity.peerId.toString();
     const powerLoss = powerLossModeFromEnv(logger);
@@ -84,7 +89,7 @@ export class SiteAgent {
       ...(config.listen.every((a) => a.startsWith('/ip4/127.')) ? { inboundConnectionsPerHostPerSecond: LOOPBACK_INBOUND_PER_SECOND } : {}),
     });
     const agent = new SiteAgent(config, logger, peerId, store, transport);
-    const site = await Site.open(siteSettings(config, peerId, options), agent.ports(cloud), {
+    const site = await Site.open({ ...siteSettings(config, peerId, options), incarnation }, agent.ports(cloud), {
       onApplied: () => agent.refreshDirectory(),
       onRoleChange: (role, term, leader) => logger.info({ role, term, leader: leader || null }, `role ${role}, term ${term}, leader ${leader || 'unknown'}`),
       onFatal: (err) => {

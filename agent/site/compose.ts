@@ -98,6 +98,8 @@ export class Site {
       writer,
       metrics,
       clock: ports.clock,
+      incarnation: settings.incarnation ?? '',
+      epochMs: ports.epochMs,
       ...ports.links,
     });
     return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler);

@@ -51,6 +51,8 @@ export interface SitePorts {
 export interface SiteSettings {
   profile: SiteProfile;
   clusterId: string;
+  /** The cluster incarnation of this site's disk ('' for the original; agent/recovery/incarnation.ts). */
+  incarnation?: string;
   peerId: string;
   version: string;
   /** How many voters the cluster should have (housekeeping promotes learners up to it). */
