@@ -1,6 +1,7 @@
 // Taking a backup inside a running agent: the catalog image, the applied index it stands at and the
 // membership, read in one turn of the event loop (nothing applies in between), after a ReadIndex
 // barrier when asked for a linearizable one.
+import type { RefusalCode } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { Catalog } from '../catalog/index.js';
 import { encodeBackup } from './backup-file.js';
@@ -16,7 +17,7 @@ export interface BackupSource {
 
 export type BackupOutcome =
   | { status: 'ok'; file: Uint8Array; index: number; term: number; linearizable: boolean }
-  | { status: 'refused'; code: 'NO_LEADER' | 'NO_QUORUM' | 'PEER_UNREACHABLE' | 'BUSY' | 'INVALID'; message: string; leader?: string };
+  | { status: 'refused'; code: RefusalCode; message: string; leader?: string };
 
 export async function takeBackup(source: BackupSource, linearizable: boolean): Promise<BackupOutcome> {
   if (linearizable) {
