@@ -94,6 +94,8 @@ export class Libp2pTransport implements Transport {
   private readonly lastUnreachableReport = new Map<MemberId, number>();
   private messageHandler: ((from: MemberId, message: WireMessage) => void) | null = null;
   private unreachableHandler: ((member: MemberId) => void) | null = null;
+  /** Protocols other parts serve on this node (the blob protocol), registered at start. */
+  private readonly extraProtocols: Array<{ protocol: string; maxStreams: number; handler: (stream: Stream, peerId: string) => void }> = [];
 
   constructor(private readonly options: Libp2pTransportOptions) {
     checkName('clusterId', options.clusterId, MAX_CLUSTER_ID_LENGTH);
@@ -153,6 +155,7 @@ export class Libp2pTransport implements Transport {
         maxInboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
         maxOutboundStreams: MAX_RAFT_STREAMS_PER_CONNECTION,
       });
+      for (const extra of this.extraProtocols) await this.registerProtocol(node, extra);
     } catch (err) {
       this.runState = 'stopped';
       await Promise.resolve(node?.stop()).catch(() => undefined);
@@ -282,6 +285,49 @@ export class Libp2pTransport implements Transport {
     return [...this.links.values()].map((link) => link.status());
   }
 
+  // ------------------------------------------------------------------ other protocols (blobs)
+
+  /** Serves `protocol` for members only (a stranger's stream is aborted), replacing an earlier handler; registered now or at start. */
+  async handleProtocol(protocol: string, maxStreams: number, handler: (stream: Stream, peerId: string) => void): Promise<void> {
+    const extra = { protocol, maxStreams, handler };
+    const earlier = this.extraProtocols.findIndex((p) => p.protocol === protocol);
+    if (earlier >= 0) this.extraProtocols.splice(earlier, 1);
+    this.extraProtocols.push(extra);
+    if (this.node === null) return;
+    if (earlier >= 0) await this.node.unhandle(protocol);
+    await this.registerProtocol(this.node, extra);
+  }
+
+  /** A new stream to a member on `protocol` (over its existing connection when there is one). */
+  async dialMember(member: MemberId, protocol: string, signal: AbortSignal): Promise<Stream> {
+    const node = this.node;
+    const record = this.members.get(member);
+    if (node === null) throw new Error('transport is not running');
+    if (record === undefined) throw new Error(`site ${member} is no longer a member`);
+    const target = record.addrs.length > 0 ? record.addrs : peerIdFromString(record.peerId);
+    return node.dialProtocol(target, protocol, { signal });
+  }
+
+  memberForPeer(peerId: string): MemberId | undefined {
+    return this.memberByPeer.get(peerId);
+  }
+
+  private async registerProtocol(node: Libp2p, extra: (typeof this.extraProtocols)[number]): Promise<void> {
+    await node.handle(
+      extra.protocol,
+      (stream, connection) => {
+        const peerId = connection.remotePeer.toString();
+        if (!this.memberByPeer.has(peerId)) {
+          this.counters.badFrames.nonMember++;
+          stream.abort(new Error(`peer ${peerId} is not a member`));
+          return;
+        }
+        extra.handler(stream, peerId);
+      },
+      { maxInboundStreams: extra.maxStreams, maxOutboundStreams: extra.maxStreams },
+    );
+  }
+
   // ------------------------------------------------------------------ internals
 
   private linkFor(member: MemberId): PeerLink | null {
@@ -302,13 +348,8 @@ export class Libp2pTransport implements Transport {
     return link;
   }
 
-  private async openStream(member: MemberId, signal: AbortSignal): Promise<Stream> {
-    const node = this.node;
-    const record = this.members.get(member);
-    if (node === null) throw new Error('transport is not running');
-    if (record === undefined) throw new Error(`site ${member} is no longer a member`);
-    const target = record.addrs.length > 0 ? record.addrs : peerIdFromString(record.peerId);
-    return node.dialProtocol(target, RAFT_PROTOCOL, { signal });
+  private openStream(member: MemberId, signal: AbortSignal): Promise<Stream> {
+    return this.dialMember(member, RAFT_PROTOCOL, signal);
   }
 
   private acceptStream(stream: Stream, remotePeer: string): void {

@@ -1,0 +1,297 @@
+// Swarm fetch: a site gets a blob's chunks in parallel from every member that holds them (the
+// catalog says who), nearest by measured RTT first, and stores each one only after it hashes to its
+// digest; what it has stored it serves to others at once (server.ts). A peer that serves bytes that
+// do not verify is counted, logged and not asked again for this blob; the chunk is asked of
+// another. Bounded: maxFetches requests at once in the whole site, maxFetchesPerPeer to one
+// member, chunkTimeoutMs for one request, a download rate cap when configured.
+import type { Logger } from '../../consensus/ports.js';
+import type { MemberId } from '../../consensus/types.js';
+import { BlobFormatError, checkManifest, chunkLength, type BlobManifest } from './format.js';
+import type { BlobStreams } from './ports.js';
+import type { ByteRateLimit } from './rate.js';
+import { BlobStoreFullError, BlobVerifyError, type BlobStore } from './store.js';
+import { decodeResponseHeader, encodeRequest, MAX_MANIFEST_BODY_BYTES, StreamReader, type BlobRequest } from './wire.js';
+
+export interface BlobFetchLimits {
+  maxFetches: number;
+  maxFetchesPerPeer: number;
+  chunkTimeoutMs: number;
+  /** Rounds over the holders for one chunk before the fetch fails (a partial holder may get it meanwhile). */
+  maxRoundsPerChunk: number;
+  /** Pause between two rounds over the holders. */
+  roundPauseMs: number;
+}
+
+export const DEFAULT_BLOB_FETCH_LIMITS: BlobFetchLimits = { maxFetches: 16, maxFetchesPerPeer: 4, chunkTimeoutMs: 30_000, maxRoundsPerChunk: 5, roundPauseMs: 500 };
+/** Fetches remembered for progress (the oldest finished one is forgotten first). */
+export const MAX_FETCHES_REMEMBERED = 256;
+
+export class BlobFetchError extends Error {
+  override readonly name = 'BlobFetchError';
+}
+
+export interface BlobFetchProgress {
+  root: string;
+  state: 'fetching' | 'done' | 'failed';
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes per second over the fetch so far. */
+  rateBytesPerSecond: number;
+  /** Members chunks are being fetched from right now. */
+  peers: MemberId[];
+  /** Members that served a chunk that failed verification. */
+  avoided: MemberId[];
+  lastError?: string;
+}
+
+export interface BlobFetcherCounters {
+  bytesFetched: number;
+  chunksFetched: number;
+  /** Chunks a peer served that did not hash to their digest. */
+  badChunks: number;
+  /** Requests that failed other than by a bad chunk (timeout, refusal, stream cut). */
+  failedRequests: number;
+}
+
+export interface BlobFetcherDeps {
+  clusterId: string;
+  store: BlobStore;
+  streams: BlobStreams;
+  /** Measured round trip to a member, when known. */
+  rttMs(member: MemberId): number | undefined;
+  limits?: Partial<BlobFetchLimits>;
+  downloadLimit?: ByteRateLimit;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  logger: Logger;
+}
+
+/** The state of one fetch in progress. */
+interface Fetch {
+  progress: BlobFetchProgress;
+  startedAt: number;
+  bytesAtStart: number;
+  inflight: Map<MemberId, number>;
+  avoided: Set<MemberId>;
+}
+
+export class BlobFetcher {
+  readonly counters: BlobFetcherCounters = { bytesFetched: 0, chunksFetched: 0, badChunks: 0, failedRequests: 0 };
+  private readonly limits: BlobFetchLimits;
+  private readonly fetches = new Map<string, Fetch>();
+  private readonly running = new Map<string, Promise<void>>();
+  private active = 0;
+  /** Requests in flight to each member, over every fetch (bounded by the member count). */
+  private readonly peerInflight = new Map<MemberId, number>();
+  private readonly slotWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: BlobFetcherDeps) {
+    this.limits = { ...DEFAULT_BLOB_FETCH_LIMITS, ...deps.limits };
+  }
+
+  progress(root: string): BlobFetchProgress | undefined {
+    const fetch = this.fetches.get(root);
+    if (fetch === undefined) return undefined;
+    const p = fetch.progress;
+    if (p.state === 'fetching') {
+      const seconds = (this.deps.now() - fetch.startedAt) / 1000;
+      p.rateBytesPerSecond = seconds > 0 ? Math.round((p.bytesDone - fetch.bytesAtStart) / seconds) : 0;
+      p.peers = [...fetch.inflight.keys()];
+    }
+    return { ...p, peers: [...p.peers], avoided: [...fetch.avoided] };
+  }
+
+  /**
+   * Gets the whole blob into the store from `holders()` (asked again at every round, so sites that
+   * got it meanwhile are used too). One fetch per root at a time: a second call joins the first.
+   */
+  fetch(root: string, holders: () => MemberId[]): Promise<void> {
+    const existing = this.running.get(root);
+    if (existing !== undefined) return existing;
+    const run = this.run(root, holders).finally(() => this.running.delete(root));
+    this.running.set(root, run);
+    return run;
+  }
+
+  private async run(root: string, holders: () => MemberId[]): Promise<void> {
+    const fetch = this.begin(root);
+    try {
+      const manifest = this.deps.store.manifest(root) ?? (await this.fetchManifest(fetch, root, holders));
+      fetch.progress.bytesTotal = manifest.size;
+      const missing = await this.deps.store.missing(root);
+      fetch.progress.bytesDone = manifest.size - missing.reduce((sum, i) => sum + chunkLength(manifest, i), 0);
+      fetch.bytesAtStart = fetch.progress.bytesDone;
+      const queue = [...missing];
+      const workers = Array.from({ length: Math.min(this.limits.maxFetches, queue.length) }, async () => {
+        for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
+          await this.fetchChunk(fetch, manifest, index, holders);
+        }
+      });
+      await Promise.all(workers);
+      fetch.progress.state = 'done';
+    } catch (err) {
+      fetch.progress.state = 'failed';
+      fetch.progress.lastError = (err as Error).message;
+      throw err;
+    } finally {
+      fetch.inflight.clear();
+      fetch.progress.peers = [];
+    }
+  }
+
+  private begin(root: string): Fetch {
+    this.fetches.delete(root);
+    if (this.fetches.size >= MAX_FETCHES_REMEMBERED) {
+      const oldestDone = [...this.fetches.entries()].find(([, f]) => f.progress.state !== 'fetching')?.[0];
+      if (oldestDone !== undefined) this.fetches.delete(oldestDone);
+    }
+    const fetch: Fetch = {
+      progress: { root, state: 'fetching', bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, peers: [], avoided: [] },
+      startedAt: this.deps.now(),
+      bytesAtStart: 0,
+      inflight: new Map(),
+      avoided: new Set(),
+    };
+    this.fetches.set(root, fetch);
+    return fetch;
+  }
+
+  /** Holders not avoided, nearest first (unknown RTT last), then the least busy. */
+  private candidates(fetch: Fetch, holders: () => MemberId[], exclude: ReadonlySet<MemberId>): MemberId[] {
+    const rtt = (m: MemberId) => this.deps.rttMs(m) ?? Number.POSITIVE_INFINITY;
+    return [...new Set(holders())]
+      .filter((m) => !fetch.avoided.has(m) && !exclude.has(m))
+      .sort((a, b) => rtt(a) - rtt(b) || (this.peerInflight.get(a) ?? 0) - (this.peerInflight.get(b) ?? 0));
+  }
+
+  private async fetchManifest(fetch: Fetch, root: string, holders: () => MemberId[]): Promise<BlobManifest> {
+    for (let round = 0; round < this.limits.maxRoundsPerChunk; round++) {
+      if (round > 0) await this.deps.sleep(this.limits.roundPauseMs);
+      for (const member of this.candidates(fetch, holders, new Set())) {
+        try {
+          const body = await this.request(member, { op: 'manifest', root }, MAX_MANIFEST_BODY_BYTES);
+          let manifest: BlobManifest;
+          try {
+            manifest = checkManifest(JSON.parse(Buffer.from(body).toString('utf8')), root);
+          } catch (err) {
+            this.lied(fetch, member, `manifest ${root}`, err as Error);
+            continue;
+          }
+          return await this.deps.store.putManifest(root, manifest);
+        } catch (err) {
+          this.failed(fetch, member, err as Error);
+        }
+      }
+    }
+    throw new BlobFetchError(`no member could serve the manifest of blob ${root}${fetch.progress.lastError ? `: ${fetch.progress.lastError}` : ''}`);
+  }
+
+  private async fetchChunk(fetch: Fetch, manifest: BlobManifest, index: number, holders: () => MemberId[]): Promise<void> {
+    const digest = manifest.chunks[index]!;
+    const length = chunkLength(manifest, index);
+    for (let round = 0; round < this.limits.maxRoundsPerChunk; round++) {
+      if (round > 0) await this.deps.sleep(this.limits.roundPauseMs);
+      const tried = new Set<MemberId>();
+      for (let member = await this.pickPeer(fetch, holders, tried); member !== null; member = await this.pickPeer(fetch, holders, tried)) {
+        tried.add(member);
+        let bytes: Uint8Array;
+        try {
+          bytes = await this.withPeerSlot(fetch, member, () => this.request(member, { op: 'chunk', digest }, length));
+        } catch (err) {
+          this.failed(fetch, member, err as Error);
+          continue;
+        }
+        try {
+          await this.deps.store.putChunk(digest, bytes);
+        } catch (err) {
+          if (err instanceof BlobVerifyError) {
+            this.lied(fetch, member, `chunk ${index} (${digest})`, err);
+            continue;
+          }
+          throw err; // the store is full or the disk failed: no other peer helps
+        }
+        this.counters.chunksFetched++;
+        this.counters.bytesFetched += bytes.length;
+        fetch.progress.bytesDone += bytes.length;
+        return;
+      }
+    }
+    throw new BlobFetchError(`no member could serve chunk ${index} of blob ${fetch.progress.root}${fetch.progress.lastError ? ` (last error: ${fetch.progress.lastError})` : ''}`);
+  }
+
+  /** The best holder not tried for this chunk in this round, waiting while every such holder is at its per-peer limit. */
+  private async pickPeer(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>): Promise<MemberId | null> {
+    for (;;) {
+      const candidates = this.candidates(fetch, holders, tried);
+      if (candidates.length === 0) return null;
+      const free = candidates.find((m) => (this.peerInflight.get(m) ?? 0) < this.limits.maxFetchesPerPeer);
+      if (free !== undefined) return free;
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+  }
+
+  /** Holds a per-peer slot (taken at once, so two workers cannot both take the last one) and a site-wide slot around `body`. */
+  private async withPeerSlot<T>(fetch: Fetch, member: MemberId, body: () => Promise<T>): Promise<T> {
+    const bump = (map: Map<MemberId, number>, by: number) => {
+      const n = (map.get(member) ?? 0) + by;
+      if (n <= 0) map.delete(member);
+      else map.set(member, n);
+    };
+    bump(this.peerInflight, 1);
+    bump(fetch.inflight, 1);
+    try {
+      while (this.active >= this.limits.maxFetches) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      this.active++;
+      try {
+        return await body();
+      } finally {
+        this.active--;
+      }
+    } finally {
+      bump(this.peerInflight, -1);
+      bump(fetch.inflight, -1);
+      for (const wake of this.slotWaiters.splice(0)) wake();
+    }
+  }
+
+  /** One request on its own stream; the body, which must be exactly `maxBytes` for a chunk (at most, for a manifest). */
+  private async request(member: MemberId, request: BlobRequest, maxBytes: number): Promise<Uint8Array> {
+    const signal = AbortSignal.timeout(this.limits.chunkTimeoutMs);
+    const stream = await this.deps.streams.open(member, signal);
+    const onAbort = () => stream.abort(new Error(`no answer from ${member} within ${this.limits.chunkTimeoutMs} ms`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await stream.write(encodeRequest(this.deps.clusterId, request));
+      await stream.end();
+      const reader = new StreamReader(stream.incoming);
+      const header = decodeResponseHeader(await reader.readFrame());
+      if (!header.ok) throw new BlobFetchError(`${member} refused ${request.op}: ${header.code} ${header.message}`);
+      const exact = request.op === 'chunk';
+      if (exact ? header.bytes !== maxBytes : header.bytes > maxBytes) {
+        throw new BlobVerifyError(`${member} announced ${header.bytes} bytes for ${request.op}, ${exact ? 'expected' : 'at most'} ${maxBytes}`);
+      }
+      await this.deps.downloadLimit?.take(header.bytes);
+      return await reader.read(header.bytes);
+    } catch (err) {
+      if (signal.aborted) throw new BlobFetchError(`${member}: no answer within ${this.limits.chunkTimeoutMs} ms`);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private lied(fetch: Fetch, member: MemberId, what: string, err: Error): void {
+    this.counters.badChunks++;
+    fetch.avoided.add(member);
+    fetch.progress.lastError = `${member} served a ${what} that failed verification: ${err.message}`;
+    this.deps.logger.warn({ member, blob: fetch.progress.root, what, err: err.message }, 'a peer served blob bytes that failed verification; not asking it again for this blob');
+  }
+
+  private failed(fetch: Fetch, member: MemberId, err: Error): void {
+    if (err instanceof BlobVerifyError) return this.lied(fetch, member, 'response', err);
+    if (err instanceof BlobStoreFullError || err instanceof BlobFormatError) throw err;
+    this.counters.failedRequests++;
+    fetch.progress.lastError = err.message;
+    this.deps.logger.debug({ member, blob: fetch.progress.root, err: err.message }, 'blob request failed; asking another holder');
+  }
+}
