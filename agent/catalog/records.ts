@@ -1,8 +1,8 @@
 // Stored records: one per resource, session and sync status entry, plus one meta record. Each value
 // is canonical msgpack carrying CATALOG_RECORD_VERSION; a record of another version is refused.
 import type { RecordOp } from '../../consensus/ports.js';
-import { decodeMsgpack, encodeCanonical } from './codec.js';
-import { SESSION_RECENT_SEQS } from './limits.js';
+import { decodeMsgpack, encodeCanonical, exceedsDepth } from './codec.js';
+import { MAX_VALUE_DEPTH, SESSION_RECENT_SEQS } from './limits.js';
 import { isPlainObject } from './spec-reader.js';
 import {
   CATALOG_RECORD_VERSION,
@@ -83,6 +83,11 @@ export function decodeRecord(key: string, value: Uint8Array): DecodedRecord {
     throw new CatalogFormatError(`catalog record ${key} is not valid msgpack`);
   }
   if (!isPlainObject(body)) throw new CatalogFormatError(`catalog record ${key} is not an object`);
+  // The encoder refuses such a value, so this agent never wrote it; accepted here it would make the
+  // next snapshot() throw (on every site that restored it) instead of failing at the door.
+  if (exceedsDepth(body, MAX_VALUE_DEPTH)) {
+    throw new CatalogFormatError(`catalog record ${key} is nested more than ${MAX_VALUE_DEPTH} levels deep (no agent writes such a record)`);
+  }
   if (body.v !== CATALOG_RECORD_VERSION) {
     throw new CatalogFormatError(
       `catalog record ${key} has format version ${describeVersion(body.v)}; this agent reads version ${CATALOG_RECORD_VERSION} (upgrade the agent)`,
