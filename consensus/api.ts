@@ -1,5 +1,6 @@
 // The public surface of the Raft core (raft.ts implements it). The replica runtime, the tests,
 // the benchmark and the simulator use only this. No I/O, clock or randomness of its own.
+import type { PickRelay } from './relay-plan.js';
 import type {
   ConfChange,
   ConfState,
@@ -31,6 +32,13 @@ export interface RaftConfig {
   maxUncommittedBytes: number;
   preVote: boolean;
   checkQuorum: boolean;
+  /**
+   * Learners are fed by relays (live voters) instead of the leader once they answer it
+   * (relay-plan.ts, relay-feeds.ts): the leader's traffic per entry stays bounded by its voters.
+   */
+  relayLearners: boolean;
+  /** Which live voter relays to a learner (default: spread by the learner's name). Deterministic. */
+  pickRelay?: PickRelay;
 }
 
 export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
@@ -43,6 +51,7 @@ export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
   maxUncommittedBytes: 64 << 20,
   preVote: true,
   checkQuorum: true,
+  relayLearners: true,
 };
 
 /** What a member restarts from: exactly what its LogStore holds. */

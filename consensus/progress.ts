@@ -69,6 +69,12 @@ export class Progress {
   removedAt = 0;
   /** Highest commit index sent to this member. */
   sentCommit = 0;
+  /** A learner fed by this relay instead of the leader ('' = the leader feeds it; relay-plan.ts). */
+  relay: MemberId = '';
+  /** The relay that last failed this learner: not chosen again while another is live. */
+  failedRelay: MemberId = '';
+  /** Tick the current relay was assigned (its report is awaited for an election timeout). */
+  relayAssignedTick = 0;
 
   constructor(
     readonly member: MemberId,

@@ -41,6 +41,8 @@ import { majorityMatch, quorumSize, tallyVotes } from './quorum.js';
 import { logFromBoot, type RaftLog } from './raft-log.js';
 import { ReadIndexRounds } from './read-only.js';
 import { ReadyTracker } from './ready-tracker.js';
+import { RelayFeeds } from './relay-feeds.js';
+import { RelayPlan, spreadByName } from './relay-plan.js';
 import { Replication } from './replication.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import {
@@ -120,8 +122,13 @@ export class Raft implements RaftCore {
   private queuedReads: string[] = [];
   private matchScratch: number[] = [];
 
+  /** Which voter relays to which learner (null: the leader feeds every learner itself). */
+  private readonly relayPlan: RelayPlan | null;
+
   // ---- follower
   private readonly snapshotReceiver = new SnapshotReceiver();
+  /** As a voter: the learners the leader asked us to relay to. */
+  private readonly relayFeeds: RelayFeeds;
 
   constructor(config: RaftConfig, boot: RaftBootState) {
     validateRaftConfig(config);
@@ -158,6 +165,13 @@ export class Raft implements RaftCore {
       now: () => this.tickCount,
       sendEarly: (m) => this.sendEarly(m),
     });
+    this.relayPlan = config.relayLearners ? new RelayPlan(config.electionTimeoutTicks, config.pickRelay ?? spreadByName) : null;
+    this.relayFeeds = new RelayFeeds(config, this.id, this.log, {
+      commitIndex: () => this.commit,
+      latestSnapshot: () => this.snapshot,
+      now: () => this.tickCount,
+      send: (m) => this.send(m),
+    });
     this.resetElectionTimer();
   }
 
@@ -165,8 +179,12 @@ export class Raft implements RaftCore {
 
   tick(): void {
     this.tickCount++;
-    if (this.role === 'leader') this.tickLeader();
-    else this.tickElection();
+    if (this.role === 'leader') {
+      this.tickLeader();
+    } else {
+      this.relayFeeds.tick();
+      this.tickElection();
+    }
   }
 
   step(m: Message): void {
@@ -208,9 +226,11 @@ export class Raft implements RaftCore {
       case 'appendResp':
       case 'snapshotResp':
         if (this.role === 'leader') this.handleReplicationAnswer(m);
+        else this.relayFeeds.onAnswer(m);
         return;
       case 'heartbeatResp':
         if (this.role === 'leader') this.handleHeartbeatResponse(m);
+        else this.relayFeeds.onAnswer(m);
         return;
       case 'timeoutNow':
         if (this.role !== 'leader' && this.mayCampaign()) this.becomeCandidate(true);
@@ -404,7 +424,7 @@ export class Raft implements RaftCore {
     if (m.type === 'preVote') return true; // answering a pre-vote never changes our term
     if (m.type === 'preVoteResp' && m.reject !== true) return true; // a grant for the term we would campaign in
     const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
-    this.becomeFollower(m.term, fromLeader ? m.from : '');
+    this.becomeFollower(m.term, fromLeader ? (m.leader ?? m.from) : '');
     return true;
   }
 
@@ -437,6 +457,7 @@ export class Raft implements RaftCore {
 
   private becomeFollower(term: number, leader: MemberId): void {
     if (term < this.term) throw invariant(`term would go back from ${this.term} to ${term}`);
+    if (term !== this.term || leader !== this.leader) this.relayFeeds.clear(); // its list came from another leadership
     if (term > this.term) {
       this.term = term;
       this.vote = '';
@@ -449,6 +470,7 @@ export class Raft implements RaftCore {
   }
 
   private becomePreCandidate(): void {
+    this.relayFeeds.clear();
     this.leaveLeadership();
     this.role = 'preCandidate';
     this.leader = '';
@@ -460,6 +482,7 @@ export class Raft implements RaftCore {
   }
 
   private becomeCandidate(transfer: boolean): void {
+    this.relayFeeds.clear();
     this.leaveLeadership();
     this.term += 1;
     this.vote = this.id;
@@ -485,6 +508,8 @@ export class Raft implements RaftCore {
   }
 
   private becomeLeader(): void {
+    this.relayFeeds.clear();
+    this.relayPlan?.reset();
     this.role = 'leader';
     this.leader = this.id;
     this.transferTarget = '';
@@ -552,8 +577,22 @@ export class Raft implements RaftCore {
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.replication.broadcastHeartbeats(this.readRounds.newestPendingId);
+      this.broadcastHeartbeats();
     }
+  }
+
+  /** Heartbeats to every member fed directly; relays get their learner lists in theirs when due. */
+  private broadcastHeartbeats(): void {
+    const plan = this.relayPlan;
+    if (plan === null) {
+      this.replication.broadcastHeartbeats(this.readRounds.newestPendingId);
+      return;
+    }
+    const voters = this.members.voters.filter((v) => v !== this.id);
+    plan.plan(this.replication, voters, this.tickCount);
+    this.replication.broadcastHeartbeats(this.readRounds.newestPendingId, (member) =>
+      this.members.isVoter(member) ? plan.listFor(member, this.tickCount) : undefined,
+    );
   }
 
   // =================================================================== voting
@@ -593,11 +632,11 @@ export class Raft implements RaftCore {
 
   /** A leader of our term spoke: follow it and restart the election timer. */
   private acceptLeader(m: Message): void {
-    if (this.role === 'leader') throw invariant(`two leaders in term ${this.term}: ${this.id} and ${m.from}`);
-    if (this.role !== 'follower') {
-      this.becomeFollower(this.term, m.from);
+    const leader = m.leader ?? m.from; // a relay names the leader it relays for
+    if (this.role === 'leader') throw invariant(`two leaders in term ${this.term}: ${this.id} and ${leader}`);
+    if (this.role !== 'follower' || leader !== this.leader) {
+      this.becomeFollower(this.term, leader);
     } else {
-      this.leader = m.from;
       this.resetElectionTimer();
     }
   }
@@ -635,6 +674,7 @@ export class Raft implements RaftCore {
     const newCommit = Math.min(m.commit ?? 0, lastNew);
     if (newCommit > this.commit) this.commitTo(newCommit);
     this.send({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: lastNew });
+    this.relayFeeds.sendNewEntries();
   }
 
   /** A leader of our term can only send what our committed prefix already says. */
@@ -678,10 +718,14 @@ export class Raft implements RaftCore {
     const last = this.log.lastIndex;
     const commit = Math.min(m.commit ?? 0, last);
     if (commit > this.commit) this.commitTo(commit);
+    const fromLeader = m.leader === undefined;
+    if (fromLeader && m.relayTo !== undefined) this.relayFeeds.assign(this.term, m.from, m.relayTo);
+    else this.relayFeeds.sendNewEntries();
     // Our last (index, term): if the leader holds the same entry, Log Matching says we hold its log
     // up to there, which lets it learn our match even when our append acknowledgements were lost.
     const resp: Message = { type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, index: last, logTerm: this.log.lastTerm };
     if (m.readRound) resp.readRound = m.readRound;
+    if (fromLeader && this.relayFeeds.active) resp.relayed = this.relayFeeds.report();
     if ((m.index ?? 0) > last) {
       // We lack entries the leader sent before this heartbeat: an append was lost.
       resp.reject = true;
@@ -771,6 +815,9 @@ export class Raft implements RaftCore {
   private handleHeartbeatResponse(m: Message): void {
     const pr = this.replication.get(m.from);
     if (pr === undefined) return;
+    if (m.relayed !== undefined && this.relayPlan !== null && !pr.isLearner) {
+      this.relayPlan.onReport(this.replication, m.from, m.relayed, this.log.lastIndex, this.tickCount);
+    }
     const { readAcked, matchAdvanced } = this.replication.onHeartbeatResponse(pr, m);
     if (readAcked && !pr.isLearner) this.releaseConfirmedReads();
     if (matchAdvanced && !this.afterMatchAdvanced(pr)) return;

@@ -19,6 +19,8 @@ export interface ReplicationHost {
   now(): number;
   /** Leader traffic: may leave before the current Ready's write. */
   sendEarly(m: Message): void;
+  /** The last index that may be sent (default: the log's last; a relay sends only what is committed). */
+  lastSendable?(): number;
 }
 
 /** What an answer to an append did: nothing (stale), moved match forward, or only cleared the way. */
@@ -88,7 +90,15 @@ export class Replication {
         pr.removedAt = members.lastChangeIndex;
         pr.isLearner = true;
       }
+      // Only learners are relayed: a new voter (or a removed member) hears the leader itself at once.
+      if (pr.relay !== '' && (!pr.isLearner || pr.removedAt !== 0)) this.feedDirectly(pr);
     }
+  }
+
+  /** The leader feeds `pr` itself again (its relay failed, or it is no longer a plain learner). */
+  feedDirectly(pr: Progress): void {
+    pr.relay = '';
+    pr.becomeProbe();
   }
 
   /** Every member's progress, for status(); recently active = heard within an election timeout. */
@@ -124,11 +134,36 @@ export class Replication {
     for (const pr of this.progress.values()) this.sendAppend(pr);
   }
 
+  /**
+   * A relay's set of learners (relay-feeds.ts): progress kept for those still listed, new ones
+   * probed from just after what may be sent, the rest forgotten.
+   */
+  track(term: number, members: readonly MemberId[]): void {
+    this.term = term;
+    const keep = new Set(members);
+    for (const member of this.progress.keys()) if (!keep.has(member)) this.progress.delete(member);
+    const next = this.lastSendable() + 1;
+    for (const member of members) {
+      if (member !== this.id && !this.progress.has(member)) {
+        this.progress.set(member, new Progress(member, true, next, this.cfg.maxInflightAppends));
+      }
+    }
+  }
+
+  get size(): number {
+    return this.progress.size;
+  }
+
+  private lastSendable(): number {
+    return this.host.lastSendable ? this.host.lastSendable() : this.log.lastIndex;
+  }
+
   /** Sends as much of the log as flow control allows (one probe, or up to the inflight window). */
   sendAppend(pr: Progress): void {
+    if (pr.relay !== '') return; // a relay feeds it
     for (;;) {
       if (pr.isPaused()) return;
-      const last = this.log.lastIndex;
+      const last = this.lastSendable();
       if (pr.state === 'replicate' && pr.next > last) return;
       const prevIndex = pr.next - 1;
       const prevTerm = this.log.term(prevIndex);
@@ -161,27 +196,30 @@ export class Replication {
   }
 
   /** One heartbeat to everyone (carrying the newest pending read round), resending stalled snapshot chunks. */
-  broadcastHeartbeats(readRound: number): void {
+  broadcastHeartbeats(readRound: number, relayListFor?: (member: MemberId) => MemberId[] | undefined): void {
     const now = this.host.now();
     for (const pr of this.progress.values()) {
       if (pr.removedAt > 0 && pr.match >= pr.removedAt && pr.sentCommit >= pr.removedAt) {
         this.progress.delete(pr.member); // it knows it was removed: stop talking to it
         continue;
       }
-      this.sendHeartbeat(pr, readRound);
+      const relayTo = relayListFor?.(pr.member);
+      this.sendHeartbeat(pr, readRound, relayTo === undefined ? undefined : { relayTo });
       if (pr.state === 'snapshot' && now - pr.snapshotSentTick >= this.cfg.electionTimeoutTicks) {
         this.sendSnapshotChunk(pr); // the last chunk (or its ack) got lost
       }
     }
   }
 
-  sendHeartbeat(pr: Progress, readRound: number): void {
+  sendHeartbeat(pr: Progress, readRound: number, extra?: Pick<Message, 'relayTo'>): void {
+    if (pr.relay !== '') return; // a relay feeds it
     const commit = Math.min(this.host.commitIndex(), pr.match);
     const m: Message = { type: 'heartbeat', from: this.id, to: pr.member, term: this.term, commit };
     if (commit > pr.sentCommit) pr.sentCommit = commit;
     if (readRound > 0) m.readRound = readRound;
     // In replicate state the follower should hold everything sent before this heartbeat.
     if (pr.state === 'replicate' && pr.next - 1 > pr.match) m.index = pr.next - 1;
+    if (extra?.relayTo !== undefined) m.relayTo = extra.relayTo;
     this.host.sendEarly(m);
   }
 

@@ -100,6 +100,20 @@ export interface Message {
   snapshot?: SnapshotChunk;
   /** timeoutNow and votes it causes: the campaign was asked for by a leadership transfer. */
   transfer?: boolean;
+  /** Sent by a relay (append, heartbeat, snapshot to a learner): the leader it relays for. */
+  leader?: MemberId;
+  /** heartbeat from the leader to a voter: the learners it is to relay to (the whole list; [] = none). */
+  relayTo?: MemberId[];
+  /** heartbeatResp from a relay: what it knows of the learners it relays to. */
+  relayed?: RelayedProgress[];
+}
+
+/** A relay's word on one learner: how much of the log it holds, and how long ago it last answered. */
+export interface RelayedProgress {
+  member: MemberId;
+  match: number;
+  /** Ticks of the relay since the learner last answered it. */
+  heardTicksAgo: number;
 }
 
 export interface SnapshotChunk {

@@ -121,6 +121,9 @@ export function estimateWireBytes(m: WireMessage): number {
       const entries = m.msg.entries;
       if (entries) for (const e of entries) bytes += ENTRY_OVERHEAD_BYTES + e.data.byteLength;
       if (m.msg.snapshot) bytes += ENTRY_OVERHEAD_BYTES + m.msg.snapshot.data.byteLength;
+      // Relay lists and reports: a site name (~16 bytes) per learner, plus two numbers in a report.
+      if (m.msg.relayTo) bytes += 16 * m.msg.relayTo.length;
+      if (m.msg.relayed) bytes += 24 * m.msg.relayed.length;
       return bytes;
     }
     case 'propose':
@@ -171,6 +174,8 @@ export class SimNetwork implements NetworkFaultTarget {
   private readonly handlers: Array<MessageHandler | null>;
   private readonly unreachableHandlers: Array<UnreachableHandler | null>;
   private readonly reportPending: Uint8Array;
+  /** Bytes each site sent (its egress), counted at send like bytesSent. */
+  private readonly bytesSentBySite: Float64Array;
   private readonly isolate: boolean;
   private readonly unreachableAfterMs: number;
   private readonly trace: TraceHash | undefined;
@@ -198,6 +203,7 @@ export class SimNetwork implements NetworkFaultTarget {
     this.handlers = new Array(this.n).fill(null);
     this.unreachableHandlers = new Array(this.n).fill(null);
     this.reportPending = new Uint8Array(this.n * this.n);
+    this.bytesSentBySite = new Float64Array(this.n);
     this.isolate = options.messageIsolation === 'isolate';
     this.unreachableAfterMs = options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS;
     if (!(this.unreachableAfterMs >= 0)) throw new RangeError(`unreachableAfterMs must be >= 0, got ${this.unreachableAfterMs}`);
@@ -246,6 +252,11 @@ export class SimNetwork implements NetworkFaultTarget {
     this.wan.setLinkFault(kind, probability);
   }
 
+  /** Bytes `site` has sent so far (its egress; 0 for a site the network does not know). */
+  egressBytesOf(site: MemberId): number {
+    return this.wan.has(site) ? this.bytesSentBySite[this.wan.indexOf(site)] : 0;
+  }
+
   /** A copy of the counters. */
   stats(): NetworkStats {
     const byType: Record<string, TypeCount> = {};
@@ -259,6 +270,7 @@ export class SimNetwork implements NetworkFaultTarget {
     c.sent++;
     const bytes = estimateWireBytes(message);
     c.bytesSent += bytes;
+    this.bytesSentBySite[fromIdx] += bytes;
     const type = typeOf(message);
     const tc = c.byType[type] ?? (c.byType[type] = { count: 0, bytes: 0 });
     tc.count++;

@@ -30,6 +30,10 @@ export interface SimReport {
     bytes: number;
     messagesByType?: Record<string, number>;
     dropped?: Record<string, number>;
+    /** Bytes the leaders sent while leading (every leadership of the run), and per committed entry / client write. */
+    leaderEgressBytes?: number;
+    leaderEgressPerEntry?: number;
+    leaderEgressPerWrite?: number;
   };
   writes: {
     attempted: number;
@@ -121,6 +125,10 @@ export function formatReport(r: SimReport): string {
   line('messages', `${count(r.consensus.messages)} (${bytes(r.consensus.bytes)})`);
   if (r.consensus.messagesByType) line('by type', pairs(r.consensus.messagesByType));
   if (r.consensus.dropped) line('dropped', pairs(r.consensus.dropped));
+  if (r.consensus.leaderEgressBytes !== undefined) {
+    const per = (v: number | undefined): string => (v === undefined ? '-' : bytes(Math.round(v)));
+    line('leader egress', `${bytes(r.consensus.leaderEgressBytes)}: ${per(r.consensus.leaderEgressPerEntry)} per committed entry, ${per(r.consensus.leaderEgressPerWrite)} per committed client write`);
+  }
 
   section('writes');
   line('attempted', String(r.writes.attempted));

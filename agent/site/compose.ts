@@ -11,6 +11,7 @@ import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.j
 import { SiteReconciler } from '../reconciler/index.js';
 import { CatalogWriter } from '../write/catalog-writer.js';
 import { Housekeeping } from './housekeeping.js';
+import { relayInLearnersRegion } from './relay-choice.js';
 import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
 
 export class Site {
@@ -38,7 +39,12 @@ export class Site {
     const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });
     let reconciler: SiteReconciler | null = null;
     const replica = await Replica.open(
-      { ...settings.replica, id: settings.profile.name, random: ports.random('raft') },
+      {
+        ...settings.replica,
+        raft: { ...settings.replica.raft, pickRelay: relayInLearnersRegion((site) => catalog.get('site', site)?.spec.region) },
+        id: settings.profile.name,
+        random: ports.random('raft'),
+      },
       {
         clock: ports.clock,
         store: ports.store,

@@ -6,7 +6,7 @@
 // field to Message or WireMessage fails to compile here until the new field has a check: a
 // field this code does not know is refused on the wire (DESIGN.md: refuse what you do not know).
 import type { ProposalOutcome, RefusalCode, WireMessage } from '../../consensus/ports.js';
-import type { ConfState, Entry, Message, MessageType, SnapshotChunk, SnapshotMeta } from '../../consensus/types.js';
+import type { ConfState, Entry, Message, MessageType, RelayedProgress, SnapshotChunk, SnapshotMeta } from '../../consensus/types.js';
 import { EntryType } from '../../consensus/types.js';
 
 /** Site names are short DNS-like labels; anything longer is not one of ours. */
@@ -200,6 +200,22 @@ function checkEntries(v: unknown): string | null {
   return null;
 }
 
+const checkRelayedProgress = objectCheck<RelayedProgress>(
+  { member: checkMemberId, match: checkIndex, heardTicksAgo: checkIndex },
+  ['member', 'match', 'heardTicksAgo'],
+);
+
+/** A relay reports at most one entry per learner of the configuration. */
+function checkRelayedList(v: unknown): string | null {
+  if (!Array.isArray(v)) return 'not a list';
+  if (v.length > MAX_CONF_MEMBERS) return `more than ${MAX_CONF_MEMBERS} entries`;
+  for (let i = 0; i < v.length; i++) {
+    const reason = checkRelayedProgress(v[i]);
+    if (reason !== null) return `[${i}].${reason}`;
+  }
+  return null;
+}
+
 const MESSAGE_FIELDS = fieldMap<Message>({
   type: checkMessageType,
   from: checkMemberId,
@@ -215,6 +231,9 @@ const MESSAGE_FIELDS = fieldMap<Message>({
   readRound: checkIndex,
   snapshot: checkSnapshotChunk,
   transfer: checkBoolean,
+  leader: checkMemberId,
+  relayTo: checkMemberList(MAX_CONF_MEMBERS),
+  relayed: checkRelayedList,
 });
 
 /** Fields a message type is meaningless without (types.ts documents them per type). */

@@ -31,6 +31,8 @@ export interface SimOptions {
   retainEntries: number;
   /** Every site runs the reconciler against an in-memory cloud (`--clouds on|off`). */
   clouds: boolean;
+  /** Learners are fed by relays, as in the daemon (`--relay off`: the leader feeds them, for comparison). */
+  relayLearners?: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -144,7 +146,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -224,6 +226,10 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
         o.clouds = value.trim() === 'on';
         break;
+      case '--relay':
+        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--relay expects on or off, got "${value}"`);
+        o.relayLearners = value.trim() === 'on';
+        break;
     }
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
@@ -251,11 +257,12 @@ export function replayCommand(o: SimOptions): string {
   ];
   if (o.clients !== DEFAULT_SIM_OPTIONS.clients) parts.push(`--clients ${o.clients}`);
   if (!o.clouds) parts.push('--clouds off');
+  if (o.relayLearners === false) parts.push('--relay off');
   return parts.join(' ');
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--out report.json] [--html report.html] [--json] [--verbose]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -270,6 +277,7 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --rate R        client operations per virtual second (default 20/s)
   --clients N     concurrent clients (default 32)
   --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
+  --relay on|off  learners are fed by relays (live voters) instead of the leader, as in the daemon (default on)
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
                   faults, leaders per term and elections, the commit-latency distribution against

@@ -24,6 +24,15 @@ export interface CheckOutcomes {
   writeStatus: WriteStatusCheck;
 }
 
+/** The leaders' egress, per committed entry and per committed client write (absent when there were none). */
+function leaderEgress(total: number, entries: number, writes: number): Pick<SimReport['consensus'], 'leaderEgressBytes' | 'leaderEgressPerEntry' | 'leaderEgressPerWrite'> {
+  return {
+    leaderEgressBytes: total,
+    ...(entries > 0 ? { leaderEgressPerEntry: total / entries } : {}),
+    ...(writes > 0 ? { leaderEgressPerWrite: total / writes } : {}),
+  };
+}
+
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
@@ -67,6 +76,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       bytes: net.bytesSent,
       messagesByType,
       dropped: { ...net.dropped },
+      ...leaderEgress(world.leaderEgress.totalBytes(), commitIndex, countStatus('committed')),
     },
     writes: {
       attempted: writes.length,

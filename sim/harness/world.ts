@@ -9,6 +9,7 @@ import { RaftSafetyChecker } from '../checkers/raft-safety.js';
 import type { SiteLocation } from '../cities.js';
 import type { FaultTarget } from '../faults.js';
 import type { SimNetwork } from '../network.js';
+import { LeaderEgress } from './leader-egress.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler, SiteClock } from '../scheduler.js';
 import type { TraceHash } from '../stats.js';
@@ -57,6 +58,8 @@ export class World implements SiteEvents {
   readonly byName = new Map<string, SimSite>();
   readonly checker: RaftSafetyChecker;
   readonly leaders = new LeaderTracker();
+  /** What the leaders sent while leading (relays bound it). */
+  readonly leaderEgress: LeaderEgress;
   readonly applyLog = new ApplyLog();
   readonly latency: CommitLatency;
   readonly reach = new ReachabilityLog();
@@ -80,6 +83,7 @@ export class World implements SiteEvents {
   ) {
     this.checker = new RaftSafetyChecker(String(options.seed));
     this.latency = new CommitLatency(network.wan, options.diskMedianMs);
+    this.leaderEgress = new LeaderEgress((site) => network.egressBytesOf(site));
     this.membership = new MembershipWorker(scheduler, {
       leaderSite: () => this.leaderSite(),
       retire: (site) => this.retire(site),
@@ -92,7 +96,7 @@ export class World implements SiteEvents {
       prng,
       replicaConfig: {
         tickMs: options.tickMs,
-        raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks },
+        raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks, ...(options.relayLearners === false ? { relayLearners: false } : {}) },
         proposalTimeoutMs: options.proposalTimeoutMs,
         snapshotEveryEntries: options.snapshotEveryEntries,
         retainEntries: options.retainEntries,
@@ -163,6 +167,8 @@ export class World implements SiteEvents {
 
   onRole(site: SimSite, role: Role, term: number, _leader: MemberId): void {
     const now = this.scheduler.now();
+    if (role === 'leader') this.leaderEgress.onLeader(site.name);
+    else this.leaderEgress.onNotLeader(site.name);
     if (role === 'leader') {
       const st = site.replica!.status();
       const terms = site.store!.terms;
@@ -235,6 +241,7 @@ export class World implements SiteEvents {
     const wasUp = site.state !== 'down';
     const wasLeader = this.leaders.leader?.site === site.name && site.role === 'leader';
     site.kill(reason);
+    this.leaderEgress.onNotLeader(site.name);
     for (const o of this.observers) o.siteDown(site);
     if (!wasUp) return;
     this.log(`${site.name} down (${reason})`);
