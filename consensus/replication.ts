@@ -105,7 +105,7 @@ export class Replication {
   report(now: number): FollowerProgress[] {
     const list: FollowerProgress[] = [];
     for (const pr of this.progress.values()) {
-      list.push({
+      const view: FollowerProgress = {
         member: pr.member,
         isLearner: pr.isLearner,
         match: pr.match,
@@ -113,7 +113,9 @@ export class Replication {
         state: pr.state,
         inflight: pr.inflights.count,
         recentActive: now - pr.lastHeardTick < this.cfg.electionTimeoutTicks,
-      });
+      };
+      if (pr.relay !== '') view.relay = pr.relay;
+      list.push(view);
     }
     return list;
   }

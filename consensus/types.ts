@@ -170,6 +170,8 @@ export interface FollowerProgress {
   inflight: number;
   /** Heard from this member within the last election timeout (leader only). */
   recentActive: boolean;
+  /** The voter that relays the log to this learner (absent: the leader feeds it). */
+  relay?: MemberId;
 }
 
 export interface RaftStatus {

@@ -154,6 +154,8 @@ export interface MemberView {
   live: boolean;
   /** Leader's view of the replicated index; null when this agent is not the leader. */
   matchIndex: number | null;
+  /** Leader's view: the voter relaying the log to this learner (absent: the leader feeds it). */
+  relay?: string;
   rttMs: number | null;
   peerId?: string;
 }

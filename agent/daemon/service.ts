@@ -73,6 +73,7 @@ export class DaemonService implements AgentService {
       role,
       live: site === this.p.site ? true : isLeader ? this.p.replica.isLive(site) : this.p.linkUp(site),
       matchIndex: progress.get(site)?.match ?? null,
+      ...(progress.get(site)?.relay ? { relay: progress.get(site)!.relay } : {}),
       rttMs: site === this.p.site ? 0 : (this.p.rttMs(site) ?? null),
       ...(this.peerIdOf(site) ? { peerId: this.peerIdOf(site)! } : {}),
     });

@@ -85,7 +85,7 @@ export interface StatusView {
   leader: string | null;
   commitIndex: number;
   appliedIndex: number;
-  members: Array<{ site: string; role: 'voter' | 'learner'; live: boolean; matchIndex: number | null }>;
+  members: Array<{ site: string; role: 'voter' | 'learner'; live: boolean; matchIndex: number | null; relay?: string }>;
 }
 
 /** The value of one series in Prometheus text (labels matched as given), undefined when absent. */

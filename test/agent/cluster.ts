@@ -42,6 +42,8 @@ export interface ClusterOptions {
   placement?: (index: number) => { host: string; launcher: string[] };
   /** Extra environment for every agent. */
   env?: Record<string, string>;
+  /** Config `voters` (default 5): with fewer voters than sites the rest stay learners. */
+  voters?: number;
 }
 
 export class AgentCluster {
@@ -53,6 +55,7 @@ export class AgentCluster {
     readonly dir: string,
     readonly sites: AgentProcess[],
     readonly timing: { tickMs: number; electionTimeoutTicks: number; heartbeatTicks: number },
+    readonly voters = 5,
   ) {}
 
   /** Election timeout in milliseconds (the lower bound of the randomised one). */
@@ -65,7 +68,7 @@ export class AgentCluster {
     const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'stackraft-e2e-'));
     const timing = { tickMs: options.tickMs ?? 50, electionTimeoutTicks: options.electionTimeoutTicks ?? 10, heartbeatTicks: options.heartbeatTicks ?? 1 };
     const sites: AgentProcess[] = [];
-    const cluster = new AgentCluster(dir, sites, timing);
+    const cluster = new AgentCluster(dir, sites, timing, options.voters ?? 5);
     try {
       for (let i = 0; i < options.sites; i++) {
         const name = `site-${i + 1}`;
@@ -195,7 +198,7 @@ export class AgentCluster {
       adminSocket: site.socketPath,
       cloud: this.clouds.has(site.name) ? { type: 'mock', url: this.clouds.get(site.name)!.url } : { type: 'none' },
       timing: this.timing,
-      voters: 5,
+      voters: this.voters,
       log: { level: logLevel },
     };
     await writeFile(site.configPath, stringify(config));
@@ -219,7 +222,7 @@ export class AgentCluster {
       if (reply.status !== 200) throw new Error(`POST /v1/sites ${site.name}: HTTP ${reply.status} ${reply.text}`);
     }
     await Promise.all(others.map((site) => site.start(false, CLUSTER_WAIT_MS)));
-    const wantVoters = Math.min(this.sites.length, 5);
+    const wantVoters = Math.min(this.sites.length, this.voters);
     await this.waitFor(`${wantVoters} voters`, async () => {
       const st = await this.admin(first.name).status();
       return st.members.filter((m) => m.role === 'voter').length >= wantVoters;

@@ -9,6 +9,7 @@ import { LINEARIZABLE_OPTION, findResource, listKind, noteStaleness, printList, 
 function formatMember(m: MemberView): string {
   const parts = [m.site, m.role, m.live ? 'live' : 'DOWN'];
   if (m.matchIndex !== null) parts.push(`match=${m.matchIndex}`);
+  if (m.relay !== undefined) parts.push(`relay=${m.relay}`);
   if (m.rttMs !== null) parts.push(`rtt=${m.rttMs}ms`);
   return parts.join(' ');
 }
