@@ -68,6 +68,12 @@ export interface SimReport {
     /** From losing a leader (or the start) to the next leader. */
     p50Ms: number;
     p99Ms: number;
+    /**
+     * The same times split: the part a majority of voters could talk to each other (what the
+     * protocol controls) and the part no quorum was possible (what the faults imposed).
+     */
+    quorumConnected?: { p50Ms: number; p99Ms: number; maxMs: number };
+    noQuorum?: { p50Ms: number; p99Ms: number; maxMs: number };
   };
   convergence: {
     healedAtMs: number | null;
@@ -157,6 +163,12 @@ export function formatReport(r: SimReport): string {
   section('elections');
   line('count', String(r.elections.count));
   line('p50 / p99', `${ms(r.elections.p50Ms)} / ${ms(r.elections.p99Ms)}`);
+  const q = r.elections.quorumConnected;
+  const nq = r.elections.noQuorum;
+  if (q && nq) {
+    line('quorum connected', `p50 ${ms(q.p50Ms)} / p99 ${ms(q.p99Ms)} / max ${ms(q.maxMs)} (what the protocol controls)`);
+    line('no quorum possible', `p50 ${ms(nq.p50Ms)} / p99 ${ms(nq.p99Ms)} / max ${ms(nq.maxMs)} (what the faults imposed)`);
+  }
 
   section('convergence');
   if (r.convergence.healedAtMs === null) {

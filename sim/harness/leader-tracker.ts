@@ -24,6 +24,8 @@ export class LeaderTracker {
   private lastLeaderSite: string | null = null;
   private readonly leaderOfTerm = new Map<number, string>();
   readonly electionsMs: number[] = [];
+  /** The same elections as intervals: from losing the leader to the next one. */
+  readonly electionSpans: Array<{ fromMs: number; toMs: number }> = [];
   /** New leaders and lost leaders in time order (bounded by MAX_LEADER_HISTORY), for the HTML report. */
   readonly history: LeaderEvent[] = [];
   changes = 0;
@@ -36,7 +38,10 @@ export class LeaderTracker {
   onElected(site: string, term: number, atMs: number): void {
     if (!this.leaderOfTerm.has(term)) this.leaderOfTerm.set(term, site);
     if (this.current !== null && term <= this.current.term) return;
-    if (this.lostAtMs !== null) this.electionsMs.push(atMs - this.lostAtMs);
+    if (this.lostAtMs !== null) {
+      this.electionsMs.push(atMs - this.lostAtMs);
+      this.electionSpans.push({ fromMs: this.lostAtMs, toMs: atMs });
+    }
     if (this.lastLeaderSite !== null && this.lastLeaderSite !== site) this.changes++;
     this.current = { site, term };
     this.remember({ atMs, site, term });

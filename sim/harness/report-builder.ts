@@ -33,6 +33,18 @@ function leaderEgress(total: number, entries: number, writes: number): Pick<SimR
   };
 }
 
+/** Each election's time with and without a connected quorum of voters (absent without elections). */
+function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], 'quorumConnected' | 'noQuorum'> {
+  const spans = world.leaders.electionSpans;
+  if (spans.length === 0) return {};
+  const splits = spans.map((s) => world.quorumTimeline.split(s.fromMs, s.toMs));
+  const summary = (values: number[]): { p50Ms: number; p99Ms: number; maxMs: number } => {
+    const [p50Ms, p99Ms] = percentiles(values, [50, 99]);
+    return { p50Ms, p99Ms, maxMs: Math.max(...values) };
+  };
+  return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)) };
+}
+
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
@@ -96,7 +108,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       perWriteRatioP50: perWriteRatio,
       perWriteModelRatioP50: perWriteModelRatio,
     },
-    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99 },
+    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world) },
     convergence: {
       healedAtMs: options.faults.length > 0 ? quietFromMs : null,
       leaderAfterMs: c.liveness.leaderAfterMs,

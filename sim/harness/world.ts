@@ -10,6 +10,7 @@ import type { SiteLocation } from '../cities.js';
 import type { FaultTarget } from '../faults.js';
 import type { SimNetwork } from '../network.js';
 import { LeaderEgress } from './leader-egress.js';
+import { QuorumTimeline, majorityConnected } from './quorum-timeline.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler, SiteClock } from '../scheduler.js';
 import type { TraceHash } from '../stats.js';
@@ -60,6 +61,8 @@ export class World implements SiteEvents {
   readonly leaders = new LeaderTracker();
   /** What the leaders sent while leading (relays bound it). */
   readonly leaderEgress: LeaderEgress;
+  /** Whether a quorum of voters could talk to each other, over the run (splits election times). */
+  readonly quorumTimeline: QuorumTimeline;
   readonly applyLog = new ApplyLog();
   readonly latency: CommitLatency;
   readonly reach = new ReachabilityLog();
@@ -84,6 +87,7 @@ export class World implements SiteEvents {
     this.checker = new RaftSafetyChecker(String(options.seed));
     this.latency = new CommitLatency(network.wan, options.diskMedianMs);
     this.leaderEgress = new LeaderEgress((site) => network.egressBytesOf(site));
+    this.quorumTimeline = new QuorumTimeline(scheduler, options.durationMs, () => this.quorumConnectedNow());
     this.membership = new MembershipWorker(scheduler, {
       leaderSite: () => this.leaderSite(),
       retire: (site) => this.retire(site),
@@ -116,6 +120,21 @@ export class World implements SiteEvents {
   /** Starts every site (their opens complete as virtual time runs). */
   bootAll(): void {
     for (const s of this.sites) void s.boot();
+    this.quorumTimeline.start();
+  }
+
+  /** Could a majority of the voters (as the running site of the highest term knows them) talk to each other now? */
+  quorumConnectedNow(): boolean {
+    let newest: SimSite | undefined;
+    for (const s of this.sites) if (s.isUp && s.replica && (newest === undefined || s.term > newest.term)) newest = s;
+    if (newest === undefined) return false;
+    const wan = this.network.wan;
+    const now = this.scheduler.now();
+    return majorityConnected(
+      newest.replica!.conf().voters,
+      (v) => this.byName.get(v)?.isUp === true,
+      (a, b) => !wan.isBlocked(a, b, now),
+    );
   }
 
   site(name: string): SimSite {
