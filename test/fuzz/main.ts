@@ -17,10 +17,12 @@ interface Args {
   jobs: number;
   saveCorpus: boolean;
   useCorpus: boolean;
+  /** Print the figures so far every this many inputs (0: only at the end). */
+  progressEvery: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { inputs: 1_000_000, seed: '1', targets: FUZZ_TARGETS.map((t) => t.name), jobs: 1, saveCorpus: false, useCorpus: true };
+  const args: Args = { inputs: 1_000_000, seed: '1', targets: FUZZ_TARGETS.map((t) => t.name), jobs: 1, saveCorpus: false, useCorpus: true, progressEvery: 100_000 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -34,21 +36,23 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--jobs') args.jobs = Number(value());
     else if (flag === '--save-corpus') args.saveCorpus = true;
     else if (flag === '--no-corpus') args.useCorpus = false;
+    else if (flag === '--progress') args.progressEvery = Number(value());
     else if (flag === '--help') {
-      console.log('usage: npm run fuzz -- [--inputs N] [--seed S] [--targets a,b] [--jobs J] [--save-corpus] [--no-corpus]');
+      console.log('usage: npm run fuzz -- [--inputs N] [--seed S] [--targets a,b] [--jobs J] [--save-corpus] [--no-corpus] [--progress N (default 100000, 0 = off)]');
       console.log(`targets: ${FUZZ_TARGETS.map((t) => t.name).join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown option ${flag}`);
   }
   if (!Number.isSafeInteger(args.inputs) || args.inputs < 1) throw new Error('--inputs: a positive integer');
   if (!Number.isSafeInteger(args.jobs) || args.jobs < 1) throw new Error('--jobs: a positive integer');
+  if (!Number.isSafeInteger(args.progressEvery) || args.progressEvery < 0) throw new Error('--progress: a non-negative integer');
   return args;
 }
 
-export function printReport(report: TargetReport): void {
+export function printReport(report: TargetReport, stage = ''): void {
   const rate = report.inputs / Math.max(report.elapsedMs / 1000, 1e-3);
   console.log(
-    `${report.target.padEnd(9)} inputs ${report.inputs}  accepted ${report.accepted}  rejected ${report.rejected}  ` +
+    `${report.target.padEnd(9)}${stage ? ` (${stage})` : ''} inputs ${report.inputs}  accepted ${report.accepted}  rejected ${report.rejected}  ` +
       `distinct outcomes ${report.signatures}  findings ${report.findingCount}  slowest ${report.slowestMs.toFixed(1)} ms (${report.slowOnce} slow once, fast on rerun)  ` +
       `${(report.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s)`,
   );
@@ -84,7 +88,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const runOne = async (): Promise<void> => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      const report = await fuzzInWorker(name, { inputs: args.inputs, seed: args.seed, useCorpus: args.useCorpus });
+      const report = await fuzzInWorker(name, {
+        inputs: args.inputs,
+        seed: args.seed,
+        useCorpus: args.useCorpus,
+        progressEvery: args.progressEvery,
+        onProgress: (partial) => printReport(partial, 'so far'),
+      });
       printReport(report);
       if (args.saveCorpus) console.log(`          corpus: ${saveCorpus(report)} inputs added`);
       reports.push(report);

@@ -52,6 +52,9 @@ export interface RunOptions {
   onInput?: (index: number, input: Uint8Array) => void;
   /** Extra starting inputs (the saved corpus). */
   corpus?: Uint8Array[];
+  /** Called every `progressEvery` inputs with the figures so far (a long run cut short still has them). */
+  onProgress?: (report: TargetReport) => void;
+  progressEvery?: number;
 }
 
 export async function runTarget(target: FuzzTarget, options: RunOptions): Promise<TargetReport> {
@@ -88,6 +91,9 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
   };
 
   for (let i = 0; i < options.inputs; i++) {
+    if (options.onProgress && options.progressEvery && i > 0 && i % options.progressEvery === 0) {
+      options.onProgress({ ...report, rejectionsByKind: { ...report.rejectionsByKind }, findings: [...report.findings], signatures: smallest.size, elapsedMs: performance.now() - started, interesting: [] });
+    }
     const input = nextInput(target, rng, mutator, pool);
     options.onInput?.(i, input);
     const t0 = performance.now();

@@ -17,13 +17,16 @@ export interface SuperviseOptions {
   useCorpus: boolean;
   hangMs?: number;
   heapMb?: number;
+  /** Figures so far, every `progressEvery` inputs. */
+  onProgress?: (report: TargetReport) => void;
+  progressEvery?: number;
 }
 
 export function fuzzInWorker(targetName: string, options: SuperviseOptions): Promise<TargetReport> {
   const target = targetNamed(targetName);
   const progress = new SharedArrayBuffer(PROGRESS_BYTES);
   const counters = new Int32Array(progress, 0, 2);
-  const data: WorkerData = { target: targetName, inputs: options.inputs, seed: options.seed, useCorpus: options.useCorpus, progress };
+  const data: WorkerData = { target: targetName, inputs: options.inputs, seed: options.seed, useCorpus: options.useCorpus, progress, progressEvery: options.onProgress ? (options.progressEvery ?? 0) : 0 };
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: data,
     // The agent parses on its main thread (a stack of about 1 MiB); a worker's default is 4 MiB, which
@@ -74,7 +77,10 @@ export function fuzzInWorker(targetName: string, options: SuperviseOptions): Pro
         finish(failedReport('hang', `no progress for ${hangMs} ms on input ${count - 1} (or while generating the next one)`));
       }
     }, 250);
-    worker.on('message', (report: TargetReport) => finish(report));
+    worker.on('message', (message: { progress: TargetReport } | { final: TargetReport }) => {
+      if ('progress' in message) options.onProgress?.(message.progress);
+      else finish(message.final);
+    });
     worker.on('error', (error: Error & { code?: string }) => {
       const kind = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'allocation' : 'crash';
       finish(failedReport(kind, `${error.name}: ${error.message}`));

@@ -12,6 +12,8 @@ export interface WorkerData {
   useCorpus: boolean;
   /** [0] inputs started, [1] length of the current input; then the input's bytes. */
   progress: SharedArrayBuffer;
+  /** Post the figures so far every this many inputs (0: never). */
+  progressEvery: number;
 }
 
 const data = workerData as WorkerData;
@@ -32,5 +34,7 @@ const report = await runTarget(target, {
     Atomics.store(counters, 1, n);
     Atomics.store(counters, 0, index + 1);
   },
+  progressEvery: data.progressEvery,
+  onProgress: (partial) => parentPort!.postMessage({ progress: partial }),
 });
-parentPort!.postMessage(report);
+parentPort!.postMessage({ final: report });
