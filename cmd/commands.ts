@@ -19,5 +19,6 @@ export const PROCESS_COMMANDS: ExternalCommands = new Map([
     { summary: 'run a local multi-site cluster on 127.0.0.1 for development', run: async (argv: string[]) => (await import('../agent/dev/cluster.js')).run(argv, { program: PROGRAM_PATH }) },
   ],
   ['snapshot', { summary: 'save, inspect or restore a backup of the catalog (snapshot save|inspect|restore)', run: async (argv: string[]) => (await import('../agent/recovery/snapshot-command.js')).run(argv) }],
+  ['recover', { summary: 'after losing a majority for good: make this survivor a one-voter cluster (recover --force-new-cluster)', run: async (argv: string[]) => (await import('../agent/recovery/recover-command.js')).run(argv) }],
   ['sim', { summary: 'run the deterministic chaos simulator', run: async (argv: string[]) => (await import('../sim/main.js')).run(argv) }],
 ]);

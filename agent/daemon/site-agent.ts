@@ -78,6 +78,7 @@ export class SiteAgent {
     const store = powerLoss ? powerLoss.arm(opened) : opened;
     const transport = new Libp2pTransport({
       clusterId: config.clusterId,
+      incarnation,
       localMember: config.site.name,
       privateKey: identity.privateKey,
       listenAddrs: config.listen,
@@ -91,6 +92,8 @@ export class SiteAgent {
     const agent = new SiteAgent(config, logger, peerId, store, transport);
     const site = await Site.open({ ...siteSettings(config, peerId, options), incarnation }, agent.ports(cloud), {
       onApplied: () => agent.refreshDirectory(),
+      // A removal takes a site's seed entry out of the directory too (revocation): see directoryMembers.
+      onConfChangeApplied: () => agent.refreshDirectory(),
       onRoleChange: (role, term, leader) => logger.info({ role, term, leader: leader || null }, `role ${role}, term ${term}, leader ${leader || 'unknown'}`),
       onFatal: (err) => {
         logger.fatal({ err: err.message }, 'the replica stopped on a fatal error; the agent exits so systemd can restart it');
@@ -105,7 +108,7 @@ export class SiteAgent {
     if (config.metrics.listen) {
       agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => site.service.metrics(), logger });
     }
-    logger.info({ site: config.site.name, peerId, listen: transport.multiaddrs(), socket: config.adminSocket }, 'stackraft agent started');
+    logger.info({ site: config.site.name, peerId, incarnation: incarnation || 'original', listen: transport.multiaddrs(), socket: config.adminSocket }, 'stackraft agent started');
     return agent;
   }
 
@@ -142,7 +145,7 @@ export class SiteAgent {
   /** Keeps the transport's member map in step with the catalog's site records. */
   refreshDirectory(): void {
     if (this.site === null) return;
-    const members = directoryMembers(this.config.site.name, this.site.catalog.sites(), seedPeers(this.config));
+    const members = directoryMembers(this.config.site.name, this.site.catalog.sites(), seedPeers(this.config), this.site.replica.conf());
     const key = directoryKey(members);
     if (key === this.directoryFingerprint) return;
     this.directoryFingerprint = key;

@@ -1,6 +1,7 @@
 // Who is who on the network: site name -> libp2p peer id and addresses. The catalog's `site`
 // records are the source of truth once a site has caught up; the configured seed peers cover the
 // time before (a site that is joining knows no catalog yet).
+import type { ConfState } from '../../consensus/types.js';
 import type { ResourceOf } from '../catalog/types.js';
 import type { TransportMember } from '../transport/libp2p-transport.js';
 
@@ -16,11 +17,18 @@ export function splitPeerAddr(addr: string): { peerId: string; dialAddr: string 
   return { peerId: addr.slice(at + 5), dialAddr: addr.slice(0, at) };
 }
 
-export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], seeds: SeedPeer[]): TransportMember[] {
+/**
+ * `membership`: the Raft configuration this site knows. Once it knows one, a seed peer counts only
+ * while it is a voter or learner: a removed site stays out even when a config still lists it, so
+ * its peer id is refused from the moment its removal is applied (revocation).
+ */
+export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], seeds: SeedPeer[], membership?: ConfState): TransportMember[] {
   const byName = new Map<string, TransportMember>();
+  const knowsMembership = membership !== undefined && membership.voters.length + membership.learners.length > 0;
   for (const seed of seeds) {
     const parts = splitPeerAddr(seed.addr);
     if (!parts || seed.site === selfName) continue;
+    if (knowsMembership && !membership.voters.includes(seed.site) && !membership.learners.includes(seed.site)) continue;
     const known = byName.get(seed.site);
     if (known && known.peerId === parts.peerId) known.addrs.push(parts.dialAddr);
     else byName.set(seed.site, { name: seed.site, peerId: parts.peerId, addrs: [parts.dialAddr] });

@@ -42,7 +42,7 @@ export function createCounters(): TransportCounters {
     bytesIn: 0,
     framesOut: 0,
     bytesOut: 0,
-    badFrames: { malformed: 0, oversize: 0, version: 0, wrongCluster: 0, nonMember: 0, spoofed: 0, misaddressed: 0 },
+    badFrames: { malformed: 0, oversize: 0, version: 0, wrongCluster: 0, wrongIncarnation: 0, nonMember: 0, spoofed: 0, misaddressed: 0 },
     dropsQueueFull: 0,
     dropsUnreachable: 0,
     dropsUnknownMember: 0,

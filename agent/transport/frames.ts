@@ -1,11 +1,14 @@
 // The wire format of the Raft protocol stream. One frame:
 //
-//   u32 big-endian body length | msgpack body { v, cluster, from, msg }
+//   u32 big-endian body length | msgpack body { v, cluster, inc?, from, msg }
 //
 // A fixed 4-byte prefix is read without a varint loop, and 4 GiB is far above any frame size we
 // accept. The body carries the format version (checked before anything else in it), the cluster
 // id (frames from another cluster are refused), the sender's site name (checked against the
-// sender's authenticated peer id by the transport) and the WireMessage itself.
+// sender's authenticated peer id by the transport) and the WireMessage itself. `inc` is the cluster
+// incarnation (agent/recovery/incarnation.ts), absent for the original one so that agents of the
+// original incarnation keep speaking the frames of earlier releases; a frame of another incarnation
+// is refused (a member of an earlier life of the cluster, back with its old disk).
 import { Packr } from 'msgpackr';
 import type { WireMessage } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
@@ -26,7 +29,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_CLUSTER_ID_LENGTH = 128;
 
 /** Why a frame was refused; each is counted separately. */
-export type FrameFault = 'malformed' | 'oversize' | 'version' | 'wrongCluster' | 'nonMember' | 'spoofed' | 'misaddressed';
+export type FrameFault = 'malformed' | 'oversize' | 'version' | 'wrongCluster' | 'wrongIncarnation' | 'nonMember' | 'spoofed' | 'misaddressed';
 
 export class FrameError extends Error {
   constructor(
@@ -41,6 +44,8 @@ export class FrameError extends Error {
 export interface FrameEnvelope {
   v: number;
   cluster: string;
+  /** The cluster incarnation; absent for the original (''). */
+  inc?: string;
   from: MemberId;
   msg: WireMessage;
 }
@@ -61,11 +66,15 @@ export class FrameEncoder {
     private readonly clusterId: string,
     private readonly from: MemberId,
     readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES,
+    private readonly incarnation = '',
   ) {}
 
   /** Header and body in one buffer. Throws FrameError('oversize') or the encoder's error. */
   encode(msg: WireMessage): Uint8Array {
-    const envelope: FrameEnvelope = { v: FRAME_FORMAT_VERSION, cluster: this.clusterId, from: this.from, msg };
+    const envelope: FrameEnvelope =
+      this.incarnation === ''
+        ? { v: FRAME_FORMAT_VERSION, cluster: this.clusterId, from: this.from, msg }
+        : { v: FRAME_FORMAT_VERSION, cluster: this.clusterId, inc: this.incarnation, from: this.from, msg };
     const body = this.packr.pack(envelope);
     if (body.length > this.maxFrameBytes) {
       throw new FrameError('oversize', `frame of ${body.length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
@@ -84,7 +93,10 @@ export class FrameEncoder {
 export class FrameDecoder {
   private readonly packr = createPackr();
 
-  constructor(private readonly clusterId: string) {}
+  constructor(
+    private readonly clusterId: string,
+    private readonly incarnation = '',
+  ) {}
 
   decode(body: Uint8Array): FrameEnvelope {
     let value: unknown;
@@ -104,12 +116,20 @@ export class FrameDecoder {
     if (cluster !== this.clusterId) {
       throw new FrameError('wrongCluster', `frame is for cluster ${JSON.stringify(cluster)}, not ${JSON.stringify(this.clusterId)}`);
     }
+    const inc = value.inc ?? '';
+    if (typeof inc !== 'string' || inc.length > MAX_CLUSTER_ID_LENGTH) throw new FrameError('malformed', 'inc: not a cluster incarnation');
+    if (inc !== this.incarnation) {
+      throw new FrameError(
+        'wrongIncarnation',
+        `different cluster incarnation: the frame is from incarnation ${describeIncarnation(inc)}, this site is in ${describeIncarnation(this.incarnation)} (a member of an earlier life of the cluster, back with its old disk?)`,
+      );
+    }
     const from = value.from;
     if (typeof from !== 'string' || from.length === 0 || from.length > MAX_MEMBER_ID_LENGTH) {
       throw new FrameError('malformed', 'from: not a site name');
     }
     for (const key in value) {
-      if (key !== 'v' && key !== 'cluster' && key !== 'from' && key !== 'msg') {
+      if (key !== 'v' && key !== 'cluster' && key !== 'inc' && key !== 'from' && key !== 'msg') {
         throw new FrameError('malformed', `${key}: unknown envelope field`);
       }
     }
@@ -117,6 +137,10 @@ export class FrameDecoder {
     if (reason !== null) throw new FrameError('malformed', `msg.${reason}`);
     return value as unknown as FrameEnvelope;
   }
+}
+
+function describeIncarnation(inc: string): string {
+  return inc === '' ? 'original (none)' : inc;
 }
 
 function describe(value: unknown): string {

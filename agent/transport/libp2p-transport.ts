@@ -44,6 +44,8 @@ const MAX_RAFT_STREAMS_PER_CONNECTION = 4;
 
 export interface Libp2pTransportOptions {
   clusterId: string;
+  /** The cluster incarnation of this site's disk ('' for the original): frames of another are refused. */
+  incarnation?: string;
   /** This site's name. */
   localMember: MemberId;
   privateKey: PrivateKey;
@@ -124,8 +126,8 @@ export class Libp2pTransport implements Transport {
     this.shutdownFlushMs = positive('shutdownFlushMs', options.shutdownFlushMs ?? TRANSPORT_DEFAULTS.shutdownFlushMs);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes);
-    this.decoder = new FrameDecoder(options.clusterId);
+    this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes, options.incarnation ?? '');
+    this.decoder = new FrameDecoder(options.clusterId, options.incarnation ?? '');
     this.localPeerId = peerIdFromKey(options.privateKey).toString();
     this.gater = new MemberGater((peerId, direction, remoteAddr) => {
       this.counters.gaterRefusals++;
