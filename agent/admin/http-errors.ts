@@ -16,6 +16,7 @@ export type AdminErrorCode =
   | 'PEER_UNREACHABLE'
   | 'BUSY'
   | 'UNKNOWN'
+  | 'COMPACTED'
   | 'INTERNAL';
 
 /** Refusal codes the runtime may add later default to 503: refused, nothing written. */
@@ -37,6 +38,7 @@ export const STATUS_BY_CODE: Partial<Record<AdminErrorCode, number>> = {
   PEER_REACHABLE: 409,
   BUSY: 503,
   UNKNOWN: 504,
+  COMPACTED: 410,
 };
 
 /** Refusals that clear up by themselves soon (an election, a backlog): the client may retry after this. */

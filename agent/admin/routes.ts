@@ -17,6 +17,7 @@ import {
 } from './requests.js';
 import { drActionRequest, drOpFor } from './dr-routes.js';
 import { Router } from './router.js';
+import { startWatch, watchQuery, type StreamedResult } from './watch-route.js';
 import { parseWriteId, type AgentService, type ResourceKind, type WriteOp, type WriteOptions, type WriteOutcome } from './service.js';
 
 export interface HandlerContext {
@@ -30,7 +31,8 @@ export interface HandlerContext {
 
 export type HandlerResult =
   | { status: number; json: unknown; headers?: Record<string, string> }
-  | { status: number; text: string; contentType: string };
+  | { status: number; text: string; contentType: string }
+  | StreamedResult;
 
 export type Handler = (ctx: HandlerContext) => Promise<HandlerResult>;
 
@@ -185,6 +187,8 @@ const handlers = {
     return runWrite(ctx, () => ctx.service.write([op], request.options));
   },
 
+  watch: async (ctx) => startWatch(ctx.service, watchQuery(ctx.query)),
+
   sync: async (ctx) => ok(await ctx.service.syncStatus()),
 
   snapshotSave: async (ctx) => {
@@ -224,6 +228,7 @@ export function adminRoutes(): Router<Handler> {
     .add('POST', '/v1/members/:site/demote', handlers.memberDemote)
     .add('POST', '/v1/leader/transfer', handlers.leaderTransfer)
     .add('POST', '/v1/protection-groups/:id/:action', handlers.protectionGroupAction)
+    .add('GET', '/v1/watch', handlers.watch)
     .add('GET', '/v1/sync', handlers.sync)
     .add('GET', '/v1/snapshot', handlers.snapshotSave)
     .add('GET', '/v1/debug/memory', handlers.memory)

@@ -8,6 +8,7 @@ import { AdminHttpError } from './http-errors.js';
 import { adminRoutes, type Handler, type HandlerResult } from './routes.js';
 import type { Router } from './router.js';
 import type { AgentService } from './service.js';
+import { MAX_WATCH_BUFFER_BYTES } from './watch-route.js';
 import { AdminSocketError, claimSocketPath, inUse } from './socket-file.js';
 
 export const ADMIN_SOCKET_MODE = 0o660;
@@ -172,6 +173,19 @@ function toHttpError(error: unknown, logger: Logger, method: string, path: strin
 }
 
 function sendResult(res: ServerResponse, result: HandlerResult): void {
+  if ('stream' in result) {
+    res.writeHead(result.status, { 'content-type': result.contentType, 'cache-control': 'no-store' });
+    result.stream({
+      write: (line) => {
+        if (res.destroyed || res.writableEnded) return false;
+        res.write(line);
+        return res.writableLength <= MAX_WATCH_BUFFER_BYTES;
+      },
+      end: () => res.end(),
+      onClose: (listener) => res.once('close', listener),
+    });
+    return;
+  }
   if ('text' in result) {
     res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.text) });
     res.end(result.text);

@@ -235,6 +235,34 @@ export interface SyncStatusView {
   sites: SiteSyncView[];
 }
 
+// ---------------------------------------------------------------- watch
+
+/** One committed change of a resource (a line of the watch stream). */
+export interface WatchEventView {
+  index: number;
+  type: 'put' | 'delete';
+  kind: ResourceKind;
+  id: string;
+  /** The resource as that entry left it; null for a delete. */
+  resource: ResourceView | null;
+}
+
+/** Why a watch stream ended (its last line): COMPACTED (history lost here), STOPPING, TOO_SLOW. */
+export interface WatchEndView {
+  code: 'COMPACTED' | 'STOPPING' | 'TOO_SLOW';
+  message: string;
+  resumeFrom: number;
+}
+
+export interface WatchSink {
+  onEvent(event: WatchEventView): void;
+  onEnd(end: WatchEndView): void;
+}
+
+export type WatchStartView =
+  | { ok: true; fromIndex: number; cancel(): void }
+  | { ok: false; code: 'COMPACTED' | 'BUSY'; message: string; firstIndex: number };
+
 // ---------------------------------------------------------------- the service
 
 export interface AgentService {
@@ -257,6 +285,8 @@ export interface AgentService {
   syncStatus(): Promise<SyncStatusView>;
   /** A backup of the catalog and membership (`stackraft snapshot save`); optional so test fakes need not take one. */
   snapshotSave?(options: ReadOptions): Promise<ReadOutcome<BackupView>>;
+  /** Committed resource changes from `fromIndex` (absent: from now on), then live, until cancelled or ended. */
+  watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
 }

@@ -266,15 +266,23 @@ function report(group: Group, dr: DrState, fields: Fields, epoch: number, contex
 /**
  * An ordinary write (put or patch) that changes which site is primary is a role change too: it gets
  * a new epoch and the same demote/promote steps as a planned failover, so every change of primary
- * is fenced the same way. It needs both sites live (requiredLiveSites) and may not be forced, and
- * is refused while an operation or drill is running. Returns the spec to store and the DR state.
+ * is fenced the same way. It needs every site it names live (requiredLiveSites) and may not be
+ * forced. It replaces an unfinished operation (the sites it names are live, and a site left out
+ * still fences itself when it applies the new epoch); it is refused while a drill runs, whose copy
+ * on the secondary must be cleaned up first. Returns the spec to store and the DR state.
  */
 export function roleChangeOnWrite(current: Group | undefined, spec: ProtectionGroupSpec, context: DrContext): { spec: ProtectionGroupSpec; dr?: DrState } {
   if (current === undefined) return { spec };
   const dr = drStateOf(current);
+  const sitesChange = spec.primarySite !== current.spec.primarySite || spec.secondarySite !== current.spec.secondarySite;
+  if (sitesChange && dr.testing) {
+    throw new SpecError('spec.primarySite', `a drill is running on ${current.spec.secondarySite}: run test-cleanup before changing the sites of protection-group ${current.id}`);
+  }
+  // The epoch is the catalog's: it moves with every role change, so a writer cannot be expected to
+  // know it, and a write that gives a lower one (a put that leaves it out) keeps the current one.
   if (spec.primarySite === current.spec.primarySite) {
-    if (spec.secondarySite !== current.spec.secondarySite) requireIdle(current, dr, 'changing the secondary site');
-    return current.dr === undefined ? { spec } : { spec, dr: current.dr };
+    const kept = { ...spec, failoverEpoch: Math.max(spec.failoverEpoch, current.spec.failoverEpoch) };
+    return current.dr === undefined ? { spec: kept } : { spec: kept, dr: current.dr };
   }
   if (context.forced !== undefined) {
     throw new SpecError(
@@ -282,7 +290,6 @@ export function roleChangeOnWrite(current: Group | undefined, spec: ProtectionGr
       'a forced write may not change the primary site: use `protection-group failover --force`, which first checks that the primary is cut off from the leader',
     );
   }
-  requireIdle(current, dr, 'changing the primary site');
   const epoch = Math.max(spec.failoverEpoch, current.spec.failoverEpoch + 1);
   const from = current.spec.primarySite;
   const operation: DrOperation = {

@@ -1,5 +1,6 @@
 // Rules that look beyond one spec: references between resources and what may change over time.
 // They run against the batch's draft, so a batch may create a site and a group naming it together.
+// (A group's epoch never decreases: dr-ops.ts roleChangeOnWrite keeps it.)
 import { canonicallyEqual } from './codec.js';
 import type { ResourceView } from './resource-store.js';
 import { SpecError } from './spec-reader.js';
@@ -16,7 +17,7 @@ export function checkWriteRules(view: ResourceView, next: { kind: string; spec: 
       if (current !== undefined) checkImageImmutables(current as ResourceOf<'image'>, next.spec as ImageSpec);
       return;
     case 'protection-group':
-      checkProtectionGroup(view, next.spec as ProtectionGroupSpec, current as ResourceOf<'protection-group'> | undefined);
+      checkProtectionGroup(view, next.spec as ProtectionGroupSpec);
       return;
   }
 }
@@ -44,17 +45,11 @@ function checkImageImmutables(current: ResourceOf<'image'>, next: ImageSpec): vo
   }
 }
 
-function checkProtectionGroup(view: ResourceView, spec: ProtectionGroupSpec, current: ResourceOf<'protection-group'> | undefined): void {
+function checkProtectionGroup(view: ResourceView, spec: ProtectionGroupSpec): void {
   for (const field of ['primarySite', 'secondarySite'] as const) {
     if (view.get('site', spec[field]) === undefined) {
       throw new SpecError(`spec.${field}`, `spec.${field} names site ${spec[field]}, which is not in the catalog`);
     }
-  }
-  if (current !== undefined && spec.failoverEpoch < current.spec.failoverEpoch) {
-    throw new SpecError(
-      'spec.failoverEpoch',
-      `spec.failoverEpoch must not decrease (current ${current.spec.failoverEpoch}, given ${spec.failoverEpoch})`,
-    );
   }
 }
 

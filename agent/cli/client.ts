@@ -86,6 +86,39 @@ export class AdminClient {
     }
   }
 
+  /**
+   * A streamed GET (newline-delimited JSON): each line parsed and handed to `onLine`, for as long as
+   * the agent keeps the stream open (no body timeout: a quiet watch is not a dead one). An error
+   * answer before the stream starts is thrown as ApiError.
+   */
+  async stream(path: string, onLine: (value: unknown) => void, maxLineBytes = MAX_RESPONSE_BYTES): Promise<void> {
+    let response;
+    try {
+      response = await this.client.request({ method: 'GET', path, headers: { accept: 'application/x-ndjson' }, bodyTimeout: 0 });
+    } catch (error) {
+      throw this.describeFailure(classify(error as NodeJS.ErrnoException), undefined);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw apiErrorOf(response.statusCode, parseJson(await readLimited(response.body)), 'GET', path);
+    }
+    let pending = '';
+    try {
+      for await (const chunk of response.body) {
+        pending += (chunk as Buffer).toString('utf8');
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.trim() !== '') onLine(JSON.parse(line));
+        }
+        if (pending.length > maxLineBytes) throw new CliError(`a line of the agent's stream is longer than ${maxLineBytes} bytes`, EXIT.UNEXPECTED);
+      }
+    } catch (error) {
+      if (error instanceof CliError || error instanceof SyntaxError) throw error;
+      throw this.describeFailure(classify(error as NodeJS.ErrnoException), undefined);
+    }
+  }
+
   async close(): Promise<void> {
     await this.client.close().catch(() => undefined);
   }

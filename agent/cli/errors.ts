@@ -86,6 +86,8 @@ function hintOf(code: string, details: Record<string, unknown>): string | undefi
       return typeof details.writeId === 'string'
         ? `the write may still commit. Check with: stackraft write show ${details.writeId}`
         : 'the operation may still complete. Check with: stackraft status';
+    case 'COMPACTED':
+      return `this site no longer keeps those changes${typeof details.firstIndex === 'number' ? ` (it keeps them from index ${details.firstIndex})` : ''}: read the current state (list/get print the applied index), then watch with --from-index set to that index + 1.`;
     case 'INTERNAL':
       return 'this is a bug in the agent: see its log (journalctl -u stackraft-agent).';
     case 'BAD_REQUEST':

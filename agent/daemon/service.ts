@@ -20,11 +20,14 @@ import {
   type WriteOptions,
   type WriteOutcome,
   type WriteStatusView,
+  type WatchSink,
+  type WatchStartView,
 } from '../admin/service.js';
 import { formatPlacement, type Catalog, type ResourceOf, type WriteOp as CatalogOp } from '../catalog/index.js';
 import type { AgentMetrics } from '../ops/metrics.js';
 import type { CatalogWriteOutcome, CatalogWriter } from '../write/catalog-writer.js';
 import { takeBackup } from '../recovery/take-backup.js';
+import type { ChangeFeed } from '../watch/change-feed.js';
 import { setHealthGauges } from './health-gauges.js';
 import { toSyncStatusView } from './sync-view.js';
 
@@ -49,6 +52,8 @@ export interface ServiceParts {
   incarnation?: string;
   /** Wall time, for the time a backup was taken. */
   epochMs?: () => number;
+  /** Committed resource changes, for watch. */
+  changes: ChangeFeed;
 }
 
 /** How often a leader transfer checks whether the target has taken over. */
@@ -116,6 +121,13 @@ export class DaemonService implements AgentService {
     });
     this.countOutcome(outcome, started);
     return outcome as WriteOutcome;
+  }
+
+  watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView {
+    return this.p.changes.watch(filter, {
+      onEvent: (event) => sink.onEvent({ ...event, resource: event.resource === null ? null : toResourceView(event.resource) }),
+      onEnd: (end) => sink.onEnd(end),
+    });
   }
 
   async writeStatus(writeId: string): Promise<WriteStatusView> {

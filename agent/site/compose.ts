@@ -10,6 +10,8 @@ import { DaemonService } from '../daemon/service.js';
 import { createAgentMetrics, setRole, type AgentMetrics } from '../ops/metrics.js';
 import { SiteReconciler } from '../reconciler/index.js';
 import { CatalogWriter } from '../write/catalog-writer.js';
+import { ChangeFeed, MAX_WATCH_EVENTS } from '../watch/change-feed.js';
+import { feedChanges } from '../watch/feed-changes.js';
 import { Housekeeping } from './housekeeping.js';
 import { relayInLearnersRegion } from './relay-choice.js';
 import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
@@ -26,6 +28,8 @@ export class Site {
     readonly housekeeping: Housekeeping,
     /** null for a site with no cloud to manage. */
     readonly reconciler: SiteReconciler | null,
+    /** Committed resource changes, for watch. */
+    readonly changes: ChangeFeed,
   ) {}
 
   /**
@@ -35,6 +39,7 @@ export class Site {
   static async open(settings: SiteSettings, ports: SitePorts, observers: SiteObservers = {}): Promise<Site> {
     const logger = ports.logger;
     const catalog = new Catalog();
+    const changes = new ChangeFeed(0, settings.watchEvents ?? MAX_WATCH_EVENTS);
     // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
     const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });
     let reconciler: SiteReconciler | null = null;
@@ -49,7 +54,7 @@ export class Site {
         clock: ports.clock,
         store: ports.store,
         transport: ports.transport,
-        stateMachine: notifyOnRestore(observers.wrapStateMachine?.(catalog) ?? catalog, () => reconciler?.catalogChanged()),
+        stateMachine: notifyOnRestore(feedChanges(observers.wrapStateMachine?.(catalog) ?? catalog, catalog, changes), () => reconciler?.catalogChanged()),
         logger,
         hooks: {
           onApplied: (entry, result) => {
@@ -106,9 +111,10 @@ export class Site {
       clock: ports.clock,
       incarnation: settings.incarnation ?? '',
       epochMs: ports.epochMs,
+      changes,
       ...ports.links,
     });
-    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler);
+    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes);
   }
 
   /** Starts the replica, then the housekeeping loop and the reconciler (the transport is already listening). */
@@ -121,6 +127,7 @@ export class Site {
   /** Graceful stop: housekeeping, the reconciler (bounded wait for a cloud call), then the replica. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.changes.close();
       this.housekeeping.stop();
       await this.reconciler?.stop();
       await this.replica.stop();

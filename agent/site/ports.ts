@@ -63,6 +63,8 @@ export interface SiteSettings {
   reportTimeoutMs?: number;
   /** Export the process's own metrics (CPU, memory, event loop): one agent per process only. */
   processMetrics?: boolean;
+  /** Committed changes kept for `watch` to replay (default MAX_WATCH_EVENTS; the simulator, which has no watchers, keeps none). */
+  watchEvents?: number;
 }
 
 /** Observers of the site's replica; the daemon logs and refreshes its peer directory, the simulator checks. */

@@ -213,6 +213,7 @@ export class SimSite {
       replica: { ...this.ctx.replicaConfig, bootstrap: this.mayBootstrap ? this.ctx.bootstrap : undefined },
       reconciler: SIM_RECONCILER_OPTIONS,
       reportTimeoutMs: SIM_REPORT_TIMEOUT_MS,
+      watchEvents: 0,
     };
   }
 

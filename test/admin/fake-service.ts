@@ -16,8 +16,12 @@ import type {
   WriteOptions,
   WriteOutcome,
   WriteStatusView,
+  WatchSink,
+  WatchStartView,
 } from '../../agent/admin/service.js';
 import { writeIdFor } from '../../agent/admin/service.js';
+import type { Resource } from '../../agent/catalog/index.js';
+import { ChangeFeed } from '../../agent/watch/change-feed.js';
 
 export interface RecordedCall {
   method: keyof AgentService;
@@ -139,8 +143,26 @@ export class FakeAgentService implements AgentService {
       return { kind: op.kind, id: op.id, revision: this.index };
     });
     const writeId = writeIdFor(options.clientId, options.seq);
+    this.changes.record(
+      this.index,
+      ops.map((op) => {
+        const resource = this.resources.get(`${op.kind}/${op.id}`);
+        return { index: this.index, type: resource ? 'put' : 'delete', kind: op.kind, id: op.id, resource: (resource ?? null) as unknown as Resource | null };
+      }),
+    );
     this.writeStatuses.set(writeId, { writeId, status: 'committed', index: this.index, revisions });
     return { status: 'committed', writeId, index: this.index, revisions };
+  }
+
+  /** The real change feed over this fake's writes (resources are views here, passed through as they are). */
+  readonly changes = new ChangeFeed(0);
+
+  watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView {
+    this.record('watch', filter);
+    return this.changes.watch(filter, {
+      onEvent: (event) => sink.onEvent({ ...event, resource: event.resource as unknown as ResourceView | null }),
+      onEnd: (end) => sink.onEnd(end),
+    });
   }
 
   async writeStatus(writeId: string): Promise<WriteStatusView> {

@@ -135,8 +135,6 @@ describe('protection-group DR: forced failover and fencing', () => {
     assert.equal(g.spec.failoverEpoch, 1);
     assert.equal(g.dr?.operation?.steps.length, 2);
     assert.equal(g.dr?.history.at(-1)?.event, 'reconfigure');
-    // While it runs, the sites may not change again.
-    rejected(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'paris', secondarySite: 'montreal' } }).result, 'VALIDATION', /has not finished/);
     const forcedPatch = writeCommand({ clientId: h.clientId, seq: ++h.seq, time: ++h.time, forced: 'x' }, [
       { op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'paris', secondarySite: 'montreal' } },
     ]);
@@ -144,6 +142,16 @@ describe('protection-group DR: forced failover and fencing', () => {
     // Other fields change freely and keep the DR state.
     expectOk(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { volumeType: 'other' } }).result);
     assert.deepEqual(group(h).dr, g.dr);
+    // Another change of primary replaces the unfinished operation with one at the next epoch.
+    expectOk(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'paris', secondarySite: 'montreal' } }).result);
+    assert.equal(group(h).spec.failoverEpoch, 2);
+    assert.deepEqual(group(h).dr?.operation?.steps.map((s) => [s.step, s.site, s.state]), [['demote', 'montreal', 'pending'], ['promote', 'paris', 'pending']]);
+  });
+
+  it('the sites may not change while a drill runs', () => {
+    const h = withGroup();
+    expectOk(h.write(drOp('pg1', 'test-failover', 0, { site: 'montreal' })).result);
+    rejected(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'montreal', secondarySite: 'paris' } }).result, 'VALIDATION', /drill is running/);
   });
 });
 

@@ -6,7 +6,8 @@ import { flavorCommands } from './flavor.js';
 import { imageCommands } from './image.js';
 import { protectionGroupCommands } from './protection-group.js';
 import { quotaCommands } from './quota.js';
+import { watchCommand } from './watch.js';
 
 export function allCommands(): CommandSpec[] {
-  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands];
+  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands, watchCommand];
 }

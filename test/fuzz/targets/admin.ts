@@ -34,6 +34,8 @@ const service: AgentService = {
   memberDemote: async () => committed(),
   leaderTransfer: async (site) => ({ status: 'transferred', leader: site, term: 2 }),
   syncStatus: async () => ({ sites: [] }),
+  // Keeps nothing: every watch is refused as if the history were compacted.
+  watch: () => ({ ok: false, code: 'COMPACTED', message: 'nothing is kept', firstIndex: 1 }),
   metrics: async () => '',
 };
 
