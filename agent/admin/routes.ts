@@ -16,6 +16,7 @@ import {
   siteAddRequest,
 } from './requests.js';
 import { drActionRequest, drOpFor } from './dr-routes.js';
+import { blobHandlers } from './blob-routes.js';
 import { Router } from './router.js';
 import { startWatch, watchQuery, type StreamedResult } from './watch-route.js';
 import { parseWriteId, type AgentService, type ResourceKind, type WriteOp, type WriteOptions, type WriteOutcome } from './service.js';
@@ -25,6 +26,8 @@ export interface HandlerContext {
   query: URLSearchParams;
   /** The parsed JSON body, undefined when the request has none. */
   readBody(): Promise<unknown>;
+  /** The body's raw bytes as they arrive (blob upload parts); absent where a handler is driven without a request. */
+  rawBody?: AsyncIterable<Uint8Array>;
   service: AgentService;
   metrics: AgentMetrics;
 }
@@ -208,6 +211,7 @@ const handlers = {
     if (outcome.ok) return ok({ before: outcome.before, after: outcome.after, gcMs: outcome.gcMs });
     throw new AdminHttpError(outcome.reason === 'too_soon' ? 'BUSY' : 'NOT_FOUND', outcome.message);
   },
+  ...blobHandlers,
 } satisfies Record<string, Handler>;
 
 /** Every route of the admin API (API version v1; /metrics follows Prometheus convention). */
@@ -233,5 +237,10 @@ export function adminRoutes(): Router<Handler> {
     .add('GET', '/v1/snapshot', handlers.snapshotSave)
     .add('GET', '/v1/debug/memory', handlers.memory)
     .add('POST', '/v1/debug/gc', handlers.forcedGc)
+    .add('POST', '/v1/blobs/uploads', handlers.blobUploadStart)
+    .add('PUT', '/v1/blobs/uploads/:id/parts/:n', handlers.blobUploadPart)
+    .add('POST', '/v1/blobs/uploads/:id/finish', handlers.blobUploadFinish)
+    .add('DELETE', '/v1/blobs/uploads/:id', handlers.blobUploadAbort)
+    .add('GET', '/v1/blobs/:root', handlers.blobState)
     .add('GET', '/metrics', handlers.metrics);
 }

@@ -112,6 +112,7 @@ export async function handleAdminRequest(req: IncomingMessage, res: ServerRespon
       params: match.params,
       query,
       readBody: () => readJsonBody(req),
+      rawBody: req,
       service: deps.service,
       metrics: deps.metrics,
     });

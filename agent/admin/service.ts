@@ -3,6 +3,8 @@
 // Everything crossing it is plain JSON-able data: no class instances, no functions, no Uint8Array.
 // Failures that are part of the domain (refused, rejected, unknown) are returned as values, never
 // thrown; a thrown error means a bug and becomes HTTP 500.
+import type { BlobFetchProgress } from '../blobs/fetcher.js';
+import type { BlobUploads } from '../blobs/uploads.js';
 import type { RefusalCode } from '../../consensus/ports.js';
 import type { Role } from '../../consensus/types.js';
 import { RESOURCE_KINDS, type ResourceKind } from '../catalog/types.js';
@@ -266,6 +268,10 @@ export type WatchStartView =
 // ---------------------------------------------------------------- the service
 
 export interface AgentService {
+  /** Uploads into this site's blob store (absent on a site built without blob ports). */
+  readonly blobUploads?: BlobUploads;
+  /** What this site holds of a blob and how its fetch goes (absent without blob ports). */
+  blobState?(root: string): BlobStateView;
   status(): Promise<StatusView>;
   /** Applies `ops` atomically (all or nothing) through the leader. */
   write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome>;
@@ -289,4 +295,13 @@ export interface AgentService {
   watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
+}
+
+/** One blob at this site: bytes held verified, and the fetch's progress when there is one. */
+export interface BlobStateView {
+  root: string;
+  site: string;
+  heldBytes: number;
+  totalBytes: number | null;
+  fetch: BlobFetchProgress | null;
 }

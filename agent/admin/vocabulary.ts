@@ -3,7 +3,7 @@
 // this file on every run.
 import { MAX_OPS_PER_COMMAND } from '../catalog/limits.js';
 
-export { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, QUOTA_GROUPS, type QuotaGroup } from '../catalog/types.js';
+export { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_SOURCE_KINDS, IMAGE_VISIBILITIES, QUOTA_GROUPS, type QuotaGroup } from '../catalog/types.js';
 export {
   FLAVOR_DEFAULTS,
   FLAVOR_FIELDS,

@@ -12,9 +12,7 @@ import { silentLogger } from '../../consensus/ports.js';
 import { TMP_DIR, type BlobDisk } from './disk.js';
 import {
   BLOB_FORMAT_VERSION,
-  BlobFormatError,
   checkManifest,
-  chunkCount,
   DEFAULT_CHUNK_BYTES,
   MAX_BLOB_BYTES,
   manifestRoot,
@@ -256,44 +254,27 @@ export class BlobStore {
    * it stays. Returns the manifest and its root.
    */
   async ingest(source: AsyncIterable<Uint8Array>, expect: IngestExpectation = {}): Promise<IngestResult> {
-    const added: string[] = [];
-    const chunks: string[] = [];
+    const ingest = this.beginIngest(expect);
     try {
-      const whole = { sha256: createHash('sha256'), sha512: createHash('sha512'), md5: createHash('md5') };
-      let size = 0;
-      for await (const chunk of rechunk(source, this.chunkBytes)) {
-        size += chunk.length;
-        if (size > (expect.size ?? MAX_BLOB_BYTES)) throw new BlobVerifyError(`the source has more than the ${expect.size ?? MAX_BLOB_BYTES} bytes announced`);
-        whole.sha256.update(chunk);
-        whole.sha512.update(chunk);
-        whole.md5.update(chunk);
-        const digest = sha256Hex(chunk);
-        chunks.push(digest);
-        this.pin(digest);
-        if (!(await this.hasChunk(digest))) {
-          await this.writeVerifiedChunk(digest, chunk);
-          added.push(digest);
-        }
-      }
-      const manifest: BlobManifest = {
-        v: BLOB_FORMAT_VERSION,
-        size,
-        chunkBytes: this.chunkBytes,
-        sha256: whole.sha256.digest('hex'),
-        sha512: whole.sha512.digest('hex'),
-        md5: whole.md5.digest('hex'),
-        chunks,
-      };
-      checkExpectation(manifest, expect);
-      const root = manifestRoot(manifest);
-      await this.putManifest(root, manifest);
-      return { root, manifest };
+      for await (const piece of source) await ingest.write(piece);
     } catch (err) {
-      for (const digest of added) if (!this.referenced(digest)) await this.dropChunk(digest);
+      await ingest.abort();
       throw err;
-    } finally {
-      for (const digest of chunks) this.unpin(digest);
     }
+    return ingest.finish();
+  }
+
+  /** An ingest fed piece by piece (an upload in several requests); see ingest(). */
+  beginIngest(expect: IngestExpectation = {}): BlobIngest {
+    return new BlobIngest(this, expect, {
+      has: (digest) => this.hasChunk(digest),
+      write: (digest, bytes) => this.writeVerifiedChunk(digest, bytes),
+      drop: async (digest) => {
+        if (!this.referenced(digest)) await this.dropChunk(digest);
+      },
+      pin: (digest) => this.pin(digest),
+      unpin: (digest) => this.unpin(digest),
+    });
   }
 
   /** The blob's bytes in order, each chunk hashed as it is read; throws BlobVerifyError when one is missing or damaged. */
@@ -348,25 +329,110 @@ function checkExpectation(m: BlobManifest, expect: IngestExpectation): void {
   if (expect.sha512 !== undefined && expect.sha512.toLowerCase() !== m.sha512) throw new BlobVerifyError(`sha512 mismatch: the bytes hash to ${m.sha512}, ${expect.sha512} was given`);
 }
 
-/** Re-cuts a stream of any-sized pieces into chunks of exactly `chunkBytes` (the last one shorter). */
-export async function* rechunk(source: AsyncIterable<Uint8Array>, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  let buffer = Buffer.allocUnsafe(chunkBytes);
-  let filled = 0;
-  for await (const piece of source) {
-    let offset = 0;
-    while (offset < piece.length) {
-      const n = Math.min(chunkBytes - filled, piece.length - offset);
-      buffer.set(piece.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === chunkBytes) {
-        yield buffer;
-        buffer = Buffer.allocUnsafe(chunkBytes);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
+
+/** The store's chunk operations an ingest uses (private to the store otherwise). */
+interface IngestChunkOps {
+  has(digest: string): Promise<boolean>;
+  write(digest: string, bytes: Uint8Array): Promise<void>;
+  /** Removes a chunk unless a stored manifest lists it. */
+  drop(digest: string): Promise<void>;
+  pin(digest: string): void;
+  unpin(digest: string): void;
 }
 
-export { chunkCount, BlobFormatError };
+export class BlobIngest {
+  private readonly whole = { sha256: createHash('sha256'), sha512: createHash('sha512'), md5: createHash('md5') };
+  private readonly chunks: string[] = [];
+  private readonly added: string[] = [];
+  private buffer: Buffer;
+  private filled = 0;
+  private size = 0;
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly expect: IngestExpectation,
+    private readonly ops: IngestChunkOps,
+  ) {
+    this.buffer = Buffer.allocUnsafe(store.chunkBytes);
+  }
+
+  get bytesReceived(): number {
+    return this.size;
+  }
+
+  /** Takes the next bytes; a chunk is stored each time one fills. On an error the ingest is aborted. */
+  async write(piece: Uint8Array): Promise<void> {
+    if (this.state !== 'open') throw new Error(`ingest is ${this.state}`);
+    try {
+      this.size += piece.length;
+      const limit = this.expect.size ?? MAX_BLOB_BYTES;
+      if (this.size > limit) throw new BlobVerifyError(`the source has more than the ${limit} bytes announced`);
+      let offset = 0;
+      while (offset < piece.length) {
+        const n = Math.min(this.buffer.length - this.filled, piece.length - offset);
+        this.buffer.set(piece.subarray(offset, offset + n), this.filled);
+        this.filled += n;
+        offset += n;
+        if (this.filled === this.buffer.length) {
+          const full = this.buffer;
+          this.buffer = Buffer.allocUnsafe(this.store.chunkBytes);
+          this.filled = 0;
+          await this.storeChunk(full);
+        }
+      }
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** The last chunk, the checks against `expect`, the manifest. Nothing stays when a check fails. */
+  async finish(): Promise<IngestResult> {
+    if (this.state !== 'open') throw new Error(`ingest is ${this.state}`);
+    try {
+      if (this.filled > 0) await this.storeChunk(this.buffer.subarray(0, this.filled));
+      const manifest: BlobManifest = {
+        v: BLOB_FORMAT_VERSION,
+        size: this.size,
+        chunkBytes: this.store.chunkBytes,
+        sha256: this.whole.sha256.digest('hex'),
+        sha512: this.whole.sha512.digest('hex'),
+        md5: this.whole.md5.digest('hex'),
+        chunks: this.chunks,
+      };
+      checkExpectation(manifest, this.expect);
+      const root = manifestRoot(manifest);
+      await this.store.putManifest(root, manifest);
+      this.release('finished');
+      return { root, manifest };
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Removes what this ingest added (unless a stored manifest lists it). */
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.release('aborted');
+    for (const digest of this.added) await this.ops.drop(digest);
+  }
+
+  private async storeChunk(chunk: Uint8Array): Promise<void> {
+    this.whole.sha256.update(chunk);
+    this.whole.sha512.update(chunk);
+    this.whole.md5.update(chunk);
+    const digest = sha256Hex(chunk);
+    this.chunks.push(digest);
+    this.ops.pin(digest);
+    if (await this.ops.has(digest)) return;
+    await this.ops.write(digest, chunk);
+    this.added.push(digest);
+  }
+
+  private release(state: 'finished' | 'aborted'): void {
+    this.state = state;
+    for (const digest of this.chunks) this.ops.unpin(digest);
+  }
+}

@@ -2,7 +2,7 @@
 // the admin API's checks, the CLI's options and columns all derive theirs from these, and the
 // compiler checks each list against its spec type, so adding a field to a spec fails to compile
 // until the list (and everything typed by it) knows it. Dependency-free: the CLI loads it.
-import { QUOTA_GROUPS, type FlavorSpec, type ImageSource, type ImageSpec, type QuotaGroup } from './types.js';
+import { QUOTA_GROUPS, type FlavorSpec, type CatalogImageSource, type ImageSpec, type QuotaGroup } from './types.js';
 
 /** `fields` as given when it names every key of T (order free), else a type error naming what is missing. */
 type EveryField<T, L extends readonly PropertyKey[]> = [Exclude<keyof T, L[number]>] extends [never] ? L : { missingFields: Exclude<keyof T, L[number]> };
@@ -43,7 +43,7 @@ export const IMAGE_FIELDS = fieldsOf<ImageSpec>()([
   'source',
 ]);
 export type ImageField = (typeof IMAGE_FIELDS)[number];
-export const IMAGE_SOURCE_FIELDS = fieldsOf<ImageSource>()(['url', 'sha256', 'sha512']);
+export const IMAGE_SOURCE_FIELDS = fieldsOf<CatalogImageSource>()(['url', 'sha256', 'sha512', 'kind', 'blob', 'origin']);
 export const IMAGE_REQUIRED_FIELDS = ['name', 'diskFormat', 'containerFormat', 'source'] as const satisfies readonly ImageField[];
 export const IMAGE_DEFAULTS = { visibility: 'public', minDisk: 0, minRam: 0, protected: false } as const satisfies Partial<ImageSpec>;
 

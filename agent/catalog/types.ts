@@ -61,6 +61,36 @@ export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
 export { IMAGE_VISIBILITIES, type ImageSource, type ImageVisibility } from '../../drivers/types.js';
 import type { ImageSource, ImageVisibility } from '../../drivers/types.js';
 
+/**
+ * The catalog's image source: the URL and digests a cloud sees, plus where the bits came in. For
+ * bits that travel over the peer network (kind `file` or `glance`) `blob` names them in the sites'
+ * blob stores (agent/blobs), `origin` is the site that first held them whole, and `url` is
+ * `blobSourceUrl(root)`: a name under the reserved `.invalid` domain that no resolver answers, which
+ * each site's driver opens from its own blob store (agent/blobs/local-source.ts).
+ */
+export interface CatalogImageSource extends ImageSource {
+  kind?: ImageSourceKind;
+  blob?: ImageBlob;
+  origin?: string;
+}
+
+export const IMAGE_SOURCE_KINDS = ['url', 'file', 'glance'] as const;
+export type ImageSourceKind = (typeof IMAGE_SOURCE_KINDS)[number];
+
+export interface ImageBlob {
+  /** The blob's manifest root (agent/blobs/format.ts). */
+  root: string;
+  size: number;
+  /** Glance's `checksum` of the bits. */
+  md5: string;
+}
+
+export const BLOB_SOURCE_HOST = 'blob.stackraft.invalid';
+
+export function blobSourceUrl(root: string): string {
+  return `http://${BLOB_SOURCE_HOST}/${root}`;
+}
+
 export interface ImageSpec {
   name: string;
   diskFormat: DiskFormat;
@@ -74,7 +104,7 @@ export interface ImageSpec {
   properties: Record<string, string>;
   /** Sorted, unique. */
   tags: string[];
-  source: ImageSource;
+  source: CatalogImageSource;
 }
 
 /**

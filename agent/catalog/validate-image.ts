@@ -20,7 +20,7 @@ import {
   type Fields,
 } from './spec-reader.js';
 import { IMAGE_DEFAULTS, IMAGE_FIELDS, IMAGE_SOURCE_FIELDS } from './spec-fields.js';
-import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_VISIBILITIES, type ImageSource, type ImageSpec } from './types.js';
+import { BLOB_SOURCE_HOST, blobSourceUrl, CONTAINER_FORMATS, DISK_FORMATS, IMAGE_SOURCE_KINDS, IMAGE_VISIBILITIES, type CatalogImageSource, type ImageSourceKind, type ImageSpec } from './types.js';
 
 /** Glance core attributes: a custom property may not shadow them. */
 const GLANCE_RESERVED_PROPERTIES = new Set([
@@ -89,7 +89,7 @@ function readProperties(spec: Fields): Record<string, string> {
 
 const HTTP_URL = /^https?:\/\/[^\s/?#@]+(?::[0-9]{1,5})?(?:[/?#]\S*)?$/;
 
-function readSource(spec: Fields): ImageSource {
+function readSource(spec: Fields): CatalogImageSource {
   if (spec.source === undefined || spec.source === null) throw new SpecError('spec.source', 'spec.source is required');
   const source = expectObject(spec.source, 'spec.source');
   rejectUnknownFields(source, IMAGE_SOURCE_FIELDS, 'spec.source');
@@ -99,7 +99,7 @@ function readSource(spec: Fields): ImageSource {
     throw new SpecError('spec.source.url', 'spec.source.url must not carry credentials (they would be replicated to every site)');
   }
   if (!HTTP_URL.test(url)) throw new SpecError('spec.source.url', `spec.source.url must be an http:// or https:// URL`);
-  const result: ImageSource = { url };
+  const result: CatalogImageSource = { url };
   const sha256 = readDigest(source, 'sha256', 64);
   const sha512 = readDigest(source, 'sha512', 128);
   if (sha256 === undefined && sha512 === undefined) {
@@ -107,7 +107,26 @@ function readSource(spec: Fields): ImageSource {
   }
   if (sha256 !== undefined) result.sha256 = sha256;
   if (sha512 !== undefined) result.sha512 = sha512;
-  return result;
+  const kind = readEnum(source, 'kind', 'spec.source', IMAGE_SOURCE_KINDS, 'url');
+  if (kind === 'url') {
+    if (source.blob !== undefined || source.origin !== undefined) throw new SpecError('spec.source.blob', 'spec.source.blob and origin belong to kind file or glance');
+    if (url.startsWith(blobSourceUrl(''))) throw new SpecError('spec.source.url', `spec.source.url: ${BLOB_SOURCE_HOST} names blob-store bits, which need kind file or glance`);
+    return result;
+  }
+  return readBlobSource(source, result, kind);
+}
+
+/** The peer-network part of a source: both digests, the blob, its origin, and the URL that names the blob. */
+function readBlobSource(source: Fields, result: CatalogImageSource, kind: ImageSourceKind): CatalogImageSource {
+  if (result.sha256 === undefined || result.sha512 === undefined) throw new SpecError('spec.source.sha512', `spec.source of kind ${kind} needs both sha256 and sha512`);
+  const blob = expectObject(source.blob, 'spec.source.blob');
+  rejectUnknownFields(blob, ['root', 'size', 'md5'], 'spec.source.blob');
+  const root = checkString(blob.root, 'spec.source.blob.root', { min: 64, max: 64, pattern: /^[0-9a-f]+$/, patternHint: '64 lower-case hexadecimal digits' });
+  const size = readInt(blob, 'size', 'spec.source.blob', { min: 0, max: Number.MAX_SAFE_INTEGER });
+  const md5 = checkString(blob.md5, 'spec.source.blob.md5', { min: 32, max: 32, pattern: /^[0-9a-f]+$/, patternHint: '32 lower-case hexadecimal digits' });
+  const origin = readString(source, 'origin', 'spec.source', { min: 1, max: 64 });
+  if (result.url !== blobSourceUrl(root)) throw new SpecError('spec.source.url', `spec.source.url of a blob must be ${blobSourceUrl(root)}`);
+  return { ...result, kind, blob: { root, size, md5 }, origin };
 }
 
 function readDigest(source: Fields, key: 'sha256' | 'sha512', hexChars: number): string | undefined {

@@ -119,6 +119,28 @@ export class AdminClient {
     }
   }
 
+  /** A raw body (a blob upload part): sent once, never retried (the agent refuses a part out of order). */
+  async putBytes<T>(path: string, bytes: Uint8Array): Promise<T> {
+    let response;
+    try {
+      response = await this.client.request({ method: 'PUT', path, headers: { accept: 'application/json', 'content-type': 'application/octet-stream' }, body: bytes });
+    } catch (error) {
+      throw this.describeFailure(classify(error as NodeJS.ErrnoException), undefined);
+    }
+    const parsed = parseJson(await readLimited(response.body));
+    if (response.statusCode >= 200 && response.statusCode < 300) return parsed as T;
+    throw apiErrorOf(response.statusCode, parsed, 'PUT', path);
+  }
+
+  /** A DELETE that is not a catalog write (abandoning an upload). */
+  async deleteOther<T>(path: string): Promise<T> {
+    try {
+      return await this.send<T>('DELETE', path, undefined);
+    } catch (error) {
+      throw this.describeFailure(error, undefined);
+    }
+  }
+
   async close(): Promise<void> {
     await this.client.close().catch(() => undefined);
   }

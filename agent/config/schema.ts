@@ -8,7 +8,7 @@ import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names
 import type { StringRule } from '../catalog/spec-reader.js';
 import { LOG_LEVELS } from '../ops/logger.js';
 import { DEFAULT_HEAP_GROWTH_PERCENT, MAX_HEAP_GROWTH_PERCENT, MIN_HEAP_GROWTH_PERCENT } from '../ops/memory.js';
-import { describeValue, expecting, integerIn, oneOf, patternString } from './expect.js';
+import { describeValue, expecting, integerIn, oneOf, patternString, positiveInteger } from './expect.js';
 import { checkMultiaddr } from './multiaddr.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/stackraft/agent.yaml';
@@ -24,6 +24,8 @@ export const CONFIG_DEFAULTS = {
   logLevel: 'info',
   openstackInterface: 'public',
   heapGrowthPercent: DEFAULT_HEAP_GROWTH_PERCENT,
+  /** The blob store's bound (image bits replicated over the peer network): 64 GiB. */
+  blobMaxBytes: 64 * 1024 ** 3,
 } as const;
 
 const CLUSTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -180,6 +182,19 @@ export const agentConfigSchema = z.strictObject(
           ).default(CONFIG_DEFAULTS.heapGrowthPercent),
         },
         expecting('a mapping with heapGrowthPercent'),
+      )
+      .prefault({}),
+    /** Image bits over the peer network (agent/blobs): the store's bound and this site's rate caps. */
+    blobs: z
+      .strictObject(
+        {
+          maxBytes: positiveInteger().default(CONFIG_DEFAULTS.blobMaxBytes),
+          /** Bytes per second this site serves to members, in total (absent: no cap). */
+          uploadBytesPerSecond: positiveInteger().optional(),
+          /** Bytes per second this site fetches from members, in total (absent: no cap). */
+          downloadBytesPerSecond: positiveInteger().optional(),
+        },
+        expecting('a mapping with maxBytes, uploadBytesPerSecond, downloadBytesPerSecond'),
       )
       .prefault({}),
   },

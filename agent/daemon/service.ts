@@ -8,6 +8,7 @@ import {
   type BackupView,
   type JsonObject,
   type LeaderTransferOutcome,
+  type BlobStateView,
   type MemberView,
   type ReadOptions,
   type ReadOutcome,
@@ -28,6 +29,8 @@ import type { AgentMetrics } from '../ops/metrics.js';
 import type { CatalogWriteOutcome, CatalogWriter } from '../write/catalog-writer.js';
 import { takeBackup } from '../recovery/take-backup.js';
 import type { ChangeFeed } from '../watch/change-feed.js';
+import type { SiteBlobs } from '../blobs/site-blobs.js';
+import { BlobUploads } from '../blobs/uploads.js';
 import { setHealthGauges } from './health-gauges.js';
 import { toSyncStatusView } from './sync-view.js';
 
@@ -54,6 +57,8 @@ export interface ServiceParts {
   epochMs?: () => number;
   /** Committed resource changes, for watch. */
   changes: ChangeFeed;
+  /** The site's blob part (agent/blobs/site-blobs.ts), when it has one: guards blob-sourced image writes. */
+  blobs?: SiteBlobs;
 }
 
 /** How often a leader transfer checks whether the target has taken over. */
@@ -67,7 +72,23 @@ export class DaemonService implements AgentService {
   private readonly badFramesExported = new Map<string, number>();
   private gaterRefusalsExported = 0;
 
-  constructor(private readonly p: ServiceParts) {}
+  readonly blobUploads?: BlobUploads;
+
+  constructor(private readonly p: ServiceParts) {
+    const blobs = p.blobs;
+    if (blobs !== undefined) this.blobUploads = new BlobUploads(blobs.store, p.clock, (root) => blobs.uploaded(root));
+  }
+
+  blobState(root: string): BlobStateView {
+    const store = this.p.blobs?.store;
+    return {
+      root,
+      site: this.p.site,
+      heldBytes: store?.heldBytes(root) ?? 0,
+      totalBytes: store?.manifest(root)?.size ?? null,
+      fetch: this.p.blobs?.progress(root) ?? null,
+    };
+  }
 
   async status(): Promise<StatusView> {
     const st = this.p.replica.status();
@@ -111,6 +132,8 @@ export class DaemonService implements AgentService {
   }
 
   async write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome> {
+    const blobRefusal = (await this.p.blobs?.refuseWrite(ops)) ?? null;
+    if (blobRefusal !== null) return { status: 'refused', code: 'INVALID', message: blobRefusal };
     const started = this.p.clock.now();
     const outcome = await this.p.writer.write(ops.map(toCatalogOp), {
       clientId: options.clientId,

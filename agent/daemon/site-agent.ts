@@ -23,6 +23,11 @@ import type { SitePorts, SiteSettings } from '../site/ports.js';
 import { realClock } from './real-clock.js';
 import { directoryKey, directoryMembers, type SeedPeer } from './site-directory.js';
 import { cliVersion } from '../cli/version.js';
+import { nodeBlobDisk } from '../blobs/disk.js';
+import { localBlobSource } from '../blobs/local-source.js';
+import { realRateClock } from '../blobs/rate.js';
+import { BlobStore } from '../blobs/store.js';
+import { libp2pBlobStreams } from '../transport/blob-streams.js';
 import { readClusterIncarnation } from '../recovery/incarnation.js';
 import { pendingRecoveryProblem } from '../recovery/seed-store.js';
 
@@ -67,7 +72,10 @@ export class SiteAgent {
 
   static async start(config: AgentConfig, logger: AgentLogger, options: StartOptions): Promise<SiteAgent> {
     // The cloud driver first, so a bad clouds.yaml stops the agent before it opens anything.
-    const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }));
+    // The driver opens blob-sourced images from the site's blob store, which exists once the site is open.
+    let siteRef: Site | null = null;
+    const localSource = localBlobSource({ store: () => siteRef?.blobs?.store ?? null, progress: (root) => siteRef?.blobs?.progress(root) });
+    const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }), localSource);
     const pendingRecovery = await pendingRecoveryProblem(config.dataDir);
     if (pendingRecovery !== null) throw new Error(pendingRecovery);
     const { incarnation } = await readClusterIncarnation(config.dataDir);
@@ -90,7 +98,8 @@ export class SiteAgent {
       ...(config.listen.every((a) => a.startsWith('/ip4/127.')) ? { inboundConnectionsPerHostPerSecond: LOOPBACK_INBOUND_PER_SECOND } : {}),
     });
     const agent = new SiteAgent(config, logger, peerId, store, transport);
-    const site = await Site.open({ ...siteSettings(config, peerId, options), incarnation }, agent.ports(cloud), {
+    const blobStore = await BlobStore.open(nodeBlobDisk(join(config.dataDir, 'blobs')), { maxBytes: config.blobs.maxBytes, logger: logger.child({ component: 'blobs' }) });
+    const site = await Site.open({ ...siteSettings(config, peerId, options), incarnation }, agent.ports(cloud, blobStore), {
       onApplied: () => agent.refreshDirectory(),
       // A removal takes a site's seed entry out of the directory too (revocation): see directoryMembers.
       onConfChangeApplied: () => agent.refreshDirectory(),
@@ -101,6 +110,7 @@ export class SiteAgent {
       },
     });
     agent.site = site;
+    siteRef = site;
     await transport.start();
     agent.refreshDirectory();
     site.start();
@@ -113,7 +123,7 @@ export class SiteAgent {
   }
 
   /** The daemon's parts: wall clock, LevelDB, libp2p, the configured cloud. */
-  private ports(cloud: SitePorts['cloud']): SitePorts {
+  private ports(cloud: SitePorts['cloud'], blobStore: BlobStore): SitePorts {
     const { config, transport, logger } = this;
     return {
       clock: realClock,
@@ -134,6 +144,15 @@ export class SiteAgent {
       },
       logger,
       componentLogger: (component) => logger.child({ component }),
+      blobs: {
+        store: blobStore,
+        streams: libp2pBlobStreams(transport),
+        rateClock: realRateClock,
+        settings: {
+          ...(config.blobs.uploadBytesPerSecond !== undefined ? { uploadBytesPerSecond: config.blobs.uploadBytesPerSecond } : {}),
+          ...(config.blobs.downloadBytesPerSecond !== undefined ? { downloadBytesPerSecond: config.blobs.downloadBytesPerSecond } : {}),
+        },
+      },
     };
   }
 

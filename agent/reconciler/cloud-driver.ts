@@ -12,6 +12,7 @@ import {
   resolveCloudConfig,
   type CloudDriver,
   type DriverLogger,
+  type OpenStackDriverOptions,
 } from '../../drivers/index.js';
 
 /** Credentials every mock cloud accepts (drivers/mock-server.ts: user admin, password admin, project admin). */
@@ -30,17 +31,17 @@ export function mockCloudEnvironment(url: string): Record<string, string> {
 }
 
 /** Undefined for `type: none`. Throws CloudConfigError (naming the file and field) on a bad clouds.yaml. */
-export function cloudDriverFromConfig(cloud: AgentConfig['cloud'], logger?: DriverLogger): CloudDriver | undefined {
+export function cloudDriverFromConfig(cloud: AgentConfig['cloud'], logger?: DriverLogger, localSource?: OpenStackDriverOptions['localSource']): CloudDriver | undefined {
   switch (cloud.type) {
     case 'none':
       return undefined;
     case 'mock':
       if (cloud.url === undefined) return new MemoryCloud({ logger });
-      return createOpenStackDriver({ env: mockCloudEnvironment(cloud.url), logger });
+      return createOpenStackDriver({ env: mockCloudEnvironment(cloud.url), logger, localSource });
     case 'openstack': {
       const resolved = resolveCloudConfig({ cloud: cloud.cloud, cloudsYamlPath: cloud.cloudsYaml });
       const config = { ...resolved, interface: cloud.interface, ...(cloud.region === undefined ? {} : { regionName: cloud.region }) };
-      return new OpenStackDriver(config, { logger });
+      return new OpenStackDriver(config, { logger, localSource });
     }
   }
 }

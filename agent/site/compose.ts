@@ -12,6 +12,7 @@ import { SiteReconciler } from '../reconciler/index.js';
 import { CatalogWriter } from '../write/catalog-writer.js';
 import { ChangeFeed, MAX_WATCH_EVENTS } from '../watch/change-feed.js';
 import { feedChanges } from '../watch/feed-changes.js';
+import { SiteBlobs } from '../blobs/site-blobs.js';
 import { Housekeeping } from './housekeeping.js';
 import { relayInLearnersRegion } from './relay-choice.js';
 import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
@@ -30,6 +31,8 @@ export class Site {
     readonly reconciler: SiteReconciler | null,
     /** Committed resource changes, for watch. */
     readonly changes: ChangeFeed,
+    /** null for a site built without blob ports. */
+    readonly blobs: SiteBlobs | null = null,
   ) {}
 
   /**
@@ -43,6 +46,7 @@ export class Site {
     // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
     const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });
     let reconciler: SiteReconciler | null = null;
+    let blobs: SiteBlobs | null = null;
     const replica = await Replica.open(
       {
         ...settings.replica,
@@ -54,12 +58,16 @@ export class Site {
         clock: ports.clock,
         store: ports.store,
         transport: ports.transport,
-        stateMachine: notifyOnRestore(feedChanges(observers.wrapStateMachine?.(catalog) ?? catalog, catalog, changes), () => reconciler?.catalogChanged()),
+        stateMachine: notifyOnRestore(feedChanges(observers.wrapStateMachine?.(catalog) ?? catalog, catalog, changes), () => {
+          reconciler?.catalogChanged();
+          blobs?.catalogChanged();
+        }),
         logger,
         hooks: {
           onApplied: (entry, result) => {
             observers.onApplied?.(entry, result);
             reconciler?.catalogChanged();
+            blobs?.catalogChanged();
           },
           onConfChangeApplied: (change, entry) => observers.onConfChangeApplied?.(change, entry),
           onRoleChange: (role, term, leader) => {
@@ -99,6 +107,18 @@ export class Site {
         reportTimeoutMs: settings.reportTimeoutMs,
       });
     }
+    if (ports.blobs !== undefined) {
+      blobs = new SiteBlobs({
+        site: settings.profile.name,
+        clusterId: settings.clusterId,
+        catalog,
+        ...ports.blobs,
+        clock: ports.clock,
+        rttMs: ports.links.rttMs,
+        logger: ports.componentLogger?.('blobs') ?? logger,
+      });
+      blobs.registerMetrics(metrics.registry);
+    }
     const service = new DaemonService({
       clusterId: settings.clusterId,
       site: settings.profile.name,
@@ -113,8 +133,9 @@ export class Site {
       epochMs: ports.epochMs,
       changes,
       ...ports.links,
+      ...(blobs !== null ? { blobs } : {}),
     });
-    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes);
+    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes, blobs);
   }
 
   /** Starts the replica, then the housekeeping loop and the reconciler (the transport is already listening). */
@@ -122,6 +143,7 @@ export class Site {
     this.replica.start();
     this.housekeeping.start();
     this.reconciler?.start();
+    this.blobs?.start();
   }
 
   /** Graceful stop: housekeeping, the reconciler (bounded wait for a cloud call), then the replica. */
@@ -129,6 +151,7 @@ export class Site {
     this.stopping ??= (async () => {
       this.changes.close();
       this.housekeeping.stop();
+      this.blobs?.stop();
       await this.reconciler?.stop();
       await this.replica.stop();
     })();
@@ -141,6 +164,7 @@ export class Site {
    */
   halt(): void {
     this.housekeeping.stop();
+    this.blobs?.stop();
     this.reconciler?.halt();
   }
 }

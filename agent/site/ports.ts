@@ -7,6 +7,19 @@ import type { ConfChange, Entry, Role } from '../../consensus/types.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import type { ReconcilerOptions } from '../reconciler/index.js';
 import type { Catalog } from '../catalog/index.js';
+import type { BlobStreams } from '../blobs/ports.js';
+import type { RateClock } from '../blobs/rate.js';
+import type { SiteBlobSettings } from '../blobs/site-blobs.js';
+import type { BlobStore } from '../blobs/store.js';
+
+/** A site's blob parts (agent/blobs): where its blobs live and how it reaches members' blob servers. */
+export interface BlobPorts {
+  store: BlobStore;
+  streams: BlobStreams;
+  /** Time for transfer rates and caps (real in the daemon). */
+  rateClock: RateClock;
+  settings?: SiteBlobSettings;
+}
 
 /** Who this site is, as its own `site` record says. */
 export interface SiteProfile {
@@ -46,6 +59,8 @@ export interface SitePorts {
   logger: Logger;
   /** A logger for one component (`reconciler`, ...); the parent logger when absent. */
   componentLogger?(component: string): Logger;
+  /** Image bits over the peer network; a site without them holds no blobs (URL sources only). */
+  blobs?: BlobPorts;
 }
 
 export interface SiteSettings {

@@ -1,13 +1,14 @@
 // The OpenStack driver: CloudDriver over Keystone, Glance, Nova, Cinder and Neutron, through one
 // undici Agent (a keep-alive connection pool per origin) with request timeouts and retries.
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { Agent, interceptors } from 'undici';
 import { CloudConfigError, CloudError } from '../errors.js';
 import { transferImageBits } from '../image-transfer.js';
 import { DEFAULT_RETRY_POLICY, type RetryContext, type RetryPolicy } from '../retry.js';
 import { ServiceDriver } from '../service-driver.js';
 import type { ServiceApis } from '../service-api.js';
-import { realSleep, silentDriverLogger, type DriverLogger, type Sleep } from '../types.js';
+import { realSleep, silentDriverLogger, type DriverLogger, type ImageSource, type Sleep } from '../types.js';
 import { resolveCloudConfig, type EndpointKind, type OpenStackCloudConfig, type ResolveCloudConfigOptions } from './config.js';
 import { glanceImageApi, glanceRoot } from './glance.js';
 import { HttpClient } from './http.js';
@@ -40,6 +41,11 @@ export interface OpenStackDriverOptions {
   sleep?: Sleep;
   now?: () => number;
   logger?: DriverLogger;
+  /**
+   * Opens the bits of a source the caller holds itself (the agent's blob store), or answers
+   * undefined to have the source's URL downloaded. The bits pass the same digest checks either way.
+   */
+  localSource?: (source: ImageSource) => Promise<Readable> | undefined;
 }
 
 export const DEFAULT_OPENSTACK_OPTIONS = {
@@ -115,7 +121,9 @@ export class OpenStackDriver extends ServiceDriver {
     }
     const agent = buildAgent(config, o);
     const sourceDispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
-    const fetchSource = undiciSourceFetcher(sourceDispatcher, { headersTimeoutMs: o.requestTimeoutMs, idleTimeoutMs: o.sourceIdleTimeoutMs });
+    const fetchUrl = undiciSourceFetcher(sourceDispatcher, { headersTimeoutMs: o.requestTimeoutMs, idleTimeoutMs: o.sourceIdleTimeoutMs });
+    const localSource = options.localSource;
+    const fetchSource = (source: ImageSource) => localSource?.(source) ?? fetchUrl(source);
     // resolveApis needs `this`, which does not exist until super() returns.
     let self: OpenStackDriver | undefined;
     super({

@@ -48,6 +48,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       log: { level: 'info' },
       metrics: { listen: null },
       memory: { heapGrowthPercent: 50 },
+      blobs: { maxBytes: 64 * 1024 ** 3 },
     });
   });
 

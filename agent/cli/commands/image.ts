@@ -4,6 +4,8 @@ import type { JsonObject, ResourceView } from '../../admin/service.js';
 import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_DEFAULTS, IMAGE_VISIBILITIES, type ImageField } from '../../admin/vocabulary.js';
 import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
+import { blobSourceUrl } from '../../catalog/types.js';
+import { uploadFile } from '../upload.js';
 import type { Column } from '../output.js';
 import {
   listCommand,
@@ -43,6 +45,7 @@ const specColumns: Record<ImageField, Column<ResourceView>[]> = {
   protected: [{ header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? IMAGE_DEFAULTS.protected }],
   source: [
     { header: 'Source URL', key: 'source_url', get: (r) => source(r).url },
+    { header: 'Source', key: 'source_kind', get: (r) => `${String(source(r).kind ?? 'url')}${source(r).origin ? ` from ${String(source(r).origin)}` : ''}` },
     { header: 'Checksum', key: 'checksum', get: (r) => (source(r).sha512 ? `sha512:${String(source(r).sha512)}` : source(r).sha256 ? `sha256:${String(source(r).sha256)}` : '') },
   ],
   properties: [{ header: 'Properties', key: 'properties', get: (r) => r.spec.properties ?? {} }],
@@ -81,6 +84,24 @@ function sourceUrl(ctx: CommandContext): string {
   return text;
 }
 
+/** Uploads --file to the agent's blob store; the source names the blob, with this site as its origin. */
+async function fileSource(ctx: CommandContext): Promise<JsonObject> {
+  if (ctx.has('source-url')) throw new UsageError('give one of --source-url and --file, not both', ctx.command.words.join(' '));
+  const given: { sha256?: string; sha512?: string } = {};
+  if (ctx.has('sha256') || ctx.has('sha512')) Object.assign(given, ctx.has('sha256') && ctx.has('sha512') ? { sha256: ctx.str('sha256')!.toLowerCase(), sha512: ctx.str('sha512')!.toLowerCase() } : digest(ctx));
+  const client = ctx.client();
+  const { site } = await client.get<{ site: string }>('/v1/status');
+  const blob = await uploadFile(client, ctx.str('file')!, given);
+  return {
+    kind: 'file',
+    url: blobSourceUrl(blob.root),
+    sha256: blob.sha256,
+    sha512: blob.sha512,
+    blob: { root: blob.root, size: blob.size, md5: blob.md5 },
+    origin: site,
+  };
+}
+
 const create: CommandSpec = {
   words: [KIND, 'create'],
   summary: 'create an image on every site its placement selects (each site imports it from the source URL)',
@@ -91,7 +112,8 @@ const create: CommandSpec = {
     id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (required)' },
     'disk-format': { type: 'string', value: 'FORMAT', help: `disk format (required): ${DISK_FORMATS.join(', ')}` },
     'container-format': { type: 'string', value: 'FORMAT', help: `container format (required): ${CONTAINER_FORMATS.join(', ')}` },
-    'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (required)' },
+    'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (this or --file is required)' },
+    file: { type: 'string', value: 'PATH', help: 'upload this file to this site; every placed site gets it over the peer network' },
     sha256: { type: 'string', value: 'HEX', help: 'SHA-256 of the image data (this or --sha512 is required)' },
     sha512: { type: 'string', value: 'HEX', help: 'SHA-512 of the image data' },
     public: { type: 'boolean', help: 'visible to every project (default)' },
@@ -111,7 +133,7 @@ const create: CommandSpec = {
       name: ctx.positionals[0],
       diskFormat: parseChoice('disk-format', requireOption(ctx, 'disk-format'), DISK_FORMATS),
       containerFormat: parseChoice('container-format', requireOption(ctx, 'container-format'), CONTAINER_FORMATS),
-      source: { url: sourceUrl(ctx), ...digest(ctx) },
+      source: ctx.has('file') ? await fileSource(ctx) : { url: sourceUrl(ctx), ...digest(ctx) },
       visibility: exclusiveFlags(ctx, IMAGE_VISIBILITIES) ?? IMAGE_DEFAULTS.visibility,
       minDisk: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : IMAGE_DEFAULTS.minDisk,
       minRam: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : IMAGE_DEFAULTS.minRam,

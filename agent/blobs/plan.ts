@@ -1,0 +1,63 @@
+// Which blobs this site needs, who holds them, and which it may drop: read from the catalog, never
+// guessed. A blob-sourced image needs its blob at every placed site until that site reports the
+// image in-sync at its current revision (then the bits are in its Glance). Holders are the image's
+// origin and the placed sites that report it in-sync (they held it whole to get there; one that has
+// since dropped it answers NOT_HELD and the fetcher asks the next). A site keeps a blob while it
+// needs it, while it is the origin, or while it holds it and a placed site still needs it.
+import type { Catalog } from '../catalog/index.js';
+import { placementSelects } from '../catalog/placement.js';
+import type { ResourceOf } from '../catalog/types.js';
+
+export interface BlobNeed {
+  imageId: string;
+  root: string;
+  size: number;
+  holders: string[];
+}
+
+export interface BlobPlan {
+  /** Blobs this site must have (its Glance does not hold the image at the current revision yet). */
+  needed: BlobNeed[];
+  /** Roots this site keeps; anything else in its store may be removed. */
+  keep: Set<string>;
+}
+
+export function blobPlan(catalog: Catalog, self: string, held: ReadonlySet<string>): BlobPlan {
+  const sites = catalog.sites();
+  const needed: BlobNeed[] = [];
+  const keep = new Set<string>();
+  for (const image of catalog.list('image')) {
+    const blob = image.spec.source.blob;
+    if (blob === undefined) continue;
+    const placed = image.placement === undefined ? [] : sites.filter((s) => placementSelects(image.placement!, s.spec)).map((s) => s.id);
+    const inSync = inSyncSites(catalog, image);
+    const waiting = placed.filter((s) => !inSync.has(s));
+    const origin = image.spec.source.origin;
+    if (waiting.includes(self)) {
+      needed.push({ imageId: image.id, root: blob.root, size: blob.size, holders: holdersOf(origin, inSync, self) });
+      keep.add(blob.root);
+    }
+    if (origin === self || (held.has(blob.root) && waiting.length > 0)) keep.add(blob.root);
+  }
+  return { needed, keep };
+}
+
+/** Holders of one image's blob as the catalog says now (asked again at every fetch round). */
+export function blobHolders(catalog: Catalog, imageId: string, self: string): string[] {
+  const image = catalog.get('image', imageId);
+  if (image?.spec.source.blob === undefined) return [];
+  return holdersOf(image.spec.source.origin, inSyncSites(catalog, image), self);
+}
+
+function holdersOf(origin: string | undefined, inSync: ReadonlySet<string>, self: string): string[] {
+  return [...new Set([...(origin === undefined ? [] : [origin]), ...inSync])].filter((s) => s !== self);
+}
+
+function inSyncSites(catalog: Catalog, image: ResourceOf<'image'>): Set<string> {
+  return new Set(
+    catalog
+      .syncStatus({ kind: 'image', id: image.id })
+      .filter((e) => e.state === 'in-sync' && e.revision === image.revision)
+      .map((e) => e.site),
+  );
+}

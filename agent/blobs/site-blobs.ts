@@ -1,0 +1,194 @@
+// A site's blob part, built by agent/site/compose.ts from the ports it is given (a blob store and
+// the peer streams): the server that answers members, the fetcher, and the loop that reads the
+// catalog (plan.ts), fetches what this site needs, and removes what no placed site needs any more.
+// It also guards writes (a blob-sourced image is written only at its origin, once the origin holds
+// the whole verified blob) and exports the blob metrics.
+import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import type { Catalog } from '../catalog/index.js';
+import { BlobFetcher, type BlobFetchLimits, type BlobFetchProgress } from './fetcher.js';
+import { blobHolders, blobPlan } from './plan.js';
+import type { BlobStreams } from './ports.js';
+import { ByteRateLimit, type RateClock } from './rate.js';
+import { BlobServer, type BlobServerLimits } from './server.js';
+import type { BlobStore } from './store.js';
+
+/** How often the loop re-reads the catalog when nothing wakes it. */
+export const BLOB_REPLAN_MS = 2_000;
+/** Blobs fetched at once (each with its own chunk parallelism inside the fetcher's site-wide bound). */
+export const MAX_CONCURRENT_BLOB_FETCHES = 4;
+/** An upload is kept this long for its image write to commit before garbage collection may take it. */
+export const UPLOAD_GRACE_MS = 10 * 60_000;
+/** Uploads remembered for that grace (oldest forgotten first). */
+const MAX_RECENT_UPLOADS = 64;
+
+export interface SiteBlobSettings {
+  /** Caps on this site's blob traffic, bytes per second each way (absent: no cap). */
+  uploadBytesPerSecond?: number;
+  downloadBytesPerSecond?: number;
+  fetch?: Partial<BlobFetchLimits>;
+  serve?: Partial<BlobServerLimits>;
+}
+
+export interface SiteBlobsDeps {
+  site: string;
+  clusterId: string;
+  catalog: Catalog;
+  store: BlobStore;
+  streams: BlobStreams;
+  clock: Clock;
+  rateClock: RateClock;
+  rttMs(member: string): number | undefined;
+  logger: Logger;
+  settings?: SiteBlobSettings;
+}
+
+export class SiteBlobs {
+  readonly server: BlobServer;
+  readonly fetcher: BlobFetcher;
+  private readonly running = new Set<string>();
+  private readonly recentUploads = new Map<string, number>();
+  private timer: TimerHandle | null = null;
+  private stopped = true;
+  private ticking = false;
+
+  constructor(private readonly deps: SiteBlobsDeps) {
+    const s = deps.settings ?? {};
+    this.server = new BlobServer({
+      clusterId: deps.clusterId,
+      store: deps.store,
+      limits: s.serve,
+      ...(s.uploadBytesPerSecond ? { uploadLimit: new ByteRateLimit(s.uploadBytesPerSecond, deps.rateClock) } : {}),
+      logger: deps.logger,
+    });
+    this.fetcher = new BlobFetcher({
+      clusterId: deps.clusterId,
+      store: deps.store,
+      streams: deps.streams,
+      rttMs: deps.rttMs,
+      limits: s.fetch,
+      ...(s.downloadBytesPerSecond ? { downloadLimit: new ByteRateLimit(s.downloadBytesPerSecond, deps.rateClock) } : {}),
+      now: deps.rateClock.now,
+      sleep: deps.rateClock.sleep,
+      logger: deps.logger,
+    });
+    deps.streams.serve((stream, member) => this.server.handle(stream, member));
+  }
+
+  get store(): BlobStore {
+    return this.deps.store;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** The catalog changed: look again soon. */
+  catalogChanged(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  progress(root: string): BlobFetchProgress | undefined {
+    return this.fetcher.progress(root);
+  }
+
+  /** A blob just uploaded here: kept while its image write is on its way. */
+  uploaded(root: string): void {
+    this.recentUploads.delete(root);
+    this.recentUploads.set(root, this.deps.clock.now());
+    while (this.recentUploads.size > MAX_RECENT_UPLOADS) this.recentUploads.delete(this.recentUploads.keys().next().value!);
+  }
+
+  /**
+   * Why a write may not be proposed here, or null: an image put whose source names a blob must be
+   * made at the blob's origin, and the origin must hold the whole verified blob with the digests
+   * and size the source states.
+   */
+  async refuseWrite(ops: ReadonlyArray<{ op: string; kind: string; spec?: unknown }>): Promise<string | null> {
+    for (const op of ops) {
+      if (op.op !== 'put' || op.kind !== 'image') continue;
+      const source = (op.spec as { source?: { blob?: { root?: unknown; size?: unknown }; origin?: unknown; sha256?: unknown; sha512?: unknown } } | undefined)?.source;
+      if (source?.blob === undefined) continue;
+      const root = String(source.blob.root);
+      if (source.origin !== this.deps.site) return `an image whose bits are blob ${root} must be written at its origin site ${String(source.origin)}, not at ${this.deps.site}`;
+      const manifest = this.deps.store.manifest(root);
+      if (manifest === undefined || !(await this.deps.store.isComplete(root))) return `site ${this.deps.site} does not hold blob ${root} whole; upload it first`;
+      if (manifest.size !== source.blob.size || manifest.sha256 !== source.sha256 || manifest.sha512 !== source.sha512) {
+        return `blob ${root} holds ${manifest.size} bytes with sha256 ${manifest.sha256}; the image source says otherwise`;
+      }
+    }
+    return null;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer?.cancel();
+    this.timer = this.deps.clock.setTimer(delayMs, () => {
+      this.timer = null;
+      void this.tick().finally(() => {
+        if (!this.stopped && this.timer === null) this.schedule(BLOB_REPLAN_MS);
+      });
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const { catalog, site, store } = this.deps;
+      const plan = blobPlan(catalog, site, new Set(store.roots()));
+      for (const need of plan.needed) {
+        if (this.running.has(need.root) || this.running.size >= MAX_CONCURRENT_BLOB_FETCHES) continue;
+        if (await store.isComplete(need.root)) continue;
+        this.running.add(need.root);
+        void this.fetcher
+          .fetch(need.root, () => blobHolders(catalog, need.imageId, site))
+          .then(
+            () => this.deps.logger.info({ image: need.imageId, blob: need.root, bytes: need.size }, 'blob fetched and verified'),
+            (err: Error) => this.deps.logger.warn({ image: need.imageId, blob: need.root, err: err.message }, 'blob fetch failed; retried at the next round'),
+          )
+          .finally(() => {
+            this.running.delete(need.root);
+            this.catalogChanged();
+          });
+      }
+      const now = this.deps.clock.now();
+      for (const [root, at] of this.recentUploads) {
+        if (now - at > UPLOAD_GRACE_MS) this.recentUploads.delete(root);
+        else plan.keep.add(root);
+      }
+      for (const root of this.running) plan.keep.add(root);
+      const freed = await store.retainOnly(plan.keep);
+      if (freed.blobs > 0) this.deps.logger.info(freed, 'blob store: removed blobs no placed site needs');
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'blob loop failed; trying again at the next round');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Blob series on the agent's registry (read when scraped). */
+  registerMetrics(registry: Registry): void {
+    const registers = [registry];
+    const { store } = this.deps;
+    new Gauge({ name: 'stackraft_blob_store_bytes', help: 'Bytes of chunks in this site’s blob store.', registers, collect() { this.set(store.usage().bytes); } });
+    new Gauge({ name: 'stackraft_blob_store_max_bytes', help: 'The blob store’s configured bound.', registers, collect() { this.set(store.usage().maxBytes); } });
+    new Gauge({ name: 'stackraft_blob_store_blobs', help: 'Blobs (manifests) in this site’s blob store.', registers, collect() { this.set(store.usage().blobs); } });
+    const counter = (name: string, help: string, read: () => number) => {
+      let exported = 0;
+      new Counter({ name, help, registers, collect() { const now = read(); if (now > exported) this.inc(now - exported); exported = now; } });
+    };
+    counter('stackraft_blob_served_bytes_total', 'Blob bytes this site served to members.', () => this.server.counters.bytesServed);
+    counter('stackraft_blob_fetched_bytes_total', 'Verified blob bytes this site fetched from members.', () => this.fetcher.counters.bytesFetched);
+    counter('stackraft_blob_bad_chunks_total', 'Chunks members served that failed verification.', () => this.fetcher.counters.badChunks);
+    counter('stackraft_blob_corrupt_chunks_on_disk_total', 'Chunks found damaged in this site’s blob store (removed and fetched again).', () => store.counters.corruptChunksOnDisk);
+    counter('stackraft_blob_store_full_total', 'Blob writes refused because the store or its disk was full.', () => store.counters.fullRefusals);
+  }
+}
