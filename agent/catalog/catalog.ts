@@ -7,11 +7,12 @@ import { deepFreeze } from './codec.js';
 import { decodeCommand, type ReceivedCommand } from './command.js';
 import { DEFAULT_MAX_SESSIONS } from './limits.js';
 import { placementSelects } from './placement.js';
-import { decodeRecord, metaPut, resourceKey, resourcePut, sessionKey, sessionPut, syncPut } from './records.js';
+import { decodeRecord, metaPut, resourceKey, resourcePut, sessionKey, sessionPut } from './records.js';
 import { Draft, ResourceStore } from './resource-store.js';
 import { advancedSession, SessionTable, type SeqFate } from './sessions.js';
 import { encodeSnapshotImage, decodeSnapshotImage } from './snapshot-image.js';
-import { ReportError, SyncStatusTable, parseSyncReports, type SyncStatusFilter } from './sync-status.js';
+import { ReportError, SyncStatusTable, parseSyncDigest, parseSyncReports, type SyncStatusFilter, type SyncWorld } from './sync-status.js';
+import { SpecError } from './spec-reader.js';
 import { executeWriteOps } from './write-ops.js';
 import {
   PLACED_KINDS,
@@ -21,6 +22,7 @@ import {
   type ResourceKind,
   type ResourceOf,
   type Session,
+  type SiteSyncDigest,
   type SyncMatrix,
   type SyncStatusEntry,
 } from './types.js';
@@ -39,7 +41,10 @@ export interface CatalogStats {
   appliedIndex: number;
   resources: Record<ResourceKind, number>;
   sessions: number;
+  /** Stored sync exceptions (entries not covered by their site's digest). */
   syncEntries: number;
+  /** Stored sync digests (one per site that reported one). */
+  syncDigests: number;
 }
 
 const NOOP_RESULT: CommandResult = deepFreeze({ ok: true, revisions: [], noop: true });
@@ -47,7 +52,7 @@ const NOOP_RESULT: CommandResult = deepFreeze({ ok: true, revisions: [], noop: t
 export class Catalog implements StateMachine {
   private readonly resources = new ResourceStore();
   private readonly sessions: SessionTable;
-  private readonly sync = new SyncStatusTable();
+  private readonly sync = new SyncStatusTable(this.syncWorld());
   private applied = 0;
 
   constructor(options: CatalogOptions = {}) {
@@ -93,6 +98,7 @@ export class Catalog implements StateMachine {
       if (record.type === 'resource') this.resources.set(deepFreeze(record.resource));
       else if (record.type === 'session') sessions.push(deepFreeze(record.session));
       else if (record.type === 'sync') this.sync.set(record.entry);
+      else if (record.type === 'syncDigest') this.sync.setDigest(record.digest);
       else this.applied = record.appliedIndex;
     }
     this.sessions.replaceAll(sessions);
@@ -139,6 +145,11 @@ export class Catalog implements StateMachine {
     return this.sync.entries(filter);
   }
 
+  /** A site's sync digest: the revision up to which it reported everything placed on it in sync. */
+  syncDigest(site: string): Readonly<SiteSyncDigest> | undefined {
+    return this.sync.digest(site);
+  }
+
   syncMatrix(): SyncMatrix {
     return this.sync.matrix(this.sites().map((site) => site.id));
   }
@@ -165,6 +176,7 @@ export class Catalog implements StateMachine {
       resources: resources as Record<ResourceKind, number>,
       sessions: this.sessions.size,
       syncEntries: this.sync.size,
+      syncDigests: this.sync.digestCount,
     };
   }
 
@@ -173,12 +185,27 @@ export class Catalog implements StateMachine {
     const puts = [metaPut(this.applied)];
     for (const resource of this.resources.all()) puts.push(resourcePut(resource));
     for (const session of this.sessions.values()) puts.push(sessionPut(session));
-    for (const entry of this.sync.entries()) puts.push(syncPut(entry));
+    for (const put of this.sync.records()) if (put.type === 'put') puts.push(put);
     const records = puts.map((put) => [put.key, put.value] as [string, Uint8Array]);
     return records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /** Whether the catalog wants `resource` on the site named `siteName` now. */
+  isDesiredOnSite(resource: Resource, siteName: string): boolean {
+    const site = this.get('site', siteName);
+    return site !== undefined && this.isDesiredOn(resource, site);
+  }
+
   // ------------------------------------------------------------ apply internals
+
+  private syncWorld(): SyncWorld {
+    return {
+      resource: (kind, id) => this.resources.get(kind, id) as Resource | undefined,
+      site: (name) => this.resources.get('site', name),
+      isDesiredOn: (resource, site) => this.isDesiredOn(resource, site),
+      placedResources: () => PLACED_KINDS.flatMap((kind) => this.resources.list(kind) as Resource[]),
+    };
+  }
 
   private isDesiredOn(resource: Resource, site: ResourceOf<'site'>): boolean {
     if (resource.kind === 'protection-group') {
@@ -211,28 +238,31 @@ export class Catalog implements StateMachine {
   }
 
   private execute(command: ReceivedCommand, index: number, ops: RecordOp[]): CommandResult {
-    if (command.type === 'syncStatus') return this.executeSyncStatus(command.reports, command.time, ops);
+    if (command.type === 'syncStatus') return this.executeSyncStatus(command.reports, command.digest, command.time, ops);
     const draft = new Draft(this.resources);
     const result = executeWriteOps(command.ops, draft, { index, time: command.time, ...(command.forced === undefined ? {} : { forced: command.forced }) });
     if (!result.ok) return result;
+    const before = this.sync.before(draft.netChanges());
     for (const change of draft.commit()) {
       if (change.resource !== null) {
         ops.push(resourcePut(change.resource));
         continue;
       }
       ops.push({ type: 'del', key: resourceKey(change.kind, change.id) });
-      ops.push(...this.sync.markDeleted(change.kind, change.id, index, command.time));
       if (change.kind === 'site') ops.push(...this.sync.dropSite(change.id));
     }
+    ops.push(...this.sync.after(before, index, command.time));
     return result;
   }
 
-  private executeSyncStatus(rawReports: unknown, time: number, ops: RecordOp[]): CommandResult {
+  private executeSyncStatus(rawReports: unknown, rawDigest: unknown, time: number, ops: RecordOp[]): CommandResult {
     try {
-      const reports = parseSyncReports(rawReports);
-      ops.push(...this.sync.applyReports(reports, this.resources, time));
+      const digest = parseSyncDigest(rawDigest);
+      const reports = parseSyncReports(rawReports, digest !== undefined);
+      ops.push(...this.sync.applyReports(reports, digest, time));
       return { ok: true, revisions: [] };
     } catch (error) {
+      if (error instanceof SpecError) return { ok: false, code: 'VALIDATION', field: error.field, message: error.message };
       if (!(error instanceof ReportError)) throw error;
       const { field, message } = error.specError;
       if (error.index < 0) return { ok: false, code: 'VALIDATION', field, message };

@@ -13,6 +13,7 @@ import {
   type PlacementInput,
   type PutOp,
   type ResourceKind,
+  type SyncDigestReport,
   type SyncReport,
   type SyncStatusCommand,
   type ValidationFailure,
@@ -20,7 +21,7 @@ import {
   type WriteOp,
 } from './types.js';
 
-const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports', 'forced'] as const;
+const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports', 'digest', 'forced'] as const;
 /** Longest reason a forced write may record. */
 export const MAX_FORCED_REASON_CHARS = 1024;
 /** 275760-09-13, the last instant a JavaScript Date can hold. */
@@ -33,7 +34,7 @@ export function encodeCommand(command: CatalogCommand): Uint8Array {
 /** A command whose envelope is valid; ops and reports are checked when they are executed. */
 export type ReceivedCommand =
   | (CommandEnvelope & { type: 'write'; ops: unknown })
-  | (CommandEnvelope & { type: 'syncStatus'; reports: unknown });
+  | (CommandEnvelope & { type: 'syncStatus'; reports: unknown; digest?: unknown });
 
 export type DecodeCommandResult = { ok: true; command: ReceivedCommand } | { ok: false; failure: ValidationFailure };
 
@@ -66,12 +67,12 @@ export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
     if (body.forced !== undefined) envelope.forced = checkString(body.forced, 'forced', { min: 1, max: MAX_FORCED_REASON_CHARS });
     const type = body.type ?? 'write';
     if (type === 'write') {
-      if (body.reports !== undefined) throw new SpecError('reports', 'a write command carries ops, not reports');
+      if (body.reports !== undefined || body.digest !== undefined) throw new SpecError(body.reports !== undefined ? 'reports' : 'digest', 'a write command carries ops, not sync reports');
       return { ok: true, command: { ...envelope, type, ops: body.ops } };
     }
     if (type === 'syncStatus') {
       if (body.ops !== undefined) throw new SpecError('ops', 'a syncStatus command carries reports, not ops');
-      return { ok: true, command: { ...envelope, type, reports: body.reports } };
+      return { ok: true, command: { ...envelope, type, reports: body.reports, ...(body.digest === undefined ? {} : { digest: body.digest }) } };
     }
     throw new SpecError('type', `unknown command type ${JSON.stringify(type)} (known: write, syncStatus)`);
   } catch (error) {
@@ -107,6 +108,6 @@ export function writeCommand(envelope: Omit<CommandEnvelope, 'v'>, ops: WriteOp[
   return { v: CATALOG_COMMAND_VERSION, ...envelope, ops };
 }
 
-export function syncStatusCommand(envelope: Omit<CommandEnvelope, 'v'>, reports: SyncReport[]): SyncStatusCommand {
-  return { v: CATALOG_COMMAND_VERSION, ...envelope, type: 'syncStatus', reports };
+export function syncStatusCommand(envelope: Omit<CommandEnvelope, 'v'>, reports: SyncReport[], digest?: SyncDigestReport): SyncStatusCommand {
+  return { v: CATALOG_COMMAND_VERSION, ...envelope, type: 'syncStatus', reports, ...(digest === undefined ? {} : { digest }) };
 }

@@ -25,7 +25,7 @@ export {
 export { CatalogFormatError, META_KEY, decodeRecord, resourceKey, sessionKey, syncKey, type DecodedRecord } from './records.js';
 export { type SeqFate } from './sessions.js';
 export { SNAPSHOT_FORMAT } from './snapshot-image.js';
-export { DELETION_PENDING_MESSAGE, type SyncStatusFilter } from './sync-status.js';
+export { DELETION_PENDING_MESSAGE, UNPLACED_PENDING_MESSAGE, type SyncStatusFilter } from './sync-status.js';
 export { requiredLiveSites } from './write-path.js';
 export * from './types.js';
 export * from './dr-types.js';

@@ -11,12 +11,16 @@ import {
   type Resource,
   type ResourceKind,
   type Session,
+  type SiteSyncDigest,
   type SyncStatusEntry,
 } from './types.js';
 
 export const RESOURCE_PREFIX = 'r/';
 export const SESSION_PREFIX = 's/';
+/** A site's sync exceptions, one per resource that is not plainly in sync there (sync-status.ts). */
 export const SYNC_PREFIX = 'y/';
+/** One record per site: its sync digest (sync-status.ts). */
+export const SYNC_DIGEST_PREFIX = 'd/';
 export const META_KEY = 'm/catalog';
 
 /** A stored record, a snapshot image or a restore input the catalog cannot read. */
@@ -64,6 +68,14 @@ export function syncPut(entry: SyncStatusEntry): PutRecordOp {
   return { type: 'put', key: syncKey(entry.kind, entry.id, entry.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, sync: entry }) };
 }
 
+export function syncDigestKey(site: string): string {
+  return `${SYNC_DIGEST_PREFIX}${site}`;
+}
+
+export function syncDigestPut(digest: SiteSyncDigest): PutRecordOp {
+  return { type: 'put', key: syncDigestKey(digest.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, syncDigest: digest }) };
+}
+
 export function metaPut(appliedIndex: number): PutRecordOp {
   return { type: 'put', key: META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex }) };
 }
@@ -72,6 +84,7 @@ export type DecodedRecord =
   | { type: 'resource'; resource: Resource }
   | { type: 'session'; session: Session }
   | { type: 'sync'; entry: SyncStatusEntry }
+  | { type: 'syncDigest'; digest: SiteSyncDigest }
   | { type: 'meta'; appliedIndex: number };
 
 /** Throws CatalogFormatError naming the key when a record is unreadable or of an unknown version. */
@@ -97,6 +110,7 @@ export function decodeRecord(key: string, value: Uint8Array): DecodedRecord {
   if (key.startsWith(RESOURCE_PREFIX)) return { type: 'resource', resource: checkResource(body.resource, key) };
   if (key.startsWith(SESSION_PREFIX)) return { type: 'session', session: checkSession(body.session, key) };
   if (key.startsWith(SYNC_PREFIX)) return { type: 'sync', entry: checkSync(body.sync, key) };
+  if (key.startsWith(SYNC_DIGEST_PREFIX)) return { type: 'syncDigest', digest: checkSyncDigest(body.syncDigest, key) };
   throw new CatalogFormatError(`catalog record key ${key} has an unknown prefix`);
 }
 
@@ -153,4 +167,13 @@ function checkSync(value: unknown, key: string): SyncStatusEntry {
     throw new CatalogFormatError(`catalog record ${key} does not hold a sync status entry`);
   }
   return value as unknown as SyncStatusEntry;
+}
+
+function checkSyncDigest(value: unknown, key: string): SiteSyncDigest {
+  if (!isPlainObject(value) || typeof value.site !== 'string' || syncDigestKey(value.site) !== key) {
+    throw new CatalogFormatError(`catalog record ${key} does not hold a sync digest`);
+  }
+  requireIndex(value.through, key);
+  requireIndex(value.throughAt, key);
+  return value as unknown as SiteSyncDigest;
 }

@@ -298,7 +298,27 @@ export interface SyncReport {
 
 export interface SyncStatusCommand extends CommandEnvelope {
   type: 'syncStatus';
+  /** Per-resource reports: what is not plainly in sync (and what became so again). May be empty with a digest. */
   reports: SyncReport[];
+  /** The site's claim that it converged every resource placed on it up to a revision (sync-status.ts). */
+  digest?: SyncDigestReport;
+}
+
+/**
+ * "Every flavor, image and quota placed on `site` whose revision, and the site record's, is at most
+ * `through` is in sync here, except where a report (an exception) says otherwise."
+ */
+export interface SyncDigestReport {
+  site: string;
+  through: number;
+}
+
+/** What the catalog keeps per site (record `d/<site>`; the exceptions are `y/` entries of their own). */
+export interface SiteSyncDigest {
+  site: string;
+  through: number;
+  /** Command time of the report that last moved `through`. */
+  throughAt: number;
 }
 
 export type CatalogCommand = WriteCommand | SyncStatusCommand;

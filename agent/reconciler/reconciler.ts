@@ -128,6 +128,8 @@ export class Reconciler {
   private lastAudit: PassSummary | undefined;
   /** This site's sync entries as the catalog held them when the current pass began. */
   private entries = new Map<string, SyncStatusEntry>();
+  /** The site record's revision the tracks' desired state was computed against (0: not yet). */
+  private desiredSiteRevision = 0;
 
   constructor(deps: ReconcilerDeps, options: Partial<ReconcilerOptions> = {}) {
     this.site = deps.site;
@@ -139,7 +141,7 @@ export class Reconciler {
     this.catalogReady = deps.catalogReady ?? (() => true);
     this.removalScope = deps.removalScope ?? (() => true);
     this.options = resolveReconcilerOptions(options);
-    this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports);
+    this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports, () => this.convergedThrough());
     this.outcomes = new Outcomes(this.site, this.clock, this.logger, this.random, this.options, this.catalog, this.reports);
   }
 
@@ -170,8 +172,34 @@ export class Reconciler {
       this.debounceTimer = null;
       if (this.lastPassSkipped) return this.requestPass('audit');
       const fingerprint = desiredFingerprint(desiredCloudState(this.catalog.desiredResourcesFor(this.site)));
-      if (fingerprint !== this.lastFingerprint) this.requestPass('change');
+      if (fingerprint !== this.lastFingerprint) return this.requestPass('change');
+      // The same desired state at a newer site record (its role or addresses moved): the digest may follow.
+      this.desiredSiteRevision = this.catalog.get('site', this.site)?.revision ?? 0;
+      this.reports.digestChanged();
     });
+  }
+
+  /**
+   * The revision up to which this site can claim that everything placed on it is in sync or has
+   * its exception (in the catalog or queued): the newest revision of the desired state the tracks
+   * were computed from (and of the site record then), lowered below any resource that is neither
+   * converged nor reported. Resources changed since have newer revisions, so the claim never covers
+   * them.
+   */
+  private convergedThrough(): number {
+    if (this.desiredSiteRevision === 0) return 0;
+    const own = new Map(this.catalog.syncStatus({ site: this.site }).map((e) => [`${e.kind}/${e.id}`, e]));
+    let through = this.desiredSiteRevision;
+    let cap = Number.POSITIVE_INFINITY;
+    for (const t of this.tracks.all()) {
+      if (t.desired === undefined) continue;
+      through = Math.max(through, t.desired.revision);
+      if (t.state === 'in-sync' && t.convergedRevision === t.desired.revision) continue;
+      const entry = own.get(`${t.kind}/${t.id}`);
+      const exceptionShown = entry !== undefined && !(entry.state === 'in-sync' && entry.message === '');
+      if (!exceptionShown && !this.reports.holdsException(t.kind, t.id)) cap = Math.min(cap, t.desired.revision - 1);
+    }
+    return Math.max(0, Math.min(through, cap));
   }
 
   /** Runs an audit as soon as the pass in flight (if any) ends; resolves when no pass is left to run. */
@@ -265,6 +293,7 @@ export class Reconciler {
 
     const desired = desiredCloudState(this.catalog.desiredResourcesFor(this.site));
     this.lastFingerprint = desiredFingerprint(desired);
+    this.desiredSiteRevision = this.catalog.get('site', this.site)?.revision ?? 0;
     const ownEntries = this.catalog.syncStatus({ site: this.site });
     this.entries = new Map(ownEntries.map((e) => [`${e.kind}/${e.id}`, e]));
     this.tracks.applyDesired(desired);
@@ -298,6 +327,7 @@ export class Reconciler {
     }
 
     this.tracks.dropFinishedRemovals(this.entries);
+    this.reports.digestChanged();
     this.scheduleRetry();
     if (mode === 'audit') this.scheduleAudit(this.options.auditIntervalMs);
   }

@@ -3,7 +3,7 @@
 // `reconciler/<site>`; its sequence numbers continue past the catalog's session for that client,
 // so they keep increasing across restarts.
 import type { ProposalOutcome } from '../../consensus/ports.js';
-import { encodeCommand, syncStatusCommand, type Catalog, type CommandResult, type SyncReport } from '../catalog/index.js';
+import { encodeCommand, syncStatusCommand, type Catalog, type CommandResult, type SyncDigestReport, type SyncReport } from '../catalog/index.js';
 import { ReportRejectedError, type ReportSink } from './report-queue.js';
 
 export interface ReplicaReportSinkOptions {
@@ -29,8 +29,8 @@ export function replicaReportSink(options: ReplicaReportSinkOptions): ReportSink
     lastSeq = Math.max(lastSeq + 1, applied + 1, Math.floor(options.epochMs()));
     return lastSeq;
   };
-  return async (reports: SyncReport[]) => {
-    const command = syncStatusCommand({ clientId, seq: nextSeq(), time: Math.floor(options.epochMs()) }, reports);
+  return async (reports: SyncReport[], digest?: SyncDigestReport) => {
+    const command = syncStatusCommand({ clientId, seq: nextSeq(), time: Math.floor(options.epochMs()) }, reports, digest);
     const outcome = await options.replica.propose(encodeCommand(command), { timeoutMs: options.timeoutMs });
     if (outcome.status === 'refused') throw new Error(`sync reports refused (${outcome.code}): ${outcome.message}`);
     if (outcome.status === 'unknown') throw new Error(`sync reports outcome unknown: ${outcome.message}`);

@@ -1,13 +1,15 @@
 // Sync reports on their way into the log, coalesced: one pending report per resource (the latest
 // wins), nothing sent that the catalog already says, at most one command per interval with a
 // bounded number of reports. So a site whose cloud is down reports each resource once, not on
-// every retry, and 100 sites converging at once do not flood the log.
+// every retry, and 100 sites converging at once do not flood the log. A resource plainly in sync
+// is not reported on its own: the site's digest (`through`, from the reconciler's `convergedThrough`)
+// covers it, and is sent only when it moves, so a quiet site commits nothing.
 import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
-import type { Catalog, ResourceKind, SyncReport, SyncStatusEntry } from '../catalog/index.js';
+import type { Catalog, Resource, ResourceKind, SyncDigestReport, SyncReport, SyncStatusEntry } from '../catalog/index.js';
 import { MAX_SYNC_REPORTS_PER_COMMAND } from '../catalog/index.js';
 
-/** Delivers one batch of reports; resolves once they are applied, rejects when they were not. */
-export type ReportSink = (reports: SyncReport[]) => Promise<void>;
+/** Delivers one batch of reports (and the site's digest); resolves once they are applied, rejects when they were not. */
+export type ReportSink = (reports: SyncReport[], digest?: SyncDigestReport) => Promise<void>;
 
 /** The sink's verdict that these reports can never be applied (retrying them would loop). */
 export class ReportRejectedError extends Error {
@@ -17,7 +19,13 @@ export class ReportRejectedError extends Error {
   }
 }
 
-export type ReportCatalog = Pick<Catalog, 'syncStatus' | 'get'>;
+export type ReportCatalog = Pick<Catalog, 'syncStatus' | 'get' | 'syncDigest' | 'isDesiredOnSite'>;
+
+/**
+ * The highest revision up to which every resource placed on the site is in sync or has its
+ * exception in the catalog or in the queue (see Reconciler.convergedThrough); 0 when none.
+ */
+export type ConvergedThrough = () => number;
 
 export interface ReportQueueOptions {
   /** At most one command per this many milliseconds. */
@@ -66,6 +74,7 @@ export class SyncReportQueue {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: ReportQueueOptions = DEFAULT_REPORT_QUEUE_OPTIONS,
+    private readonly convergedThrough: ConvergedThrough = () => 0,
   ) {
     if (!(Number.isInteger(options.maxReportsPerCommand) && options.maxReportsPerCommand >= 1 && options.maxReportsPerCommand <= MAX_SYNC_REPORTS_PER_COMMAND)) {
       throw new RangeError(`maxReportsPerCommand must be 1..${MAX_SYNC_REPORTS_PER_COMMAND} (got ${options.maxReportsPerCommand})`);
@@ -89,6 +98,17 @@ export class SyncReportQueue {
     this.schedule(this.options.gatherMs);
   }
 
+  /** Whether a report for the resource that is not plain in-sync is waiting to be sent. */
+  holdsException(kind: ResourceKind, id: string): boolean {
+    const report = this.pending.get(keyOf(kind, id));
+    return report !== undefined && (report.state !== 'in-sync' || (report.message ?? '') !== '');
+  }
+
+  /** The digest may have moved (a pass ended): send it if it did. */
+  digestChanged(): void {
+    this.schedule(this.options.gatherMs);
+  }
+
   stats(): ReportQueueStats {
     return { pending: this.pending.size, ...this.counters };
   }
@@ -107,7 +127,8 @@ export class SyncReportQueue {
   }
 
   private schedule(extraDelayMs: number): void {
-    if (this.stopped || this.timer !== null || this.inFlight !== null || this.pending.size === 0) return;
+    if (this.stopped || this.timer !== null || this.inFlight !== null) return;
+    if (this.pending.size === 0 && this.nextDigest() === undefined) return;
     const delay = Math.max(extraDelayMs, this.lastSentAt + this.options.intervalMs - this.clock.now(), 0);
     this.timer = this.clock.setTimer(delay, () => {
       this.timer = null;
@@ -120,9 +141,27 @@ export class SyncReportQueue {
     return new Map(this.catalog.syncStatus({ site: this.site }).map((e) => [keyOf(e.kind, e.id), e]));
   }
 
+  /** The digest to send: the converged revision, when it is past the catalog's. */
+  private nextDigest(): SyncDigestReport | undefined {
+    const through = this.convergedThrough();
+    return through > (this.catalog.syncDigest(this.site)?.through ?? 0) ? { site: this.site, through } : undefined;
+  }
+
+  /**
+   * Whether a report would change nothing the catalog shows. A plain in-sync report with no
+   * exception to clear says nothing the digest does not (or will not, once it moves).
+   */
   private isRedundant(report: SyncReport, stored: SyncStatusEntry | undefined): boolean {
-    if (report.state === 'in-sync' && this.catalog.get(report.kind, report.id) === undefined) return stored === undefined;
+    if (report.state === 'in-sync' && (report.message ?? '') === '' && (stored === undefined || (stored.state === 'in-sync' && stored.message === '' && stored.revision === (report.revision ?? 0)))) {
+      return true;
+    }
+    if (report.state === 'in-sync' && !this.desiredHere(report)) return stored === undefined;
     return stored !== undefined && stored.state === report.state && stored.message === (report.message ?? '') && stored.revision === (report.revision ?? 0);
+  }
+
+  private desiredHere(report: SyncReport): boolean {
+    const resource = this.catalog.get(report.kind, report.id);
+    return resource !== undefined && this.catalog.isDesiredOnSite(resource as Resource, this.site);
   }
 
   /** Drops what the catalog already says; returns the next batch (in key order, so replays are stable). */
@@ -143,18 +182,19 @@ export class SyncReportQueue {
   private flush(): void {
     if (this.stopped) return;
     const batch = this.nextBatch();
-    if (batch.length === 0) return;
+    const digest = this.nextDigest();
+    if (batch.length === 0 && digest === undefined) return;
     this.lastSentAt = this.clock.now();
-    this.inFlight = this.send(batch).finally(() => {
+    this.inFlight = this.send(batch, digest).finally(() => {
       this.inFlight = null;
       const backoff = this.failureStreak === 0 ? 0 : Math.min(this.options.maxRetryDelayMs, this.options.intervalMs * 2 ** (this.failureStreak - 1));
       this.schedule(backoff);
     });
   }
 
-  private async send(batch: SyncReport[]): Promise<void> {
+  private async send(batch: SyncReport[], digest: SyncDigestReport | undefined): Promise<void> {
     try {
-      await this.sink(batch);
+      await this.sink(batch, digest);
       this.counters.commandsSent++;
       this.counters.reportsSent += batch.length;
       if (this.failureStreak > 0) this.logger.info({ site: this.site, failedAttempts: this.failureStreak }, 'sync reports are reaching the log again');

@@ -3,7 +3,7 @@ import { EntryType, type Entry } from '../../consensus/types.js';
 import type { RecordOp } from '../../consensus/ports.js';
 import { Catalog, type CatalogOptions } from '../../agent/catalog/catalog.js';
 import { encodeCommand, syncStatusCommand, writeCommand } from '../../agent/catalog/command.js';
-import type { CommandResult, SyncReport, WriteOp } from '../../agent/catalog/types.js';
+import type { CommandResult, SyncDigestReport, SyncReport, WriteOp } from '../../agent/catalog/types.js';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
@@ -107,8 +107,13 @@ export class Harness {
   }
 
   report(...reports: SyncReport[]): Applied {
+    return this.reportWithDigest(undefined, ...reports);
+  }
+
+  /** A syncStatus command carrying a site's digest (`through`) beside its reports. */
+  reportWithDigest(digest: SyncDigestReport | undefined, ...reports: SyncReport[]): Applied {
     this.time += 1000;
-    return this.applyBytes(encodeCommand(syncStatusCommand({ clientId: this.clientId, seq: ++this.seq, time: this.time }, reports)));
+    return this.applyBytes(encodeCommand(syncStatusCommand({ clientId: this.clientId, seq: ++this.seq, time: this.time }, reports, digest)));
   }
 
   /** Adds sites paris (FR, eu-west) and montreal (CA, ca-east). */

@@ -2,7 +2,7 @@
 // should hold, and the removals it has not finished, failing ones included.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DELETION_PENDING_MESSAGE } from '../../agent/catalog/index.js';
+import { DELETION_PENDING_MESSAGE, UNPLACED_PENDING_MESSAGE } from '../../agent/catalog/index.js';
 import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
 import { NOT_PLACED_MESSAGE } from '../../agent/reconciler/index.js';
 import { Harness, expectOk, flavorSpec } from '../catalog/helpers.js';
@@ -29,7 +29,14 @@ describe('sync status view', () => {
 
     expectOk(harness.write({ op: 'delete', kind: 'flavor', id: 'gone' }).result);
     const [narrowed] = expectOk(harness.write({ op: 'patch', kind: 'flavor', id: 'moved', spec: {}, placement: ['montreal'] }).result);
-    assert.deepEqual(rowsOf(harness, 'paris'), [['gone', 'absent', null, 'pending', DELETION_PENDING_MESSAGE]], 'a pending deletion shows');
+    assert.deepEqual(
+      rowsOf(harness, 'paris'),
+      [
+        ['gone', 'absent', null, 'pending', DELETION_PENDING_MESSAGE],
+        ['moved', 'absent', null, 'pending', UNPLACED_PENDING_MESSAGE],
+      ],
+      'a pending deletion and a pending removal (placement narrowed) show',
+    );
 
     harness.report(
       { site: 'paris', kind: 'flavor', id: 'gone', state: 'error', message: 'removal from this site failed: Nova said 403', revision: gone },
@@ -41,7 +48,7 @@ describe('sync status view', () => {
     ]);
     assert.deepEqual(rowsOf(harness, 'montreal').map((r) => [r[0], r[1], r[3]]), [['moved', 'present', 'pending']]);
 
-    // Finished removals leave the view: the deleted one's entry is dropped, the moved one is "not placed".
+    // Finished removals leave the view, and their entries the catalog.
     harness.report(
       { site: 'paris', kind: 'flavor', id: 'gone', state: 'in-sync', revision: gone },
       { site: 'paris', kind: 'flavor', id: 'moved', state: 'in-sync', message: NOT_PLACED_MESSAGE, revision: narrowed },

@@ -32,7 +32,7 @@ describe('cloud driver from the agent config', () => {
       driver,
       catalog: h.catalog,
       clock: refClock,
-      report: async (reports) => void h.report(...reports),
+      report: async (reports, digest) => void h.reportWithDigest(digest, ...reports),
     });
     try {
       reconciler.start();

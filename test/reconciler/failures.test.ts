@@ -33,9 +33,12 @@ describe('reconciler: failures, retries and reports', () => {
     const second = createdAt - failedAt[1]!;
     assert.ok(first >= 500 && first <= 1_010, `first retry after ${first} ms`);
     assert.ok(second >= 1_000 && second <= 2_010, `second retry after ${second} ms`);
-    // Below the reporting threshold the transient failures were never reported.
+    // Below the reporting threshold the transient failures were never reported, and being in sync
+    // costs no report of its own: the site's digest covers it.
     await f.advance(2_000);
-    assert.deepEqual(f.reportsAbout('flavor', 'f1').map((r) => r.state), ['in-sync']);
+    assert.deepEqual(f.reportsAbout('flavor', 'f1'), []);
+    assert.equal(f.entry('flavor', 'f1')?.state, 'in-sync');
+    assert.ok((f.commands.at(-1)?.digest?.through ?? 0) >= f.catalog.get('flavor', 'f1')!.revision);
     await f.stop();
   });
 
@@ -105,19 +108,35 @@ describe('reconciler: failures, retries and reports', () => {
   it('coalesces reports: one command per interval, bounded in size, nothing re-sent that the catalog already holds', async () => {
     const f = new Fixture({ reconciler: { reports: { intervalMs: 1_000, maxReportsPerCommand: 20, maxRetryDelayMs: 30_000, gatherMs: 100 } } });
     await f.start();
+    const started = f.commands.length;
     const ops = Array.from({ length: 50 }, (_, i) => putOp('flavor', `f${i}`, flavorSpec({ name: `m1.n${i}` })));
-    f.write(...ops);
+    const revisions = f.write(...ops);
     await f.advance(10_000);
     assert.equal(f.cloud.model.listFlavors().length, 50);
-    const sizes = f.commands.map((c) => c.reports.length);
+    // 50 resources in sync: one digest, not 50 reports.
+    const created = f.commands.length;
+    assert.deepEqual(f.commands.slice(started).map((c) => [c.reports.length, c.digest?.through]), [[0, Math.max(...revisions)]]);
+    for (let i = 0; i < 50; i++) assert.equal(f.entry('flavor', `f${i}`)?.state, 'in-sync');
+    assert.equal(f.catalog.stats().syncEntries, 0, 'no per-resource entries stored');
+
+    // 50 exceptions: batched, one command per interval.
+    f.cloud.faults.set({ errorRate: 1 });
+    await f.reconciler.audit();
+    await f.advance(10_000);
+    const sizes = f.commands.slice(created).map((c) => c.reports.length);
     assert.deepEqual(sizes, [20, 20, 10]);
-    for (let i = 1; i < f.commands.length; i++) {
+    for (let i = created + 1; i < f.commands.length; i++) {
       assert.ok(f.commands[i]!.at - f.commands[i - 1]!.at >= 1_000, 'at most one command per interval');
     }
+    for (let i = 0; i < 50; i++) assert.equal(f.entry('flavor', `f${i}`)?.state, 'unreachable');
+    f.cloud.faults.set({ errorRate: 0 });
+    await f.advance(120_000);
     for (let i = 0; i < 50; i++) assert.equal(f.entry('flavor', `f${i}`)?.state, 'in-sync');
+    assert.equal(f.catalog.stats().syncEntries, 0, 'recovered: the exceptions are gone again');
+    const settled = f.commands.length;
     await f.reconciler.audit();
     await f.advance(5_000);
-    assert.equal(f.commands.length, 3, 'a clean audit sends nothing');
+    assert.equal(f.commands.length, settled, 'a clean audit sends nothing');
     await f.stop();
   });
 

@@ -2,7 +2,7 @@
 // through a sink that applies them to the same catalog, as the log would, and records each command.
 import { seededRandom } from '../../consensus/prng.js';
 import type { Logger } from '../../consensus/ports.js';
-import { DELETION_PENDING_MESSAGE, type SyncReport, type SyncStatusEntry, type WriteOp } from '../../agent/catalog/index.js';
+import { DELETION_PENDING_MESSAGE, type SyncDigestReport, type SyncReport, type SyncStatusEntry, type WriteOp } from '../../agent/catalog/index.js';
 import { Reconciler, type ReconcilerOptions } from '../../agent/reconciler/index.js';
 import { MemoryCloud, type CloudDriver, type FaultConfig, type MemoryCloudOptions } from '../../drivers/index.js';
 import { Harness, siteSpec } from '../catalog/helpers.js';
@@ -88,7 +88,7 @@ export class Fixture {
   readonly counted: ReturnType<typeof countingDriver>;
   readonly reconciler: Reconciler;
   /** Every command the sink delivered, with the clock time. */
-  readonly commands: Array<{ at: number; reports: SyncReport[] }> = [];
+  readonly commands: Array<{ at: number; reports: SyncReport[]; digest?: SyncDigestReport }> = [];
   readonly logs: LogLine[] = [];
 
   constructor(options: FixtureOptions = {}) {
@@ -106,10 +106,10 @@ export class Fixture {
         logger: recordingLogger(this.logs),
         ...(options.catalogReady ? { catalogReady: options.catalogReady } : {}),
         ...(options.removalScope ? { removalScope: options.removalScope } : {}),
-        report: async (reports) => {
+        report: async (reports, digest) => {
           if (options.sinkDown?.()) throw new Error('no quorum (test)');
-          this.commands.push({ at: this.clock.now(), reports });
-          const applied = this.catalogHarness.report(...reports);
+          this.commands.push({ at: this.clock.now(), reports, ...(digest ? { digest } : {}) });
+          const applied = this.catalogHarness.reportWithDigest(digest, ...reports);
           if (!applied.result.ok) throw new Error(`report rejected: ${JSON.stringify(applied.result)}`);
         },
       },
