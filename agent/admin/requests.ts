@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { booleanValue, boundedString, describeIssues, expecting, integerIn, nonNegativeInteger, patternString, positiveInteger } from '../config/expect.js';
 import { checkMultiaddr } from '../config/multiaddr.js';
 import { MAX_PLACEMENT_TEXT_CHARS } from '../catalog/limits.js';
+import { auditFieldProblem } from '../catalog/audit.js';
 import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
 import { checkResourceId, checkSpec, ruleString } from './specs.js';
 import { MAX_BATCH_OPS } from './vocabulary.js';
@@ -38,9 +39,18 @@ const placement = () =>
 
 export const PLACEMENT_EVERY_SITE = 'all';
 
+/** An audit field (operator, host, reason): checked by the catalog's own rule, so what the API accepts, apply accepts. */
+const auditField = (field: 'operator' | 'host' | 'reason', what: string) =>
+  z.string(expecting(what)).superRefine((value, ctx) => {
+    const problem = auditFieldProblem(field, value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem.replace(`audit.${field} `, `${what}: `) });
+  });
+
 const writeControlFields = {
   force: booleanValue().optional(),
-  reason: boundedString(MAX_REASON_LENGTH, `a reason of at most ${MAX_REASON_LENGTH} characters`).optional(),
+  reason: auditField('reason', `a reason of at most ${MAX_REASON_LENGTH} characters`).optional(),
+  operator: auditField('operator', 'an operator name').optional(),
+  host: auditField('host', 'a host name').optional(),
   clientId: patternString(CLIENT_ID_PATTERN, 'a client id (letters, digits, . _ : -, at most 128)').optional(),
   seq: positiveInteger().optional(),
   timeoutMs: integerIn(1, MAX_WRITE_TIMEOUT_MS).optional(),
@@ -94,7 +104,7 @@ function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   return result.data;
 }
 
-type WriteControls = { force?: boolean; reason?: string; clientId?: string; seq?: number; timeoutMs?: number };
+type WriteControls = { force?: boolean; reason?: string; operator?: string; host?: string; clientId?: string; seq?: number; timeoutMs?: number };
 
 /** Fills the exactly-once ids a caller left out, and checks that a forced write says why. */
 export function writeOptionsFrom(controls: WriteControls): WriteOptions {
@@ -102,6 +112,8 @@ export function writeOptionsFrom(controls: WriteControls): WriteOptions {
   return {
     force: controls.force ?? false,
     ...(controls.reason !== undefined ? { reason: controls.reason } : {}),
+    ...(controls.operator !== undefined ? { operator: controls.operator } : {}),
+    ...(controls.host !== undefined ? { host: controls.host } : {}),
     clientId: controls.clientId ?? `admin-${randomUUID()}`,
     seq: controls.seq ?? 1,
     ...(controls.timeoutMs !== undefined ? { timeoutMs: controls.timeoutMs } : {}),

@@ -16,6 +16,7 @@ import {
   siteAddRequest,
 } from './requests.js';
 import { drActionRequest, drOpFor } from './dr-routes.js';
+import { auditQueryFrom } from './audit-query.js';
 import { blobHandlers } from './blob-routes.js';
 import { Router } from './router.js';
 import { startWatch, watchQuery, type StreamedResult } from './watch-route.js';
@@ -202,6 +203,14 @@ const handlers = {
     return ok(outcome.value);
   },
 
+  audit: async (ctx) => {
+    if (ctx.service.audit === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent keeps no audit trail');
+    const query = auditQueryFrom(ctx.query);
+    const outcome = await ctx.service.audit(query, { linearizable: booleanQuery(ctx.query, 'linearizable') });
+    if (outcome.status !== 'ok') throw errorOfReadRefusal(outcome);
+    return ok({ ...outcome.value, meta: outcome.meta });
+  },
+
   metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
 
   memory: async () => ok(memoryNow()),
@@ -235,6 +244,7 @@ export function adminRoutes(): Router<Handler> {
     .add('GET', '/v1/watch', handlers.watch)
     .add('GET', '/v1/sync', handlers.sync)
     .add('GET', '/v1/snapshot', handlers.snapshotSave)
+    .add('GET', '/v1/audit', handlers.audit)
     .add('GET', '/v1/debug/memory', handlers.memory)
     .add('POST', '/v1/debug/gc', handlers.forcedGc)
     .add('POST', '/v1/blobs/uploads', handlers.blobUploadStart)

@@ -85,8 +85,11 @@ export type WriteOp =
 export interface WriteOptions {
   /** Write even though a site the operation names is unreachable (only where the catalog defines it). */
   force: boolean;
-  /** Required with force; recorded with the entry. */
+  /** Why: required with force; recorded with the entry (the audit ring keeps it for every write). */
   reason?: string;
+  /** Who asked (the CLI's --operator, else the login user) and from which host: kept in the audit ring. */
+  operator?: string;
+  host?: string;
   /**
    * Exactly-once identity (DESIGN.md): a retry with the same clientId and seq is applied at most once.
    * The admin server always fills them (it generates them when the request carried none).
@@ -265,6 +268,45 @@ export type WatchStartView =
   | { ok: true; fromIndex: number; cancel(): void }
   | { ok: false; code: 'COMPACTED' | 'BUSY'; message: string; firstIndex: number };
 
+// ---------------------------------------------------------------- audit trail
+
+/** GET /v1/audit filters (agent/catalog/audit.ts AuditFilter). */
+export interface AuditQuery {
+  kind?: ResourceKind;
+  id?: string;
+  /** Entries at or after this instant (ms since the epoch). */
+  sinceMs?: number;
+  /** At most this many of the newest matching entries. */
+  limit?: number;
+}
+
+/** One applied write as the audit ring keeps it. */
+export interface AuditEntryView {
+  index: number;
+  /** The command's time, ISO 8601 (the proposing agent's clock). */
+  time: string;
+  writeId: string;
+  /** Absent when the writer named none (a tool other than the CLI, an older CLI). */
+  operator?: string;
+  host?: string;
+  /** The site whose agent took the write in. */
+  site?: string;
+  reason?: string;
+  forced: boolean;
+  /** 'committed', or the catalog's rejection code. */
+  outcome: string;
+  targets: Array<{ op: string; kind: ResourceKind; id: string }>;
+}
+
+export interface AuditView {
+  entries: AuditEntryView[];
+  /**
+   * The ring: its bounds, how many entries it holds, the oldest index it still has (null: empty), and
+   * the newest index it dropped to stay in bounds (0: none): every write after it is listed.
+   */
+  ring: { maxEntries: number; maxTargets: number; entries: number; oldestIndex: number | null; droppedThrough: number };
+}
+
 // ---------------------------------------------------------------- the service
 
 export interface AgentService {
@@ -293,6 +335,8 @@ export interface AgentService {
   snapshotSave?(options: ReadOptions): Promise<ReadOutcome<BackupView>>;
   /** Committed resource changes from `fromIndex` (absent: from now on), then live, until cancelled or ended. */
   watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView;
+  /** The audit trail (applied writes: who, from where, why, what). Optional so older fakes still compile. */
+  audit?(query: AuditQuery, options: ReadOptions): Promise<ReadOutcome<AuditView>>;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
 }

@@ -3,6 +3,8 @@
 // apply; time comes from the command.
 import { EntryType, type Entry } from '../../consensus/types.js';
 import type { ApplyResult, RecordOp, StateMachine } from '../../consensus/ports.js';
+import type { AuditEntry, AuditFilter } from './audit.js';
+import { AuditLog, auditEntryOf, type AuditBounds } from './audit-log.js';
 import { deepFreeze } from './codec.js';
 import { decodeCommand, type ReceivedCommand } from './command.js';
 import { DEFAULT_MAX_SESSIONS } from './limits.js';
@@ -30,6 +32,8 @@ import {
 export interface CatalogOptions {
   /** Session table bound; part of the replicated protocol, so the same on every site. Default 10,000. */
   maxSessions?: number;
+  /** Audit ring bounds (tests use small ones); part of the replicated protocol like maxSessions. */
+  auditBounds?: AuditBounds;
 }
 
 export interface ListFilter {
@@ -53,10 +57,12 @@ export class Catalog implements StateMachine {
   private readonly resources = new ResourceStore();
   private readonly sessions: SessionTable;
   private readonly sync = new SyncStatusTable(this.syncWorld());
+  private readonly audit: AuditLog;
   private applied = 0;
 
   constructor(options: CatalogOptions = {}) {
     this.sessions = new SessionTable(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+    this.audit = new AuditLog(options.auditBounds);
   }
 
   /** Index of the last entry applied (or restored/loaded). */
@@ -92,6 +98,7 @@ export class Catalog implements StateMachine {
     const decoded = records.map(([key, value]) => decodeRecord(key, value));
     this.resources.clear();
     this.sync.clear();
+    this.audit.clear();
     this.applied = 0;
     const sessions: Session[] = [];
     for (const record of decoded) {
@@ -99,9 +106,12 @@ export class Catalog implements StateMachine {
       else if (record.type === 'session') sessions.push(deepFreeze(record.session));
       else if (record.type === 'sync') this.sync.set(record.entry);
       else if (record.type === 'syncDigest') this.sync.setDigest(record.digest);
+      else if (record.type === 'audit') this.audit.set(deepFreeze(record.entry));
+      else if (record.type === 'audit-meta') this.audit.setDroppedThrough(record.droppedThrough);
       else this.applied = record.appliedIndex;
     }
     this.sessions.replaceAll(sessions);
+    this.audit.trim();
   }
 
   // ------------------------------------------------------------ reads
@@ -169,6 +179,16 @@ export class Catalog implements StateMachine {
     return this.sessions.fateOf(clientId, seq);
   }
 
+  /** Applied writes the audit ring holds, oldest first. */
+  auditEntries(filter: AuditFilter = {}): AuditEntry[] {
+    return this.audit.list(filter);
+  }
+
+  /** The ring's bounds and the oldest index it still holds (older history was dropped). */
+  auditRange(): { maxEntries: number; maxTargets: number; entries: number; oldestIndex: number | null; droppedThrough: number } {
+    return { ...this.audit.bounds, entries: this.audit.size, oldestIndex: this.audit.oldestIndex(), droppedThrough: this.audit.droppedThrough };
+  }
+
   stats(): CatalogStats {
     const resources = Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, this.resources.count(kind)]));
     return {
@@ -186,6 +206,7 @@ export class Catalog implements StateMachine {
     for (const resource of this.resources.all()) puts.push(resourcePut(resource));
     for (const session of this.sessions.values()) puts.push(sessionPut(session));
     for (const put of this.sync.records()) if (put.type === 'put') puts.push(put);
+    puts.push(...this.audit.records());
     const records = puts.map((put) => [put.key, put.value] as [string, Uint8Array]);
     return records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
@@ -231,6 +252,7 @@ export class Catalog implements StateMachine {
       };
     }
     const result = deepFreeze(this.execute(command, entry.index, ops));
+    if (command.type === 'write') ops.push(...this.audit.record(deepFreeze(auditEntryOf(command, entry.index, result))));
     const session: Session = deepFreeze(advancedSession(this.sessions.get(command.clientId), command.clientId, command.seq, entry.index, result));
     ops.push(sessionPut(session));
     for (const evicted of this.sessions.record(session)) ops.push({ type: 'del', key: sessionKey(evicted) });

@@ -1,5 +1,6 @@
 // The bytes of a Normal entry: a msgpack command. Proposers encode with encodeCommand; apply decodes
 // with decodeCommand, which checks the envelope and leaves the ops to the executors.
+import { checkAuditStamp } from './audit.js';
 import { decodeMsgpack, encodeCanonical, exceedsDepth } from './codec.js';
 import { MAX_COMMAND_BYTES, MAX_VALUE_DEPTH } from './limits.js';
 import { CLIENT_ID } from './names.js';
@@ -21,7 +22,7 @@ import {
   type WriteOp,
 } from './types.js';
 
-const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports', 'digest', 'forced'] as const;
+const COMMAND_FIELDS = ['v', 'clientId', 'seq', 'time', 'type', 'ops', 'reports', 'digest', 'forced', 'audit'] as const;
 /** Longest reason a forced write may record. */
 export const MAX_FORCED_REASON_CHARS = 1024;
 /** 275760-09-13, the last instant a JavaScript Date can hold. */
@@ -65,6 +66,7 @@ export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
       time: checkInt(body.time, 'time', { min: 0, max: MAX_TIME_MS }),
     };
     if (body.forced !== undefined) envelope.forced = checkString(body.forced, 'forced', { min: 1, max: MAX_FORCED_REASON_CHARS });
+    if (body.audit !== undefined) envelope.audit = checkAuditStamp(body.audit);
     const type = body.type ?? 'write';
     if (type === 'write') {
       if (body.reports !== undefined || body.digest !== undefined) throw new SpecError(body.reports !== undefined ? 'reports' : 'digest', 'a write command carries ops, not sync reports');

@@ -12,6 +12,18 @@ export {
   type ReceivedCommand,
   type WriteOptions,
 } from './command.js';
+export {
+  MAX_AUDIT_ENTRIES,
+  MAX_AUDIT_HOST_CHARS,
+  MAX_AUDIT_OPERATOR_CHARS,
+  MAX_AUDIT_REASON_CHARS,
+  MAX_AUDIT_TARGETS,
+  auditFieldProblem,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditStamp,
+  type AuditTarget,
+} from './audit.js';
 export { canonicallyEqual, decodeMsgpack, encodeCanonical } from './codec.js';
 export { ISO_COUNTRY_CODES, normalizeCountryCode } from './countries.js';
 export * from './limits.js';

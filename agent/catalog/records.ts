@@ -1,6 +1,7 @@
 // Stored records: one per resource, session and sync status entry, plus one meta record. Each value
 // is canonical msgpack carrying CATALOG_RECORD_VERSION; a record of another version is refused.
 import type { RecordOp } from '../../consensus/ports.js';
+import type { AuditEntry } from './audit.js';
 import { decodeMsgpack, encodeCanonical, exceedsDepth } from './codec.js';
 import { MAX_VALUE_DEPTH, SESSION_RECENT_SEQS } from './limits.js';
 import { isPlainObject } from './spec-reader.js';
@@ -21,7 +22,12 @@ export const SESSION_PREFIX = 's/';
 export const SYNC_PREFIX = 'y/';
 /** One record per site: its sync digest (sync-status.ts). */
 export const SYNC_DIGEST_PREFIX = 'd/';
+export const AUDIT_PREFIX = 'a/';
 export const META_KEY = 'm/catalog';
+/** The audit ring's meta record: the newest index it has dropped (its history is complete after it). */
+export const AUDIT_META_KEY = 'm/audit';
+/** Audit keys carry the index zero-padded, so key order is index order. */
+const AUDIT_INDEX_DIGITS = 16;
 
 /** A stored record, a snapshot image or a restore input the catalog cannot read. */
 export class CatalogFormatError extends Error {
@@ -53,6 +59,10 @@ export function syncKey(kind: ResourceKind, id: string, site: string): string {
   return `${SYNC_PREFIX}${kind}/${id}/${site}`;
 }
 
+export function auditKey(index: number): string {
+  return `${AUDIT_PREFIX}${String(index).padStart(AUDIT_INDEX_DIGITS, '0')}`;
+}
+
 /** A put record op (value always present). */
 export type PutRecordOp = Extract<RecordOp, { type: 'put' }>;
 
@@ -76,6 +86,14 @@ export function syncDigestPut(digest: SiteSyncDigest): PutRecordOp {
   return { type: 'put', key: syncDigestKey(digest.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, syncDigest: digest }) };
 }
 
+export function auditPut(entry: AuditEntry): PutRecordOp {
+  return { type: 'put', key: auditKey(entry.index), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, audit: entry }) };
+}
+
+export function auditMetaPut(droppedThrough: number): PutRecordOp {
+  return { type: 'put', key: AUDIT_META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, droppedThrough }) };
+}
+
 export function metaPut(appliedIndex: number): PutRecordOp {
   return { type: 'put', key: META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex }) };
 }
@@ -85,6 +103,8 @@ export type DecodedRecord =
   | { type: 'session'; session: Session }
   | { type: 'sync'; entry: SyncStatusEntry }
   | { type: 'syncDigest'; digest: SiteSyncDigest }
+  | { type: 'audit'; entry: AuditEntry }
+  | { type: 'audit-meta'; droppedThrough: number }
   | { type: 'meta'; appliedIndex: number };
 
 /** Throws CatalogFormatError naming the key when a record is unreadable or of an unknown version. */
@@ -107,10 +127,12 @@ export function decodeRecord(key: string, value: Uint8Array): DecodedRecord {
     );
   }
   if (key === META_KEY) return { type: 'meta', appliedIndex: requireIndex(body.appliedIndex, key) };
+  if (key === AUDIT_META_KEY) return { type: 'audit-meta', droppedThrough: requireIndex(body.droppedThrough, key) };
   if (key.startsWith(RESOURCE_PREFIX)) return { type: 'resource', resource: checkResource(body.resource, key) };
   if (key.startsWith(SESSION_PREFIX)) return { type: 'session', session: checkSession(body.session, key) };
   if (key.startsWith(SYNC_PREFIX)) return { type: 'sync', entry: checkSync(body.sync, key) };
   if (key.startsWith(SYNC_DIGEST_PREFIX)) return { type: 'syncDigest', digest: checkSyncDigest(body.syncDigest, key) };
+  if (key.startsWith(AUDIT_PREFIX)) return { type: 'audit', entry: checkAudit(body.audit, key) };
   throw new CatalogFormatError(`catalog record key ${key} has an unknown prefix`);
 }
 
@@ -176,4 +198,19 @@ function checkSyncDigest(value: unknown, key: string): SiteSyncDigest {
   requireIndex(value.through, key);
   requireIndex(value.throughAt, key);
   return value as unknown as SiteSyncDigest;
+}
+
+function checkAudit(value: unknown, key: string): AuditEntry {
+  if (!isPlainObject(value) || typeof value.clientId !== 'string' || typeof value.outcome !== 'string' || !Array.isArray(value.targets)) {
+    throw new CatalogFormatError(`catalog record ${key} does not hold an audit entry`);
+  }
+  if (auditKey(requireIndex(value.index, key)) !== key) throw new CatalogFormatError(`catalog record ${key} holds the audit entry of index ${String(value.index)}`);
+  requireIndex(value.time, key);
+  requireIndex(value.seq, key);
+  for (const target of value.targets) {
+    if (!isPlainObject(target) || !isKind(target.kind) || typeof target.id !== 'string' || typeof target.op !== 'string') {
+      throw new CatalogFormatError(`catalog record ${key} holds a malformed audit target`);
+    }
+  }
+  return value as unknown as AuditEntry;
 }

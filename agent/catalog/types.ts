@@ -1,5 +1,6 @@
 // The vocabulary of the catalog: resources, their specs, the commands that change them and the
 // results every site computes for those commands. Plain data only (msgpack-able, comparable).
+import type { AuditStamp } from './audit.js';
 
 /** Format version of commands, stored records and snapshot images (DESIGN.md: refuse what you do not know). */
 export const CATALOG_COMMAND_VERSION = 1;
@@ -274,6 +275,8 @@ export interface CommandEnvelope {
    * while a protection group's site is down): the reason, recorded on every resource it changes.
    */
   forced?: string;
+  /** Who asked and why (agent/catalog/audit.ts); kept in the audit ring. Absent: recorded without a name. */
+  audit?: AuditStamp;
 }
 
 /** An atomic batch: all ops apply or none. */

@@ -20,6 +20,13 @@ const NOT_SENT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const RUNNING_HINT = 'is stackraft-agent running? (systemctl status stackraft-agent)';
 
+/** Who asks and why, sent with every write (the agent keeps it in the audit ring). */
+export interface WriteAudit {
+  operator?: string;
+  host?: string;
+  reason?: string;
+}
+
 export interface WriteIds {
   clientId: string;
   seq: number;
@@ -42,6 +49,7 @@ export class AdminClient {
     readonly socketPath: string,
     private readonly writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
     private readonly onRetry: (message: string) => void = () => {},
+    private readonly audit: WriteAudit = {},
   ) {
     const timeout = writeTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS;
     this.client = new Client('http://localhost', {
@@ -61,7 +69,7 @@ export class AdminClient {
   /** Sends a write; the body gets clientId, seq and timeoutMs. Retries once if the connection is lost. */
   async write<T>(method: 'PUT' | 'PATCH' | 'DELETE' | 'POST', path: string, body: Record<string, unknown> = {}): Promise<T> {
     const ids = this.nextWriteIds();
-    const payload = { ...body, ...ids, timeoutMs: this.writeTimeoutMs };
+    const payload = { ...definedOnly(this.audit), ...body, ...ids, timeoutMs: this.writeTimeoutMs };
     try {
       return await this.send<T>(method, path, payload);
     } catch (error) {
@@ -243,4 +251,8 @@ function apiErrorOf(status: number, parsed: unknown, method: string, path: strin
   }
   const { code, message, ...details } = error;
   return new ApiError(status, code, typeof message === 'string' ? message : code, details);
+}
+
+function definedOnly(audit: WriteAudit): WriteAudit {
+  return Object.fromEntries(Object.entries(audit).filter(([, value]) => value !== undefined));
 }

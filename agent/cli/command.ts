@@ -52,6 +52,8 @@ export interface CommandContext {
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   socket: { type: 'string', value: 'PATH', help: 'admin socket of the agent (env STACKRAFT_SOCKET; default /run/stackraft/admin.sock)' },
   timeout: { type: 'string', value: 'SECONDS', help: 'how long a write may wait for its outcome (default 30)' },
+  operator: { type: 'string', value: 'NAME', help: 'who is asking, recorded with every write (default: $SUDO_USER, else the login user)' },
+  reason: { type: 'string', value: 'TEXT', help: 'why, recorded with every write (`stackraft audit list`); required with --force' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 

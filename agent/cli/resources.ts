@@ -16,9 +16,9 @@ export const LINEARIZABLE_OPTION: Record<string, OptionSpec> = {
   linearizable: { type: 'boolean', help: 'read through the leader (ReadIndex) instead of this agent\'s local copy' },
 };
 
+/** --force; its --reason is a global option (every write may say why, a forced one must). */
 export const FORCE_OPTIONS: Record<string, OptionSpec> = {
   force: { type: 'boolean', help: 'write even though a site the operation names is unreachable (needs --reason)' },
-  reason: { type: 'string', value: 'TEXT', help: 'why the write is forced (recorded with it)' },
 };
 
 /** What the catalog reads as "every site". */
@@ -82,7 +82,6 @@ export function forceOptions(ctx: CommandContext): { force?: boolean; reason?: s
   const force = ctx.bool('force');
   const reason = ctx.str('reason');
   if (force && !reason) throw new UsageError('--force needs --reason TEXT (it is recorded with the write)', ctx.command.words.join(' '));
-  if (!force && reason !== undefined) throw new UsageError('--reason goes with --force', ctx.command.words.join(' '));
   return force ? { force: true, reason } : {};
 }
 

@@ -8,6 +8,7 @@ import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, mainHelp, nounHelp, usageLine } from './help.js';
 import type { CliIo } from './io.js';
 import { parseFormat } from './output.js';
+import { writeAuditOf } from './operator.js';
 import { cliVersion } from './version.js';
 
 /** The longest --timeout accepted (the agent caps a write's wait at 120 s). */
@@ -23,7 +24,7 @@ export async function runCli(argv: string[], io: CliIo, commands: CommandSpec[] 
 }
 
 /** Global options that take a value and may come before the command: `stackraft --socket P status`. */
-const LEADING_VALUE_OPTIONS = new Set(['--socket', '--timeout']);
+const LEADING_VALUE_OPTIONS = new Set(['--socket', '--timeout', '--operator', '--reason']);
 
 /** Moves leading global options behind the command words, where the command's parser reads them. */
 function hoistLeadingOptions(argv: string[]): string[] {
@@ -118,7 +119,7 @@ function buildContext(command: CommandSpec, parsed: ReturnType<typeof parseComma
     socketPath,
     format,
     columns: strings('column'),
-    client: () => (client ??= new AdminClient(socketPath, writeTimeoutMs, (message) => io.stderr.write(`stackraft: ${message}\n`))),
+    client: () => (client ??= new AdminClient(socketPath, writeTimeoutMs, (message) => io.stderr.write(`stackraft: ${message}\n`), writeAuditOf(values, io))),
     has: (name) => values[name] !== undefined,
     str: (name) => {
       const value = values[name];

@@ -6,6 +6,8 @@ import {
   parseWriteId,
   type AgentService,
   type BackupView,
+  type AuditQuery,
+  type AuditView,
   type JsonObject,
   type LeaderTransferOutcome,
   type BlobStateView,
@@ -32,6 +34,7 @@ import type { ChangeFeed } from '../watch/change-feed.js';
 import type { SiteBlobs } from '../blobs/site-blobs.js';
 import { BlobUploads } from '../blobs/uploads.js';
 import { setHealthGauges } from './health-gauges.js';
+import { toAuditView } from './audit-view.js';
 import { toSyncStatusView } from './sync-view.js';
 
 export interface ServiceParts {
@@ -141,6 +144,7 @@ export class DaemonService implements AgentService {
       timeoutMs: options.timeoutMs,
       force: options.force,
       reason: options.reason,
+      audit: { operator: options.operator, host: options.host, site: this.p.site },
     });
     this.countOutcome(outcome, started);
     return outcome as WriteOutcome;
@@ -226,6 +230,12 @@ export class DaemonService implements AgentService {
       await sleep(this.p.clock, LEADER_TRANSFER_POLL_MS);
     }
     return { status: 'unknown', message: `${site} did not take over within the timeout; the transfer was aborted or is still under way: check \`stackraft status\`` };
+  }
+
+  async audit(query: AuditQuery, options: ReadOptions): Promise<ReadOutcome<AuditView>> {
+    const barrier = await this.readBarrier(options);
+    if (barrier) return barrier;
+    return { status: 'ok', value: toAuditView(this.p.catalog, query), meta: this.readMeta(options) };
   }
 
   async syncStatus(): Promise<SyncStatusView> {

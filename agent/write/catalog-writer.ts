@@ -5,7 +5,7 @@
 import type { ProposalOutcome } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import { writeIdOf } from '../catalog/write-id.js';
-import { drProposalNeeds, encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
+import { drProposalNeeds, encodeCommand, requiredLiveSites, SESSION_RECENT_SEQS, writeCommand, type AuditStamp, type Catalog, type CommandResult, type WriteOp } from '../catalog/index.js';
 
 export interface WriteRequestOptions {
   clientId: string;
@@ -13,7 +13,10 @@ export interface WriteRequestOptions {
   timeoutMs?: number;
   /** Skip the liveness requirement of the sites the write names (an operation that defines --force). */
   force?: boolean;
+  /** Why: the forced reason of a forced write, else recorded in the audit ring only. */
   reason?: string;
+  /** Who asked, from where, through which site (operator, host, site); the reason is taken from `reason`. */
+  audit?: Omit<AuditStamp, 'reason'>;
 }
 
 export interface OpRevision {
@@ -59,7 +62,7 @@ export class CatalogWriter {
   async write(ops: WriteOp[], options: WriteRequestOptions): Promise<CatalogWriteOutcome> {
     const writeId = writeIdOf(options.clientId, options.seq);
     const forced = options.force ? { forced: options.reason ?? 'forced without a reason' } : {};
-    const command = writeCommand({ clientId: options.clientId, seq: options.seq, time: Math.floor(this.epochMs()), ...forced }, ops);
+    const command = writeCommand({ clientId: options.clientId, seq: options.seq, time: Math.floor(this.epochMs()), ...forced, ...auditOf(options) }, ops);
     // A dr op names its own needs (a forced failover needs its primary cut off); other writes skip theirs when forced.
     const needs = drProposalNeeds(ops, options.force === true) ?? {
       requireLive: options.force ? [] : requiredLiveSites(ops, this.catalog),
@@ -148,6 +151,13 @@ export class CatalogWriter {
         };
     }
   }
+}
+
+/** The command's audit stamp; a forced write's reason travels once, as `forced`. */
+function auditOf(options: WriteRequestOptions): { audit?: AuditStamp } {
+  const stamp: AuditStamp = { ...options.audit };
+  if (options.reason !== undefined && !options.force) stamp.reason = options.reason;
+  return Object.keys(stamp).length === 0 ? {} : { audit: stamp };
 }
 
 function pick(r: ReturnType<typeof rejectionOf>): { code: 'VALIDATION' | 'CONFLICT'; message: string; field?: string } {

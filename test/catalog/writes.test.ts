@@ -93,8 +93,8 @@ describe('atomic batches', () => {
     assert.equal(harness.catalog.get('flavor', 'a'), undefined);
     assert.ok(harness.catalog.get('flavor', 'keep'));
     assert.ok(!ops.some((op) => op.key.startsWith('r/')), 'no resource records');
-    // Only the session and the applied index moved.
-    assert.deepEqual(ops.map((op) => op.key).sort(), ['m/catalog', 's/test-client']);
+    // Only the session, the applied index and the audit ring (which records rejected writes too) moved.
+    assert.deepEqual(ops.map((op) => op.key).sort(), ['a/0000000000000002', 'm/catalog', 's/test-client']);
     assert.notDeepEqual(harness.catalog.snapshot(), before);
   });
 
