@@ -33,6 +33,8 @@ export interface MemoryCloudOptions {
   /** Which services exist (all by default): a cloud without Neutron has network: false. */
   services?: Partial<MemoryServices>;
   logger?: DriverLogger;
+  /** The stackraft cluster whose markers this driver writes and honours (service-driver.ts). */
+  clusterId?: string;
 }
 
 export class MemoryCloud extends ServiceDriver {
@@ -58,6 +60,7 @@ export class MemoryCloud extends ServiceDriver {
           : (images, id, source) => transferImageBits({ images, fetchSource, retry }, id, source),
       settleRetry: retry,
       logger: options.logger,
+      ...(options.clusterId === undefined ? {} : { clusterId: options.clusterId }),
     });
     this.model = model;
     this.faults = faults;

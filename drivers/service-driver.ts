@@ -6,6 +6,7 @@ import type { RetryContext } from './retry.js';
 import * as flavors from './ops/flavors.js';
 import * as images from './ops/images.js';
 import * as quotas from './ops/quotas.js';
+import type { Marking } from './markers.js';
 import type { ComputeApi, ImageApi, ServiceApis } from './service-api.js';
 import {
   silentDriverLogger,
@@ -31,16 +32,24 @@ export interface ServiceDriverParts {
   settleRetry: RetryContext;
   logger?: DriverLogger;
   onClose?: () => Promise<void>;
+  /**
+   * The stackraft cluster this driver works for: written into every marker, and only resources
+   * marked with it (or marked before cluster ids) are listed, changed or deleted. Absent: the
+   * behaviour of releases before cluster ids (every marked resource is ours) — for tools and tests.
+   */
+  clusterId?: string;
 }
 
 export class ServiceDriver implements CloudDriver {
   readonly driverName: string;
   private closed = false;
   private readonly logger: DriverLogger;
+  private readonly marking: Marking;
 
   constructor(private readonly parts: ServiceDriverParts) {
     this.driverName = parts.driverName;
     this.logger = parts.logger ?? silentDriverLogger;
+    this.marking = parts.clusterId === undefined ? {} : { clusterId: parts.clusterId };
   }
 
   protected async apis(): Promise<ServiceApis> {
@@ -76,7 +85,7 @@ export class ServiceDriver implements CloudDriver {
   }
 
   private async imageDeps(): Promise<images.ImageOpsDeps> {
-    return { images: await this.images(), transfer: this.parts.transferBits, settle: this.parts.settleRetry };
+    return { images: await this.images(), transfer: this.parts.transferBits, settle: this.parts.settleRetry, marking: this.marking };
   }
 
   private report<T extends { id?: string; project?: string }>(op: string, result: CloudWriteResult<T>): CloudWriteResult<T> {
@@ -96,26 +105,26 @@ export class ServiceDriver implements CloudDriver {
   }
 
   async listFlavors(): Promise<CloudFlavor[]> {
-    return flavors.listFlavors(await this.compute());
+    return flavors.listFlavors(await this.compute(), this.marking);
   }
   async getFlavor(id: string): Promise<CloudFlavor | undefined> {
-    return flavors.getFlavor(await this.compute(), id);
+    return flavors.getFlavor(await this.compute(), id, this.marking);
   }
   async createFlavor(spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>> {
-    return this.report('createFlavor', await flavors.createFlavor(await this.compute(), spec));
+    return this.report('createFlavor', await flavors.createFlavor(await this.compute(), spec, this.marking));
   }
   async updateFlavor(spec: CloudFlavorSpec, options?: UpdateOptions): Promise<CloudWriteResult<CloudFlavor>> {
-    return this.report('updateFlavor', await flavors.updateFlavor(await this.compute(), spec, options));
+    return this.report('updateFlavor', await flavors.updateFlavor(await this.compute(), spec, this.marking, options));
   }
   async deleteFlavor(id: string): Promise<void> {
-    await flavors.deleteFlavor(await this.compute(), id);
+    await flavors.deleteFlavor(await this.compute(), id, this.marking);
   }
 
   async listImages(): Promise<CloudImage[]> {
-    return images.listImages(await this.images());
+    return images.listImages(await this.images(), this.marking);
   }
   async getImage(id: string): Promise<CloudImage | undefined> {
-    return images.getImage(await this.images(), id);
+    return images.getImage(await this.images(), id, this.marking);
   }
   async createImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>> {
     return this.report('createImage', await images.createImage(await this.imageDeps(), spec));
@@ -124,7 +133,7 @@ export class ServiceDriver implements CloudDriver {
     return this.report('updateImage', await images.updateImage(await this.imageDeps(), spec));
   }
   async deleteImage(id: string): Promise<void> {
-    await images.deleteImage(await this.images(), id);
+    await images.deleteImage(await this.images(), id, this.marking);
   }
 
   async listQuotas(projects: readonly string[]): Promise<CloudQuota[]> {

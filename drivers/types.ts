@@ -43,8 +43,12 @@ export interface CloudFlavor extends Omit<CloudFlavorSpec, 'extraSpecs' | 'descr
   description?: string;
   /** Sorted; empty for public flavors. */
   accessProjects: string[];
-  /** Carries stackraft's marker: the only flavors stackraft may change or delete. */
+  /** Carries this cluster's marker (or a marker without a cluster id): the only flavors stackraft may change or delete. */
   managed: boolean;
+  /** Marked by a release that wrote no cluster id (see drivers/README.md "Two clusters, one cloud"). */
+  legacyMarker?: true;
+  /** Marked by another stackraft cluster, named here (then managed is false). */
+  foreignCluster?: string;
 }
 
 // ---------------------------------------------------------------- images
@@ -101,6 +105,10 @@ export interface CloudImage {
   osHashAlgo: string | null;
   osHashValue: string | null;
   managed: boolean;
+  /** Marked by a release that wrote no cluster id (see drivers/README.md "Two clusters, one cloud"). */
+  legacyMarker?: true;
+  /** Marked by another stackraft cluster, named here (then managed is false). */
+  foreignCluster?: string;
 }
 
 // ---------------------------------------------------------------- quotas

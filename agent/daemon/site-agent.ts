@@ -75,7 +75,7 @@ export class SiteAgent {
     // The driver opens blob-sourced images from the site's blob store, which exists once the site is open.
     let siteRef: Site | null = null;
     const localSource = localBlobSource({ store: () => siteRef?.blobs?.store ?? null, progress: (root) => siteRef?.blobs?.progress(root) });
-    const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }), localSource);
+    const cloud = cloudDriverFromConfig(config.cloud, logger.child({ component: 'driver' }), localSource, config.clusterId);
     const pendingRecovery = await pendingRecoveryProblem(config.dataDir);
     if (pendingRecovery !== null) throw new Error(pendingRecovery);
     const { incarnation } = await readClusterIncarnation(config.dataDir);

@@ -40,15 +40,19 @@ function inSync(change: Change = 'none', message = ''): ActionResult {
   return { outcome: 'in-sync', change, message };
 }
 
-function notManaged(kind: 'flavor' | 'image', id: string, path: string): NotManagedError {
+function notManaged(kind: 'flavor' | 'image', id: string, path: string, foreignCluster: string | undefined): NotManagedError {
   const marker = kind === 'flavor' ? 'stackraft:managed extra spec' : 'stackraft_managed property';
+  const whose = foreignCluster === undefined ? `a ${kind} stackraft does not manage (no ${marker})` : `a ${kind} of another stackraft cluster, ${JSON.stringify(foreignCluster)}`;
   return new NotManagedError({
     service: kind === 'flavor' ? 'compute' : 'image',
     method: `converge ${kind}`,
     path,
-    message: `${kind} id ${id} is taken by a ${kind} stackraft does not manage (no ${marker}); stackraft never changes it — remove or rename it, or give the catalog resource another id`,
+    message: `${kind} id ${id} is taken by ${whose}; stackraft never changes it — remove or rename it, or give the catalog resource another id`,
   });
 }
+
+/** A resource marked before markers named a cluster, which this cluster's catalog names: re-marked as this cluster's. */
+const CLAIMED_NOTE = 'claimed: it carried the marker of an older release (no cluster id) and now carries this cluster\'s';
 
 export async function convergeFlavor(driver: CloudDriver, spec: CloudFlavorSpec, observed: Observed<CloudFlavor>): Promise<ActionResult> {
   const current = observed === undefined ? await driver.getFlavor(spec.id) : observed.value;
@@ -56,10 +60,10 @@ export async function convergeFlavor(driver: CloudDriver, spec: CloudFlavorSpec,
     const created = await driver.createFlavor(spec);
     return inSync(created.replaced ? 'replaced' : 'created', created.warnings.join('; '));
   }
-  if (!current.managed) throw notManaged('flavor', spec.id, `/flavors/${spec.id}`);
-  if (diffFlavor(current, spec).inSync) return inSync();
+  if (!current.managed) throw notManaged('flavor', spec.id, `/flavors/${spec.id}`, current.foreignCluster);
+  if (diffFlavor(current, spec).inSync && !current.legacyMarker) return inSync();
   const updated = await driver.updateFlavor(spec, { allowReplace: true });
-  return inSync(updated.replaced ? 'replaced' : 'updated', updated.warnings.join('; '));
+  return inSync(updated.replaced ? 'replaced' : 'updated', [...updated.warnings, ...(current.legacyMarker ? [CLAIMED_NOTE] : [])].join('; '));
 }
 
 export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, observed: Observed<CloudImage>): Promise<ActionResult> {
@@ -69,11 +73,11 @@ export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, o
     const created = await driver.createImage(spec);
     return inSync('created', created.warnings.join('; '));
   }
-  if (!current.managed) throw notManaged('image', spec.id, `/v2/images/${spec.id}`);
+  if (!current.managed) throw notManaged('image', spec.id, `/v2/images/${spec.id}`, current.foreignCluster);
   if (GLANCE_BUSY_STATES.has(current.status)) {
     return { outcome: 'waiting', message: `Glance is still storing the bits of image ${spec.id} (status '${current.status}')` };
   }
-  if (current.status === 'active' && diffImage(current, spec).inSync) return inSync();
+  if (current.status === 'active' && diffImage(current, spec).inSync && !current.legacyMarker) return inSync();
   if (current.status !== 'active' && current.status !== 'queued') {
     throw new CloudError({
       code: 'CONFLICT',
@@ -89,7 +93,7 @@ export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, o
   // Queued: an upload never finished, the driver resumes it. Active: a metadata patch, or a
   // NotSupportedError when the catalog asks for what Glance cannot do (new bits, new formats).
   const updated = await driver.updateImage(spec);
-  return inSync('updated', updated.warnings.join('; '));
+  return inSync('updated', [...updated.warnings, ...(current.legacyMarker ? [CLAIMED_NOTE] : [])].join('; '));
 }
 
 function skippedParts(spec: CloudQuotaSpec, current: CloudQuota): string {

@@ -30,18 +30,23 @@ export function mockCloudEnvironment(url: string): Record<string, string> {
   };
 }
 
-/** Undefined for `type: none`. Throws CloudConfigError (naming the file and field) on a bad clouds.yaml. */
-export function cloudDriverFromConfig(cloud: AgentConfig['cloud'], logger?: DriverLogger, localSource?: OpenStackDriverOptions['localSource']): CloudDriver | undefined {
+/**
+ * Undefined for `type: none`. Throws CloudConfigError (naming the file and field) on a bad clouds.yaml.
+ * `clusterId` goes into every marker the driver writes, so two clusters sharing a cloud never touch
+ * each other's resources (drivers/README.md "Two clusters, one cloud"); the daemon always passes it.
+ */
+export function cloudDriverFromConfig(cloud: AgentConfig['cloud'], logger?: DriverLogger, localSource?: OpenStackDriverOptions['localSource'], clusterId?: string): CloudDriver | undefined {
+  const owner = clusterId === undefined ? {} : { clusterId };
   switch (cloud.type) {
     case 'none':
       return undefined;
     case 'mock':
-      if (cloud.url === undefined) return new MemoryCloud({ logger });
-      return createOpenStackDriver({ env: mockCloudEnvironment(cloud.url), logger, localSource });
+      if (cloud.url === undefined) return new MemoryCloud({ logger, ...owner });
+      return createOpenStackDriver({ env: mockCloudEnvironment(cloud.url), logger, localSource, ...owner });
     case 'openstack': {
       const resolved = resolveCloudConfig({ cloud: cloud.cloud, cloudsYamlPath: cloud.cloudsYaml });
       const config = { ...resolved, interface: cloud.interface, ...(cloud.region === undefined ? {} : { regionName: cloud.region }) };
-      return new OpenStackDriver(config, { logger, localSource });
+      return new OpenStackDriver(config, { logger, localSource, ...owner });
     }
   }
 }

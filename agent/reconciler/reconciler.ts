@@ -29,6 +29,8 @@ import { QUOTA_INTENT_MESSAGE, TrackTable, entryCoversQuota, needsWork, type Tra
 
 /** Shortest retry timer (see scheduleRetry). */
 const MIN_RETRY_TIMER_MS = 1;
+/** Ids named in the one log line per audit about resources left alone for their old marker. */
+const LEGACY_IDS_LOGGED = 20;
 
 export interface ReconcilerDeps {
   /** This site's name, as in the catalog. */
@@ -47,12 +49,6 @@ export interface ReconcilerDeps {
    * would see resources as deleted that are not (and Glance never reuses a deleted image id).
    */
   catalogReady?: () => boolean;
-  /**
-   * Which managed resources that the catalog does not name this reconciler may remove (default:
-   * all). The cloud's marker says "stackraft's", not "this cluster's": a cloud shared with another
-   * cluster (or with test suites) narrows this so they do not delete each other's resources.
-   */
-  removalScope?: (kind: ManagedKind, id: string) => boolean;
 }
 
 export type PassMode = 'change' | 'audit';
@@ -105,7 +101,6 @@ export class Reconciler {
   private readonly logger: Logger;
   private readonly random: () => number;
   private readonly catalogReady: () => boolean;
-  private readonly removalScope: (kind: ManagedKind, id: string) => boolean;
   private readonly options: ReconcilerOptions;
   private readonly tracks = new TrackTable();
   private readonly reports: SyncReportQueue;
@@ -139,7 +134,6 @@ export class Reconciler {
     this.logger = deps.logger ?? silentLogger;
     this.random = deps.random ?? Math.random;
     this.catalogReady = deps.catalogReady ?? (() => true);
-    this.removalScope = deps.removalScope ?? (() => true);
     this.options = resolveReconcilerOptions(options);
     this.reports = new SyncReportQueue(this.site, this.catalog, deps.report, this.clock, this.logger, this.options.reports, () => this.convergedThrough());
     this.outcomes = new Outcomes(this.site, this.clock, this.logger, this.random, this.options, this.catalog, this.reports);
@@ -332,6 +326,16 @@ export class Reconciler {
     if (mode === 'audit') this.scheduleAudit(this.options.auditIntervalMs);
   }
 
+  /** Says (once per audit) which resources with a marker of an older release are left alone. */
+  private noteLegacyExtras(kind: 'flavor' | 'image', unnamed: string[]): void {
+    if (unnamed.length === 0) return;
+    const shown = unnamed.slice(0, LEGACY_IDS_LOGGED);
+    this.logger.info(
+      { site: this.site, kind, count: unnamed.length, ids: shown },
+      `${unnamed.length} ${kind}(s) carry the marker of an older stackraft release (no cluster id) and are not in this catalog: left alone (delete them by hand if no cluster uses them)`,
+    );
+  }
+
   private notReadyReason(): PassSummary['skipped'] {
     if (this.catalog.get('site', this.site) === undefined) return 'site-not-in-catalog';
     if (!this.catalogReady()) return 'catalog-not-current';
@@ -341,14 +345,22 @@ export class Reconciler {
   /**
    * Takes in what the listings say. Returns true when the cloud is unreachable (nothing else to
    * do this pass). A kind whose listing failed otherwise (no such service, no permission) marks its
-   * resources failed and is left out of this pass. A managed resource listed but not desired
-   * becomes a removal.
+   * resources failed and is left out of this pass. A resource listed with this cluster's marker
+   * but not desired becomes a removal. One marked before markers named a cluster may be another
+   * cluster's: it is removed only when this site's own sync entries name it (tracks), never just
+   * for being unnamed (drivers/README.md "Two clusters, one cloud").
    */
   private noteListings(inventory: Inventory): boolean {
     for (const kind of ['flavor', 'image'] as const) {
       const listing = inventory[kind];
       if (listing.ok) {
-        for (const [id, item] of listing.byId) if (item.managed && this.removalScope(kind, id)) this.tracks.ensureRemoval(kind, id, true);
+        const unnamedLegacy: string[] = [];
+        for (const [id, item] of listing.byId) {
+          if (!item.managed) continue;
+          if (item.legacyMarker && this.tracks.get(resourceKey(kind, id)) === undefined) unnamedLegacy.push(id);
+          else this.tracks.ensureRemoval(kind, id, true);
+        }
+        this.noteLegacyExtras(kind, unnamedLegacy);
         continue;
       }
       const failure = describeFailure(listing.error);

@@ -46,6 +46,8 @@ export interface OpenStackDriverOptions {
    * undefined to have the source's URL downloaded. The bits pass the same digest checks either way.
    */
   localSource?: (source: ImageSource) => Promise<Readable> | undefined;
+  /** The stackraft cluster whose markers this driver writes and honours (service-driver.ts). */
+  clusterId?: string;
 }
 
 export const DEFAULT_OPENSTACK_OPTIONS = {
@@ -133,6 +135,7 @@ export class OpenStackDriver extends ServiceDriver {
       settleRetry: { ...retry, policy: { ...retry.policy, maxAttempts: Math.max(retry.policy.maxAttempts, SETTLE_ATTEMPTS) } },
       logger,
       onClose: () => agent.close(),
+      ...(options.clusterId === undefined ? {} : { clusterId: options.clusterId }),
     });
     self = this;
     this.config = config;

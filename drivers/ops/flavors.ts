@@ -4,12 +4,16 @@ import { ConflictError, NotFoundError, NotManagedError, NotSupportedError } from
 import { diffFlavor, type FlavorDiff } from '../diff.js';
 import { describedPath } from '../path-segment.js';
 import {
-  FLAVOR_CREATING_DESCRIPTION,
   MANAGED_EXTRA_SPEC,
-  MANAGED_VALUE,
   catalogExtraSpecs,
+  describeOwner,
+  flavorCreatingDescription,
+  flavorMarkerSpecs,
+  flavorOwnership,
+  isChangeable,
   isFlavorHalfCreated,
-  isFlavorManaged,
+  ownershipFields,
+  type Marking,
 } from '../markers.js';
 import type { ComputeApi, NovaFlavor } from '../service-api.js';
 import type { CloudFlavor, CloudFlavorSpec, UpdateOptions, CloudWriteResult } from '../types.js';
@@ -17,7 +21,7 @@ import { validateFlavorSpec } from '../validate.js';
 
 const flavorPath = (id: string) => describedPath('/flavors', id);
 
-function toCloudFlavor(nova: NovaFlavor, access: string[]): CloudFlavor {
+function toCloudFlavor(nova: NovaFlavor, access: string[], marking: Marking): CloudFlavor {
   const flavor: CloudFlavor = {
     id: nova.id,
     name: nova.name,
@@ -30,32 +34,33 @@ function toCloudFlavor(nova: NovaFlavor, access: string[]): CloudFlavor {
     isPublic: nova.isPublic,
     extraSpecs: catalogExtraSpecs(nova.extraSpecs),
     accessProjects: [...access].sort(),
-    managed: isFlavorManaged(nova.extraSpecs, nova.description),
+    ...ownershipFields(flavorOwnership(nova.extraSpecs, nova.description, marking)),
   };
   if (nova.description !== null) flavor.description = nova.description;
   return flavor;
 }
 
-async function withAccess(compute: ComputeApi, nova: NovaFlavor): Promise<CloudFlavor> {
+async function withAccess(compute: ComputeApi, nova: NovaFlavor, marking: Marking): Promise<CloudFlavor> {
   const access = nova.isPublic ? [] : await compute.listFlavorAccess(nova.id);
-  return toCloudFlavor(nova, access);
+  return toCloudFlavor(nova, access, marking);
 }
 
-export async function getFlavor(compute: ComputeApi, id: string): Promise<CloudFlavor | undefined> {
+export async function getFlavor(compute: ComputeApi, id: string, marking: Marking): Promise<CloudFlavor | undefined> {
   const nova = await compute.getFlavor(id);
-  return nova === undefined ? undefined : withAccess(compute, nova);
+  return nova === undefined ? undefined : withAccess(compute, nova, marking);
 }
 
-export async function listFlavors(compute: ComputeApi): Promise<CloudFlavor[]> {
+/** The flavors this driver may change: its cluster's, and those marked before cluster ids (legacy). */
+export async function listFlavors(compute: ComputeApi, marking: Marking): Promise<CloudFlavor[]> {
   const out: CloudFlavor[] = [];
   for (const nova of await compute.listFlavors()) {
-    if (isFlavorManaged(nova.extraSpecs, nova.description)) out.push(await withAccess(compute, nova));
+    if (isChangeable(flavorOwnership(nova.extraSpecs, nova.description, marking))) out.push(await withAccess(compute, nova, marking));
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-async function mustGet(compute: ComputeApi, id: string): Promise<CloudFlavor> {
-  const flavor = await getFlavor(compute, id);
+async function mustGet(compute: ComputeApi, id: string, marking: Marking): Promise<CloudFlavor> {
+  const flavor = await getFlavor(compute, id, marking);
   if (flavor === undefined) {
     throw new NotFoundError({
       service: 'compute',
@@ -70,9 +75,9 @@ async function mustGet(compute: ComputeApi, id: string): Promise<CloudFlavor> {
   return flavor;
 }
 
-/** Brings extra specs, the marker, access and description of an existing flavor to the spec. */
-async function converge(compute: ComputeApi, spec: CloudFlavorSpec, diff: FlavorDiff, markerPresent: boolean): Promise<void> {
-  const toSet = markerPresent ? diff.extraSpecsToSet : { ...diff.extraSpecsToSet, [MANAGED_EXTRA_SPEC]: MANAGED_VALUE };
+/** Brings extra specs, the markers, access and description of an existing flavor to the spec. */
+async function converge(compute: ComputeApi, spec: CloudFlavorSpec, diff: FlavorDiff, markerPresent: boolean, marking: Marking): Promise<void> {
+  const toSet = markerPresent ? diff.extraSpecsToSet : { ...diff.extraSpecsToSet, ...flavorMarkerSpecs(marking) };
   if (Object.keys(toSet).length > 0) await compute.setExtraSpecs(spec.id, toSet);
   for (const key of diff.extraSpecsToRemove) await ignoreNotFound(compute.deleteExtraSpec(spec.id, key));
   for (const project of diff.accessToAdd) await ignoreConflict(compute.addFlavorAccess(spec.id, project));
@@ -98,7 +103,7 @@ async function ignoreConflict(p: Promise<void>): Promise<void> {
 }
 
 /** POST the flavor with the creation marker, then everything Nova sets in later calls. */
-async function createFresh(compute: ComputeApi, spec: CloudFlavorSpec): Promise<CloudFlavor> {
+async function createFresh(compute: ComputeApi, spec: CloudFlavorSpec, marking: Marking): Promise<CloudFlavor> {
   const nova = await compute.createFlavor({
     id: spec.id,
     name: spec.name,
@@ -109,11 +114,11 @@ async function createFresh(compute: ComputeApi, spec: CloudFlavorSpec): Promise<
     swap: spec.swap,
     rxtxFactor: spec.rxtxFactor,
     isPublic: spec.isPublic,
-    description: FLAVOR_CREATING_DESCRIPTION,
+    description: flavorCreatingDescription(marking),
   });
-  const created = toCloudFlavor(nova, []);
-  await converge(compute, spec, diffFlavor(created, spec), false);
-  return mustGet(compute, spec.id);
+  const created = toCloudFlavor(nova, [], marking);
+  await converge(compute, spec, diffFlavor(created, spec), false, marking);
+  return mustGet(compute, spec.id, marking);
 }
 
 function describeChanges(diff: FlavorDiff): string {
@@ -128,15 +133,15 @@ function replaceWarning(id: string, diff: FlavorDiff): string {
   );
 }
 
-export async function createFlavor(compute: ComputeApi, spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>> {
+export async function createFlavor(compute: ComputeApi, spec: CloudFlavorSpec, marking: Marking): Promise<CloudWriteResult<CloudFlavor>> {
   validateFlavorSpec(spec);
   try {
-    return { resource: await createFresh(compute, spec), replaced: false, warnings: [] };
+    return { resource: await createFresh(compute, spec, marking), replaced: false, warnings: [] };
   } catch (err) {
     if (!(err instanceof ConflictError) || err.retryable) throw err;
     const nova = await compute.getFlavor(spec.id);
     if (nova === undefined) throw err;
-    const existing = await withAccess(compute, nova);
+    const existing = await withAccess(compute, nova, marking);
     if (!existing.managed) {
       throw new ConflictError({
         service: 'compute',
@@ -144,15 +149,16 @@ export async function createFlavor(compute: ComputeApi, spec: CloudFlavorSpec): 
         path: '/flavors',
         status: 409,
         cloudMessage: err.cloudMessage,
-        message: `flavor id ${spec.id} is taken by a flavor stackraft does not manage (no ${MANAGED_EXTRA_SPEC} extra spec); stackraft never changes it`,
+        message: `flavor id ${spec.id} is taken by a flavor stackraft does not manage (${describeOwner(flavorOwnership(nova.extraSpecs, nova.description, marking), MANAGED_EXTRA_SPEC)}); stackraft never changes it`,
       });
     }
     if (isFlavorHalfCreated(nova.extraSpecs, nova.description)) {
-      const finished = await updateManaged(compute, spec, existing, false, true);
+      const finished = await updateManaged(compute, spec, existing, false, true, marking);
       finished.warnings.push(`flavor ${spec.id}: finished a create that was interrupted earlier`);
       return finished;
     }
     const diff = diffFlavor(existing, spec);
+    if (diff.inSync && existing.legacyMarker) return updateManaged(compute, spec, existing, false, true, marking);
     if (diff.inSync) return { resource: existing, replaced: false, warnings: [] };
     throw new ConflictError({
       service: 'compute',
@@ -171,6 +177,7 @@ async function updateManaged(
   current: CloudFlavor,
   markerPresent: boolean,
   allowReplace: boolean,
+  marking: Marking,
 ): Promise<CloudWriteResult<CloudFlavor>> {
   const diff = diffFlavor(current, spec);
   if (diff.immutable.length > 0) {
@@ -184,40 +191,44 @@ async function updateManaged(
       });
     }
     await compute.deleteFlavor(spec.id);
-    const resource = await createFresh(compute, spec);
+    const resource = await createFresh(compute, spec, marking);
     return { resource, replaced: true, warnings: [replaceWarning(spec.id, diff)] };
   }
   if (diff.inSync && markerPresent) return { resource: current, replaced: false, warnings: [] };
-  await converge(compute, spec, diff, markerPresent);
-  return { resource: await mustGet(compute, spec.id), replaced: false, warnings: [] };
+  await converge(compute, spec, diff, markerPresent, marking);
+  return { resource: await mustGet(compute, spec.id, marking), replaced: false, warnings: [] };
 }
 
-function notManaged(method: string, id: string): NotManagedError {
+function notManaged(method: string, id: string, nova: NovaFlavor, marking: Marking): NotManagedError {
   return new NotManagedError({
     service: 'compute',
     method,
     path: flavorPath(id),
-    message: `flavor ${id} is not managed by stackraft (no ${MANAGED_EXTRA_SPEC} extra spec); stackraft never changes or deletes it`,
+    message: `flavor ${id} is not managed by this stackraft cluster (${describeOwner(flavorOwnership(nova.extraSpecs, nova.description, marking), MANAGED_EXTRA_SPEC)}); stackraft never changes or deletes it`,
   });
+}
+
+/** Every marker this driver writes is on the flavor (a legacy flavor lacks the cluster id). */
+function markersPresent(nova: NovaFlavor, marking: Marking): boolean {
+  return Object.entries(flavorMarkerSpecs(marking)).every(([key, value]) => nova.extraSpecs[key] === value);
 }
 
 function notFound(method: string, id: string): NotFoundError {
   return new NotFoundError({ service: 'compute', method, path: flavorPath(id), status: 404, cloudMessage: '', message: `flavor ${id} does not exist` });
 }
 
-export async function updateFlavor(compute: ComputeApi, spec: CloudFlavorSpec, options: UpdateOptions = {}): Promise<CloudWriteResult<CloudFlavor>> {
+export async function updateFlavor(compute: ComputeApi, spec: CloudFlavorSpec, marking: Marking, options: UpdateOptions = {}): Promise<CloudWriteResult<CloudFlavor>> {
   validateFlavorSpec(spec);
   const nova = await compute.getFlavor(spec.id);
   if (nova === undefined) throw notFound('update flavor', spec.id);
-  if (!isFlavorManaged(nova.extraSpecs, nova.description)) throw notManaged('update flavor', spec.id);
-  const current = await withAccess(compute, nova);
-  const markerPresent = nova.extraSpecs[MANAGED_EXTRA_SPEC] === MANAGED_VALUE;
-  return updateManaged(compute, spec, current, markerPresent, options.allowReplace ?? true);
+  if (!isChangeable(flavorOwnership(nova.extraSpecs, nova.description, marking))) throw notManaged('update flavor', spec.id, nova, marking);
+  const current = await withAccess(compute, nova, marking);
+  return updateManaged(compute, spec, current, markersPresent(nova, marking), options.allowReplace ?? true, marking);
 }
 
-export async function deleteFlavor(compute: ComputeApi, id: string): Promise<void> {
+export async function deleteFlavor(compute: ComputeApi, id: string, marking: Marking): Promise<void> {
   const nova = await compute.getFlavor(id);
   if (nova === undefined) throw notFound('delete flavor', id);
-  if (!isFlavorManaged(nova.extraSpecs, nova.description)) throw notManaged('delete flavor', id);
+  if (!isChangeable(flavorOwnership(nova.extraSpecs, nova.description, marking))) throw notManaged('delete flavor', id, nova, marking);
   await compute.deleteFlavor(id);
 }

@@ -6,7 +6,18 @@ import { diffImage } from '../diff.js';
 import { describedPath } from '../path-segment.js';
 import type { TransferReport } from '../image-transfer.js';
 import { withRetry, type RetryContext } from '../retry.js';
-import { MANAGED_IMAGE_PROPERTY, MANAGED_VALUE, imageMarkerProperties, readImageMarkers } from '../markers.js';
+import {
+  CLUSTER_IMAGE_PROPERTY,
+  MANAGED_IMAGE_PROPERTY,
+  MANAGED_VALUE,
+  describeOwner,
+  imageMarkerProperties,
+  imageOwnership,
+  isChangeable,
+  ownershipFields,
+  readImageMarkers,
+  type Marking,
+} from '../markers.js';
 import type { GlanceImage, ImageApi, ImagePatchOp } from '../service-api.js';
 import type { CloudImage, CloudImageSpec, CloudWriteResult } from '../types.js';
 import { validateImageSpec } from '../validate.js';
@@ -19,6 +30,8 @@ export interface ImageOpsDeps {
   transfer: BitsTransfer;
   /** How long to wait for an image in a passing state (see settledImage). */
   settle: RetryContext;
+  /** The cluster id this driver marks its images with. */
+  marking: Marking;
 }
 
 /** Glance states that end by themselves (an upload or import in progress, or failing). */
@@ -38,7 +51,7 @@ class StillTransitional extends Error {
 async function settledImage(deps: ImageOpsDeps, id: string): Promise<CloudImage | undefined> {
   try {
     return await withRetry({ ...deps.settle, shouldRetry: (err) => err instanceof StillTransitional }, async () => {
-      const image = await getImage(deps.images, id);
+      const image = await getImage(deps.images, id, deps.marking);
       if (image !== undefined && TRANSITIONAL_STATES.has(image.status)) throw new StillTransitional(image);
       return image;
     });
@@ -48,7 +61,7 @@ async function settledImage(deps: ImageOpsDeps, id: string): Promise<CloudImage 
   }
 }
 
-export function toCloudImage(g: GlanceImage): CloudImage {
+export function toCloudImage(g: GlanceImage, marking: Marking): CloudImage {
   const markers = readImageMarkers(g.properties);
   const image: CloudImage = {
     id: g.id,
@@ -65,26 +78,36 @@ export function toCloudImage(g: GlanceImage): CloudImage {
     sizeBytes: g.size,
     osHashAlgo: g.osHashAlgo,
     osHashValue: g.osHashValue,
-    managed: markers.managed,
+    ...ownershipFields(imageOwnership(g.properties, marking)),
   };
   if (markers.source !== undefined) image.source = markers.source;
   return image;
 }
 
-export async function getImage(images: ImageApi, id: string): Promise<CloudImage | undefined> {
+export async function getImage(images: ImageApi, id: string, marking: Marking): Promise<CloudImage | undefined> {
   const g = await images.getImage(id);
-  return g === undefined ? undefined : toCloudImage(g);
+  return g === undefined ? undefined : toCloudImage(g, marking);
 }
 
-export async function listImages(images: ImageApi): Promise<CloudImage[]> {
+/** The images this driver may change: its cluster's, and those marked before cluster ids (legacy). */
+export async function listImages(images: ImageApi, marking: Marking): Promise<CloudImage[]> {
   const found = await images.listImagesWithProperty(MANAGED_IMAGE_PROPERTY, MANAGED_VALUE);
-  return found.map(toCloudImage).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return found
+    .filter((g) => isChangeable(imageOwnership(g.properties, marking)))
+    .map((g) => toCloudImage(g, marking))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The patch that stamps this cluster's id on an image marked before cluster ids. */
+function clusterStamp(image: CloudImage, marking: Marking): ImagePatchOp[] {
+  if (!image.legacyMarker || marking.clusterId === undefined) return [];
+  return [{ op: 'add', path: `/${CLUSTER_IMAGE_PROPERTY}`, value: marking.clusterId }];
 }
 
 const imagePath = (id: string) => describedPath('/v2/images', id);
 
-async function mustGet(images: ImageApi, id: string, method: string): Promise<CloudImage> {
-  const image = await getImage(images, id);
+async function mustGet(images: ImageApi, id: string, method: string, marking: Marking): Promise<CloudImage> {
+  const image = await getImage(images, id, marking);
   if (image === undefined) {
     throw new NotFoundError({ service: 'image', method, path: imagePath(id), status: 404, cloudMessage: '', message: `image ${id} does not exist` });
   }
@@ -93,12 +116,12 @@ async function mustGet(images: ImageApi, id: string, method: string): Promise<Cl
 
 /** Metadata patch, upload, verification and protection of a managed image that is still queued. */
 async function completeQueued(deps: ImageOpsDeps, spec: CloudImageSpec, current: CloudImage): Promise<CloudWriteResult<CloudImage>> {
-  const patch = diffImage(current, spec).patch.filter((op) => op.path !== '/protected');
+  const patch = [...diffImage(current, spec).patch.filter((op) => op.path !== '/protected'), ...clusterStamp(current, deps.marking)];
   if (current.protected) patch.push({ op: 'replace', path: '/protected', value: false });
   if (patch.length > 0) await deps.images.patchImage(spec.id, patch);
   const report = await deps.transfer(deps.images, spec.id, spec.source);
   if (spec.protected) await deps.images.patchImage(spec.id, [{ op: 'replace', path: '/protected', value: true }]);
-  return { resource: await mustGet(deps.images, spec.id, 'GET'), replaced: false, warnings: report.warnings };
+  return { resource: await mustGet(deps.images, spec.id, 'GET', deps.marking), replaced: false, warnings: report.warnings };
 }
 
 async function onCreateConflict(deps: ImageOpsDeps, spec: CloudImageSpec, conflict: ConflictError): Promise<CloudWriteResult<CloudImage>> {
@@ -113,7 +136,7 @@ async function onCreateConflict(deps: ImageOpsDeps, spec: CloudImageSpec, confli
       path: '/v2/images',
       status: 409,
       cloudMessage: conflict.cloudMessage,
-      message: `image id ${spec.id} is taken by an image stackraft does not manage (no ${MANAGED_IMAGE_PROPERTY} property); stackraft never changes it`,
+      message: `image id ${spec.id} is taken by an image stackraft does not manage (${describeOwner(foreignOrNone(existing), MANAGED_IMAGE_PROPERTY)}); stackraft never changes it`,
     });
   }
   if (existing.status === 'queued') {
@@ -121,7 +144,10 @@ async function onCreateConflict(deps: ImageOpsDeps, spec: CloudImageSpec, confli
     result.warnings.push(`image ${spec.id}: resumed an upload that had not completed`);
     return result;
   }
-  if (existing.status === 'active' && diffImage(existing, spec).inSync) return { resource: existing, replaced: false, warnings: [] };
+  if (existing.status === 'active' && diffImage(existing, spec).inSync) {
+    if (existing.legacyMarker) return updateImage(deps, spec);
+    return { resource: existing, replaced: false, warnings: [] };
+  }
   throw new ConflictError({
     service: 'image',
     method: 'POST',
@@ -149,7 +175,7 @@ export async function createImage(deps: ImageOpsDeps, spec: CloudImageSpec): Pro
       // Protected only once the bits are verified: a failed upload must stay deletable.
       protected: false,
       tags: [...spec.tags],
-      properties: { ...spec.properties, ...imageMarkerProperties(spec.source) },
+      properties: { ...spec.properties, ...imageMarkerProperties(spec.source, deps.marking) },
     });
   } catch (err) {
     if (err instanceof ConflictError && !err.retryable) return onCreateConflict(deps, spec, err);
@@ -157,15 +183,19 @@ export async function createImage(deps: ImageOpsDeps, spec: CloudImageSpec): Pro
   }
   const report = await deps.transfer(deps.images, spec.id, spec.source);
   if (spec.protected) await deps.images.patchImage(spec.id, [{ op: 'replace', path: '/protected', value: true }]);
-  return { resource: await mustGet(deps.images, spec.id, 'GET'), replaced: false, warnings: report.warnings };
+  return { resource: await mustGet(deps.images, spec.id, 'GET', deps.marking), replaced: false, warnings: report.warnings };
 }
 
-function notManaged(method: string, id: string): NotManagedError {
+function foreignOrNone(image: CloudImage): { kind: 'foreign'; cluster: string } | { kind: 'none' } {
+  return image.foreignCluster !== undefined ? { kind: 'foreign', cluster: image.foreignCluster } : { kind: 'none' };
+}
+
+function notManaged(method: string, image: CloudImage): NotManagedError {
   return new NotManagedError({
     service: 'image',
     method,
-    path: imagePath(id),
-    message: `image ${id} is not managed by stackraft (no ${MANAGED_IMAGE_PROPERTY} property); stackraft never changes or deletes it`,
+    path: imagePath(image.id),
+    message: `image ${image.id} is not managed by this stackraft cluster (${describeOwner(foreignOrNone(image), MANAGED_IMAGE_PROPERTY)}); stackraft never changes or deletes it`,
   });
 }
 
@@ -175,7 +205,7 @@ export async function updateImage(deps: ImageOpsDeps, spec: CloudImageSpec): Pro
   if (current === undefined) {
     throw new NotFoundError({ service: 'image', method: 'update image', path: imagePath(spec.id), status: 404, cloudMessage: '', message: `image ${spec.id} does not exist` });
   }
-  if (!current.managed) throw notManaged('update image', spec.id);
+  if (!current.managed) throw notManaged('update image', current);
   if (current.status === 'queued') return completeQueued(deps, spec, current);
   if (current.status !== 'active') {
     throw new ConflictError({
@@ -211,15 +241,15 @@ export async function updateImage(deps: ImageOpsDeps, spec: CloudImageSpec): Pro
         .join(', ')}); publish it as a new image id`,
     });
   }
-  if (diff.inSync) return { resource: current, replaced: false, warnings: [] };
-  const patch: ImagePatchOp[] = diff.patch;
+  const patch: ImagePatchOp[] = [...diff.patch, ...clusterStamp(current, deps.marking)];
+  if (patch.length === 0) return { resource: current, replaced: false, warnings: [] };
   const updated = await deps.images.patchImage(spec.id, patch);
-  return { resource: toCloudImage(updated), replaced: false, warnings: [] };
+  return { resource: toCloudImage(updated, deps.marking), replaced: false, warnings: [] };
 }
 
-export async function deleteImage(images: ImageApi, id: string): Promise<void> {
-  const current = await mustGet(images, id, 'delete image');
-  if (!current.managed) throw notManaged('delete image', id);
+export async function deleteImage(images: ImageApi, id: string, marking: Marking): Promise<void> {
+  const current = await mustGet(images, id, 'delete image', marking);
+  if (!current.managed) throw notManaged('delete image', current);
   // The catalog's `protected` guards against users deleting the image, not against the catalog.
   if (current.protected) await images.patchImage(id, [{ op: 'replace', path: '/protected', value: false }]);
   await images.deleteImage(id);

@@ -10,7 +10,7 @@ import type { CloudApiFault } from '../faults.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler, SiteClock } from '../scheduler.js';
 import { CLOUD_CALL_LATENCY_MS, CLOUD_CALL_TIMEOUT_MS } from './cloud-tuning.js';
-import { SIM_EPOCH_MS, type SimSite } from './site.js';
+import { SIM_CLUSTER_ID, SIM_EPOCH_MS, type SimSite } from './site.js';
 
 /** Test-only injection point: a planted bug in what a site's reconciler sees of its cloud. */
 export interface CloudHooks {
@@ -74,7 +74,7 @@ export class SimClouds {
     // Virtual time (the cloud's, not the drifting site clock's), silenced with the incarnation's
     // clock: a dead agent's call in flight never resumes.
     const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => void scheduler.timerAt(scheduler.now() + Math.max(0, ms), resolve, clock as SiteClock));
-    const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site}/${inc}`).asRandom(), faults: faultConfig(c.fault) });
+    const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site}/${inc}`).asRandom(), faults: faultConfig(c.fault), clusterId: SIM_CLUSTER_ID });
     c.driver = driver;
     return this.hooks.wrapCloudDriver?.(site, driver) ?? driver;
   }

@@ -29,8 +29,8 @@ export type SiteState = 'down' | 'starting' | 'up';
 
 /** Virtual time 0 is this wall-clock instant in command timestamps (2024-01-01T00:00:00Z). */
 export const SIM_EPOCH_MS = 1_704_067_200_000;
-/** Every simulated frame would carry this cluster id. */
-const SIM_CLUSTER_ID = 'sim';
+/** Every simulated frame would carry this cluster id; the sites' cloud drivers mark with it. */
+export const SIM_CLUSTER_ID = 'sim';
 /** What a simulated site's admin service reports as its version. */
 const SIM_VERSION = 'sim';
 /** Clamp of one simulated fsync, whatever the log-normal draws. */

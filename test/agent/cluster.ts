@@ -44,6 +44,10 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Config `voters` (default 5): with fewer voters than sites the rest stay learners. */
   voters?: number;
+  /** The cluster id (default CLUSTER_ID). */
+  clusterId?: string;
+  /** Every site manages this (already running) mock cloud, e.g. one shared with another cluster. */
+  sharedCloudUrl?: string;
 }
 
 export class AgentCluster {
@@ -51,11 +55,14 @@ export class AgentCluster {
   /** Each site's mock cloud, when the cluster was started with mockClouds. */
   readonly clouds = new Map<string, MockCloud>();
 
+  private sharedCloudUrl: string | undefined;
+
   private constructor(
     readonly dir: string,
     readonly sites: AgentProcess[],
     readonly timing: { tickMs: number; electionTimeoutTicks: number; heartbeatTicks: number },
     readonly voters = 5,
+    readonly clusterId: string = CLUSTER_ID,
   ) {}
 
   /** Election timeout in milliseconds (the lower bound of the randomised one). */
@@ -68,7 +75,8 @@ export class AgentCluster {
     const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'stackraft-e2e-'));
     const timing = { tickMs: options.tickMs ?? 50, electionTimeoutTicks: options.electionTimeoutTicks ?? 10, heartbeatTicks: options.heartbeatTicks ?? 1 };
     const sites: AgentProcess[] = [];
-    const cluster = new AgentCluster(dir, sites, timing, options.voters ?? 5);
+    const cluster = new AgentCluster(dir, sites, timing, options.voters ?? 5, options.clusterId);
+    cluster.sharedCloudUrl = options.sharedCloudUrl;
     try {
       for (let i = 0; i < options.sites; i++) {
         const name = `site-${i + 1}`;
@@ -191,12 +199,12 @@ export class AgentCluster {
     const [region, country] = PLACES[index % PLACES.length];
     const config = {
       site: { name: site.name, region, country, labels: { env: 'e2e' } },
-      clusterId: CLUSTER_ID,
+      clusterId: this.clusterId,
       dataDir: site.dataDir,
       listen: [`/ip4/${site.host}/tcp/${site.port}`],
       peers: this.sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: s.addr })),
       adminSocket: site.socketPath,
-      cloud: this.clouds.has(site.name) ? { type: 'mock', url: this.clouds.get(site.name)!.url } : { type: 'none' },
+      cloud: this.sharedCloudUrl !== undefined ? { type: 'mock', url: this.sharedCloudUrl } : this.clouds.has(site.name) ? { type: 'mock', url: this.clouds.get(site.name)!.url } : { type: 'none' },
       timing: this.timing,
       voters: this.voters,
       log: { level: logLevel },

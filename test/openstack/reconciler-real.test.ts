@@ -124,7 +124,9 @@ class ThreeSites {
     this.write(...SITE_NAMES.map((name, i) => putOp('site', name, siteSpec(name, i + 1))));
     for (const [i, name] of SITE_NAMES.entries()) {
       const authUrl = urls[i]!;
-      const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: authUrl } });
+      // The lab is shared with the driver suites running alongside: this run's own cluster id in
+      // every marker keeps its audits off their resources (theirs carry no cluster id or another).
+      const driver = createOpenStackDriver({ env: { ...process.env, OS_AUTH_URL: authUrl }, clusterId: `sr-rec-${this.run}` });
       const project = await createProject(driver, authUrl, `sr-rec-${this.run}`);
       const reconciler = new Reconciler(
         {
@@ -133,8 +135,6 @@ class ThreeSites {
           catalog: this.catalog.catalog,
           clock: testClock,
           logger: testLogger(name),
-          // The lab is shared with the driver suites running alongside: remove only this run's extras.
-          removalScope: (_kind, id) => id.startsWith(`sr-rec-${this.run}`),
           report: async (reports) => {
             const { result } = this.catalog.report(...reports);
             if (!result.ok) throw new Error(`reports rejected: ${JSON.stringify(result)}`);

@@ -3,11 +3,19 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { putOp } from '../../agent/catalog/index.js';
+import { toCloudFlavorSpec, toCloudImageSpec } from '../../agent/reconciler/index.js';
+import { MemoryCloud } from '../../drivers/index.js';
 import { FLAVOR_CREATING_DESCRIPTION, MANAGED_IMAGE_PROPERTY } from '../../drivers/markers.js';
 import { Fixture, IMAGE_ID, PROJECT, SHA512, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
 
 const AUDIT_MS = 60_000;
 const OPERATOR_IMAGE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+const OTHER_IMAGE = '0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3';
+
+function cloudImage(id: string, name: string) {
+  const source = { url: 'https://images.example.org/theirs.qcow2', sha512: SHA512 };
+  return { id, name, diskFormat: 'qcow2', containerFormat: 'bare', visibility: 'public' as const, minDisk: 0, minRam: 0, protected: false, properties: {}, tags: [], source };
+}
 
 function operatorFlavor(id: string, name: string) {
   return { id, name, vcpus: 1, ram: 256, disk: 1, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, description: null };
@@ -144,15 +152,57 @@ describe('reconciler: audit and drift', () => {
     await f.stop();
   });
 
-  it('removes only extra managed resources within its removal scope (a cloud shared with another cluster)', async () => {
-    const f = new Fixture({ removalScope: (_kind, id) => id.startsWith('ours-') });
+  it('two clusters, one cloud: an audit removes only its own cluster\'s extras and never touches the other\'s', async () => {
+    const f = new Fixture({ cloud: { clusterId: 'cluster-a' } });
     await f.start();
+    const other = new MemoryCloud({ model: f.cloud.model, clusterId: 'cluster-b' });
     const extra = (id: string) => ({ id, name: `m1.${id}`, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: {} });
     await f.cloud.createFlavor(extra('ours-stray'));
-    await f.cloud.createFlavor(extra('theirs-stray'));
+    await other.createFlavor(extra('theirs'));
+    await other.createImage(cloudImage(OTHER_IMAGE, 'theirs'));
+    assert.deepEqual((await f.cloud.listFlavors()).map((x) => x.id), ['ours-stray']);
     await f.advance(AUDIT_MS + 1_000);
     assert.equal(await f.cloud.getFlavor('ours-stray'), undefined);
-    assert.equal((await f.cloud.getFlavor('theirs-stray'))?.managed, true, 'another cluster\'s managed flavor is left alone');
+    const theirs = await f.cloud.getFlavor('theirs');
+    assert.equal(theirs?.managed, false);
+    assert.equal(theirs?.foreignCluster, 'cluster-b');
+    assert.equal((await other.getImage(OTHER_IMAGE))?.managed, true, 'the other cluster still owns its image');
+    assert.ok(!f.counted.calls.includes('deleteImage'), f.counted.calls.join(','));
+
+    // The catalog names the other cluster's flavor id: an error that names the owner, nothing changed.
+    f.write(putOp('flavor', 'theirs', flavorSpec({ name: 'm1.mine' })));
+    await f.advance(5_000);
+    assert.equal(f.entry('flavor', 'theirs')?.state, 'error');
+    assert.match(f.entry('flavor', 'theirs')?.message ?? '', /another stackraft cluster, "cluster-b"/);
+    assert.equal((await other.getFlavor('theirs'))?.name, 'm1.theirs');
+    await f.stop();
+  });
+
+  it('a resource marked before cluster ids: claimed when the catalog names it, left alone when it does not', async () => {
+    const f = new Fixture({ cloud: { clusterId: 'cluster-a' } });
+    const older = new MemoryCloud({ model: f.cloud.model }); // an older release: no cluster id in its markers
+    f.write(putOp('flavor', 'named', flavorSpec()), putOp('image', IMAGE_ID, imageSpec()));
+    // The older release had converged them already: in sync, only the cluster id is missing.
+    await older.createFlavor(toCloudFlavorSpec(f.catalog.get('flavor', 'named')!));
+    await older.createImage(toCloudImageSpec(f.catalog.get('image', IMAGE_ID)!));
+    await older.createFlavor({ id: 'unnamed', name: 'm1.unnamed', vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, rxtxFactor: 1, isPublic: true, extraSpecs: {} });
+    assert.equal((await f.cloud.getFlavor('named'))?.legacyMarker, true);
+    await f.start();
+    await f.advance(AUDIT_MS + 1_000);
+    const named = await f.cloud.getFlavor('named');
+    assert.equal(named?.managed, true);
+    assert.equal(named?.legacyMarker, undefined, 'now carries this cluster\'s id');
+    assert.equal(f.cloud.model.getFlavor('named')?.extraSpecs['stackraft:cluster'], 'cluster-a');
+    assert.equal((await f.cloud.getImage(IMAGE_ID))?.legacyMarker, undefined);
+    assert.equal(f.entry('flavor', 'named')?.state, 'in-sync');
+    assert.match(f.entry('flavor', 'named')?.message ?? '', /claimed/);
+    // Not in the catalog: may be another cluster's (no id says otherwise), so never removed, and said.
+    assert.equal((await f.cloud.getFlavor('unnamed'))?.legacyMarker, true);
+    assert.ok(f.logs.some((l) => /older stackraft release/.test(l.msg) && JSON.stringify(l).includes('unnamed')), 'the audit says what it left alone');
+    // Once this cluster's catalog drops the claimed one, it is removed (it is ours now).
+    f.write({ op: 'delete', kind: 'flavor', id: 'named' });
+    await f.advance(5_000);
+    assert.equal(await f.cloud.getFlavor('named'), undefined);
     await f.stop();
   });
 });

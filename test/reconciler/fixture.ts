@@ -73,7 +73,6 @@ export interface FixtureOptions {
   /** Register the sites in the catalog first (default true). */
   registerSites?: boolean;
   catalogReady?: () => boolean;
-  removalScope?: (kind: 'flavor' | 'image' | 'quota', id: string) => boolean;
   /** Make the sink fail while this returns true. */
   sinkDown?: () => boolean;
   /** The catalog (log) of an earlier Fixture: a second life of the same site's agent. */
@@ -105,7 +104,6 @@ export class Fixture {
         random: seededRandom(3),
         logger: recordingLogger(this.logs),
         ...(options.catalogReady ? { catalogReady: options.catalogReady } : {}),
-        ...(options.removalScope ? { removalScope: options.removalScope } : {}),
         report: async (reports, digest) => {
           if (options.sinkDown?.()) throw new Error('no quorum (test)');
           this.commands.push({ at: this.clock.now(), reports, ...(digest ? { digest } : {}) });
