@@ -65,6 +65,8 @@ export { MAX_COMMITTED_BYTES_PER_READY } from './ready-tracker.js';
 export const MAX_QUEUED_READS = 4096;
 /** Reads waiting for their heartbeat quorum; more are refused ('noQuorum'). */
 export const MAX_PENDING_READS = 8192;
+/** A (pre-)candidate asks unanswered voters again every this many heartbeat intervals (a WAN round trip fits). */
+export const VOTE_RESEND_HEARTBEATS = 3;
 
 const NO_ENTRIES: Entry[] = [];
 const EMPTY_DATA = new Uint8Array(0);
@@ -106,6 +108,9 @@ export class Raft implements RaftCore {
 
   // ---- candidate
   private readonly votes = new Map<MemberId, boolean>();
+  /** Ticks since this (pre-)campaign started, and whether a leadership transfer asked for it. */
+  private campaignElapsed = 0;
+  private campaignTransfer = false;
 
   // ---- leader
   private readonly replication: Replication;
@@ -477,6 +482,8 @@ export class Raft implements RaftCore {
     this.votes.clear();
     this.votes.set(this.id, true);
     this.resetElectionTimer();
+    this.campaignElapsed = 0;
+    this.campaignTransfer = false;
     if (tallyVotes(this.members.voters, this.votes) === 'won') this.becomeCandidate(false);
     else this.requestVotes('preVote', this.term + 1, false);
   }
@@ -484,6 +491,7 @@ export class Raft implements RaftCore {
   private becomeCandidate(transfer: boolean): void {
     this.relayFeeds.clear();
     this.leaveLeadership();
+    this.dropUnsentVoteRequests();
     this.term += 1;
     this.vote = this.id;
     this.role = 'candidate';
@@ -491,16 +499,21 @@ export class Raft implements RaftCore {
     this.votes.clear();
     this.votes.set(this.id, true);
     this.resetElectionTimer();
+    this.campaignElapsed = 0;
+    this.campaignTransfer = transfer;
     if (tallyVotes(this.members.voters, this.votes) === 'won') this.becomeLeader();
     else this.requestVotes('vote', this.term, transfer);
   }
 
-  /** Vote requests go in `messages`: they must not leave before the new term and vote are durable. */
-  private requestVotes(type: 'preVote' | 'vote', term: number, transfer: boolean): void {
+  /**
+   * Vote requests go in `messages`: they must not leave before the new term and vote are durable.
+   * `unansweredOnly`: a resend to the voters that have not answered yet.
+   */
+  private requestVotes(type: 'preVote' | 'vote', term: number, transfer: boolean, unansweredOnly = false): void {
     const logTerm = this.log.lastTerm;
     const index = this.log.lastIndex;
     for (const voter of this.members.voters) {
-      if (voter === this.id) continue;
+      if (voter === this.id || (unansweredOnly && this.votes.has(voter))) continue;
       const m: Message = { type, from: this.id, to: voter, term, logTerm, index };
       if (transfer) m.transfer = true;
       this.send(m);
@@ -557,13 +570,38 @@ export class Raft implements RaftCore {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed < this.randomizedElectionTimeout) return;
+    if (this.electionElapsed < this.randomizedElectionTimeout) {
+      if (this.role === 'preCandidate' || this.role === 'candidate') this.resendVoteRequests();
+      return;
+    }
     if (!this.mayCampaign()) {
       this.resetElectionTimer();
       return;
     }
     if (this.cfg.preVote) this.becomePreCandidate();
     else this.becomeCandidate(false);
+  }
+
+  /**
+   * A request or answer lost on the WAN would otherwise cost a whole new election timeout (and a
+   * new term for a candidate): the (pre-)candidate asks the voters that have not answered again,
+   * every VOTE_RESEND_HEARTBEATS heartbeat intervals. Answering twice is harmless: a voter grants
+   * the candidate it already voted for in this term again, and a pre-vote changes nothing.
+   */
+  private resendVoteRequests(): void {
+    const every = VOTE_RESEND_HEARTBEATS * this.cfg.heartbeatTicks;
+    if (++this.campaignElapsed % every !== 0) return;
+    if (this.role === 'preCandidate') this.requestVotes('preVote', this.term + 1, false, true);
+    else this.requestVotes('vote', this.term, this.campaignTransfer, true);
+  }
+
+  /**
+   * Resent requests of the term we are leaving, still queued (ticks without a Ready between them):
+   * they would ask for a vote in a term we have given up, so they never leave.
+   */
+  private dropUnsentVoteRequests(): void {
+    const queued = this.out.later;
+    if (queued.some((m) => m.type === 'vote')) this.out.later = queued.filter((m) => m.type !== 'vote');
   }
 
   private tickLeader(): void {
