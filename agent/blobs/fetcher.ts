@@ -35,8 +35,10 @@ export interface BlobFetchProgress {
   state: 'fetching' | 'done' | 'failed';
   bytesDone: number;
   bytesTotal: number;
-  /** Bytes per second over the fetch so far. */
+  /** Bytes per second over the fetch so far (over the whole fetch once done). */
   rateBytesPerSecond: number;
+  /** Milliseconds since the fetch began (its whole duration once it ended). */
+  elapsedMs: number;
   /** Members chunks are being fetched from right now. */
   peers: MemberId[];
   /** Members that served a chunk that failed verification. */
@@ -94,8 +96,7 @@ export class BlobFetcher {
     if (fetch === undefined) return undefined;
     const p = fetch.progress;
     if (p.state === 'fetching') {
-      const seconds = (this.deps.now() - fetch.startedAt) / 1000;
-      p.rateBytesPerSecond = seconds > 0 ? Math.round((p.bytesDone - fetch.bytesAtStart) / seconds) : 0;
+      this.measure(fetch);
       p.peers = [...fetch.inflight.keys()];
     }
     return { ...p, peers: [...p.peers], avoided: [...fetch.avoided] };
@@ -128,8 +129,10 @@ export class BlobFetcher {
         }
       });
       await Promise.all(workers);
+      this.measure(fetch);
       fetch.progress.state = 'done';
     } catch (err) {
+      this.measure(fetch);
       fetch.progress.state = 'failed';
       fetch.progress.lastError = (err as Error).message;
       throw err;
@@ -146,7 +149,7 @@ export class BlobFetcher {
       if (oldestDone !== undefined) this.fetches.delete(oldestDone);
     }
     const fetch: Fetch = {
-      progress: { root, state: 'fetching', bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, peers: [], avoided: [] },
+      progress: { root, state: 'fetching', bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, elapsedMs: 0, peers: [], avoided: [] },
       startedAt: this.deps.now(),
       bytesAtStart: 0,
       inflight: new Map(),
@@ -154,6 +157,12 @@ export class BlobFetcher {
     };
     this.fetches.set(root, fetch);
     return fetch;
+  }
+
+  private measure(fetch: Fetch): void {
+    const p = fetch.progress;
+    p.elapsedMs = this.deps.now() - fetch.startedAt;
+    p.rateBytesPerSecond = p.elapsedMs > 0 ? Math.round(((p.bytesDone - fetch.bytesAtStart) * 1000) / p.elapsedMs) : 0;
   }
 
   /** Holders not avoided, nearest first (unknown RTT last), then the least busy. */

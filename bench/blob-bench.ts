@@ -1,0 +1,120 @@
+// Blob transfer between two real agent processes on loopback (libp2p TCP + Noise + yamux, the
+// blob protocol, chunks hashed and written with fdatasync at the receiver), beside a plain TCP copy
+// of the same file between two processes (read from disk, written to disk, one fsync at the end).
+// Each run: a fresh file is uploaded at site-1 (`image create --file`, not timed), site-2 fetches it
+// (timed by site-2's fetcher: first request to last verified chunk stored); the TCP copy of the same
+// file runs before or after it, alternating, so load from other tenants hits both. Prints every run,
+// the medians and the median of the per-run ratios, with the machine's load average.
+// Run: npm run bench:blob [-- --mib 128 --runs 5 --json FILE]
+import '../agent/runtime/promise-shim.js';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentCluster } from '../test/agent/cluster.js';
+import { sleep } from '../test/agent/agent-process.js';
+import { runCli } from '../test/agent/run-cli.js';
+import { patternBytes } from '../test/blobs/helpers.js';
+import { median } from './closed-loop.js';
+
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '128' }, runs: { type: 'string', default: '5' }, json: { type: 'string' } } });
+const MIB = Number(values.mib);
+const RUNS = Number(values.runs);
+const FETCH_WAIT_MS = 10 * 60_000;
+
+interface Run {
+  run: number;
+  blobMBps: number;
+  tcpMBps: number;
+  ratio: number;
+}
+
+/** A child process serves the file on a loopback port; this process receives it to disk and fsyncs. */
+async function tcpCopy(file: string, target: string): Promise<number> {
+  const sender = spawn(process.execPath, [
+    '-e',
+    `const net=require('net'),fs=require('fs');const s=net.createServer(c=>{fs.createReadStream(process.argv[1]).pipe(c);s.close();});s.listen(0,'127.0.0.1',()=>console.log(s.address().port));`,
+    file,
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(sender, 'exit');
+  const [line] = (await once(sender.stdout, 'data')) as [Buffer];
+  const port = Number(line.toString().trim());
+  const started = performance.now();
+  const socket = connect(port, '127.0.0.1');
+  const out = createWriteStream(target);
+  socket.pipe(out);
+  await once(out, 'finish');
+  const handle = await open(target, 'r+');
+  await handle.sync();
+  await handle.close();
+  const ms = performance.now() - started;
+  await exited;
+  return ms;
+}
+
+async function blobFetch(cluster: AgentCluster, file: string): Promise<{ ms: number; bytes: number }> {
+  const id = randomUUID();
+  const upload = await runCli(['image', 'create', `bench-${id.slice(0, 8)}`, '--id', id, '--disk-format', 'raw', '--container-format', 'bare', '--file', file], { socket: cluster.site('site-1').socketPath, timeoutMs: FETCH_WAIT_MS });
+  if (upload.code !== 0) throw new Error(`upload failed (exit ${upload.code}): ${upload.stderr}`);
+  const resource = await cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`);
+  const root = resource.json.resource.spec.source.blob.root as string;
+  const deadline = performance.now() + FETCH_WAIT_MS;
+  while (performance.now() < deadline) {
+    const state = (await cluster.admin('site-2').request('GET', `/v1/blobs/${root}`)).json;
+    if (state.fetch?.state === 'failed') throw new Error(`site-2's fetch failed: ${state.fetch.lastError}`);
+    if (state.fetch?.state === 'done') return { ms: state.fetch.elapsedMs, bytes: state.fetch.bytesDone };
+    await sleep(100);
+  }
+  throw new Error('site-2 did not fetch the blob in time');
+}
+
+async function main(): Promise<void> {
+  const cluster = await AgentCluster.start({ sites: 2, prefix: "stackraft-blob-bench-", logLevel: "warn" });
+  console.log(`two agents up (${cluster.dir})`);
+  const runs: Run[] = [];
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      const file = join(cluster.dir, `image-${run}.raw`);
+      await writeFile(file, patternBytes(MIB * 1024 * 1024, 100 + run));
+      const copy = join(cluster.dir, 'tcp-copy.raw');
+      let blob = { ms: 0, bytes: 0 };
+      let tcpMs = 0;
+      if (run % 2 === 1) {
+        tcpMs = await tcpCopy(file, copy);
+        blob = await blobFetch(cluster, file);
+      } else {
+        blob = await blobFetch(cluster, file);
+        tcpMs = await tcpCopy(file, copy);
+      }
+      await rm(copy, { force: true });
+      await rm(file, { force: true });
+      const blobMBps = blob.bytes / 1e6 / (blob.ms / 1000);
+      const tcpMBps = (MIB * 1024 * 1024) / 1e6 / (tcpMs / 1000);
+      runs.push({ run, blobMBps, tcpMBps, ratio: blobMBps / tcpMBps });
+      console.log(`run ${run}: blob ${blobMBps.toFixed(1)} MB/s (${(blob.ms / 1000).toFixed(2)} s), plain TCP ${tcpMBps.toFixed(1)} MB/s (${(tcpMs / 1000).toFixed(2)} s), ratio ${(blobMBps / tcpMBps).toFixed(2)}`);
+    }
+  } finally {
+    await cluster.destroy();
+  }
+  const summary = {
+    mib: MIB,
+    runs: runs.length,
+    blobMBpsMedian: median(runs.map((r) => r.blobMBps)),
+    tcpMBpsMedian: median(runs.map((r) => r.tcpMBps)),
+    ratioMedian: median(runs.map((r) => r.ratio)),
+    loadavg: loadavg(),
+    cores: cpus().length,
+  };
+  console.log(
+    `${MIB} MiB, ${runs.length} runs: blob transfer ${summary.blobMBpsMedian.toFixed(1)} MB/s, plain TCP ${summary.tcpMBpsMedian.toFixed(1)} MB/s, ` +
+      `median ratio ${summary.ratioMedian.toFixed(2)} (load average ${summary.loadavg.map((l) => l.toFixed(1)).join(' ')} on ${summary.cores} cores)`,
+  );
+  if (values.json) await writeFile(values.json, JSON.stringify({ summary, runs }, null, 2));
+}
+
+await main();
