@@ -20,5 +20,6 @@ export const PROCESS_COMMANDS: ExternalCommands = new Map([
   ],
   ['snapshot', { summary: 'save, inspect or restore a backup of the catalog (snapshot save|inspect|restore)', run: async (argv: string[]) => (await import('../agent/recovery/snapshot-command.js')).run(argv) }],
   ['recover', { summary: 'after losing a majority for good: make this survivor a one-voter cluster (recover --force-new-cluster)', run: async (argv: string[]) => (await import('../agent/recovery/recover-command.js')).run(argv) }],
+  ['dr-action-mock', { summary: 'the reference DR action for mock clouds (records the servers a step would boot or stop)', run: async (argv: string[]) => (await import('../agent/dr/mock-action-main.js')).run(argv) }],
   ['sim', { summary: 'run the deterministic chaos simulator', run: async (argv: string[]) => (await import('../sim/main.js')).run(argv) }],
 ]);

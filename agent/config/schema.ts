@@ -126,6 +126,28 @@ const cloudSection = z.discriminatedUnion('type', [openstackCloud, mockCloud, no
   },
 });
 
+/** Disaster recovery: how this site runs the steps the catalog gives it (agent/dr/action.ts). */
+const drActionTimeout = () => integerIn(1000, 3_600_000, 'milliseconds from 1000 to 3600000').optional();
+const drAction = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('exec'),
+      /** The executable and its arguments; it reads the step as JSON on stdin, exit status 0 = done. */
+      command: z.array(z.string(expecting('a string')).min(1, expecting('a non-empty string')), expecting('a list: the executable and its arguments')).min(1, expecting('at least the executable')),
+      timeoutMs: drActionTimeout(),
+    }),
+    z.strictObject({
+      type: z.literal('http'),
+      /** POSTed the step as JSON (header Idempotency-Key); a 2xx answer = done. */
+      url: z.url({ protocol: /^https?$/, ...expecting('an http:// or https:// URL') }),
+      timeoutMs: drActionTimeout(),
+    }),
+  ],
+  { error: () => 'expected a mapping with type exec (command) or http (url)' },
+);
+const drSection = z.strictObject({ action: drAction.optional() }, expecting('a mapping with action')).prefault({});
+
 const timingSection = z
   .strictObject({
     /** One logical Raft tick. */
@@ -166,6 +188,7 @@ export const agentConfigSchema = z.strictObject(
     adminSocket: absolutePath().default(CONFIG_DEFAULTS.adminSocket),
     cloud: cloudSection,
     timing: timingSection.prefault({}),
+    dr: drSection,
     voters: votersField().default(CONFIG_DEFAULTS.voters),
     log: z.strictObject({ level: oneOf(LOG_LEVELS).default(CONFIG_DEFAULTS.logLevel) }, expecting('a mapping with level')).prefault({}),
     metrics: z

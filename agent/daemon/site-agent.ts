@@ -2,6 +2,7 @@
 // transport and its peer directory, the admin socket, the metrics endpoint) around the site that
 // agent/site/compose.ts builds (replica, catalog, write path, admin service, housekeeping,
 // reconciler) — the same composition the simulator runs. Started in that order, stopped in reverse.
+import { drActionFromConfig } from '../dr/from-config.js';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { seededRandom } from '../../consensus/prng.js';
@@ -153,6 +154,7 @@ export class SiteAgent {
           ...(config.blobs.downloadBytesPerSecond !== undefined ? { downloadBytesPerSecond: config.blobs.downloadBytesPerSecond } : {}),
         },
       },
+      ...(config.dr.action === undefined ? {} : { drActions: drActionFromConfig(config.dr.action) }),
     };
   }
 

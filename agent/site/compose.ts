@@ -13,6 +13,8 @@ import { CatalogWriter } from '../write/catalog-writer.js';
 import { ChangeFeed, MAX_WATCH_EVENTS } from '../watch/change-feed.js';
 import { feedChanges } from '../watch/feed-changes.js';
 import { SiteBlobs } from '../blobs/site-blobs.js';
+import { NO_ACTION_RUNNER } from '../dr/action.js';
+import { DrAgent } from '../dr/dr-agent.js';
 import { Housekeeping } from './housekeeping.js';
 import { relayInLearnersRegion } from './relay-choice.js';
 import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
@@ -31,6 +33,8 @@ export class Site {
     readonly reconciler: SiteReconciler | null,
     /** Committed resource changes, for watch. */
     readonly changes: ChangeFeed,
+    /** Runs this site's disaster-recovery steps and fences it. */
+    readonly dr: DrAgent,
     /** null for a site built without blob ports. */
     readonly blobs: SiteBlobs | null = null,
   ) {}
@@ -47,6 +51,7 @@ export class Site {
     const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });
     let reconciler: SiteReconciler | null = null;
     let blobs: SiteBlobs | null = null;
+    let dr: DrAgent | null = null;
     const replica = await Replica.open(
       {
         ...settings.replica,
@@ -61,6 +66,7 @@ export class Site {
         stateMachine: notifyOnRestore(feedChanges(observers.wrapStateMachine?.(catalog) ?? catalog, catalog, changes), () => {
           reconciler?.catalogChanged();
           blobs?.catalogChanged();
+          dr?.catalogChanged();
         }),
         logger,
         hooks: {
@@ -68,6 +74,7 @@ export class Site {
             observers.onApplied?.(entry, result);
             reconciler?.catalogChanged();
             blobs?.catalogChanged();
+            dr?.catalogChanged();
           },
           onConfChangeApplied: (change, entry) => observers.onConfChangeApplied?.(change, entry),
           onRoleChange: (role, term, leader) => {
@@ -81,6 +88,17 @@ export class Site {
       },
     );
     const writer = new CatalogWriter(replica, catalog, ports.epochMs);
+    dr = new DrAgent({
+      site: settings.profile.name,
+      catalog,
+      writer,
+      runner: ports.drActions ?? NO_ACTION_RUNNER,
+      clock: ports.clock,
+      epochMs: ports.epochMs,
+      random: ports.random('dr'),
+      logger: ports.componentLogger?.('dr') ?? logger,
+      ...(observers.dr === undefined ? {} : { observer: observers.dr }),
+    });
     const housekeeping = new Housekeeping({
       profile: settings.profile,
       peerId: settings.peerId,
@@ -135,7 +153,7 @@ export class Site {
       ...ports.links,
       ...(blobs !== null ? { blobs } : {}),
     });
-    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes, blobs);
+    return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes, dr, blobs);
   }
 
   /** Starts the replica, then the housekeeping loop and the reconciler (the transport is already listening). */
@@ -144,12 +162,14 @@ export class Site {
     this.housekeeping.start();
     this.reconciler?.start();
     this.blobs?.start();
+    this.dr.start();
   }
 
   /** Graceful stop: housekeeping, the reconciler (bounded wait for a cloud call), then the replica. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.changes.close();
+      this.dr.stop();
       this.housekeeping.stop();
       this.blobs?.stop();
       await this.reconciler?.stop();
@@ -163,6 +183,7 @@ export class Site {
    * awaited, nothing is flushed; the store and the clock are the caller's to kill.
    */
   halt(): void {
+    this.dr.stop();
     this.housekeeping.stop();
     this.blobs?.stop();
     this.reconciler?.halt();

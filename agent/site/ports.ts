@@ -20,6 +20,8 @@ export interface BlobPorts {
   rateClock: RateClock;
   settings?: SiteBlobSettings;
 }
+import type { DrActionRunner } from '../dr/action.js';
+import type { DrObserver } from '../dr/dr-agent.js';
 
 /** Who this site is, as its own `site` record says. */
 export interface SiteProfile {
@@ -49,7 +51,7 @@ export interface SitePorts {
   /** Milliseconds since the Unix epoch, for command timestamps and client ids. */
   epochMs: () => number;
   /** A PRNG for each named use (`raft`, `reconciler`): seeded from the site's seed in the simulator. */
-  random(use: 'raft' | 'reconciler'): () => number;
+  random(use: 'raft' | 'reconciler' | 'dr'): () => number;
   store: LogStore;
   transport: Transport;
   /** The site's cloud; undefined for a site with no cloud to manage (`cloud: { type: none }`). */
@@ -57,6 +59,8 @@ export interface SitePorts {
   addresses: AddressSource;
   links: LinkFacts;
   logger: Logger;
+  /** Runs the DR steps the catalog gives this site (agent/dr/action.ts); absent: every step fails saying none is configured. */
+  drActions?: DrActionRunner;
   /** A logger for one component (`reconciler`, ...); the parent logger when absent. */
   componentLogger?(component: string): Logger;
   /** Image bits over the peer network; a site without them holds no blobs (URL sources only). */
@@ -90,4 +94,6 @@ export interface SiteObservers {
   onFatal?(error: Error): void;
   /** Wraps the catalog as the replica's state machine (the simulator observes every apply). */
   wrapStateMachine?(catalog: Catalog): StateMachine;
+  /** What the site's DR agent does: acting as primary, steps started (the simulator's checkers). */
+  dr?: DrObserver;
 }

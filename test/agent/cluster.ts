@@ -48,6 +48,8 @@ export interface ClusterOptions {
   clusterId?: string;
   /** Every site manages this (already running) mock cloud, e.g. one shared with another cluster. */
   sharedCloudUrl?: string;
+  /** Config fields of one site that replace the generated ones (e.g. `cloud`, `dr`). */
+  siteConfig?: (name: string, index: number) => Record<string, unknown>;
 }
 
 export class AgentCluster {
@@ -63,6 +65,7 @@ export class AgentCluster {
     readonly timing: { tickMs: number; electionTimeoutTicks: number; heartbeatTicks: number },
     readonly voters = 5,
     readonly clusterId: string = CLUSTER_ID,
+    private readonly siteConfig?: (name: string, index: number) => Record<string, unknown>,
   ) {}
 
   /** Election timeout in milliseconds (the lower bound of the randomised one). */
@@ -75,7 +78,7 @@ export class AgentCluster {
     const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'stackraft-e2e-'));
     const timing = { tickMs: options.tickMs ?? 50, electionTimeoutTicks: options.electionTimeoutTicks ?? 10, heartbeatTicks: options.heartbeatTicks ?? 1 };
     const sites: AgentProcess[] = [];
-    const cluster = new AgentCluster(dir, sites, timing, options.voters ?? 5, options.clusterId);
+    const cluster = new AgentCluster(dir, sites, timing, options.voters ?? 5, options.clusterId, options.siteConfig);
     cluster.sharedCloudUrl = options.sharedCloudUrl;
     try {
       for (let i = 0; i < options.sites; i++) {
@@ -208,6 +211,7 @@ export class AgentCluster {
       timing: this.timing,
       voters: this.voters,
       log: { level: logLevel },
+      ...this.siteConfig?.(site.name, index),
     };
     await writeFile(site.configPath, stringify(config));
   }
