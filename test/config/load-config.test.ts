@@ -49,7 +49,17 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       metrics: { listen: null },
       memory: { heapGrowthPercent: 50 },
       blobs: { maxBytes: 64 * 1024 ** 3 },
+      dr: {},
     });
+  });
+
+  it('dr.action: exec with a command, or http with a URL; a bad one is refused naming the field', () => {
+    const exec = parseConfig(`${MINIMAL}\ndr: { action: { type: exec, command: [/usr/local/bin/dr-engine, --site, a], timeoutMs: 60000 } }\n`, 'agent.yaml');
+    assert.deepEqual(exec.dr, { action: { type: 'exec', command: ['/usr/local/bin/dr-engine', '--site', 'a'], timeoutMs: 60000 } });
+    const http = parseConfig(`${MINIMAL}\ndr: { action: { type: http, url: 'http://127.0.0.1:9000/dr' } }\n`, 'agent.yaml');
+    assert.deepEqual(http.dr, { action: { type: 'http', url: 'http://127.0.0.1:9000/dr' } });
+    assert.throws(() => parseConfig(`${MINIMAL}\ndr: { action: { type: exec, command: [] } }\n`, 'agent.yaml'), /dr\.action\.command/);
+    assert.throws(() => parseConfig(`${MINIMAL}\ndr: { action: { type: ftp } }\n`, 'agent.yaml'), /dr\.action/);
   });
 
   it('reads a full file, including each cloud type', async () => {
