@@ -1,7 +1,7 @@
 // The bytes of a Normal entry: a msgpack command. Proposers encode with encodeCommand; apply decodes
 // with decodeCommand, which checks the envelope and leaves the ops to the executors.
 import { checkAuditStamp } from './audit.js';
-import { decodeMsgpack, encodeCanonical, exceedsDepth } from './codec.js';
+import { decodeMsgpack, deepFreeze, encodeCanonical, exceedsDepth } from './codec.js';
 import { MAX_COMMAND_BYTES, MAX_VALUE_DEPTH } from './limits.js';
 import { CLIENT_ID } from './names.js';
 import { SpecError, checkInt, checkString, isPlainObject, rejectUnknownFields } from './spec-reader.js';
@@ -39,8 +39,24 @@ export type ReceivedCommand =
 
 export type DecodeCommandResult = { ok: true; command: ReceivedCommand } | { ok: false; failure: ValidationFailure };
 
+/**
+ * Decoded commands by the bytes they came from. Every member applies every entry, and where the
+ * entries are the same objects (the simulator hands messages over by reference: 100 sites, one
+ * decode instead of 100) the result is shared, so it is frozen. A WeakMap holds no bytes alive:
+ * its size is bounded by the entries still referenced. Entry data is never changed once written.
+ */
+const decodedByBytes = new WeakMap<Uint8Array, DecodeCommandResult>();
+
 /** Never throws: malformed bytes, an unknown version or a bad envelope give a VALIDATION failure. */
 export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
+  const known = decodedByBytes.get(bytes);
+  if (known !== undefined) return known;
+  const decoded = deepFreeze(decodeCommandBytes(bytes));
+  decodedByBytes.set(bytes, decoded);
+  return decoded;
+}
+
+function decodeCommandBytes(bytes: Uint8Array): DecodeCommandResult {
   if (bytes.length > MAX_COMMAND_BYTES) {
     return invalid('command', `command is ${bytes.length} bytes (at most ${MAX_COMMAND_BYTES})`);
   }
