@@ -40,9 +40,8 @@ export function toSyncStatusView(catalog: Catalog): SyncStatusView {
 }
 
 /**
- * An entry of a site for a resource it should not hold: the removal is pending or failing. (An
- * in-sync one is a finished removal: the catalog drops it for a deleted resource, and keeps it,
- * "not placed", for one that lives on elsewhere.)
+ * An entry of a site for a resource it should not hold: the removal is pending or failing. (A
+ * finished removal's in-sync report drops the entry; one an older agent left in sync is skipped.)
  */
 function removalView(entry: SyncStatusEntry): ResourceSyncView {
   const view: ResourceSyncView = { kind: entry.kind, id: entry.id, wanted: 'absent', desiredRevision: null, syncedRevision: null, state: entry.state };
