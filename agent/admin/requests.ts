@@ -88,6 +88,8 @@ const siteAddBody = z.strictObject(
     region: ruleString(REGION_NAME, 'a region name'),
     country: patternString(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as DE'),
     labels: z.record(ruleString(LABEL_KEY, 'a label name'), ruleString(LABEL_VALUE, 'a label value'), expecting('a mapping of label names to values')).optional(),
+    /** A site added with a join token: members admit it until expiresAt unless it redeems the token. */
+    join: z.strictObject({ expiresAt: integerIn(1, Number.MAX_SAFE_INTEGER, 'a time in epoch milliseconds') }, expecting('a mapping with expiresAt')).optional(),
     ...writeControlFields,
   },
   expecting('a JSON object'),
@@ -186,6 +188,7 @@ export function siteAddRequest(body: unknown): { request: SiteAddRequest; option
     region: parsed.region,
     country: parsed.country.toUpperCase(),
     labels: parsed.labels ?? {},
+    ...(parsed.join ? { join: { expiresAt: parsed.join.expiresAt } } : {}),
   };
   return { request, options: writeOptionsFrom(parsed) };
 }

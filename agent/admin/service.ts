@@ -203,6 +203,8 @@ export interface SiteAddRequest {
   /** ISO 3166-1 alpha-2, upper case. */
   country: string;
   labels: Record<string, string>;
+  /** Added with a join token (agent/recovery/join-token.ts): admitted until expiresAt unless redeemed. */
+  join?: { expiresAt: number };
 }
 
 export type LeaderTransferOutcome =

@@ -32,6 +32,18 @@ export interface SiteSpec {
   country: string;
   labels: Record<string, string>;
   role: SiteRole;
+  /**
+   * Present on a site added with a join token (agent/recovery/join-token.ts): until the token is
+   * redeemed (`redeemedBy`, written once through the log by the joining agent with a
+   * compare-and-set) members admit the site only before `expiresAt` (epoch ms).
+   */
+  join?: SiteJoin;
+}
+
+export interface SiteJoin {
+  expiresAt: number;
+  /** The joining agent's one-time nonce; absent until the token is redeemed. */
+  redeemedBy?: string;
 }
 
 export interface FlavorSpec {

@@ -12,9 +12,12 @@ import {
   rejectUnknownFields,
   type Fields,
 } from './spec-reader.js';
-import type { SiteSpec } from './types.js';
+import type { SiteJoin, SiteSpec } from './types.js';
 
-const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role'] as const;
+const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role', 'join'] as const;
+const JOIN_FIELDS = ['expiresAt', 'redeemedBy'] as const;
+/** A redeeming agent's nonce: what agent/recovery/join-token.ts draws. */
+const JOIN_NONCE = /^[A-Za-z0-9-]{1,64}$/;
 
 export function normalizeSiteSpec(input: unknown, id: string): SiteSpec {
   const spec = expectObject(input, 'spec');
@@ -30,7 +33,22 @@ export function normalizeSiteSpec(input: unknown, id: string): SiteSpec {
     country: readCountry(spec),
     labels: readStringMap(spec, 'labels', 'spec', { maxEntries: MAX_SITE_LABELS, key: LABEL_KEY, value: LABEL_VALUE }),
     role: readEnum(spec, 'role', 'spec', ['voter', 'learner'] as const, 'learner'),
+    ...(spec.join === undefined || spec.join === null ? {} : { join: readJoin(spec.join) }),
   };
+}
+
+function readJoin(input: unknown): SiteJoin {
+  const join = expectObject(input, 'spec.join');
+  rejectUnknownFields(join, JOIN_FIELDS, 'spec.join');
+  const expiresAt = join.expiresAt;
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+    throw new SpecError('spec.join.expiresAt', 'spec.join.expiresAt must be a time in epoch milliseconds');
+  }
+  if (join.redeemedBy === undefined || join.redeemedBy === null) return { expiresAt };
+  if (typeof join.redeemedBy !== 'string' || !JOIN_NONCE.test(join.redeemedBy)) {
+    throw new SpecError('spec.join.redeemedBy', 'spec.join.redeemedBy must be 1-64 letters, digits or -');
+  }
+  return { expiresAt, redeemedBy: join.redeemedBy };
 }
 
 function readAddresses(spec: Fields, peerId: string): string[] {

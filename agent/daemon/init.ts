@@ -4,12 +4,21 @@ import '../runtime/promise-shim.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH } from '../config/schema.js';
-import { loadOrCreateIdentity } from '../transport/identity.js';
+import { IdentityError, loadOrCreateIdentity } from '../transport/identity.js';
+import { IncarnationFileError } from '../recovery/incarnation.js';
+import { joinInit } from '../recovery/join-init.js';
+import { JoinTokenError } from '../recovery/join-token.js';
 
 const USAGE = `usage: stackraft init [--config FILE | --data-dir DIR] [-f text|json]
+       stackraft init --join TOKEN [--config FILE] [--data-dir DIR] [--admin-socket PATH] [--listen MULTIADDR]...
 
 Creates the data directory and this site's Ed25519 key (mode 0600), or reads them if they exist,
 and prints the site's peer id.
+
+With --join TOKEN (printed by \`stackraft site add NAME --token\` on a member): writes this site's
+config (default ${DEFAULT_CONFIG_PATH}), its key and the cluster incarnation from the token; then
+start the agent, which joins as a learner and redeems the token (once) through the log. Nothing
+existing is overwritten; an expired token or a directory of another cluster is refused.
 `;
 
 export interface InitResult {
@@ -25,9 +34,20 @@ export async function initSite(dataDir: string): Promise<InitResult> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { config?: string; 'data-dir'?: string; format?: string; help?: boolean };
+  let values: { config?: string; 'data-dir'?: string; format?: string; help?: boolean; join?: string; 'admin-socket'?: string; listen?: string[] };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        format: { type: 'string', short: 'f' },
+        help: { type: 'boolean', short: 'h' },
+        join: { type: 'string' },
+        'admin-socket': { type: 'string' },
+        listen: { type: 'string', multiple: true },
+      },
+    }));
   } catch (err) {
     process.stderr.write(`stackraft init: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -36,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (values.join !== undefined) return runJoin(values.join, values);
   let dataDir = values['data-dir'];
   let announce: string[] = [];
   let site = '<site-name>';
@@ -65,4 +86,30 @@ export async function run(argv: string[]): Promise<number> {
       `  stackraft site add ${site} --peer-id ${result.peerId} ${announce.map((a) => `--addr ${a}`).join(' ') || '--addr /ip4/<public-ip>/tcp/7420'} --region <region> --country <CC>\n`,
   );
   return 0;
+}
+
+async function runJoin(token: string, values: { config?: string; 'data-dir'?: string; 'admin-socket'?: string; listen?: string[]; format?: string }): Promise<number> {
+  try {
+    const result = await joinInit({
+      token,
+      configPath: values.config ?? DEFAULT_CONFIG_PATH,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(values['admin-socket'] ? { adminSocket: values['admin-socket'] } : {}),
+      ...(values.listen ? { listen: values.listen } : {}),
+    });
+    if (values.format === 'json') process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      process.stdout.write(
+        `set up site ${result.site} of cluster ${result.clusterId} (peer id ${result.peerId}): config ${result.configPath}, data ${result.dataDir}\n` +
+          `start its agent before ${new Date(result.expiresAt).toISOString()} (it redeems the token, once); set \`cloud:\` in the config for the site's cloud to be managed\n`,
+      );
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof JoinTokenError || err instanceof IdentityError || err instanceof IncarnationFileError) {
+      process.stderr.write(`stackraft init --join: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
 }

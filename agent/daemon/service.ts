@@ -187,6 +187,7 @@ export class DaemonService implements AgentService {
       labels: request.labels,
       role: 'learner',
       ...(request.country ? { country: request.country } : {}),
+      ...(request.join ? { join: { expiresAt: request.join.expiresAt } } : {}),
     };
     const recorded = await this.write([{ op: 'put', kind: 'site', id: request.name, spec }], options);
     if (recorded.status !== 'committed') return recorded;

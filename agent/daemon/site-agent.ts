@@ -31,8 +31,12 @@ import { BlobStore } from '../blobs/store.js';
 import { libp2pBlobStreams } from '../transport/blob-streams.js';
 import { readClusterIncarnation } from '../recovery/incarnation.js';
 import { pendingRecoveryProblem } from '../recovery/seed-store.js';
+import { JoinRedeemer } from '../recovery/join-redeem.js';
+import { readJoinState } from '../recovery/join-state.js';
 
 const LOOPBACK_INBOUND_PER_SECOND = 100;
+/** How often the peer directory is recomputed without an applied entry (join tokens expire). */
+const DIRECTORY_REFRESH_MS = 1_000;
 
 export interface StartOptions {
   /** Found a new cluster with this site as its only voter (ignored when the store holds state). */
@@ -45,6 +49,8 @@ export class SiteAgent {
   private metricsHttp: MetricsHttpServer | null = null;
   private admin: AdminServer | null = null;
   private site: Site | null = null;
+  private directoryTimer: NodeJS.Timeout | null = null;
+  private redeemer: JoinRedeemer | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -114,7 +120,29 @@ export class SiteAgent {
     siteRef = site;
     await transport.start();
     agent.refreshDirectory();
-    site.start();
+    // Join tokens expire with time, not with an applied entry.
+    agent.directoryTimer = setInterval(() => agent.refreshDirectory(), DIRECTORY_REFRESH_MS);
+    agent.directoryTimer.unref();
+    const joinState = await readJoinState(config.dataDir);
+    const redeeming = joinState !== null && !joinState.redeemed;
+    site.start({ holdDuties: redeeming });
+    if (joinState !== null && redeeming) {
+      agent.redeemer = new JoinRedeemer({
+        dataDir: config.dataDir,
+        state: joinState,
+        catalog: site.catalog,
+        service: site.service,
+        logger,
+        now: () => Date.now(),
+        redeemed: () => site.startDuties(),
+        refused: (message) => {
+          logger.fatal({ err: message }, 'join refused; the agent exits');
+          process.stderr.write(`stackraft agent: join refused: ${message}\n`);
+          void agent.stop().finally(() => process.exit(1));
+        },
+      });
+      agent.redeemer.start();
+    }
     agent.admin = await startAdminServer({ socketPath: config.adminSocket, service: site.service, metrics: site.metrics, logger });
     if (config.metrics.listen) {
       agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => site.service.metrics(), logger });
@@ -185,6 +213,8 @@ export class SiteAgent {
 
   private async shutdown(): Promise<void> {
     this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
+    if (this.directoryTimer) clearInterval(this.directoryTimer);
+    this.redeemer?.stop();
     await this.admin?.close();
     await this.metricsHttp?.close();
     await this.site?.stop();

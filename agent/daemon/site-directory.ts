@@ -20,9 +20,10 @@ export function splitPeerAddr(addr: string): { peerId: string; dialAddr: string 
 /**
  * `membership`: the Raft configuration this site knows. Once it knows one, a seed peer counts only
  * while it is a voter or learner: a removed site stays out even when a config still lists it, so
- * its peer id is refused from the moment its removal is applied (revocation).
+ * its peer id is refused from the moment its removal is applied (revocation). A site added with a
+ * join token is left out once the token expired unredeemed (`nowMs`: this site's wall clock).
  */
-export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], seeds: SeedPeer[], membership?: ConfState): TransportMember[] {
+export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], seeds: SeedPeer[], membership?: ConfState, nowMs = Date.now()): TransportMember[] {
   const byName = new Map<string, TransportMember>();
   const knowsMembership = membership !== undefined && membership.voters.length + membership.learners.length > 0;
   for (const seed of seeds) {
@@ -36,6 +37,12 @@ export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], 
   // Catalog records win over seeds: they are what the cluster agreed on.
   for (const site of sites) {
     if (site.id === selfName) continue;
+    // Added with a join token that expired before it was redeemed: refused, as if removed.
+    const join = site.spec.join;
+    if (join && join.redeemedBy === undefined && join.expiresAt <= nowMs) {
+      byName.delete(site.id);
+      continue;
+    }
     byName.set(site.id, {
       name: site.id,
       peerId: site.spec.peerId,

@@ -21,6 +21,7 @@ import type { SiteObservers, SitePorts, SiteSettings } from './ports.js';
 
 export class Site {
   private stopping: Promise<void> | null = null;
+  private dutiesStarted = false;
 
   private constructor(
     readonly replica: Replica,
@@ -157,8 +158,19 @@ export class Site {
   }
 
   /** Starts the replica, then the housekeeping loop and the reconciler (the transport is already listening). */
-  start(): void {
+  start(options: { holdDuties?: boolean } = {}): void {
     this.replica.start();
+    if (!options.holdDuties) this.startDuties();
+  }
+
+  /**
+   * Housekeeping (which writes this site's own record) and the reconciler. A site joining with a
+   * token holds them until its token is redeemed: a second site started from the same token must
+   * not write the record of the first before it learns the token is used.
+   */
+  startDuties(): void {
+    if (this.dutiesStarted) return;
+    this.dutiesStarted = true;
     this.housekeeping.start();
     this.reconciler?.start();
     this.blobs?.start();

@@ -107,6 +107,9 @@ export class Housekeeping {
     }
     const spec = desired as unknown as Record<string, unknown>;
     if (spec.country === '') delete spec.country;
+    // A join token's state is the cluster's record of it, not this site's to drop.
+    const join = this.p.catalog.get('site', this.p.profile.name)?.spec.join;
+    if (join) spec.join = join;
     const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.profile.name, spec }], { clientId: this.clientId, seq: ++this.seq });
     if (out.status === 'rejected') {
       // Retried every second until the config is fixed: say it once per distinct reason.

@@ -125,3 +125,21 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * Installs a key minted elsewhere (a join token's) as `<dataDir>/peer-key`. An existing key file is
+ * kept when it holds the same key and refused when it holds another: a site's identity is never
+ * replaced behind its back.
+ */
+export async function installPeerKey(dataDir: string, bytes: Uint8Array): Promise<SiteIdentity> {
+  const keyFile = join(dataDir, PEER_KEY_FILE);
+  const wanted = decodePeerKey('(join token)', bytes);
+  const existing = await loadPeerKey(keyFile);
+  if (existing !== null) {
+    if (!existing.equals(wanted)) throw new IdentityError(`${keyFile} already holds another site's key (peer id ${peerIdFromKey(existing).toString()}); a join token sets up a new site in an empty data directory`);
+    return { privateKey: existing, peerId: peerIdFromKey(existing), keyFile, created: false };
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeKeyFileAtomically(keyFile, privateKeyToProtobuf(wanted));
+  return { privateKey: wanted, peerId: peerIdFromKey(wanted), keyFile, created: true };
+}

@@ -92,14 +92,26 @@ const siteAdd: CommandSpec = {
     region: { type: 'string', value: 'REGION', help: 'region (required)' },
     country: { type: 'string', value: 'CC', help: 'ISO 3166-1 alpha-2 country code, e.g. DE (required)' },
     label: { type: 'string', multiple: true, value: 'K=V', help: 'site label, for placement selectors' },
+    token: { type: 'boolean', help: 'mint the site\'s key here and print a join token for `stackraft init --join` (no --peer-id)' },
+    ttl: { type: 'string', value: 'DURATION', help: 'how long the join token stays valid, e.g. 30m, 2h (default 30m)' },
   },
   notes: [
     'The new site prints its peer id and address when it runs `stackraft init`. After the site is',
     'added, the peers to put in its agent.yaml are printed on standard error.',
+    'With --token, no peer id is needed: the command prints one line, a join token, for',
+    '`stackraft init --join TOKEN` on the new site (it writes the config and key; start the agent).',
   ].join('\n'),
   run: async (ctx) => {
     const addrs = ctx.strs('addr');
     if (addrs.length === 0) throw new UsageError('--addr is required', ctx.command.words.join(' '));
+    if (ctx.bool('token')) {
+      await (await import('../../recovery/join-add.js')).addSiteWithToken(ctx, addrs, {
+        region: requireOption(ctx, 'region'),
+        country: requireOption(ctx, 'country').toUpperCase(),
+        labels: parseKeyValues('label', ctx.strs('label')),
+      });
+      return;
+    }
     const name = ctx.positionals[0];
     const body = {
       name,
