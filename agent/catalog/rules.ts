@@ -12,6 +12,7 @@ export function checkWriteRules(view: ResourceView, next: { kind: string; spec: 
   switch (next.kind) {
     case 'site':
       checkPeerIdUnique(view, next.spec as SiteSpec);
+      if (current !== undefined) checkJoinRedeemedOnce(current as ResourceOf<'site'>, next.spec as SiteSpec);
       return;
     case 'image':
       if (current !== undefined) checkImageImmutables(current as ResourceOf<'image'>, next.spec as ImageSpec);
@@ -26,6 +27,15 @@ export function checkDeleteRules(view: ResourceView, current: Resource): void {
   if (current.kind === 'site') checkSiteUnreferenced(view, current.id);
   if (current.kind === 'image' && current.spec.protected) {
     throw new SpecError('id', `image ${current.id} is protected; patch spec.protected to false before deleting it`);
+  }
+}
+
+/** A join token is redeemed once (agent/recovery/join-redeem.ts): a redemption is never replaced by another. */
+function checkJoinRedeemedOnce(current: ResourceOf<'site'>, next: SiteSpec): void {
+  const redeemed = current.spec.join?.redeemedBy;
+  const wanted = next.join?.redeemedBy;
+  if (redeemed !== undefined && wanted !== undefined && wanted !== redeemed) {
+    throw new SpecError('spec.join.redeemedBy', `this join token was already used by another site (redeemed through the log as ${redeemed})`);
   }
 }
 

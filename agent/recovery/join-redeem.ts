@@ -1,7 +1,7 @@
-// A site set up from a join token redeems it through the log once it has the catalog: a
-// compare-and-set of its own `site` record writing `join.redeemedBy` = its nonce. The log decides
-// who redeemed first; a site that finds the token redeemed by another nonce, or expired, stops with
-// a message saying which (a reused or expired token), and members stop admitting an expired one.
+// A site set up from a join token redeems it through the log: a patch of its own `site` record
+// writing `join.redeemedBy` = its nonce, which the catalog refuses when another nonce is already
+// there. The log decides who redeemed first; a site that finds the token redeemed by another nonce,
+// or expired, stops with a message saying which, and members stop admitting an expired one.
 import type { Logger } from '../../consensus/ports.js';
 import type { AgentService } from '../admin/service.js';
 import type { Catalog } from '../catalog/index.js';
@@ -57,24 +57,23 @@ export class JoinRedeemer {
 
   private async redeemOnce(): Promise<void> {
     const { state } = this.p;
-    const record = this.p.catalog.get('site', state.site);
-    const join = record?.spec.join;
-    if (record && join?.redeemedBy === state.nonce) return this.done('join: the token is redeemed; this site is a member');
-    if (record && join === undefined) return this.done('join: the site record carries no token to redeem');
-    if (join?.redeemedBy !== undefined) {
-      return this.refuse(`this join token was already used by another site (redeemed through the log as ${join.redeemedBy}); ask for a new one with \`stackraft site add ${state.site} --token\` after \`stackraft site remove ${state.site}\``);
+    const join = this.p.catalog.get('site', state.site)?.spec.join;
+    if (join?.redeemedBy === state.nonce) return this.done('join: the token is redeemed; this site is a member');
+    if (join?.redeemedBy !== undefined) return this.refuse(alreadyUsed(state.site, join.redeemedBy));
+    if (this.p.now() >= state.expiresAt) {
+      return this.refuse(`the join token expired at ${new Date(state.expiresAt).toISOString()} before this site redeemed it; members no longer admit it: ask for a new one`);
     }
-    const expiresAt = join?.expiresAt ?? state.expiresAt;
-    if (this.p.now() >= expiresAt) {
-      return this.refuse(`the join token expired at ${new Date(expiresAt).toISOString()} before this site redeemed it; members no longer admit it: ask for a new one`);
-    }
-    if (!record) return; // Not caught up yet.
+    // Sent through the leader without waiting to catch up: the catalog refuses to replace another
+    // site's redemption (agent/catalog/rules.ts), so the log decides the one use even for a site
+    // that never receives the log (a copy set up at the address of a site that already joined).
     const outcome = await this.p.service.write(
-      [{ op: 'patch', kind: 'site', id: state.site, patch: { join: { expiresAt, redeemedBy: state.nonce } }, expectedRevision: record.revision }],
+      [{ op: 'patch', kind: 'site', id: state.site, patch: { join: { expiresAt: state.expiresAt, redeemedBy: state.nonce } } }],
       { force: false, clientId: this.clientId, seq: ++this.seq },
     );
-    // A CONFLICT means someone else wrote the record first: the next look says whether it redeemed.
     this.p.logger.info({ outcome: outcome.status }, 'join: redeeming the token through the log');
+    if (outcome.status === 'committed') return this.done('join: the token is redeemed; this site is a member');
+    if (outcome.status === 'rejected' && outcome.field === 'spec.join.redeemedBy') return this.refuse(`${outcome.message}; ask for a new token with \`stackraft site add ${state.site} --token\` after \`stackraft site remove ${state.site}\``);
+    if (outcome.status === 'rejected') this.p.logger.warn({ outcome }, 'join: the catalog refused the redemption; will retry');
   }
 
   private async done(message: string): Promise<void> {
@@ -88,4 +87,8 @@ export class JoinRedeemer {
     this.stop();
     this.p.refused(message);
   }
+}
+
+function alreadyUsed(site: string, by: string): string {
+  return `this join token was already used by another site (redeemed through the log as ${by}); ask for a new one with \`stackraft site add ${site} --token\` after \`stackraft site remove ${site}\``;
 }

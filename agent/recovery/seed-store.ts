@@ -10,7 +10,7 @@ import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type RecordOp } from '../../consensus/ports.js';
 import { WalLogStore } from '../../storage/wal-store.js';
-import { decodeRecord, META_KEY, metaPut, RESOURCE_PREFIX, SYNC_PREFIX } from '../catalog/records.js';
+import { decodeRecord, META_KEY, metaPut, RESOURCE_PREFIX, SYNC_DIGEST_PREFIX, SYNC_PREFIX } from '../catalog/records.js';
 import { encodeSnapshotImage } from '../catalog/snapshot-image.js';
 import { INCARNATION_FILE, syncDir, writeClusterIncarnation } from './incarnation.js';
 
@@ -38,7 +38,7 @@ export class RecoveryError extends Error {
 }
 
 /**
- * The catalog records of the new cluster: every other site's `site` record and sync reports go
+ * The catalog records of the new cluster: every other site's `site` record, sync reports and sync digest go
  * (they are not members; `stackraft site add` brings a site back), and the applied-index record says
  * `index`. Everything else (resources, client sessions) is kept as it was.
  */
@@ -54,6 +54,7 @@ export function recordsForNewCluster(records: Array<[string, Uint8Array]>, site:
     if (key === META_KEY) continue;
     if (key.startsWith(`${RESOURCE_PREFIX}site/`) && otherSites.has(key.slice(`${RESOURCE_PREFIX}site/`.length))) continue;
     if (key.startsWith(SYNC_PREFIX) && otherSites.has(key.slice(key.lastIndexOf('/') + 1))) continue;
+    if (key.startsWith(SYNC_DIGEST_PREFIX) && otherSites.has(key.slice(SYNC_DIGEST_PREFIX.length))) continue;
     out.push([key, value]);
   }
   const meta = metaPut(index);
