@@ -105,3 +105,38 @@ describe('records of a new cluster', () => {
     assert.ok(restored.session('test'), 'the client session table is kept (exactly-once across the restore)');
   });
 });
+
+describe('damaged input never escapes as anything but a clear refusal', () => {
+  it('20,000 mutated backup files and join tokens: each decodes or is refused with the decoder\'s own error', async () => {
+    const { decodeJoinToken, encodeJoinToken, JoinTokenError } = await import('../../agent/recovery/join-token.js');
+    const file = encodeBackup(contents(catalogWith(3, ['site-1'])));
+    const token = encodeJoinToken({ clusterId: 'c', incarnation: '', site: 's', region: 'r', country: 'IE', labels: {}, addrs: ['/ip4/127.0.0.1/tcp/1'], members: [{ site: 'a', addr: '/ip4/127.0.0.1/tcp/2/p2p/x' }], key: 'a2V5', expiresAt: 1 });
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let refusedBackups = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const damaged = new Uint8Array(file.subarray(0, next(4) === 0 ? next(file.length + 1) : file.length));
+      for (let flips = 1 + next(4); flips > 0 && damaged.length > 0; flips--) damaged[next(damaged.length)] = next(256);
+      try {
+        decodeBackup(damaged);
+      } catch (err) {
+        assert.ok(err instanceof BackupFileError, `input ${i}: ${(err as Error).stack}`);
+        refusedBackups++;
+      }
+    }
+    assert.ok(refusedBackups > 9_000, `only ${refusedBackups} of 10,000 damaged files refused`);
+    const alphabet = 'ABCDEFabcdef0123456789-_.';
+    for (let i = 0; i < 10_000; i++) {
+      const chars = [...token.slice(0, next(4) === 0 ? next(token.length + 1) : token.length)];
+      for (let flips = 1 + next(3); flips > 0 && chars.length > 0; flips--) chars[next(chars.length)] = alphabet[next(alphabet.length)];
+      try {
+        decodeJoinToken(chars.join(''));
+      } catch (err) {
+        assert.ok(err instanceof JoinTokenError, `token input ${i}: ${(err as Error).stack}`);
+      }
+    }
+  });
+});
