@@ -120,6 +120,15 @@ export class ServiceDriver implements CloudDriver {
     await flavors.deleteFlavor(await this.compute(), id, this.marking);
   }
 
+  /** Every flavor, whoever owns it (an import reads these; the reconciler never does). */
+  async listAllFlavors(): Promise<CloudFlavor[]> {
+    return flavors.listAllFlavors(await this.compute(), this.marking);
+  }
+  /** Marks an existing flavor as this cluster's without changing anything else (import --apply). */
+  async claimFlavor(id: string): Promise<CloudFlavor> {
+    return flavors.claimFlavor(await this.compute(), id, this.marking);
+  }
+
   async listImages(): Promise<CloudImage[]> {
     return images.listImages(await this.images(), this.marking);
   }

@@ -206,6 +206,10 @@ export interface CloudDriver {
   createFlavor(spec: CloudFlavorSpec): Promise<CloudWriteResult<CloudFlavor>>;
   updateFlavor(spec: CloudFlavorSpec, options?: UpdateOptions): Promise<CloudWriteResult<CloudFlavor>>;
   deleteFlavor(id: string): Promise<void>;
+  /** Optional (import): every flavor, whoever owns it, with the ownership fields. */
+  listAllFlavors?(): Promise<CloudFlavor[]>;
+  /** Optional (import --apply): writes this cluster's marker on an existing flavor, nothing else. */
+  claimFlavor?(id: string): Promise<CloudFlavor>;
 
   listImages(): Promise<CloudImage[]>;
   getImage(id: string): Promise<CloudImage | undefined>;

@@ -9,7 +9,7 @@ import { auditFieldProblem } from '../catalog/audit.js';
 import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
 import { checkResourceId, checkSpec, ruleString } from './specs.js';
 import { MAX_BATCH_OPS } from './vocabulary.js';
-import { RESOURCE_KINDS, isResourceKind, type JsonObject, type ResourceKind, type SiteAddRequest, type WriteOp, type WriteOptions } from './service.js';
+import { IMPORT_KINDS, RESOURCE_KINDS, isResourceKind, type ImportRequest, type JsonObject, type ResourceKind, type SiteAddRequest, type WriteOp, type WriteOptions } from './service.js';
 
 /** The longest a caller may ask a write to wait for its outcome. */
 export const MAX_WRITE_TIMEOUT_MS = 120_000;
@@ -216,4 +216,32 @@ function optionalFields<T extends object, K extends keyof T>(source: T, keys: K[
 
 function throwIfAny(problems: FieldError[]): void {
   if (problems.length > 0) throw new RequestInvalid(problems);
+}
+
+/** Projects one quota import may read. */
+export const MAX_IMPORT_PROJECTS = 100;
+
+const importBody = z.strictObject(
+  {
+    kind: z.enum(IMPORT_KINDS, expecting(`a kind to import (${IMPORT_KINDS.join(', ')}; images cannot be imported yet)`)),
+    projects: z.array(boundedString(64, 'a project id'), expecting('a list of project ids')).max(MAX_IMPORT_PROJECTS, expecting(`at most ${MAX_IMPORT_PROJECTS} projects`)).optional(),
+    placement: boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`).optional(),
+    apply: booleanValue().optional(),
+    ...writeControlFields,
+  },
+  expecting('a JSON object'),
+);
+
+/** POST /v1/import: quotas need the projects to read (a quota set cannot be listed); flavors take none. */
+export function importRequest(body: unknown): { request: ImportRequest; options: WriteOptions } {
+  const parsed = parseWith(importBody, body);
+  const projects = parsed.projects ?? [];
+  if (parsed.kind === 'quota' && projects.length === 0) throw new RequestInvalid([{ field: 'projects', message: 'a quota import reads the quota sets of the projects named here: give at least one' }]);
+  if (parsed.kind !== 'quota' && projects.length > 0) throw new RequestInvalid([{ field: 'projects', message: `projects go with kind quota, not ${parsed.kind}` }]);
+  throwIfAny(projects.flatMap((project, index) => {
+    const problem = checkResourceId('quota', project);
+    return problem === undefined ? [] : [{ field: `projects[${index}]`, message: problem }];
+  }));
+  const request: ImportRequest = { kind: parsed.kind, projects, apply: parsed.apply ?? false, ...(parsed.placement !== undefined ? { placement: parsed.placement } : {}) };
+  return { request, options: writeOptionsFrom(parsed) };
 }

@@ -14,6 +14,7 @@ import {
   putRequest,
   resourceKindFrom,
   siteAddRequest,
+  importRequest,
 } from './requests.js';
 import { drActionRequest, drOpFor } from './dr-routes.js';
 import { auditQueryFrom } from './audit-query.js';
@@ -203,6 +204,16 @@ const handlers = {
     return ok(outcome.value);
   },
 
+  importResources: async (ctx) => {
+    if (ctx.service.importResources === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent cannot import');
+    const body = await ctx.readBody();
+    if (body === undefined) throw new AdminHttpError('BAD_REQUEST', 'a JSON body { "kind": "flavor" | "quota", ... } is required', {}, 'invalid_body');
+    const { request, options } = await validated(() => importRequest(body));
+    const outcome = await ctx.service.importResources(request, options);
+    if (outcome.status !== 'ok') throw new AdminHttpError('CONFLICT', outcome.message, { reason: outcome.code });
+    return ok(outcome.value);
+  },
+
   audit: async (ctx) => {
     if (ctx.service.audit === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent keeps no audit trail');
     const query = auditQueryFrom(ctx.query);
@@ -245,6 +256,7 @@ export function adminRoutes(): Router<Handler> {
     .add('GET', '/v1/sync', handlers.sync)
     .add('GET', '/v1/snapshot', handlers.snapshotSave)
     .add('GET', '/v1/audit', handlers.audit)
+    .add('POST', '/v1/import', handlers.importResources)
     .add('GET', '/v1/debug/memory', handlers.memory)
     .add('POST', '/v1/debug/gc', handlers.forcedGc)
     .add('POST', '/v1/blobs/uploads', handlers.blobUploadStart)

@@ -309,6 +309,46 @@ export interface AuditView {
   ring: { maxEntries: number; maxTargets: number; entries: number; oldestIndex: number | null; droppedThrough: number };
 }
 
+// ---------------------------------------------------------------- import (adopt what exists)
+
+/** The kinds `stackraft import` adopts (images are not yet: Glance keeps no source URL other sites could fetch). */
+export const IMPORT_KINDS = ['flavor', 'quota'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+export interface ImportRequest {
+  kind: ImportKind;
+  /** Quotas have no listing: the projects whose quota sets to read. */
+  projects: string[];
+  /** Where the imported resources go; absent: this site only. */
+  placement?: string;
+  /** false: the plan only (dry run). */
+  apply: boolean;
+}
+
+/** One cloud resource in an import plan. */
+export interface ImportItemView {
+  kind: ImportKind;
+  id: string;
+  name: string;
+  /** import: it becomes a catalog resource; conflict: it cannot, as things stand; skip: nothing to do. */
+  action: 'import' | 'conflict' | 'skip';
+  detail: string;
+  /** The catalog spec it would get (action import). */
+  spec?: JsonObject;
+  /** After --apply: what happened (imported, imported but not marked, not imported). */
+  result?: string;
+}
+
+export interface ImportView {
+  site: string;
+  kind: ImportKind;
+  placement: string;
+  applied: boolean;
+  items: ImportItemView[];
+}
+
+export type ImportOutcome = { status: 'ok'; value: ImportView } | { status: 'refused'; code: 'NO_CLOUD' | 'CLOUD_ERROR'; message: string };
+
 // ---------------------------------------------------------------- the service
 
 export interface AgentService {
@@ -339,6 +379,8 @@ export interface AgentService {
   watch(filter: { fromIndex?: number; kind?: ResourceKind }, sink: WatchSink): WatchStartView;
   /** The audit trail (applied writes: who, from where, why, what). Optional so older fakes still compile. */
   audit?(query: AuditQuery, options: ReadOptions): Promise<ReadOutcome<AuditView>>;
+  /** Reads resources this site's cloud already has (not managed by this cluster) and plans, or applies, their adoption. Optional so fakes still compile. */
+  importResources?(request: ImportRequest, options: WriteOptions): Promise<ImportOutcome>;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
 }

@@ -34,6 +34,9 @@ import type { ChangeFeed } from '../watch/change-feed.js';
 import type { SiteBlobs } from '../blobs/site-blobs.js';
 import { BlobUploads } from '../blobs/uploads.js';
 import { setHealthGauges } from './health-gauges.js';
+import type { CloudDriver } from '../../drivers/index.js';
+import type { ImportOutcome, ImportRequest } from '../admin/service.js';
+import { runImport } from '../import/importer.js';
 import { toAuditView } from './audit-view.js';
 import { toSyncStatusView } from './sync-view.js';
 
@@ -54,6 +57,8 @@ export interface ServiceParts {
   linkUp(member: string): boolean;
   /** Times write latencies and polls a leader transfer (real time in the daemon, virtual in the simulator). */
   clock: Clock;
+  /** This site's cloud (import reads it); undefined for a site without one. */
+  cloud?: CloudDriver;
   /** The cluster incarnation of this site's disk ('' for the original). */
   incarnation?: string;
   /** Wall time, for the time a backup was taken. */
@@ -237,6 +242,10 @@ export class DaemonService implements AgentService {
     const barrier = await this.readBarrier(options);
     if (barrier) return barrier;
     return { status: 'ok', value: toAuditView(this.p.catalog, query), meta: this.readMeta(options) };
+  }
+
+  async importResources(request: ImportRequest, options: WriteOptions): Promise<ImportOutcome> {
+    return runImport({ site: this.p.site, catalog: this.p.catalog, cloud: this.p.cloud, write: (ops, o) => this.write(ops, o) }, request, options);
   }
 
   async syncStatus(): Promise<SyncStatusView> {

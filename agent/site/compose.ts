@@ -153,6 +153,7 @@ export class Site {
       changes,
       ...ports.links,
       ...(blobs !== null ? { blobs } : {}),
+      ...(ports.cloud !== undefined ? { cloud: ports.cloud } : {}),
     });
     return new Site(replica, catalog, writer, service, metrics, housekeeping, reconciler, changes, dr, blobs);
   }

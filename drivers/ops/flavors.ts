@@ -232,3 +232,24 @@ export async function deleteFlavor(compute: ComputeApi, id: string, marking: Mar
   if (!isChangeable(flavorOwnership(nova.extraSpecs, nova.description, marking))) throw notManaged('delete flavor', id, nova, marking);
   await compute.deleteFlavor(id);
 }
+
+/** Every flavor of the cloud, whoever owns it (ownership fields say whose): what an import reads. */
+export async function listAllFlavors(compute: ComputeApi, marking: Marking): Promise<CloudFlavor[]> {
+  const out: CloudFlavor[] = [];
+  for (const nova of await compute.listFlavors()) out.push(await withAccess(compute, nova, marking));
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Marks an existing flavor as this cluster's (an import adopting it): only its marker extra specs
+ * are set; the flavor itself, its other extra specs, access and description stay as they are, so
+ * servers using it see no change. Another cluster's flavor is refused.
+ */
+export async function claimFlavor(compute: ComputeApi, id: string, marking: Marking): Promise<CloudFlavor> {
+  const nova = await compute.getFlavor(id);
+  if (nova === undefined) throw notFound('claim flavor', id);
+  const ownership = flavorOwnership(nova.extraSpecs, nova.description, marking);
+  if (ownership.kind === 'foreign') throw notManaged('claim flavor', id, nova, marking);
+  if (ownership.kind !== 'ours' || !markersPresent(nova, marking)) await compute.setExtraSpecs(id, flavorMarkerSpecs(marking));
+  return mustGet(compute, id, marking);
+}

@@ -135,8 +135,8 @@ class ThreeSites {
           catalog: this.catalog.catalog,
           clock: testClock,
           logger: testLogger(name),
-          report: async (reports) => {
-            const { result } = this.catalog.report(...reports);
+          report: async (reports, digest) => {
+            const { result } = this.catalog.reportWithDigest(digest, ...reports);
             if (!result.ok) throw new Error(`reports rejected: ${JSON.stringify(result)}`);
           },
         },

@@ -1,6 +1,7 @@
 // Every admin-socket command of the CLI, in the order help lists them.
 import type { CommandSpec } from '../command.js';
 import { auditCommands } from './audit.js';
+import { importCommands } from './import.js';
 import { catalogCommands } from './catalog.js';
 import { clusterCommands } from './cluster.js';
 import { flavorCommands } from './flavor.js';
@@ -10,5 +11,5 @@ import { quotaCommands } from './quota.js';
 import { watchCommand } from './watch.js';
 
 export function allCommands(): CommandSpec[] {
-  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands, watchCommand, ...auditCommands];
+  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands, watchCommand, ...auditCommands, ...importCommands];
 }
