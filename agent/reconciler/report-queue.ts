@@ -36,9 +36,16 @@ export interface ReportQueueOptions {
   maxRetryDelayMs: number;
   /** Wait after the first report of a quiet period, so the reports of one pass share a command. */
   gatherMs: number;
+  /**
+   * A digest with no report beside it waits until this long after the last digest sent: under a
+   * steady stream of catalog writes a site commits one digest per this interval, not one per write
+   * (the sync view shows the newest revisions as not yet reported for at most this long). The
+   * default equals `intervalMs`; a large cluster under constant churn may raise it.
+   */
+  digestIntervalMs: number;
 }
 
-export const DEFAULT_REPORT_QUEUE_OPTIONS: ReportQueueOptions = { intervalMs: 1000, maxReportsPerCommand: 250, maxRetryDelayMs: 30_000, gatherMs: 100 };
+export const DEFAULT_REPORT_QUEUE_OPTIONS: ReportQueueOptions = { intervalMs: 1000, maxReportsPerCommand: 250, maxRetryDelayMs: 30_000, gatherMs: 100, digestIntervalMs: 1_000 };
 
 /**
  * Pending reports kept at most. One per resource, so the catalog's size bounds it already; this
@@ -63,6 +70,7 @@ export class SyncReportQueue {
   private timer: TimerHandle | null = null;
   private inFlight: Promise<void> | null = null;
   private lastSentAt = Number.NEGATIVE_INFINITY;
+  private lastDigestAt = Number.NEGATIVE_INFINITY;
   private failureStreak = 0;
   private stopped = false;
   private readonly counters = { commandsSent: 0, reportsSent: 0, sinkFailures: 0, dropped: 0 };
@@ -79,7 +87,7 @@ export class SyncReportQueue {
     if (!(Number.isInteger(options.maxReportsPerCommand) && options.maxReportsPerCommand >= 1 && options.maxReportsPerCommand <= MAX_SYNC_REPORTS_PER_COMMAND)) {
       throw new RangeError(`maxReportsPerCommand must be 1..${MAX_SYNC_REPORTS_PER_COMMAND} (got ${options.maxReportsPerCommand})`);
     }
-    for (const name of ['intervalMs', 'gatherMs', 'maxRetryDelayMs'] as const) {
+    for (const name of ['intervalMs', 'gatherMs', 'maxRetryDelayMs', 'digestIntervalMs'] as const) {
       if (!(Number.isFinite(options[name]) && options[name] >= 0)) throw new RangeError(`sync report option ${name} must be a number >= 0 (got ${options[name]})`);
     }
   }
@@ -129,7 +137,8 @@ export class SyncReportQueue {
   private schedule(extraDelayMs: number): void {
     if (this.stopped || this.timer !== null || this.inFlight !== null) return;
     if (this.pending.size === 0 && this.nextDigest() === undefined) return;
-    const delay = Math.max(extraDelayMs, this.lastSentAt + this.options.intervalMs - this.clock.now(), 0);
+    let delay = Math.max(extraDelayMs, this.lastSentAt + this.options.intervalMs - this.clock.now(), 0);
+    if (this.pending.size === 0) delay = Math.max(delay, this.digestDueIn());
     this.timer = this.clock.setTimer(delay, () => {
       this.timer = null;
       this.flush();
@@ -139,6 +148,10 @@ export class SyncReportQueue {
   /** The catalog's entries for this site, by resource. */
   private storedEntries(): Map<string, SyncStatusEntry> {
     return new Map(this.catalog.syncStatus({ site: this.site }).map((e) => [keyOf(e.kind, e.id), e]));
+  }
+
+  private digestDueIn(): number {
+    return Math.max(0, this.lastDigestAt + this.options.digestIntervalMs - this.clock.now());
   }
 
   /** The digest to send: the converged revision, when it is past the catalog's. */
@@ -184,7 +197,9 @@ export class SyncReportQueue {
     const batch = this.nextBatch();
     const digest = this.nextDigest();
     if (batch.length === 0 && digest === undefined) return;
+    if (batch.length === 0 && this.digestDueIn() > 0) return this.schedule(0);
     this.lastSentAt = this.clock.now();
+    if (digest !== undefined) this.lastDigestAt = this.lastSentAt;
     this.inFlight = this.send(batch, digest).finally(() => {
       this.inFlight = null;
       const backoff = this.failureStreak === 0 ? 0 : Math.min(this.options.maxRetryDelayMs, this.options.intervalMs * 2 ** (this.failureStreak - 1));

@@ -140,7 +140,7 @@ class ThreeSites {
             if (!result.ok) throw new Error(`reports rejected: ${JSON.stringify(result)}`);
           },
         },
-        { auditIntervalMs: AUDIT_MS, changeDebounceMs: 50, reports: { intervalMs: 200, maxReportsPerCommand: 250, maxRetryDelayMs: 2_000, gatherMs: 50 } },
+        { auditIntervalMs: AUDIT_MS, changeDebounceMs: 50, reports: { intervalMs: 200, maxReportsPerCommand: 250, maxRetryDelayMs: 2_000, gatherMs: 50, digestIntervalMs: 200 } },
       );
       this.sites.push({ name, authUrl, driver, project, reconciler });
     }

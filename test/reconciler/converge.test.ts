@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { deleteOp, patchOp, putOp } from '../../agent/catalog/index.js';
 import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
-import { NOT_PLACED_MESSAGE } from '../../agent/reconciler/index.js';
+import { DEFAULT_REPORT_QUEUE_OPTIONS, NOT_PLACED_MESSAGE } from '../../agent/reconciler/index.js';
 import { Fixture, IMAGE_ID, OTHER_SITE, PROJECT, SITE, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
 
 describe('reconciler: converging the cloud to the catalog', () => {
@@ -149,6 +149,7 @@ describe('reconciler: converging the cloud to the catalog', () => {
     const [widened] = f.write(patchOp('flavor', 'f1', {}, { placement: 'all' }));
     await f.advance(2_000);
     assert.ok(await f.cloud.getFlavor('f1'), 'created once placed here');
+    await f.advance(DEFAULT_REPORT_QUEUE_OPTIONS.digestIntervalMs); // the digest that covers it waits its interval
     assert.equal(f.entry('flavor', 'f1')?.revision, widened);
 
     const [narrowed] = f.write(patchOp('flavor', 'f1', {}, { placement: [OTHER_SITE] }));

@@ -106,7 +106,7 @@ describe('reconciler: failures, retries and reports', () => {
   });
 
   it('coalesces reports: one command per interval, bounded in size, nothing re-sent that the catalog already holds', async () => {
-    const f = new Fixture({ reconciler: { reports: { intervalMs: 1_000, maxReportsPerCommand: 20, maxRetryDelayMs: 30_000, gatherMs: 100 } } });
+    const f = new Fixture({ reconciler: { reports: { intervalMs: 1_000, maxReportsPerCommand: 20, maxRetryDelayMs: 30_000, gatherMs: 100, digestIntervalMs: 5_000 } } });
     await f.start();
     const started = f.commands.length;
     const ops = Array.from({ length: 50 }, (_, i) => putOp('flavor', `f${i}`, flavorSpec({ name: `m1.n${i}` })));
@@ -137,6 +137,25 @@ describe('reconciler: failures, retries and reports', () => {
     await f.reconciler.audit();
     await f.advance(5_000);
     assert.equal(f.commands.length, settled, 'a clean audit sends nothing');
+    await f.stop();
+  });
+
+  it('under a stream of catalog writes, a site commits one digest per digest interval, not one per write', async () => {
+    const f = new Fixture({ reconciler: { reports: { intervalMs: 1_000, maxReportsPerCommand: 250, maxRetryDelayMs: 30_000, gatherMs: 100, digestIntervalMs: 5_000 } } });
+    await f.start(6_000);
+    const before = f.commands.length;
+    let last = 0;
+    for (let i = 0; i < 20; i++) {
+      [last] = f.write(putOp('flavor', `s${i}`, flavorSpec({ name: `m1.s${i}` })));
+      await f.advance(1_000);
+    }
+    await f.advance(6_000);
+    const sent = f.commands.slice(before);
+    assert.ok(sent.every((c) => c.reports.length === 0 && c.digest !== undefined), JSON.stringify(sent));
+    assert.ok(sent.length >= 4 && sent.length <= 6, `${sent.length} digests for 20 writes over 20 s`);
+    for (let i = 1; i < sent.length; i++) assert.ok(sent[i]!.at - sent[i - 1]!.at >= 5_000, 'at most one digest per interval');
+    assert.equal(sent.at(-1)!.digest!.through, last, 'the last one covers the last write');
+    for (let i = 0; i < 20; i++) assert.equal(f.entry('flavor', `s${i}`)?.state, 'in-sync');
     await f.stop();
   });
 
@@ -219,7 +238,7 @@ describe('reconciler: failures, retries and reports', () => {
   it('refuses bad options with a message naming the option', () => {
     assert.throws(() => new Fixture({ reconciler: { maxConcurrentOperations: 0 } }), /maxConcurrentOperations must be a positive integer/);
     assert.throws(() => new Fixture({ reconciler: { auditIntervalMs: -1 } }), /auditIntervalMs must be a positive number/);
-    assert.throws(() => new Fixture({ reconciler: { reports: { intervalMs: 1000, maxReportsPerCommand: 5000, maxRetryDelayMs: 1, gatherMs: 0 } } }), /maxReportsPerCommand must be 1\.\.1000/);
+    assert.throws(() => new Fixture({ reconciler: { reports: { intervalMs: 1000, maxReportsPerCommand: 5000, maxRetryDelayMs: 1, gatherMs: 0, digestIntervalMs: 0 } } }), /maxReportsPerCommand must be 1\.\.1000/);
   });
 
   it('site name in every report is this site', async () => {
