@@ -143,13 +143,15 @@ export class BlobFetcher {
   }
 
   private begin(root: string): Fetch {
+    // A retry keeps showing why the previous attempt failed until it has a reason of its own.
+    const lastError = this.fetches.get(root)?.progress.lastError;
     this.fetches.delete(root);
     if (this.fetches.size >= MAX_FETCHES_REMEMBERED) {
       const oldestDone = [...this.fetches.entries()].find(([, f]) => f.progress.state !== 'fetching')?.[0];
       if (oldestDone !== undefined) this.fetches.delete(oldestDone);
     }
     const fetch: Fetch = {
-      progress: { root, state: 'fetching', bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, elapsedMs: 0, peers: [], avoided: [] },
+      progress: { root, state: 'fetching', bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, elapsedMs: 0, peers: [], avoided: [], ...(lastError !== undefined ? { lastError } : {}) },
       startedAt: this.deps.now(),
       bytesAtStart: 0,
       inflight: new Map(),
@@ -300,7 +302,7 @@ export class BlobFetcher {
     if (err instanceof BlobVerifyError) return this.lied(fetch, member, 'response', err);
     if (err instanceof BlobStoreFullError || err instanceof BlobFormatError) throw err;
     this.counters.failedRequests++;
-    fetch.progress.lastError = err.message;
+    fetch.progress.lastError = err.message.startsWith(member) ? err.message : `${member}: ${err.message}`;
     this.deps.logger.debug({ member, blob: fetch.progress.root, err: err.message }, 'blob request failed; asking another holder');
   }
 }
