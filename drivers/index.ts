@@ -37,7 +37,7 @@ export {
   type CloudService,
 } from './errors.js';
 export { diffFlavor, diffImage, diffQuota, FLAVOR_IMMUTABLE_FIELDS, type FlavorDiff, type ImageDiff, type QuotaDiff, type FieldChange } from './diff.js';
-export { MANAGED_EXTRA_SPEC, MANAGED_IMAGE_PROPERTY } from './markers.js';
+export { CLUSTER_EXTRA_SPEC, CLUSTER_IMAGE_PROPERTY, MANAGED_EXTRA_SPEC, MANAGED_IMAGE_PROPERTY } from './markers.js';
 export { validateFlavorSpec, validateImageSpec, validateQuotaSpec } from './validate.js';
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, type RetryPolicy } from './retry.js';
 export { FaultInjector, NO_FAULTS, type FaultConfig, type FaultKind } from './faults.js';

@@ -16,6 +16,9 @@ import { initSite } from '../daemon/init.js';
 import { AGENT_NODE_FLAGS } from '../ops/memory.js';
 import { DEV_CLOUDS_FILE, devCloudsYaml } from './clouds-yaml.js';
 
+/** The cluster id of every dev cluster (its sites' clouds carry it in their markers). */
+export const DEV_CLUSTER_ID = 'stackraft-dev';
+
 const USAGE = `usage: stackraft dev-cluster [--sites N] [--dir DIR]
 
 Starts N agents (default 3) on 127.0.0.1, each with its own mock OpenStack cloud, writes
@@ -131,7 +134,7 @@ async function prepareSites(dir: string, count: number): Promise<DevSite[]> {
     const [region, country] = regionOf(i);
     const config = {
       site: { name: site.name, region, country, labels: { env: 'dev' } },
-      clusterId: 'stackraft-dev',
+      clusterId: DEV_CLUSTER_ID,
       dataDir: join(site.dir, 'data'),
       listen: [`/ip4/127.0.0.1/tcp/${site.port}`],
       peers: sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: `/ip4/127.0.0.1/tcp/${s.port}/p2p/${s.peerId}` })),

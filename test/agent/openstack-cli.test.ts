@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { MANAGED_EXTRA_SPEC } from '../../drivers/index.js';
+import { DEV_CLUSTER_ID } from '../../agent/dev/cluster.js';
+import { CLUSTER_EXTRA_SPEC, MANAGED_EXTRA_SPEC } from '../../drivers/index.js';
 import { CLI_MAIN, spawnCli } from '../cli/cli-harness.js';
 import { patternBytes, sha256, startSourceServer, type SourceServer } from '../drivers/source-server.js';
 
@@ -118,8 +119,8 @@ describe('the openstack CLI on a dev cluster site', { skip, timeout: 300_000 }, 
       assert.ok(listed, `${site}: ${JSON.stringify(flavors)}`);
       assert.deepEqual(
         { name: listed.Name, ram: listed.RAM, disk: listed.Disk, ephemeral: listed.Ephemeral, vcpus: listed.VCPUs, public: listed['Is Public'], properties: listed.Properties },
-        // The reconciler marks what it manages with one extra spec of its own.
-        { name: 'm1.oscli', ram: 3072, disk: 15, ephemeral: 1, vcpus: 2, public: true, properties: { 'hw:cpu_policy': 'shared', [MANAGED_EXTRA_SPEC]: 'true' } },
+        // The reconciler marks what it manages with two extra specs of its own: managed, and by which cluster.
+        { name: 'm1.oscli', ram: 3072, disk: 15, ephemeral: 1, vcpus: 2, public: true, properties: { 'hw:cpu_policy': 'shared', [MANAGED_EXTRA_SPEC]: 'true', [CLUSTER_EXTRA_SPEC]: DEV_CLUSTER_ID } },
       );
       const images = openstack(site, 'image', 'list') as Array<Record<string, unknown>>;
       assert.deepEqual(images.filter((i) => i.ID === IMAGE_ID), [{ ID: IMAGE_ID, Name: 'cirros-oscli', Status: 'active' }]);
