@@ -51,7 +51,8 @@ export class ApplyLog {
       if (!list) this.keyChanges.set(change.key, (list = []));
       let at = list.length;
       while (at > 0 && list[at - 1].index > index) at--;
-      list.splice(at, 0, { index, value: change.value });
+      const value = change.keepValue === true ? (list[at - 1]?.value ?? null) : change.value;
+      list.splice(at, 0, { index, value });
     }
   }
 

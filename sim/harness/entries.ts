@@ -45,6 +45,8 @@ function computeFacts(entry: Pick<Entry, 'type' | 'data'>): EntryFacts {
 export interface RegisterChange {
   key: string;
   value: RegisterValue;
+  /** A DR op (or an agent's DR report) gives the resource a new revision and keeps its value. */
+  keepValue?: true;
 }
 
 /**
@@ -61,6 +63,7 @@ export function changesOf(ops: readonly unknown[]): RegisterChange[] {
     const key = workloadKey(op.kind, op.id);
     if (key === undefined) continue;
     if (op.op === 'delete') out.push({ key, value: null });
+    else if (op.op === 'dr') out.push({ key, value: null, keepValue: true });
     else if (op.op === 'put' || op.op === 'patch') {
       const value = valueOfSpec(op.kind, op.spec);
       if (value !== undefined) out.push({ key, value });

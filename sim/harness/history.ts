@@ -38,6 +38,9 @@ export interface WriteRecord {
   /** The write skipped the liveness requirement (only a planted bug does that here). */
   forced: boolean;
   attempts: number;
+  /** A DR operation (--dr-failovers): its refusals and rejections are part of the workflow, and a
+   *  forced failover names the primary it moves away from (checked: never while reachable from the leader). */
+  dr?: { action: string; forcedFrom?: string };
 }
 
 export interface ReadRecord {

@@ -33,6 +33,8 @@ export interface SimOptions {
   clouds: boolean;
   /** Learners are fed by relays, as in the daemon (`--relay off`: the leader feeds them, for comparison). */
   relayLearners?: boolean;
+  /** DR operations (failover, forced failover, failback, drills) in the workload (`--dr-failovers on`). */
+  drFailovers?: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -146,7 +148,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--dr-failovers'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -226,6 +228,10 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
         o.clouds = value.trim() === 'on';
         break;
+      case '--dr-failovers':
+        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--dr-failovers expects on or off, got "${value}"`);
+        o.drFailovers = value.trim() === 'on';
+        break;
       case '--relay':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--relay expects on or off, got "${value}"`);
         o.relayLearners = value.trim() === 'on';
@@ -258,11 +264,12 @@ export function replayCommand(o: SimOptions): string {
   if (o.clients !== DEFAULT_SIM_OPTIONS.clients) parts.push(`--clients ${o.clients}`);
   if (!o.clouds) parts.push('--clouds off');
   if (o.relayLearners === false) parts.push('--relay off');
+  if (o.drFailovers === true) parts.push('--dr-failovers on');
   return parts.join(' ');
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--out report.json] [--html report.html] [--json] [--verbose]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--dr-failovers on|off] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -277,6 +284,7 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --rate R        client operations per virtual second (default 20/s)
   --clients N     concurrent clients (default 32)
   --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
+  --dr-failovers on|off  protection-group failovers, forced failovers, failbacks and drills in the workload, with the DR checkers (default off)
   --relay on|off  learners are fed by relays (live voters) instead of the leader, as in the daemon (default on)
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of

@@ -19,18 +19,39 @@ export type Interval = [startMs: number, endMs: number];
 
 export class ReachabilityLog {
   private readonly cuts = new Map<number, CutRecord>();
+  /** Flapping cuts: they let messages through half the time, so they count only against "reachable throughout". */
+  private readonly flapping = new Map<number, CutRecord>();
   private readonly downSince = new Map<string, number>();
   private readonly downtimes = new Map<string, Interval[]>();
 
   cutApplied(id: number, cut: LinkCut, atMs: number): void {
-    if (cut.flapPeriodMs !== undefined) return;
-    this.cuts.set(id, { from: new Set(cut.from), to: new Set(cut.to), bothWays: cut.bothWays, startMs: atMs, endMs: Infinity });
+    const record = { from: new Set(cut.from), to: new Set(cut.to), bothWays: cut.bothWays, startMs: atMs, endMs: Infinity };
+    if (cut.flapPeriodMs !== undefined) this.flapping.set(id, record);
+    else this.cuts.set(id, record);
   }
 
   cutHealed(id: number | undefined, atMs: number): void {
-    for (const [cutId, rec] of this.cuts) {
-      if ((id === undefined || id === cutId) && rec.endMs === Infinity) rec.endMs = atMs;
+    for (const records of [this.cuts, this.flapping]) {
+      for (const [cutId, rec] of records) {
+        if ((id === undefined || id === cutId) && rec.endMs === Infinity) rec.endMs = atMs;
+      }
     }
+  }
+
+  /**
+   * True if `a` and `b` could exchange messages both ways at every moment of [startMs, endMs]: no cut
+   * (steady or flapping) between them and neither down (or just restarted) at any time in it.
+   */
+  reachableThroughout(a: string, b: string, startMs: number, endMs: number): boolean {
+    const between = (rec: CutRecord): boolean => (rec.from.has(a) && rec.to.has(b)) || (rec.from.has(b) && rec.to.has(a));
+    const overlaps = (s: number, e: number): boolean => s <= endMs && e >= startMs;
+    for (const records of [this.cuts, this.flapping]) {
+      for (const rec of records.values()) if (between(rec) && overlaps(rec.startMs, rec.endMs)) return false;
+    }
+    for (const site of [a, b]) {
+      for (const [since, until] of this.downtimesOf(site)) if (overlaps(since, until + MAX_IN_FLIGHT_MS)) return false;
+    }
+    return true;
   }
 
   siteDown(site: string, atMs: number): void {

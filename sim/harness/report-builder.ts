@@ -17,6 +17,8 @@ export interface CheckOutcomes {
   own: FailureLog;
   localChecked: number;
   groupChecked: number;
+  /** Committed forced failovers checked against the reachability of their primary. */
+  forcedChecked: number;
   convergence: ConvergenceResult;
   historyOps: number;
   /** Null when the run has no clouds. */
@@ -45,7 +47,7 @@ function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], '
   return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)) };
 }
 
-const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
+const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'dr-fencing', 'dr-forced-failover', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
   const { world, history, workload, executor, quietFromMs, trace, scheduler, topology } = parts;
@@ -143,6 +145,8 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
   const details: Record<(typeof OWN_CHECKS)[number], string> = {
     'local-reads': `${c.localChecked} local reads match the log prefix they were served from`,
     'peer-unreachable': `${c.groupChecked} committed protection-group writes checked; ${history.writes.filter((w) => w.code === 'PEER_UNREACHABLE').length} refused PEER_UNREACHABLE`,
+    'dr-fencing': `${world.drFencing.actingStarts} times a site started acting as a group's primary, ${world.drFencing.fencings} fencings, ${world.drFencing.steps} DR steps run: one primary per epoch, only at the latest epoch applied, demote first after a fencing`,
+    'dr-forced-failover': `${c.forcedChecked} committed forced failovers checked; ${history.writes.filter((w) => w.code === 'PEER_REACHABLE').length} refused PEER_REACHABLE, ${history.writes.filter((w) => w.dr !== undefined && w.status === 'committed').length} of ${history.writes.filter((w) => w.dr !== undefined).length} DR operations committed`,
     'write-status': writeStatusDetail(c.writeStatus, parts.workload.stats.statusQueriesLost),
     'state-convergence':
       c.convergence.appliedIndex === null

@@ -83,6 +83,36 @@ export function checkPeerUnreachable(
   return checked;
 }
 
+/**
+ * A forced failover commits only while its primary is cut off from the leader (the leader decides at
+ * proposal time, PEER_REACHABLE otherwise). So a committed forced failover whose primary could
+ * exchange messages with the leader of its term throughout [invoke - live window, first apply] —
+ * the leader must then have heard it within the election timeout when it proposed — is a violation.
+ */
+export function checkForcedFailovers(log: FailureLog, history: History, applied: ApplyLog, leaders: LeaderTracker, reach: ReachabilityLog, params: PeerCheckParams): number {
+  let checked = 0;
+  for (const w of history.writes) {
+    const primary = w.dr?.forcedFrom;
+    if (primary === undefined) continue;
+    const first = applied.byWriteId.get(w.writeId);
+    if (first === undefined || !isOk(first.result)) continue;
+    const leader = leaders.leaderOf(first.term);
+    if (leader === undefined) continue;
+    checked++;
+    const from = w.invokeMs - params.liveWindowMs;
+    if (leader === primary || reach.reachableThroughout(primary, leader, from, first.atMs)) {
+      log.add(
+        'dr-forced-failover',
+        first.atMs,
+        [primary, leader, w.site],
+        `forced failover ${w.writeId} away from ${primary} committed at index ${first.index} by leader ${leader}, but ${primary} could reach that leader from ${from.toFixed(0)} to ${first.atMs.toFixed(0)} ms`,
+        { writeId: w.writeId, index: first.index, term: first.term },
+      );
+    }
+  }
+  return checked;
+}
+
 export interface ConvergenceResult {
   /** The index every running site reached (the highest, when the rest lag only within the grace). */
   appliedIndex: number | null;

@@ -19,7 +19,7 @@ import type { SimHooks } from './hooks.js';
 import { registerKeys } from './keys.js';
 import { runawayEventBudget, validateSimOptions, voterCount, type SimOptions } from './options.js';
 import { buildReport } from './report-builder.js';
-import { checkConvergence, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
+import { checkConvergence, checkForcedFailovers, checkLocalReads, checkPeerUnreachable, finalStates } from './run-checks.js';
 import { SiteRegistrationWatch } from './registration.js';
 import { checkWriteStatusAnswers } from '../checkers/write-status.js';
 import { chooseTopology } from './topology.js';
@@ -29,6 +29,8 @@ import { World } from './world.js';
 /** Registers of the workload: flavors (plain writes, CAS, batches) and protection groups. */
 export const WORKLOAD_FLAVORS = 12;
 export const WORKLOAD_GROUPS = 4;
+/** DR operations per second with --dr-failovers on. */
+export const SIM_DR_OPS_PER_SEC = 0.5;
 /** Liveness probes during the quiet period. */
 export const PROBE_EVERY_MS = 100;
 /** A leader must exist this soon after the heal (or by the end of a shorter quiet period). */
@@ -100,7 +102,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     world,
     history,
     keys,
-    { ratePerSec: options.ratePerSec, clients: options.clients, stopAtMs: quietFromMs, proposalTimeoutMs: options.proposalTimeoutMs },
+    { ratePerSec: options.ratePerSec, clients: options.clients, stopAtMs: quietFromMs, proposalTimeoutMs: options.proposalTimeoutMs, drOpsPerSec: options.drFailovers === true ? SIM_DR_OPS_PER_SEC : 0 },
     hooks,
     trace,
   );
@@ -213,7 +215,9 @@ function finish(options: SimOptions, controls: RunControls, parts: RunParts): Si
   const groupChecked = checkPeerUnreachable(own, history, world.applyLog, world.leaders, world.reach, { liveWindowMs });
   const convergence = checkConvergence(own, world.sites, finals, now, { firstAppliedAtMs: (i) => world.checker.firstAppliedAtMs(i), graceMs: world.electionTimeoutMs });
   for (const message of world.stats.fatalMessages) own.add('replica-fatal', now, [message.split(' ')[0]], message);
-  const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION');
+  for (const f of world.drFencing.failures()) own.add('dr-fencing', f.atMs, f.sites, `${f.check}: ${f.message}`);
+  const forcedChecked = checkForcedFailovers(own, history, world.applyLog, world.leaders, world.reach, { liveWindowMs });
+  const validation = history.writes.filter((w) => w.status === 'rejected' && w.code === 'VALIDATION' && w.dr === undefined);
   for (const w of validation.slice(0, 5)) own.add('workload', w.completeMs ?? now, [w.site], `write ${w.writeId} was refused as invalid: the simulator wrote a malformed command`);
   if (parts.runaway) own.add('runaway', parts.runaway.atMs, [], parts.runaway.message);
   if (setup.doneAtMs === null) own.add('workload', now, [], `the sites never all registered (${setup.registered} of ${world.sites.length} records in the leader's catalog at the last check)`);
@@ -227,6 +231,7 @@ function finish(options: SimOptions, controls: RunControls, parts: RunParts): Si
     own,
     localChecked,
     groupChecked,
+    forcedChecked,
     convergence,
     historyOps: ops.length,
     clouds,

@@ -4,6 +4,8 @@
 // from the simulator's ports. A crash kills the incarnation at once (unsynced writes lost, timers
 // silenced, network presence gone); callbacks of a dead incarnation are ignored, so a zombie's
 // promises can never reach the checkers.
+import type { DrActionRequest } from '../../agent/dr/action.js';
+import { SimDrActions } from './dr-actions.js';
 import type { Catalog } from '../../agent/catalog/index.js';
 import { Site } from '../../agent/site/compose.js';
 import type { SitePorts, SiteSettings } from '../../agent/site/ports.js';
@@ -51,6 +53,10 @@ export interface SiteEvents {
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void;
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void;
   onFatal(site: SimSite, error: Error): void;
+  /** The site's DR agent started (epoch) or stopped (null) acting as a group's primary. */
+  onDrActing?(site: SimSite, group: string, epoch: number | null): void;
+  /** The site's DR agent is about to run a step's action. */
+  onDrStep?(site: SimSite, request: DrActionRequest): void;
 }
 
 /** Test-only injection points: a planted bug lives in the test that passes one of these. */
@@ -190,6 +196,10 @@ export class SimSite {
         onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
         onConfChangeApplied: (change, entry) => live() && events.onConfChangeApplied(this, change, entry),
         onFatal: (error) => live() && events.onFatal(this, error),
+        dr: {
+          onActing: (group, epoch) => live() && events.onDrActing?.(this, group, epoch),
+          onStepStarted: (request) => live() && events.onDrStep?.(this, request),
+        },
       });
     } catch (err) {
       if (live()) events.onFatal(this, err instanceof Error ? err : new Error(String(err)));
@@ -231,6 +241,7 @@ export class SimSite {
       transport,
       cloud: this.ctx.cloudFor(this.name, clock),
       addresses: () => [address],
+      drActions: new SimDrActions(clock, prng.fork(`dr-actions/${this.name}/${inc}`).asRandom()),
       links: {
         rttMs: () => undefined,
         badFrames: () => ({}),

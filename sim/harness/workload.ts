@@ -10,7 +10,7 @@
 // it gave up before sending, and for some settled writes at once (a follower may not have applied
 // them yet).
 import { writeIdOf } from '../../agent/catalog/write-id.js';
-import { deleteOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
+import { deleteOp, drOp, patchOp, putOp, type WriteOp } from '../../agent/catalog/index.js';
 import type { CatalogWriteOutcome } from '../../agent/write/catalog-writer.js';
 import type { RegisterValue } from '../checkers/linearizability.js';
 import type { WriteStatusAnswer } from '../checkers/write-status.js';
@@ -56,6 +56,8 @@ export interface WorkloadWorld {
 }
 
 export interface WorkloadOptions {
+  /** DR operations (failover, forced failover, failback, drills) on the protection groups, per second; 0 = none. */
+  drOpsPerSec?: number;
   ratePerSec: number;
   clients: number;
   /** No operation starts at or after this time (the quiet period). */
@@ -131,6 +133,46 @@ export class Workload {
   /** Starts the arrivals now. */
   start(): void {
     this.scheduleNextArrival();
+    if ((this.opts.drOpsPerSec ?? 0) > 0) this.scheduleNextDrOp();
+  }
+
+  /** DR operations have a PRNG and a client of their own, so runs without them are unchanged. */
+  private drPrngMade: Prng | null = null;
+  private get drPrng(): Prng {
+    return (this.drPrngMade ??= this.prng.fork('dr'));
+  }
+  private readonly drClient: Client = { name: 'dr-ops', seq: 0, busy: false };
+
+  private scheduleNextDrOp(): void {
+    const at = this.scheduler.now() + this.drPrng.exponential(1000 / (this.opts.drOpsPerSec ?? 1));
+    if (this.stopped || at >= this.opts.stopAtMs) return;
+    this.scheduler.at(at, () => {
+      if (!this.drClient.busy) {
+        this.drClient.busy = true;
+        void this.drOperation().finally(() => (this.drClient.busy = false));
+      }
+      this.scheduleNextDrOp();
+    });
+  }
+
+  /** A failover (planned or forced), failback or drill step on a group, as the chosen site reads it. */
+  private drOperation(): Promise<void> {
+    const sites = this.world.upSites();
+    if (sites.length === 0 || this.groupKeys.length === 0) return Promise.resolve();
+    const site = this.drPrng.pick(sites);
+    const key = this.drPrng.pick(this.groupKeys);
+    const group = site.catalog?.get('protection-group', key.id);
+    if (group === undefined) return Promise.resolve();
+    const { primarySite: from, secondarySite: to, failoverEpoch: epoch } = group.spec;
+    const r = this.drPrng.float();
+    const action = r < 0.3 ? 'failover' : r < 0.6 ? 'forced' : r < 0.8 ? 'failback' : r < 0.9 ? 'test-failover' : 'test-cleanup';
+    const op =
+      action === 'failover' || action === 'forced' || action === 'failback'
+        ? drOp(key.id, action === 'forced' ? 'failover' : action, epoch, { from, to })
+        : drOp(key.id, action, epoch, { site: to });
+    this.drClient.seq++;
+    const force = action === 'forced' ? { force: true as const, reason: 'sim: the primary looks lost' } : undefined;
+    return this.write(this.drClient, site, [op], [], [], { action, ...(force ? { forcedFrom: from } : {}) }, force);
   }
 
   stop(): void {
@@ -296,9 +338,17 @@ export class Workload {
     return this.write(client, site, [putOp('protection-group', key.id, groupSpec(key.id, value, primary, secondary))], [{ key: key.key, mode: 'write', value }], named);
   }
 
-  private async write(client: Client, site: SimSite, ops: WriteOp[], effects: KeyEffect[], namedSites: string[]): Promise<void> {
+  private async write(
+    client: Client,
+    site: SimSite,
+    ops: WriteOp[],
+    effects: KeyEffect[],
+    namedSites: string[],
+    dr?: WriteRecord['dr'],
+    force?: { force: true; reason: string },
+  ): Promise<void> {
     const seq = client.seq;
-    const extra = this.hooks.writeOptions?.(site.name, ops) ?? {};
+    const extra = { ...(this.hooks.writeOptions?.(site.name, ops) ?? {}), ...force };
     const rec: WriteRecord = {
       id: this.history.newId(),
       client: client.name,
@@ -309,6 +359,7 @@ export class Workload {
       namedSites,
       forced: extra.force === true,
       attempts: 1,
+      ...(dr === undefined ? {} : { dr }),
     };
     this.history.writes.push(rec);
     this.stats.writes++;
@@ -332,6 +383,8 @@ export class Workload {
     rec.status = outcome.status;
     if (outcome.status === 'refused' || outcome.status === 'rejected') rec.code = outcome.code;
     if (outcome.status === 'rejected' && outcome.opIndex !== undefined) rec.opIndex = outcome.opIndex;
+    // With DR operations on, a change of a group's sites is refused while a drill runs: the workflow's rule, not a bad command.
+    if (outcome.status === 'rejected' && outcome.field === 'spec.primarySite' && /a drill is running/.test(outcome.message)) rec.dr ??= { action: 'refused during a drill' };
     if (outcome.status === 'committed') this.world.onWriteCommitted(rec, outcome.index, answeredBy);
     if (outcome.status === 'refused') this.world.onWriteRefused(rec, answeredBy);
     this.mixOutcome(rec.id, ['committed', 'rejected', 'refused', 'unknown'].indexOf(outcome.status) + 2, rec.completeMs);

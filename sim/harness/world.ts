@@ -2,6 +2,8 @@
 // to the checkers and statistics. It is also the fault target: the fault executor crashes and
 // restarts sites, slows or breaks their disks, skews their clocks, cuts links and changes the
 // membership through the methods here.
+import type { DrActionRequest } from '../../agent/dr/action.js';
+import { DrFencingChecker } from '../checkers/dr-fencing.js';
 import type { Entry, MemberId, Role, SnapshotMeta, ConfChange } from '../../consensus/types.js';
 import { StoreWriteError } from '../../storage/errors.js';
 import type { CloudDriver } from '../../drivers/index.js';
@@ -66,6 +68,7 @@ export class World implements SiteEvents {
   readonly applyLog = new ApplyLog();
   readonly latency: CommitLatency;
   readonly reach = new ReachabilityLog();
+  readonly drFencing = new DrFencingChecker();
   readonly membership: MembershipWorker;
   readonly facts = new EntryFactsCache();
   readonly stats: WorldStats = { crashes: 0, restarts: 0, diskFatal: 0, otherFatal: 0, snapshotsInstalled: 0, fatalMessages: [] };
@@ -224,6 +227,16 @@ export class World implements SiteEvents {
 
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void {
     if (site.role === 'leader') this.latency.onLeaderAppend(site.name, site.term, entries, this.scheduler.now());
+  }
+
+  onDrActing(site: SimSite, group: string, epoch: number | null): void {
+    const resource = site.catalog?.get('protection-group', group);
+    const applied = resource?.spec;
+    this.drFencing.onActing(site.name, group, epoch, applied?.failoverEpoch, applied?.primarySite === site.name, String(resource?.createdAt), this.scheduler.now());
+  }
+
+  onDrStep(site: SimSite, request: DrActionRequest): void {
+    this.drFencing.onStepStarted(request, site.catalog?.get('protection-group', request.group)?.spec.failoverEpoch, this.scheduler.now());
   }
 
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void {
