@@ -21,7 +21,7 @@ export class DrFencingChecker {
   private readonly primaryOf = new Map<string, string>();
   private readonly acting = new Map<string, number>();
   /** Fenced sites that owe a demote, with the epoch that fenced them. */
-  private readonly owesDemote = new Map<string, number>();
+  private readonly owesDemote = new Map<string, { epoch: number; incarnation: string }>();
   private readonly found: DrFencingFailure[] = [];
   private count = 0;
   actingStarts = 0;
@@ -37,9 +37,10 @@ export class DrFencingChecker {
     const key = `${site}/${group}`;
     if (epoch === null) {
       this.acting.delete(key);
-      if (!primaryThere) {
+      // Gone from the catalog (deleted) is not a fencing: there is no group left to demote.
+      if (!primaryThere && appliedEpoch !== undefined) {
         this.fencings++;
-        this.owesDemote.set(key, appliedEpoch ?? 0);
+        this.owesDemote.set(key, { epoch: appliedEpoch, incarnation });
       }
       return;
     }
@@ -52,18 +53,19 @@ export class DrFencingChecker {
     this.primaryOf.set(`${group}/${incarnation}/${epoch}`, site);
   }
 
-  onStepStarted(request: DrActionRequest, appliedEpoch: number | undefined, atMs: number): void {
+  onStepStarted(request: DrActionRequest, appliedEpoch: number | undefined, incarnation: string, atMs: number): void {
     this.steps++;
     const key = `${request.site}/${request.group}`;
     const acting = this.acting.get(key);
     if (acting !== undefined && acting !== appliedEpoch) {
       this.fail('latest-epoch', atMs, [request.site], `${request.site} ran ${request.step} of ${request.group} while acting as primary at epoch ${acting}, having applied epoch ${appliedEpoch ?? 'none'}`);
     }
-    const fencedAt = this.owesDemote.get(key);
-    if (fencedAt === undefined) return;
-    // A later epoch that makes the site primary again replaces the operation that held its demote.
-    const primaryAgain = request.toSite === request.site && request.epoch > fencedAt;
-    if (request.kind === 'demote' || primaryAgain) this.owesDemote.delete(key);
+    const owed = this.owesDemote.get(key);
+    if (owed === undefined) return;
+    // A later epoch that makes the site primary again replaces the operation that held its demote;
+    // a group deleted and created again is another group.
+    const primaryAgain = request.toSite === request.site && request.epoch > owed.epoch;
+    if (request.kind === 'demote' || primaryAgain || owed.incarnation !== incarnation) this.owesDemote.delete(key);
     else this.fail('demote-first', atMs, [request.site], `${request.site} was fenced from ${request.group} but ran ${request.step} (epoch ${request.epoch}) before its demote step`);
   }
 

@@ -236,7 +236,8 @@ export class World implements SiteEvents {
   }
 
   onDrStep(site: SimSite, request: DrActionRequest): void {
-    this.drFencing.onStepStarted(request, site.catalog?.get('protection-group', request.group)?.spec.failoverEpoch, this.scheduler.now());
+    const resource = site.catalog?.get('protection-group', request.group);
+    this.drFencing.onStepStarted(request, resource?.spec.failoverEpoch, String(resource?.createdAt), this.scheduler.now());
   }
 
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void {
