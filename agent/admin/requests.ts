@@ -223,7 +223,7 @@ export const MAX_IMPORT_PROJECTS = 100;
 
 const importBody = z.strictObject(
   {
-    kind: z.enum(IMPORT_KINDS, expecting(`a kind to import (${IMPORT_KINDS.join(', ')}; images cannot be imported yet)`)),
+    kind: z.enum(IMPORT_KINDS, expecting(`what to import: ${IMPORT_KINDS.join(' or ')} (images cannot be imported yet)`)),
     projects: z.array(boundedString(64, 'a project id'), expecting('a list of project ids')).max(MAX_IMPORT_PROJECTS, expecting(`at most ${MAX_IMPORT_PROJECTS} projects`)).optional(),
     placement: boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`).optional(),
     apply: booleanValue().optional(),
