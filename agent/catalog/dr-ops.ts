@@ -228,7 +228,8 @@ function drillOperation(group: Group, action: 'test-failover' | 'test-cleanup', 
  * A step already done stays done (an action is idempotent; a duplicate report changes nothing).
  */
 function report(group: Group, dr: DrState, fields: Fields, epoch: number, context: DrContext): Group {
-  const site = readSite(group, fields);
+  // The site that lost the primary role to a change of both sites is no longer named, but owes its demote.
+  const site = dr.operation?.steps.some((s) => s.site === fields.site) === true ? checkString(fields.site, 'site', SITE_NAME) : readSite(group, fields);
   const stepName = checkString(fields.step, 'step', { min: 1, max: 64 });
   const state = checkEnum(fields.state, 'state', DR_REPORTED_STATES);
   const attempt = checkInt(fields.attempt, 'attempt', { min: 1, max: Number.MAX_SAFE_INTEGER });

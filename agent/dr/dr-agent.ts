@@ -104,7 +104,11 @@ export class DrAgent {
   }
 
   private scan(): void {
-    const mine = this.p.catalog.list('protection-group').filter((g) => g.spec.primarySite === this.p.site || g.spec.secondarySite === this.p.site);
+    // A site the group no longer names may still owe a step (the demote of a primary replaced by a
+    // change of both sites), so the current operation's steps count too.
+    const mine = this.p.catalog
+      .list('protection-group')
+      .filter((g) => g.spec.primarySite === this.p.site || g.spec.secondarySite === this.p.site || (g.dr?.operation?.steps.some((s) => s.site === this.p.site) ?? false));
     const seen = new Set(mine.map((g) => g.id));
     for (const [group, epoch] of this.acting) {
       if (!seen.has(group)) this.stopActing(group, epoch, 'the group no longer names this site');

@@ -7,7 +7,8 @@ import { drOp, drProposalNeeds } from '../../agent/catalog/dr-write-path.js';
 import type { DrOp } from '../../agent/catalog/dr-types.js';
 import { MAX_DR_HISTORY } from '../../agent/catalog/limits.js';
 import type { CommandResult, ResourceOf } from '../../agent/catalog/types.js';
-import { Harness, expectOk, protectionGroupSpec } from './helpers.js';
+import { Harness, expectOk, protectionGroupSpec, siteSpec } from './helpers.js';
+import { isDrFinished } from '../../agent/catalog/dr-types.js';
 
 // paris is the home primary, montreal the secondary (helpers.ts).
 function withGroup(): Harness {
@@ -146,6 +147,17 @@ describe('protection-group DR: forced failover and fencing', () => {
     expectOk(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'paris', secondarySite: 'montreal' } }).result);
     assert.equal(group(h).spec.failoverEpoch, 2);
     assert.deepEqual(group(h).dr?.operation?.steps.map((s) => [s.step, s.site, s.state]), [['demote', 'montreal', 'pending'], ['promote', 'paris', 'pending']]);
+  });
+
+  it('a change of both sites still lets the old primary report its demote, and the promote waits for it', () => {
+    const h = withGroup();
+    expectOk(h.write({ op: 'put', kind: 'site', id: 'tokyo', spec: siteSpec('tokyo', 3, { region: 'ap-ne', country: 'JP' }) }).result);
+    expectOk(h.write({ op: 'patch', kind: 'protection-group', id: 'pg1', spec: { primarySite: 'tokyo', secondarySite: 'montreal' } }).result);
+    assert.deepEqual(group(h).dr?.operation?.steps.map((s) => [s.step, s.site]), [['demote', 'paris'], ['promote', 'tokyo']]);
+    rejected(report(h, 'tokyo', 'promote', 'done'), 'VALIDATION', /must wait for demote on paris/);
+    expectOk(report(h, 'paris', 'demote', 'done'));
+    expectOk(report(h, 'tokyo', 'promote', 'done'));
+    assert.equal(isDrFinished(group(h).dr?.operation ?? null), true);
   });
 
   it('the sites may not change while a drill runs', () => {
