@@ -53,6 +53,15 @@ export class DrFencingChecker {
     this.primaryOf.set(`${group}/${incarnation}/${epoch}`, site);
   }
 
+  /**
+   * The site's process is gone (crash, removal, rebuild): nothing of it acts any more, and a new life
+   * starts acting only through onActing. What it owes (a demote after a fencing) is kept: the log
+   * still holds the step, and the next life must run it first.
+   */
+  onSiteDown(site: string): void {
+    for (const key of this.acting.keys()) if (key.startsWith(`${site}/`)) this.acting.delete(key);
+  }
+
   onStepStarted(request: DrActionRequest, appliedEpoch: number | undefined, incarnation: string, atMs: number): void {
     this.steps++;
     const key = `${request.site}/${request.group}`;

@@ -274,6 +274,7 @@ export class World implements SiteEvents {
     const wasUp = site.state !== 'down';
     const wasLeader = this.leaders.leader?.site === site.name && site.role === 'leader';
     site.kill(reason);
+    this.drFencing.onSiteDown(site.name);
     this.leaderEgress.onNotLeader(site.name);
     for (const o of this.observers) o.siteDown(site);
     if (!wasUp) return;
