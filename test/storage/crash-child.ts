@@ -47,6 +47,10 @@ async function main(): Promise<void> {
   const records = new Map(await store.records());
   const lastRecord = records.get('last');
   let batch = lastRecord ? (JSON.parse(decoder.decode(lastRecord)) as BatchMark).batch : 0;
+  // `ready` names the batch the applied state holds: the parent reads it as acknowledged, and a batch
+  // the log holds beyond it (written before a kill cut the applied write) is not applied until the
+  // replica replays it, which this child does not do.
+  const appliedBatch = batch;
   if (meta.lastIndex >= meta.firstIndex) {
     // The WAL store writes the log before the applied state: after a kill the log can hold one batch more.
     const [tail] = await store.entries(meta.lastIndex, meta.lastIndex + 1);
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   }
   let lastIndex = meta.lastIndex;
   let term = Math.max(meta.hardState.term, 1);
-  say(`ready ${batch} ${lastIndex}`);
+  say(`ready ${appliedBatch} ${lastIndex}`);
 
   for (;;) {
     batch++;
