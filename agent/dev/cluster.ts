@@ -84,7 +84,7 @@ export async function run(argv: string[], options: DevClusterOptions): Promise<n
   }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const sites = await prepareSites(dir, count);
+  const sites = await prepareSites(dir, count, program);
   const stop = stopper(sites);
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
@@ -122,7 +122,7 @@ export async function run(argv: string[], options: DevClusterOptions): Promise<n
   return 0;
 }
 
-async function prepareSites(dir: string, count: number): Promise<DevSite[]> {
+async function prepareSites(dir: string, count: number, program: string): Promise<DevSite[]> {
   const sites: DevSite[] = [];
   for (let i = 0; i < count; i++) {
     const name = `site-${i + 1}`;
@@ -140,6 +140,8 @@ async function prepareSites(dir: string, count: number): Promise<DevSite[]> {
       peers: sites.filter((s) => s !== site).map((s) => ({ site: s.name, addr: `/ip4/127.0.0.1/tcp/${s.port}/p2p/${s.peerId}` })),
       adminSocket: site.socket,
       cloud: { type: 'mock', url: site.cloud.url },
+      // The reference action, so a protection-group failover runs its steps to the end on mock clouds.
+      dr: { action: { type: 'exec', command: [process.execPath, program, 'dr-action-mock', '--record', join(site.dir, 'dr-actions.jsonl')] } },
       log: { level: 'info' },
     };
     await writeFile(site.config, stringify(config));
