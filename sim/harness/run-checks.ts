@@ -58,10 +58,9 @@ export function checkPeerUnreachable(
   let checked = 0;
   for (const w of history.writes) {
     if (w.namedSites.length === 0) continue;
-    const first = applied.byWriteId.get(w.writeId);
-    if (first === undefined || !isOk(first.result)) continue;
-    const leader = leaders.leaderOf(first.term);
-    if (leader === undefined) continue;
+    const commit = committedBy(w.writeId, applied, leaders);
+    if (commit === undefined) continue;
+    const { first, leader } = commit;
     checked++;
     // The leader accepted the write somewhere between its invocation and its first apply.
     const from = w.invokeMs - params.liveWindowMs;
@@ -94,10 +93,9 @@ export function checkForcedFailovers(log: FailureLog, history: History, applied:
   for (const w of history.writes) {
     const primary = w.dr?.forcedFrom;
     if (primary === undefined) continue;
-    const first = applied.byWriteId.get(w.writeId);
-    if (first === undefined || !isOk(first.result)) continue;
-    const leader = leaders.leaderOf(first.term);
-    if (leader === undefined) continue;
+    const commit = committedBy(w.writeId, applied, leaders);
+    if (commit === undefined) continue;
+    const { first, leader } = commit;
     checked++;
     const from = w.invokeMs - params.liveWindowMs;
     if (leader === primary || reach.reachableThroughout(primary, leader, from, first.atMs)) {
@@ -111,6 +109,14 @@ export function checkForcedFailovers(log: FailureLog, history: History, applied:
     }
   }
   return checked;
+}
+
+/** A write's first successful apply and the leader of its term, or undefined when it has neither. */
+function committedBy(writeId: string, applied: ApplyLog, leaders: LeaderTracker) {
+  const first = applied.byWriteId.get(writeId);
+  if (first === undefined || !isOk(first.result)) return undefined;
+  const leader = leaders.leaderOf(first.term);
+  return leader === undefined ? undefined : { first, leader };
 }
 
 export interface ConvergenceResult {
