@@ -74,6 +74,8 @@ export interface SimReport {
      */
     quorumConnected?: { p50Ms: number; p99Ms: number; maxMs: number };
     noQuorum?: { p50Ms: number; p99Ms: number; maxMs: number };
+    /** Every election's split, in order (at most MAX_LEADER_HISTORY): what sweeps pool across seeds. */
+    splits?: Array<{ quorumMs: number; noQuorumMs: number }>;
   };
   convergence: {
     healedAtMs: number | null;

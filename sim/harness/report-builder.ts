@@ -36,7 +36,7 @@ function leaderEgress(total: number, entries: number, writes: number): Pick<SimR
 }
 
 /** Each election's time with and without a connected quorum of voters (absent without elections). */
-function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], 'quorumConnected' | 'noQuorum'> {
+function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], 'quorumConnected' | 'noQuorum' | 'splits'> {
   const spans = world.leaders.electionSpans;
   if (spans.length === 0) return {};
   const splits = spans.map((s) => world.quorumTimeline.split(s.fromMs, s.toMs));
@@ -44,7 +44,7 @@ function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], '
     const [p50Ms, p99Ms] = percentiles(values, [50, 99]);
     return { p50Ms, p99Ms, maxMs: Math.max(...values) };
   };
-  return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)) };
+  return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)), splits };
 }
 
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'dr-fencing', 'dr-forced-failover', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;

@@ -2,6 +2,7 @@
 // (harness/leader-egress.ts): the arithmetic, on hand-made inputs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { poolElections, type SeedElections } from '../../sim/election-sweep.js';
 import { LeaderEgress } from '../../sim/harness/leader-egress.js';
 import { QUORUM_SAMPLE_MS, QuorumTimeline, majorityConnected } from '../../sim/harness/quorum-timeline.js';
 import { Scheduler } from '../../sim/scheduler.js';
@@ -47,4 +48,18 @@ test('LeaderEgress sums what each site sent while it led', () => {
   egress.onLeader('b');
   sent.set('b', 40);
   assert.equal(egress.totalBytes(), 250 + 40);
+});
+
+test('poolElections: every election of every seed in one distribution, also in election timeouts', () => {
+  const seed = (n: number, quorumConnectedMs: number[], noQuorumMs: number[]): SeedElections => ({
+    seed: n, verdict: 'pass', elections: quorumConnectedMs.length, quorumConnectedMs, noQuorumMs,
+    commitP50Ms: 100, modelFloorMs: 90, leaderEgressPerWrite: 1, virtualMs: 1_000, wallMs: 1_000,
+  });
+  const pooled = poolElections([seed(1, [1000, 3000], [0, 0]), seed(2, [2000], [500]), seed(3, [], [])], 1_000);
+  assert.equal(pooled.elections, 3);
+  assert.equal(pooled.quorumConnected.p50, 2000);
+  assert.equal(pooled.quorumConnected.max, 3000);
+  assert.equal(pooled.quorumConnectedInTimeouts.max, 3);
+  assert.equal(pooled.noQuorum.max, 500);
+  assert.equal(poolElections([seed(1, [], [])], 1_000).elections, 0, 'no elections: nothing pooled');
 });
