@@ -9,6 +9,7 @@ import { replayCommand, runawayEventBudget, type SimOptions } from './options.js
 import { cloudCheckerRow, type CloudOutcome } from './cloud-run.js';
 import type { ConvergenceResult } from './run-checks.js';
 import type { RunParts } from './simulation.js';
+import { MAX_LEADER_HISTORY } from './leader-tracker.js';
 
 export interface CheckOutcomes {
   liveness: LivenessResult;
@@ -44,7 +45,7 @@ function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], '
     const [p50Ms, p99Ms] = percentiles(values, [50, 99]);
     return { p50Ms, p99Ms, maxMs: Math.max(...values) };
   };
-  return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)), splits };
+  return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)), splits: splits.slice(-MAX_LEADER_HISTORY) };
 }
 
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'dr-fencing', 'dr-forced-failover', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
