@@ -4,12 +4,12 @@
 // do not verify is counted, logged and not asked again for this blob; the chunk is asked of
 // another. Bounded: maxFetches requests at once in the whole site, maxFetchesPerPeer to one
 // member, chunkTimeoutMs for one request, a download rate cap when configured.
-import type { Logger } from '../../consensus/ports.js';
+import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
 import { BlobFormatError, checkManifest, chunkLength, type BlobManifest } from './format.js';
-import type { BlobStreams } from './ports.js';
+import type { BlobStorage, BlobStreams, ByteStream } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
-import { BlobStoreFullError, BlobVerifyError, type BlobStore } from './store.js';
+import { BlobStoreFullError, BlobVerifyError } from './store.js';
 import { decodeResponseHeader, encodeRequest, MAX_MANIFEST_BODY_BYTES, StreamReader, type BlobRequest } from './wire.js';
 
 export interface BlobFetchLimits {
@@ -57,7 +57,7 @@ export interface BlobFetcherCounters {
 
 export interface BlobFetcherDeps {
   clusterId: string;
-  store: BlobStore;
+  store: BlobStorage;
   streams: BlobStreams;
   /** Measured round trip to a member, when known. */
   rttMs(member: MemberId): number | undefined;
@@ -65,6 +65,8 @@ export interface BlobFetcherDeps {
   downloadLimit?: ByteRateLimit;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** Timers for request timeouts (the site's clock: virtual in the simulator); real timers when absent. */
+  clock?: Clock;
   logger: Logger;
 }
 
@@ -267,8 +269,14 @@ export class BlobFetcher {
 
   /** One request on its own stream; the body, which must be exactly `maxBytes` for a chunk (at most, for a manifest). */
   private async request(member: MemberId, request: BlobRequest, maxBytes: number): Promise<Uint8Array> {
-    const signal = AbortSignal.timeout(this.limits.chunkTimeoutMs);
-    const stream = await this.deps.streams.open(member, signal);
+    const { signal, clear } = timeoutSignal(this.limits.chunkTimeoutMs, this.deps.clock);
+    let stream: ByteStream;
+    try {
+      stream = await this.deps.streams.open(member, signal);
+    } catch (err) {
+      clear();
+      throw err;
+    }
     const onAbort = () => stream.abort(new Error(`no answer from ${member} within ${this.limits.chunkTimeoutMs} ms`));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -287,6 +295,7 @@ export class BlobFetcher {
       if (signal.aborted) throw new BlobFetchError(`${member}: no answer within ${this.limits.chunkTimeoutMs} ms`);
       throw err;
     } finally {
+      clear();
       signal.removeEventListener('abort', onAbort);
     }
   }
@@ -305,4 +314,12 @@ export class BlobFetcher {
     fetch.progress.lastError = err.message.startsWith(member) ? err.message : `${member}: ${err.message}`;
     this.deps.logger.debug({ member, blob: fetch.progress.root, err: err.message }, 'blob request failed; asking another holder');
   }
+}
+
+/** An AbortSignal that fires after `ms` on `clock` (real time without one); clear() cancels it. */
+export function timeoutSignal(ms: number, clock?: Clock): { signal: AbortSignal; clear: () => void } {
+  if (clock === undefined) return { signal: AbortSignal.timeout(ms), clear: () => undefined };
+  const controller = new AbortController();
+  const timer = clock.setTimer(ms, () => controller.abort(new Error(`timed out after ${ms} ms`)));
+  return { signal: controller.signal, clear: () => timer.cancel() };
 }

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { CloudError, type ImageSource } from '../../drivers/index.js';
 import { blobSourceUrl } from '../catalog/types.js';
 import type { BlobFetchProgress } from './fetcher.js';
-import type { BlobStore } from './store.js';
+import type { BlobStorage } from './ports.js';
 
 const BLOB_URL_PREFIX = blobSourceUrl('');
 
@@ -20,7 +20,7 @@ export function blobRootOf(url: string | undefined): string | undefined {
 
 export interface LocalBlobSourceDeps {
   /** Null until the site is open. */
-  store(): BlobStore | null;
+  store(): BlobStorage | null;
   progress(root: string): BlobFetchProgress | undefined;
 }
 

@@ -3,11 +3,10 @@
 // maxServes requests at once in total and maxServesPerPeer per member (past either the answer is
 // BUSY and the fetcher asks elsewhere); the site's upload rate is capped when configured; a
 // request must arrive within requestTimeoutMs. A malformed request is counted and closes the stream.
-import type { Logger } from '../../consensus/ports.js';
+import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
-import type { ByteStream } from './ports.js';
+import type { BlobStorage, ByteStream } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
-import type { BlobStore } from './store.js';
 import { BlobWireError, decodeRequest, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
 
 export interface BlobServerLimits {
@@ -30,9 +29,11 @@ export interface BlobServerCounters {
 
 export interface BlobServerDeps {
   clusterId: string;
-  store: BlobStore;
+  store: BlobStorage;
   limits?: Partial<BlobServerLimits>;
   uploadLimit?: ByteRateLimit;
+  /** Timers for the request timeout (the site's clock: virtual in the simulator); real timers when absent. */
+  clock?: Clock;
   logger: Logger;
 }
 
@@ -60,7 +61,7 @@ export class BlobServer {
 
   private async serve(stream: ByteStream, member: MemberId): Promise<void> {
     const reader = new StreamReader(stream.incoming);
-    const { cluster, request } = decodeRequest(await withTimeout(reader.readFrame(), this.limits.requestTimeoutMs, 'no request'));
+    const { cluster, request } = decodeRequest(await withTimeout(reader.readFrame(), this.limits.requestTimeoutMs, 'no request', this.deps.clock));
     if (cluster !== this.deps.clusterId) return this.refuse(stream, 'WRONG_CLUSTER', `this site is in cluster ${this.deps.clusterId}`);
     const peerActive = this.activePerPeer.get(member) ?? 0;
     if (this.active >= this.limits.maxServes || peerActive >= this.limits.maxServesPerPeer) {
@@ -106,10 +107,17 @@ export class BlobServer {
   }
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, clock?: Clock): Promise<T> {
+  let cancel = (): void => undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    const fire = () => reject(new Error(`${what} within ${ms} ms`));
+    if (clock !== undefined) {
+      const timer = clock.setTimer(ms, fire);
+      cancel = () => timer.cancel();
+    } else {
+      const timer = setTimeout(fire, ms);
+      cancel = () => clearTimeout(timer);
+    }
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(cancel);
 }

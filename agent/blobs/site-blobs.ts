@@ -9,10 +9,9 @@ import { Counter, Gauge } from 'prom-client';
 import type { Catalog } from '../catalog/index.js';
 import { BlobFetcher, type BlobFetchLimits, type BlobFetchProgress } from './fetcher.js';
 import { blobHolders, blobPlan } from './plan.js';
-import type { BlobStreams } from './ports.js';
+import type { BlobStorage, BlobStreams } from './ports.js';
 import { ByteRateLimit, type RateClock } from './rate.js';
 import { BlobServer, type BlobServerLimits } from './server.js';
-import type { BlobStore } from './store.js';
 
 /** How often the loop re-reads the catalog when nothing wakes it. */
 export const BLOB_REPLAN_MS = 2_000;
@@ -35,7 +34,7 @@ export interface SiteBlobsDeps {
   site: string;
   clusterId: string;
   catalog: Catalog;
-  store: BlobStore;
+  store: BlobStorage;
   streams: BlobStreams;
   clock: Clock;
   rateClock: RateClock;
@@ -60,6 +59,7 @@ export class SiteBlobs {
       store: deps.store,
       limits: s.serve,
       ...(s.uploadBytesPerSecond ? { uploadLimit: new ByteRateLimit(s.uploadBytesPerSecond, deps.rateClock) } : {}),
+      clock: deps.clock,
       logger: deps.logger,
     });
     this.fetcher = new BlobFetcher({
@@ -71,12 +71,13 @@ export class SiteBlobs {
       ...(s.downloadBytesPerSecond ? { downloadLimit: new ByteRateLimit(s.downloadBytesPerSecond, deps.rateClock) } : {}),
       now: deps.rateClock.now,
       sleep: deps.rateClock.sleep,
+      clock: deps.clock,
       logger: deps.logger,
     });
     deps.streams.serve((stream, member) => this.server.handle(stream, member));
   }
 
-  get store(): BlobStore {
+  get store(): BlobStorage {
     return this.deps.store;
   }
 

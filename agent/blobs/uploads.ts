@@ -5,7 +5,8 @@
 // leaves nothing in the store. Bounded: MAX_UPLOADS sessions at once, MAX_PART_BYTES per part.
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../consensus/ports.js';
-import type { BlobIngest, BlobStore, IngestExpectation, IngestResult } from './store.js';
+import type { IngestingBlobStorage } from './ports.js';
+import type { BlobIngest, IngestExpectation, IngestResult } from './store.js';
 
 export const MAX_UPLOADS = 4;
 export const MAX_PART_BYTES = 64 * 1024 * 1024;
@@ -33,7 +34,7 @@ export class BlobUploads {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
-    private readonly store: BlobStore,
+    private readonly store: IngestingBlobStorage,
     private readonly clock: Clock,
     /** Told of every finished upload (the site keeps it until its image write commits). */
     private readonly onUploaded: (root: string) => void,

@@ -108,6 +108,13 @@ export class StreamReader {
   /** Exactly `n` bytes; BlobWireError when the stream ends first. */
   async read(n: number): Promise<Uint8Array> {
     if (this.pending.length >= n) return this.take(n);
+    if (this.pending.length === 0) {
+      // A piece that holds all `n` bytes is handed on as it is, without a copy.
+      const next = await this.iterator.next();
+      if (next.done) throw new BlobWireError(`the stream ended ${n} bytes short`);
+      this.pending = next.value;
+      if (this.pending.length >= n) return this.take(n);
+    }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     for (;;) {

@@ -33,6 +33,7 @@ import { takeBackup } from '../recovery/take-backup.js';
 import type { ChangeFeed } from '../watch/change-feed.js';
 import type { SiteBlobs } from '../blobs/site-blobs.js';
 import { BlobUploads } from '../blobs/uploads.js';
+import { canIngest } from '../blobs/ports.js';
 import { setHealthGauges } from './health-gauges.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import type { ImportOutcome, ImportRequest } from '../admin/service.js';
@@ -84,7 +85,7 @@ export class DaemonService implements AgentService {
 
   constructor(private readonly p: ServiceParts) {
     const blobs = p.blobs;
-    if (blobs !== undefined) this.blobUploads = new BlobUploads(blobs.store, p.clock, (root) => blobs.uploaded(root));
+    if (blobs !== undefined && canIngest(blobs.store)) this.blobUploads = new BlobUploads(blobs.store, p.clock, (root) => blobs.uploaded(root));
   }
 
   blobState(root: string): BlobStateView {

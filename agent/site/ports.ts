@@ -7,14 +7,14 @@ import type { ConfChange, Entry, Role } from '../../consensus/types.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import type { ReconcilerOptions } from '../reconciler/index.js';
 import type { Catalog } from '../catalog/index.js';
-import type { BlobStreams } from '../blobs/ports.js';
+import type { BlobStorage, BlobStreams } from '../blobs/ports.js';
 import type { RateClock } from '../blobs/rate.js';
 import type { SiteBlobSettings } from '../blobs/site-blobs.js';
-import type { BlobStore } from '../blobs/store.js';
 
 /** A site's blob parts (agent/blobs): where its blobs live and how it reaches members' blob servers. */
 export interface BlobPorts {
-  store: BlobStore;
+  /** The daemon's BlobStore (which also takes uploads); the simulator's modelled store. */
+  store: BlobStorage;
   streams: BlobStreams;
   /** Time for transfer rates and caps (real in the daemon). */
   rateClock: RateClock;
