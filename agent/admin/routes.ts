@@ -222,6 +222,18 @@ const handlers = {
     return ok({ ...outcome.value, meta: outcome.meta });
   },
 
+  rotateKey: async (ctx) => {
+    if (ctx.service.rotateKey === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent cannot rotate its key');
+    const view = await ctx.service.rotateKey();
+    if (view.stage === 'refused') throw new AdminHttpError('CONFLICT', view.message, { stage: view.stage });
+    return ok(view);
+  },
+
+  keyRotation: async (ctx) => {
+    if (ctx.service.keyRotation === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent cannot rotate its key');
+    return ok(ctx.service.keyRotation());
+  },
+
   metrics: async (ctx) => ({ status: 200, text: await ctx.service.metrics(), contentType: PROMETHEUS_CONTENT_TYPE }),
 
   memory: async () => ok(memoryNow()),
@@ -264,5 +276,7 @@ export function adminRoutes(): Router<Handler> {
     .add('POST', '/v1/blobs/uploads/:id/finish', handlers.blobUploadFinish)
     .add('DELETE', '/v1/blobs/uploads/:id', handlers.blobUploadAbort)
     .add('GET', '/v1/blobs/:root', handlers.blobState)
+    .add('POST', '/v1/site/rotate-key', handlers.rotateKey)
+    .add('GET', '/v1/site/rotate-key', handlers.keyRotation)
     .add('GET', '/metrics', handlers.metrics);
 }

@@ -381,8 +381,28 @@ export interface AgentService {
   audit?(query: AuditQuery, options: ReadOptions): Promise<ReadOutcome<AuditView>>;
   /** Reads resources this site's cloud already has (not managed by this cluster) and plans, or applies, their adoption. Optional so fakes still compile. */
   importResources?(request: ImportRequest, options: WriteOptions): Promise<ImportOutcome>;
+  /** `stackraft site rotate-key`: starts a rotation of this site's key, or reports the one in progress (daemon only). */
+  rotateKey?(): Promise<KeyRotationView>;
+  /** Where this site's key rotation stands (daemon only). */
+  keyRotation?(): KeyRotationView;
   /** Prometheus text exposition format. */
   metrics(): Promise<string>;
+}
+
+/** A key rotation (agent/recovery/key-rotation.ts) as the admin API shows it. */
+export interface KeyRotationView {
+  site: string;
+  /** idle: none in progress; announcing, switching, retiring: its three steps; refused: it cannot start. */
+  stage: 'idle' | 'announcing' | 'switching' | 'retiring' | 'refused';
+  /** The peer id this agent runs under now. */
+  peerId: string;
+  /** What this site's applied catalog records for it. */
+  recordedPeerId?: string;
+  recordedNextPeerId?: string;
+  /** The new key's peer id, while it waits on disk for the switch. */
+  nextPeerId?: string;
+  /** The rotation's last step, or why it waits. */
+  message: string;
 }
 
 /** One blob at this site: bytes held verified, and the fetch's progress when there is one. */

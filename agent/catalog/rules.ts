@@ -13,6 +13,7 @@ export function checkWriteRules(view: ResourceView, next: { kind: string; spec: 
     case 'site':
       checkPeerIdUnique(view, next.spec as SiteSpec);
       if (current !== undefined) checkJoinRedeemedOnce(current as ResourceOf<'site'>, next.spec as SiteSpec);
+      if (current !== undefined) checkKeyRotation(current as ResourceOf<'site'>, next.spec as SiteSpec);
       return;
     case 'image':
       if (current !== undefined) checkImageImmutables(current as ResourceOf<'image'>, next.spec as ImageSpec);
@@ -39,9 +40,31 @@ function checkJoinRedeemedOnce(current: ResourceOf<'site'>, next: SiteSpec): voi
   }
 }
 
+/** A peer id names one site: a rotation's next id counts as the site's too. */
 function checkPeerIdUnique(view: ResourceView, spec: SiteSpec): void {
-  const other = view.list('site').find((site) => site.id !== spec.name && site.spec.peerId === spec.peerId);
-  if (other !== undefined) throw new SpecError('spec.peerId', `spec.peerId is already used by site ${other.id}`);
+  const own = [spec.peerId, spec.nextPeerId].filter((id): id is string => id !== undefined);
+  for (const site of view.list('site')) {
+    if (site.id === spec.name) continue;
+    const field = spec.peerId === site.spec.peerId ? 'spec.peerId' : 'spec.nextPeerId';
+    if (own.includes(site.spec.peerId)) throw new SpecError(field, `${field} is already used by site ${site.id}`);
+    if (site.spec.nextPeerId !== undefined && own.includes(site.spec.nextPeerId)) throw new SpecError('spec.peerId', `peer id ${site.spec.nextPeerId} is the key site ${site.id} is rotating to`);
+  }
+}
+
+/**
+ * While a key rotation is in progress (agent/recovery/key-rotation.ts) the site's peer id may change
+ * only to the announced next id, which ends the rotation; and a rotation starts only from the peer
+ * id the site already has (no write both replaces the key and announces another).
+ */
+function checkKeyRotation(current: ResourceOf<'site'>, next: SiteSpec): void {
+  const pending = current.spec.nextPeerId;
+  if (pending !== undefined && next.peerId !== current.spec.peerId) {
+    if (next.peerId !== pending) throw new SpecError('spec.peerId', `site ${current.id} is rotating its key to ${pending}: its peer id can only become that`);
+    if (next.nextPeerId !== undefined) throw new SpecError('spec.nextPeerId', 'the write that ends a key rotation must drop spec.nextPeerId');
+  }
+  if (next.nextPeerId !== undefined && next.nextPeerId !== pending && next.peerId !== current.spec.peerId) {
+    throw new SpecError('spec.nextPeerId', 'a key rotation starts from the peer id the site has: do not change spec.peerId in the same write');
+  }
 }
 
 function checkImageImmutables(current: ResourceOf<'image'>, next: ImageSpec): void {

@@ -38,6 +38,12 @@ export interface SiteSpec {
    * compare-and-set) members admit the site only before `expiresAt` (epoch ms).
    */
   join?: SiteJoin;
+  /**
+   * A key rotation in progress (`stackraft site rotate-key`, agent/recovery/key-rotation.ts): the
+   * peer id of the site's new key. While it is set every member admits both ids; the rotated site
+   * then switches to its new key and writes `peerId` = this and drops it, which retires the old id.
+   */
+  nextPeerId?: string;
 }
 
 export interface SiteJoin {

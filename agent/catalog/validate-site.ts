@@ -14,7 +14,7 @@ import {
 } from './spec-reader.js';
 import type { SiteJoin, SiteSpec } from './types.js';
 
-const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role', 'join'] as const;
+const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role', 'join', 'nextPeerId'] as const;
 const JOIN_FIELDS = ['expiresAt', 'redeemedBy'] as const;
 /** A redeeming agent's nonce: what agent/recovery/join-token.ts draws. */
 const JOIN_NONCE = /^[A-Za-z0-9-]{1,64}$/;
@@ -34,7 +34,14 @@ export function normalizeSiteSpec(input: unknown, id: string): SiteSpec {
     labels: readStringMap(spec, 'labels', 'spec', { maxEntries: MAX_SITE_LABELS, key: LABEL_KEY, value: LABEL_VALUE }),
     role: readEnum(spec, 'role', 'spec', ['voter', 'learner'] as const, 'learner'),
     ...(spec.join === undefined || spec.join === null ? {} : { join: readJoin(spec.join) }),
+    ...(spec.nextPeerId === undefined || spec.nextPeerId === null ? {} : { nextPeerId: readNextPeerId(spec.nextPeerId, peerId) }),
   };
+}
+
+function readNextPeerId(input: unknown, peerId: string): string {
+  const next = checkPeerId(input, 'spec.nextPeerId');
+  if (next === peerId) throw new SpecError('spec.nextPeerId', 'spec.nextPeerId must differ from spec.peerId (it is the key a rotation moves to)');
+  return next;
 }
 
 function readJoin(input: unknown): SiteJoin {

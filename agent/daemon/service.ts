@@ -6,6 +6,7 @@ import {
   parseWriteId,
   type AgentService,
   type BackupView,
+  type KeyRotationView,
   type AuditQuery,
   type AuditView,
   type JsonObject,
@@ -56,6 +57,8 @@ export interface ServiceParts {
   /** Connections the member gater refused so far (monotonic). */
   gaterRefusals(): number;
   linkUp(member: string): boolean;
+  /** The peer id the transport runs under now (a key rotation changes it); absent: `peerId`. */
+  localPeerId?(): string;
   /** Times write latencies and polls a leader transfer (real time in the daemon, virtual in the simulator). */
   clock: Clock;
   /** This site's cloud (import reads it); undefined for a site without one. */
@@ -82,6 +85,22 @@ export class DaemonService implements AgentService {
   private gaterRefusalsExported = 0;
 
   readonly blobUploads?: BlobUploads;
+
+  /** The daemon's key rotation (agent/recovery/key-rotation.ts), attached once the transport runs. */
+  private rotation: { begin(): Promise<KeyRotationView>; view(): KeyRotationView } | null = null;
+
+  attachKeyRotation(rotation: { begin(): Promise<KeyRotationView>; view(): KeyRotationView }): void {
+    this.rotation = rotation;
+  }
+
+  rotateKey(): Promise<KeyRotationView> {
+    if (this.rotation === null) return Promise.resolve({ site: this.p.site, stage: 'refused', peerId: this.p.peerId, message: 'this agent has no key rotation' });
+    return this.rotation.begin();
+  }
+
+  keyRotation(): KeyRotationView {
+    return this.rotation?.view() ?? { site: this.p.site, stage: 'idle', peerId: this.p.peerId, message: '' };
+  }
 
   constructor(private readonly p: ServiceParts) {
     const blobs = p.blobs;
@@ -117,7 +136,7 @@ export class DaemonService implements AgentService {
     return {
       clusterId: this.p.clusterId,
       site: this.p.site,
-      peerId: this.p.peerId,
+      peerId: this.p.localPeerId?.() ?? this.p.peerId,
       role: st.role,
       membership: st.conf.voters.includes(this.p.site) ? 'voter' : st.conf.learners.includes(this.p.site) ? 'learner' : 'none',
       term: st.term,

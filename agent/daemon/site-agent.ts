@@ -33,6 +33,7 @@ import { readClusterIncarnation } from '../recovery/incarnation.js';
 import { pendingRecoveryProblem } from '../recovery/seed-store.js';
 import { JoinRedeemer } from '../recovery/join-redeem.js';
 import { readJoinState } from '../recovery/join-state.js';
+import { KeyRotator } from '../recovery/key-rotation.js';
 
 const LOOPBACK_INBOUND_PER_SECOND = 100;
 /** How often the peer directory is recomputed without an applied entry (join tokens expire). */
@@ -51,6 +52,7 @@ export class SiteAgent {
   private site: Site | null = null;
   private directoryTimer: NodeJS.Timeout | null = null;
   private redeemer: JoinRedeemer | null = null;
+  private rotator: KeyRotator | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -143,6 +145,21 @@ export class SiteAgent {
       });
       agent.redeemer.start();
     }
+    agent.rotator = new KeyRotator({
+      dataDir: config.dataDir,
+      site: config.site.name,
+      catalog: site.catalog,
+      service: site.service,
+      transport,
+      logger,
+      now: () => Date.now(),
+      fatal: (message) => {
+        logger.fatal({ err: message }, 'key rotation failed; the agent exits');
+        void agent.stop().finally(() => process.exit(1));
+      },
+    });
+    await agent.rotator.start();
+    site.service.attachKeyRotation(agent.rotator);
     agent.admin = await startAdminServer({ socketPath: config.adminSocket, service: site.service, metrics: site.metrics, logger });
     if (config.metrics.listen) {
       agent.metricsHttp = await startMetricsHttpServer({ listen: config.metrics.listen, metrics: () => site.service.metrics(), logger });
@@ -170,6 +187,7 @@ export class SiteAgent {
         badFrames: () => ({ ...transport.counters.badFrames }),
         gaterRefusals: () => transport.counters.gaterRefusals,
         linkUp: (m) => transport.peerStatus().some((p) => p.member === m && p.state === 'open'),
+        localPeerId: () => transport.peerId,
       },
       logger,
       componentLogger: (component) => logger.child({ component }),
@@ -215,6 +233,7 @@ export class SiteAgent {
     this.logger.info({}, 'stopping: closing the admin socket, finishing in-flight writes');
     if (this.directoryTimer) clearInterval(this.directoryTimer);
     this.redeemer?.stop();
+    this.rotator?.stop();
     await this.admin?.close();
     await this.metricsHttp?.close();
     await this.site?.stop();

@@ -47,6 +47,8 @@ export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], 
       name: site.id,
       peerId: site.spec.peerId,
       addrs: site.spec.addresses.map((a) => splitPeerAddr(a)?.dialAddr ?? a),
+      // A key rotation in progress: both keys are the site's until it drops the old one.
+      ...(site.spec.nextPeerId === undefined ? {} : { nextPeerId: site.spec.nextPeerId }),
     });
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -54,5 +56,5 @@ export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], 
 
 /** A stable fingerprint, to skip reconfiguring the transport when nothing changed. */
 export function directoryKey(members: TransportMember[]): string {
-  return members.map((m) => `${m.name}=${m.peerId}@${m.addrs.join(',')}`).join(';');
+  return members.map((m) => `${m.name}=${m.peerId}${m.nextPeerId === undefined ? '' : `+${m.nextPeerId}`}@${m.addrs.join(',')}`).join(';');
 }

@@ -7,6 +7,7 @@
 import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
 import type { Replica } from '../../consensus/replica.js';
 import type { Catalog, SiteSpec } from '../catalog/index.js';
+import type { PatchOp, PutOp } from '../catalog/types.js';
 import type { CatalogWriter } from '../write/catalog-writer.js';
 import type { SiteProfile } from './ports.js';
 
@@ -80,6 +81,8 @@ export class Housekeeping {
     const { profile } = this.p;
     return {
       name: profile.name,
+      // Written only into a new record: a recorded peer id changes by a key rotation
+      // (agent/recovery/key-rotation.ts), never by an agent that may hold a retired key.
       peerId: this.p.peerId,
       addresses: this.p.addresses(),
       region: profile.region,
@@ -93,7 +96,7 @@ export class Housekeeping {
     const current = this.p.catalog.get('site', this.p.profile.name);
     if (!current) return true;
     const want = this.desiredSelf(role === 'voter');
-    return current.spec.peerId !== want.peerId || current.spec.addresses.join() !== want.addresses.join() || current.spec.role !== role;
+    return current.spec.addresses.join() !== want.addresses.join() || current.spec.role !== role;
   }
 
   private async registerSelf(isVoter: boolean): Promise<void> {
@@ -107,10 +110,12 @@ export class Housekeeping {
     }
     const spec = desired as unknown as Record<string, unknown>;
     if (spec.country === '') delete spec.country;
-    // A join token's state is the cluster's record of it, not this site's to drop.
-    const join = this.p.catalog.get('site', this.p.profile.name)?.spec.join;
-    if (join) spec.join = join;
-    const out = await this.p.writer.write([{ op: 'put', kind: 'site', id: this.p.profile.name, spec }], { clientId: this.clientId, seq: ++this.seq });
+    // An existing record is patched (addresses, role), merged at apply into what the log holds then:
+    // a put from this older view could undo a key rotation or a join redemption applied meanwhile.
+    const op: PatchOp | PutOp = this.p.catalog.get('site', this.p.profile.name)
+      ? { op: 'patch', kind: 'site', id: this.p.profile.name, spec: { addresses: desired.addresses, role: desired.role } }
+      : { op: 'put', kind: 'site', id: this.p.profile.name, spec };
+    const out = await this.p.writer.write([op], { clientId: this.clientId, seq: ++this.seq });
     if (out.status === 'rejected') {
       // Retried every second until the config is fixed: say it once per distinct reason.
       if (out.message !== this.lastRejection) this.p.logger.error({ out }, 'the catalog refused this site\'s own record: fix the site section of the config');

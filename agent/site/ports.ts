@@ -43,6 +43,8 @@ export interface LinkFacts {
   /** Connections refused because the peer is not a member (monotonic count). */
   gaterRefusals(): number;
   linkUp(member: string): boolean;
+  /** The peer id this site's transport runs under now (a key rotation changes it); absent: the settings' peerId. */
+  localPeerId?(): string;
 }
 
 export interface SitePorts {

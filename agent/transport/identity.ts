@@ -3,7 +3,7 @@
 // readable by the agent alone; a key readable by others is refused rather than silently used.
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { link, mkdir, open, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
@@ -142,4 +142,22 @@ export async function installPeerKey(dataDir: string, bytes: Uint8Array): Promis
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await writeKeyFileAtomically(keyFile, privateKeyToProtobuf(wanted));
   return { privateKey: wanted, peerId: peerIdFromKey(wanted), keyFile, created: true };
+}
+
+/** A key rotation's next key (agent/recovery/key-rotation.ts), kept beside the key until the switch. */
+export const NEXT_PEER_KEY_FILE = 'peer-key.next';
+
+/** Loads `<dataDir>/peer-key.next`, or creates it (mode 0600, never replacing one) when `create`. */
+export async function loadNextPeerKey(dataDir: string, create: boolean): Promise<PrivateKey | null> {
+  const keyFile = join(dataDir, NEXT_PEER_KEY_FILE);
+  const existing = await loadPeerKey(keyFile);
+  if (existing !== null || !create) return existing;
+  await writeKeyFileAtomically(keyFile, privateKeyToProtobuf(await generateKeyPair('Ed25519')));
+  return loadPeerKey(keyFile);
+}
+
+/** Makes the next key the site's key: one rename over `peer-key`, then the directory is synced. */
+export async function promoteNextPeerKey(dataDir: string): Promise<void> {
+  await rename(join(dataDir, NEXT_PEER_KEY_FILE), join(dataDir, PEER_KEY_FILE));
+  await syncDirectory(dataDir);
 }

@@ -3,7 +3,8 @@
 // addresses. Outbound: one PeerLink per member (one stream, bounded queue, backoff). Inbound:
 // every stream on RAFT_PROTOCOL is read and checked frame by frame (inbound.ts).
 import '../runtime/promise-shim.js';
-import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface';
+import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger, Transport, WireMessage } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
@@ -15,7 +16,7 @@ import { createSiteHost, DEFAULT_DIAL_TIMEOUT_MS, MemberGater } from './host.js'
 import { peerIdFromKey } from './identity.js';
 import { serveInboundStream } from './inbound.js';
 import { PeerLink, type PeerLinkSettings, type PeerLinkStatus } from './peer-link.js';
-import { checkName, parseMembers, TransportConfigError, type MemberRecord, type TransportMember } from './members.js';
+import { checkName, parseMembers, peerIdsOf, TransportConfigError, type MemberRecord, type TransportMember } from './members.js';
 import { MAX_MEMBER_ID_LENGTH } from './validate.js';
 
 export { TransportConfigError, type TransportMember } from './members.js';
@@ -87,7 +88,10 @@ export class Libp2pTransport implements Transport {
   private readonly decoder: FrameDecoder;
   private readonly gater: MemberGater;
   private readonly refusedPeers = new FirstSeen(MAX_REFUSED_PEERS_REMEMBERED);
-  private readonly localPeerId: string;
+  /** Peer ids a member stopped using (a key rotation), to name them when they knock; oldest forgotten first. */
+  private readonly retiredPeers = new Map<string, MemberId>();
+  private localPeerId: string;
+  private privateKey: PrivateKey;
   private node: Libp2p | null = null;
   private runState: RunState = 'new';
   private members = new Map<MemberId, MemberRecord>();
@@ -128,12 +132,15 @@ export class Libp2pTransport implements Transport {
     this.random = options.random ?? Math.random;
     this.encoder = new FrameEncoder(options.clusterId, options.localMember, this.maxFrameBytes, options.incarnation ?? '');
     this.decoder = new FrameDecoder(options.clusterId, options.incarnation ?? '');
+    this.privateKey = options.privateKey;
     this.localPeerId = peerIdFromKey(options.privateKey).toString();
     this.gater = new MemberGater((peerId, direction, remoteAddr) => {
       this.counters.gaterRefusals++;
       // Loud once per peer (an operator must see a stranger knocking), quiet on its redials.
       const level = this.refusedPeers.firstTime(peerId) ? 'warn' : 'debug';
-      this.logger[level]({ peerId, direction, remoteAddr }, 'connection refused: peer is not a member of this cluster');
+      const retiredOf = this.retiredPeers.get(peerId);
+      if (retiredOf !== undefined) this.logger[level]({ peerId, direction, remoteAddr, site: retiredOf }, `connection refused: peer id is the retired key of site ${retiredOf} (its key was rotated)`);
+      else this.logger[level]({ peerId, direction, remoteAddr }, 'connection refused: peer is not a member of this cluster');
     });
     this.setMembers(options.members ?? []);
   }
@@ -143,10 +150,33 @@ export class Libp2pTransport implements Transport {
   async start(): Promise<void> {
     if (this.runState !== 'new') throw new Error(`transport cannot start: it is ${this.runState}`);
     this.runState = 'starting';
+    await this.openNode();
+  }
+
+  /**
+   * A key rotation's switch (agent/recovery/key-rotation.ts): the node closes and opens again on the
+   * same listen addresses under `privateKey`'s peer id; links close and redial on their next send.
+   * Members admit the new id once the rotation's first entry is applied; frames sent meanwhile are dropped.
+   */
+  async switchKey(privateKey: PrivateKey): Promise<void> {
+    if (this.runState !== 'running') throw new Error(`transport cannot switch keys: it is ${this.runState}`);
+    this.runState = 'starting';
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map((link) => link.shutdown(this.shutdownFlushMs)));
+    const old = this.node;
+    this.node = null;
+    await old?.stop();
+    this.privateKey = privateKey;
+    this.localPeerId = peerIdFromKey(privateKey).toString();
+    await this.openNode();
+  }
+
+  private async openNode(): Promise<void> {
     let node: Libp2p | null = null;
     try {
       node = await createSiteHost({
-        privateKey: this.options.privateKey,
+        privateKey: this.privateKey,
         listenAddrs: this.options.listenAddrs,
         announceAddrs: this.options.announceAddrs,
         gater: this.gater,
@@ -230,9 +260,9 @@ export class Libp2pTransport implements Transport {
   setMembers(members: TransportMember[]): void {
     const next = parseMembers(members);
     const nextByPeer = new Map<string, MemberId>();
-    for (const [name, record] of next) nextByPeer.set(record.peerId, name);
+    for (const [name, record] of next) for (const id of peerIdsOf(record)) nextByPeer.set(id, name);
     const local = next.get(this.options.localMember);
-    if (local !== undefined && local.peerId !== this.localPeerId) {
+    if (local !== undefined && !peerIdsOf(local).includes(this.localPeerId)) {
       this.logger.error(
         { member: this.options.localMember, listed: local.peerId, ours: this.localPeerId },
         'the member map gives this site a peer id that is not its key',
@@ -244,10 +274,16 @@ export class Libp2pTransport implements Transport {
     this.gater.setAllowedPeers(nextByPeer.keys());
     for (const [name, before] of previous) {
       const after = next.get(name);
-      if (after !== undefined && after.peerId === before.peerId) continue;
+      // A rotation announcing a next id keeps the link; retiring an id closes what used it.
+      const kept = after !== undefined && peerIdsOf(before).every((id) => peerIdsOf(after).includes(id));
+      if (kept) continue;
       this.links.get(name)?.close();
       this.links.delete(name);
-      if (!nextByPeer.has(before.peerId)) this.hangUp(before.peerId);
+      for (const id of peerIdsOf(before)) {
+        if (nextByPeer.has(id)) continue;
+        if (after !== undefined) this.rememberRetired(id, name);
+        this.hangUp(id);
+      }
     }
     for (const name of this.lastUnreachableReport.keys()) {
       if (!next.has(name)) this.lastUnreachableReport.delete(name);
@@ -269,8 +305,10 @@ export class Libp2pTransport implements Transport {
   rttMs(member: MemberId): number | undefined {
     const record = this.members.get(member);
     if (record === undefined || this.node === null) return undefined;
-    for (const connection of this.node.getConnections(peerIdFromString(record.peerId))) {
-      if (connection.rtt !== undefined) return connection.rtt;
+    for (const id of peerIdsOf(record)) {
+      for (const connection of this.node.getConnections(peerIdFromString(id))) {
+        if (connection.rtt !== undefined) return connection.rtt;
+      }
     }
     return undefined;
   }
@@ -306,8 +344,18 @@ export class Libp2pTransport implements Transport {
     const record = this.members.get(member);
     if (node === null) throw new Error('transport is not running');
     if (record === undefined) throw new Error(`site ${member} is no longer a member`);
-    const target = record.addrs.length > 0 ? record.addrs : peerIdFromString(record.peerId);
-    return node.dialProtocol(target, protocol, { signal });
+    // A rotating member answers under one of its two ids: an open connection tells which, else the
+    // new key is tried first (the member is about to switch to it), then the old one.
+    const connected = peerIdsOf(record).find((id) => node.getConnections(peerIdFromString(id)).length > 0);
+    if (connected !== undefined) return node.dialProtocol(peerIdFromString(connected), protocol, { signal });
+    if (record.next !== undefined) {
+      try {
+        return await node.dialProtocol(dialTarget(record.next), protocol, { signal });
+      } catch (err) {
+        if (signal.aborted) throw err;
+      }
+    }
+    return node.dialProtocol(dialTarget(record), protocol, { signal });
   }
 
   memberForPeer(peerId: string): MemberId | undefined {
@@ -396,6 +444,12 @@ export class Libp2pTransport implements Transport {
     }
   }
 
+  private rememberRetired(peerId: string, member: MemberId): void {
+    this.retiredPeers.delete(peerId);
+    this.retiredPeers.set(peerId, member);
+    if (this.retiredPeers.size > MAX_REFUSED_PEERS_REMEMBERED) this.retiredPeers.delete(this.retiredPeers.keys().next().value!);
+  }
+
   private hangUp(peerId: string): void {
     const node = this.node;
     if (node === null) return;
@@ -406,6 +460,10 @@ export class Libp2pTransport implements Transport {
 }
 
 // ------------------------------------------------------------------ helpers
+
+function dialTarget(record: { peerId: string; addrs: Multiaddr[] }): Multiaddr[] | PeerId {
+  return record.addrs.length > 0 ? record.addrs : peerIdFromString(record.peerId);
+}
 
 function positive(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TransportConfigError(`${field}: must be a positive integer, got ${value}`);

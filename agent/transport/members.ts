@@ -11,6 +11,8 @@ export interface TransportMember {
   peerId: string;
   /** Multiaddrs to dial; '/p2p/<peerId>' is appended when absent. May be empty for a site that dials in. */
   addrs: string[];
+  /** During a key rotation, the peer id of the member's new key: admitted too, and dialled first. */
+  nextPeerId?: string;
 }
 
 export class TransportConfigError extends Error {
@@ -23,6 +25,13 @@ export class TransportConfigError extends Error {
 export interface MemberRecord {
   peerId: string;
   addrs: Multiaddr[];
+  /** A key rotation in progress: the new key's id and the same addresses naming it. */
+  next?: { peerId: string; addrs: Multiaddr[] };
+}
+
+/** Every peer id that speaks for the member: its key, and the next one while it rotates. */
+export function peerIdsOf(record: MemberRecord): string[] {
+  return record.next === undefined ? [record.peerId] : [record.peerId, record.next.peerId];
 }
 
 export function checkName(field: string, value: string, maxLength: number): void {
@@ -37,18 +46,31 @@ export function parseMembers(members: TransportMember[]): Map<MemberId, MemberRe
   for (const member of members) {
     checkName('member name', member.name, MAX_MEMBER_ID_LENGTH);
     if (out.has(member.name)) throw new TransportConfigError(`site ${member.name} is listed twice`);
-    let peerId: string;
-    try {
-      peerId = peerIdFromString(member.peerId).toString();
-    } catch (err) {
-      throw new TransportConfigError(`site ${member.name}: peer id ${JSON.stringify(member.peerId)} is invalid: ${(err as Error).message}`);
+    const peerId = claimPeerId(member.name, member.peerId, seenPeers);
+    const record: MemberRecord = { peerId, addrs: member.addrs.map((addr) => parseDialAddr(member.name, peerId, addr)) };
+    if (member.nextPeerId !== undefined) {
+      const next = claimPeerId(member.name, member.nextPeerId, seenPeers);
+      record.next = { peerId: next, addrs: record.addrs.map((addr) => addr.decapsulateCode(P2P_CODE).encapsulate(`/p2p/${next}`)) };
     }
-    const clash = seenPeers.get(peerId);
-    if (clash !== undefined) throw new TransportConfigError(`sites ${clash} and ${member.name} have the same peer id ${peerId}`);
-    seenPeers.set(peerId, member.name);
-    out.set(member.name, { peerId, addrs: member.addrs.map((addr) => parseDialAddr(member.name, peerId, addr)) });
+    out.set(member.name, record);
   }
   return out;
+}
+
+/** The multiaddr protocol code of `/p2p/`. */
+const P2P_CODE = 421;
+
+function claimPeerId(name: MemberId, text: string, seenPeers: Map<string, MemberId>): string {
+  let peerId: string;
+  try {
+    peerId = peerIdFromString(text).toString();
+  } catch (err) {
+    throw new TransportConfigError(`site ${name}: peer id ${JSON.stringify(text)} is invalid: ${(err as Error).message}`);
+  }
+  const clash = seenPeers.get(peerId);
+  if (clash !== undefined) throw new TransportConfigError(`sites ${clash} and ${name} have the same peer id ${peerId}`);
+  seenPeers.set(peerId, name);
+  return peerId;
 }
 
 /** A dial address always names the peer id, so Noise refuses anyone but that member. */

@@ -9,7 +9,8 @@ import { imageCommands } from './image.js';
 import { protectionGroupCommands } from './protection-group.js';
 import { quotaCommands } from './quota.js';
 import { watchCommand } from './watch.js';
+import { siteRotateKey } from './rotate-key.js';
 
 export function allCommands(): CommandSpec[] {
-  return [...clusterCommands, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands, watchCommand, ...auditCommands, ...importCommands];
+  return [...clusterCommands, siteRotateKey, ...flavorCommands, ...imageCommands, ...quotaCommands, ...protectionGroupCommands, ...catalogCommands, watchCommand, ...auditCommands, ...importCommands];
 }

@@ -1,0 +1,55 @@
+// The catalog's rules for a key rotation (agent/recovery/key-rotation.ts): a site announces a next
+// peer id, and its peer id then changes only to that id, in the write that drops the announcement.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { expectOk, Harness, peerIdFor, siteSpec } from './helpers.js';
+
+function refusal(result: { ok: boolean }): { field?: string; message?: string } {
+  assert.equal(result.ok, false, 'the write should have been refused');
+  return result as { field?: string; message?: string };
+}
+
+describe('site key rotation rules', () => {
+  function withSites(): Harness {
+    const h = new Harness();
+    h.addTwoSites();
+    return h;
+  }
+  const next = peerIdFor(9);
+
+  it('announces a next id, then moves the peer id to it and drops the announcement', () => {
+    const h = withSites();
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: next } }).result);
+    assert.equal(h.catalog.get('site', 'paris')?.spec.nextPeerId, next);
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: next, nextPeerId: null, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
+    const spec = h.catalog.get('site', 'paris')?.spec;
+    assert.equal(spec?.peerId, next);
+    assert.equal(spec?.nextPeerId, undefined);
+  });
+
+  it('refuses, while a rotation is announced, a peer id other than the announced one', () => {
+    const h = withSites();
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: next } }).result);
+    const other = refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: peerIdFor(10), nextPeerId: null, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
+    assert.equal(other.field, 'spec.peerId');
+    assert.match(other.message ?? '', /rotating its key to/);
+    const kept = refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: next, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
+    assert.equal(kept.field, 'spec.nextPeerId');
+    assert.equal(h.catalog.get('site', 'paris')?.spec.peerId, peerIdFor(1), 'nothing changed');
+  });
+
+  it('refuses a next id another site uses, or equal to the site\'s own', () => {
+    const h = withSites();
+    assert.equal(refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: peerIdFor(2) } }).result).field, 'spec.nextPeerId');
+    assert.equal(refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: peerIdFor(1) } }).result).field, 'spec.nextPeerId');
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: next } }).result);
+    const clash = refusal(h.write({ op: 'put', kind: 'site', id: 'lyon', spec: siteSpec('lyon', 3, { peerId: next, addresses: ['/ip4/10.0.0.3/tcp/4001'] }) }).result);
+    assert.match(clash.message ?? '', /rotating to/);
+  });
+
+  it('refuses a write that both replaces the peer id and announces a rotation', () => {
+    const h = withSites();
+    const both = refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: peerIdFor(11), nextPeerId: next, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
+    assert.equal(both.field, 'spec.nextPeerId');
+  });
+});
