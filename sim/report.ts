@@ -1,6 +1,8 @@
 // The run summary: a plain object the harness fills, printed as text for people or as JSON for
 // scripts (sweeps, CI). Formatting only: nothing here measures or decides.
 import { formatFailure, type CheckFailure, type Verdict } from './checkers/failure.js';
+import type { BlobRolloutReport } from './blobs/run.js';
+import { formatBlobRollout } from './blobs/report.js';
 
 export interface SimReport {
   run: {
@@ -85,6 +87,8 @@ export interface SimReport {
     cloudsConvergedAfterMs?: number | null;
   };
   checkers: Array<{ name: string; verdict: Verdict; detail?: string; failures?: CheckFailure[] }>;
+  /** The image placed over the peer network (`--image-size`). */
+  blobs?: BlobRolloutReport;
   traceHash: string;
 }
 
@@ -182,6 +186,11 @@ export function formatReport(r: SimReport): string {
   line('converged after', r.convergence.convergedAfterMs === null ? 'never' : ms(r.convergence.convergedAfterMs));
   const clouds = r.convergence.cloudsConvergedAfterMs;
   if (clouds !== undefined) line('clouds after', clouds === null ? 'never' : ms(clouds));
+
+  if (r.blobs) {
+    section('image over the peer network');
+    for (const [label, value] of formatBlobRollout(r.blobs)) line(label, value);
+  }
 
   section('checkers');
   for (const c of r.checkers) {

@@ -5,6 +5,7 @@ import type { WriteRequestOptions } from '../../agent/write/catalog-writer.js';
 import type { ReadOutcome, Replica } from '../../consensus/replica.js';
 import type { LinkCut } from '../wan.js';
 import type { CloudHooks } from './clouds.js';
+import type { BlobHooks } from '../blobs/run.js';
 import type { SiteHooks } from './site.js';
 
 /** What a hook may do to the world when the faults heal. */
@@ -14,7 +15,7 @@ export interface HealControls {
   siteNames(): string[];
 }
 
-export interface SimHooks extends SiteHooks, CloudHooks {
+export interface SimHooks extends SiteHooks, CloudHooks, BlobHooks {
   /** Extra options for a client write (e.g. `force`, skipping the liveness of the sites it names). */
   writeOptions?(site: string, ops: readonly WriteOp[]): Partial<WriteRequestOptions> | undefined;
   /** Replaces the barrier of a linearizable read (e.g. skipping it: a stale read). */

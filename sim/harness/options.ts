@@ -35,6 +35,10 @@ export interface SimOptions {
   relayLearners?: boolean;
   /** DR operations (failover, forced failover, failback, drills) in the workload (`--dr-failovers on`). */
   drFailovers?: boolean;
+  /** Places an image of this many bytes at every site over the peer network (`--image-size 2GiB`; sim/blobs/). */
+  imageBytes?: number;
+  /** With imageBytes: false = every site fetches from the origin alone (`--swarm off`), for comparison. */
+  swarm?: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -61,6 +65,8 @@ export const MAX_SITES = 1000;
 export const MIN_DURATION_MS = 5_000;
 export const MAX_DURATION_MS = 24 * 3600_000;
 export const MAX_RATE_PER_SEC = 10_000;
+/** 1 TiB, the daemon's largest blob (agent/blobs/format.ts MAX_BLOB_BYTES). */
+export const MAX_IMAGE_BYTES = 2 ** 40;
 
 /**
  * Events one virtual second may take before the run is stopped as a runaway (a message storm or a
@@ -92,6 +98,11 @@ export function validateSimOptions(o: SimOptions): void {
   if (!intIn(o.snapshotEveryEntries, 1, 10_000_000) || !intIn(o.retainEntries, 0, 10_000_000)) problems.push('snapshotEveryEntries must be >= 1 and retainEntries >= 0');
   if (!(o.diskMedianMs > 0) || !(o.diskSigma >= 0)) problems.push('diskMedianMs must be > 0 and diskSigma >= 0');
   if (typeof o.clouds !== 'boolean') problems.push(`clouds must be true or false, got ${String(o.clouds)}`);
+  if (o.imageBytes !== undefined) {
+    if (!(Number.isSafeInteger(o.imageBytes) && o.imageBytes >= 1 && o.imageBytes <= MAX_IMAGE_BYTES)) problems.push(`imageBytes must be an integer from 1 to ${MAX_IMAGE_BYTES}, got ${o.imageBytes}`);
+    // The in-memory clouds do not read image bits: a site would report the image in sync before it holds it.
+    if (o.clouds) problems.push('an image placement (imageBytes) needs clouds off: the in-memory clouds do not read image bits');
+  }
   if (problems.length > 0) throw new RangeError(`invalid simulation options: ${problems.join('; ')}`);
 }
 
@@ -141,6 +152,24 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+
+/** "2GiB", "64MiB", "1.5GB", "1048576" → bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?$/.exec(text.trim());
+  const unit = m === null ? undefined : SIZE_UNITS[m[2] ?? ''];
+  if (m === null || unit === undefined) throw new SimArgsError(`invalid size "${text}": expected e.g. 2GiB, 64MiB or 500MB`);
+  const bytes = Math.round(Number(m[1]) * unit);
+  if (!(bytes >= 1 && bytes <= MAX_IMAGE_BYTES)) throw new SimArgsError(`--image-size must be from 1 byte to 1TiB, got ${text}`);
+  return bytes;
+}
+
+/** Shortest text for a size that parseSize reads back exactly. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['TiB', 'GiB', 'MiB', 'KiB'] as const) if (bytes % SIZE_UNITS[unit]! === 0) return `${bytes / SIZE_UNITS[unit]!}${unit}`;
+  return String(bytes);
+}
+
 function parseCount(text: string, flag: string, min: number, max: number): number {
   if (!/^\d+$/.test(text.trim())) throw new SimArgsError(`${flag} expects an integer, got "${text}"`);
   const n = Number(text);
@@ -148,13 +177,14 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--dr-failovers'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--dr-failovers', '--image-size', '--swarm'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
   const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, faults: [] };
   let faultsText = 'none';
   let votersGiven = false;
+  let cloudsGiven = false;
   const out: CliArgs = { options: o, faultsText, faultsGiven: false, json: false, help: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -227,10 +257,18 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
       case '--clouds':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
         o.clouds = value.trim() === 'on';
+        cloudsGiven = true;
         break;
       case '--dr-failovers':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--dr-failovers expects on or off, got "${value}"`);
         o.drFailovers = value.trim() === 'on';
+        break;
+      case '--image-size':
+        o.imageBytes = parseSize(value);
+        break;
+      case '--swarm':
+        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--swarm expects on or off, got "${value}"`);
+        o.swarm = value.trim() === 'on';
         break;
       case '--relay':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--relay expects on or off, got "${value}"`);
@@ -239,6 +277,7 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
     }
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
+  if (o.imageBytes !== undefined && !cloudsGiven) o.clouds = false;
   out.faultsText = faultsText;
   return out;
 }
@@ -265,11 +304,14 @@ export function replayCommand(o: SimOptions): string {
   if (!o.clouds) parts.push('--clouds off');
   if (o.relayLearners === false) parts.push('--relay off');
   if (o.drFailovers === true) parts.push('--dr-failovers on');
+  if (o.imageBytes !== undefined) parts.push(`--image-size ${formatSize(o.imageBytes)}`);
+  if (o.imageBytes !== undefined && o.swarm === false) parts.push('--swarm off');
   return parts.join(' ');
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--dr-failovers on|off] [--out report.json] [--html report.html] [--json] [--verbose]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--dr-failovers on|off]
+                     [--image-size 2GiB [--swarm on|off]] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -286,6 +328,14 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
   --dr-failovers on|off  protection-group failovers, forced failovers, failbacks and drills in the workload, with the DR checkers (default off)
   --relay on|off  learners are fed by relays (live voters) instead of the leader, as in the daemon (default on)
+  --image-size S  once the sites are up, one seeded site (the origin) holds an image of S bytes (e.g. 2GiB)
+                  and writes its record placed on every site; the daemon's fetcher and blob server move
+                  the bits over modelled access links (1-10 Gb/s up and down per site, drawn from the
+                  seed) and the WAN latency. Reports the time until every site holds it beside the
+                  swarm's lower bound, with the blob checkers. Implies --clouds off (the in-memory
+                  clouds do not read image bits).
+  --swarm on|off  with --image-size: off = blob streams reach only the origin, so every site fetches
+                  from it alone (the reference the swarm is compared with; default on)
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
                   faults, leaders per term and elections, the commit-latency distribution against

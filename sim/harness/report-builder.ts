@@ -10,6 +10,7 @@ import { cloudCheckerRow, type CloudOutcome } from './cloud-run.js';
 import type { ConvergenceResult } from './run-checks.js';
 import type { RunParts } from './simulation.js';
 import { MAX_LEADER_HISTORY } from './leader-tracker.js';
+import { blobCheckerRows } from '../blobs/report.js';
 
 export interface CheckOutcomes {
   liveness: LivenessResult;
@@ -119,6 +120,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       ...(c.clouds === null ? {} : { cloudsConvergedAfterMs: c.clouds.result.convergedAfterMs }),
     },
     checkers: checkerRows(parts, c),
+    ...(parts.blobs === null ? {} : { blobs: parts.blobs.report }),
     traceHash: trace.hex(),
   };
 }
@@ -162,6 +164,7 @@ function checkerRows(parts: RunParts, c: CheckOutcomes): SimReport['checkers'] {
     rows.push({ name, verdict: c.own.countFor(name) > 0 ? 'fail' : 'pass', detail: details[name], ...(f.length > 0 ? { failures: f } : {}) });
   }
   rows.push(cloudCheckerRow(c.clouds, c.own));
+  rows.push(...blobCheckerRows(parts));
   return rows;
 }
 

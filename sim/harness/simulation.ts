@@ -13,6 +13,7 @@ import { Scheduler } from '../scheduler.js';
 import { TraceHash } from '../stats.js';
 import { WanModel, type LinkCut } from '../wan.js';
 import { CloudRun } from './cloud-run.js';
+import { BlobRun, type BlobRolloutReport } from '../blobs/run.js';
 import type { SimTimeline, TimelineRecorder } from './timeline.js';
 import { History } from './history.js';
 import type { SimHooks } from './hooks.js';
@@ -86,6 +87,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const schedule = generateFaultSchedule({ prng: root, durationMs: options.durationMs, sites: locations, kinds: options.faults, focusSites: topology.voters });
   const quietFromMs = schedule.quietFromMs;
   const cloudRun = options.clouds ? new CloudRun(scheduler, root.fork('clouds'), world, locations, quietFromMs, hooks) : null;
+  const blobRun = options.imageBytes !== undefined ? new BlobRun(scheduler, root.fork('blobs'), world, network.wan, { imageBytes: options.imageBytes, swarm: options.swarm !== false }, trace, hooks) : null;
   const log = controls.log;
   if (log) world.log = (line) => log(scheduler.now(), line);
   const executor = new FaultExecutor(scheduler, schedule, cloudRun?.faultTarget(world.faultTarget()) ?? world.faultTarget(), (f) => {
@@ -109,6 +111,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const setup = new SiteRegistrationWatch(scheduler, world, world.siteNames(), () => {
     workload.start();
     cloudRun?.onSetupDone();
+    blobRun?.onSetupDone();
   });
 
   world.bootAll();
@@ -135,8 +138,10 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
     controls.onProgress?.({ virtualMs: t, durationMs: options.durationMs, events: scheduler.eventCount });
   }
   controls.inspect?.(world);
+  const blobLog = new FailureLog(String(options.seed));
+  const blobs = blobRun === null ? null : { report: await blobRun.finish(blobLog, scheduler.now()), log: blobLog };
   const result = finish(options, controls, {
-    runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun });
+    runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun, blobs });
   if (controls.timeline) {
     const samples = world.latency.samples;
     result.timeline = controls.timeline.finish({
@@ -189,6 +194,8 @@ export interface RunParts {
   scheduler: Scheduler;
   topology: ReturnType<typeof chooseTopology>;
   cloudRun: CloudRun | null;
+  /** The image placement's figures and its checkers' failures (--image-size); null without one. */
+  blobs: { report: BlobRolloutReport; log: FailureLog } | null;
 }
 
 function finish(options: SimOptions, controls: RunControls, parts: RunParts): SimResult {
@@ -237,6 +244,6 @@ function finish(options: SimOptions, controls: RunControls, parts: RunParts): Si
     clouds,
     writeStatus,
   });
-  const failures = [...world.checker.failures(), ...lin.failures, ...own.failures()];
+  const failures = [...world.checker.failures(), ...lin.failures, ...own.failures(), ...(parts.blobs?.log.failures() ?? [])];
   return { report, verdict: overallVerdict(report), failures };
 }

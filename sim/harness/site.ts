@@ -8,7 +8,7 @@ import type { DrActionRequest } from '../../agent/dr/action.js';
 import { SimDrActions } from './dr-actions.js';
 import type { Catalog } from '../../agent/catalog/index.js';
 import { Site } from '../../agent/site/compose.js';
-import type { SitePorts, SiteSettings } from '../../agent/site/ports.js';
+import type { BlobPorts, SitePorts, SiteSettings } from '../../agent/site/ports.js';
 import type { CatalogWriter } from '../../agent/write/catalog-writer.js';
 import { citySlug } from '../cities.js';
 import type { ApplyResult, StateMachine, Transport } from '../../consensus/ports.js';
@@ -75,6 +75,10 @@ export interface SiteContext {
   voters: number;
   /** The cloud an incarnation manages (a driver on its clock), or undefined without clouds. */
   cloudFor(site: string, clock: SiteClock): CloudDriver | undefined;
+  /** An incarnation's blob ports, or undefined when the run moves no image bits. */
+  blobsFor?(site: string, clock: SiteClock): BlobPorts | undefined;
+  /** The round trip a site's transport would measure to a member (undefined: not known). */
+  rttMs?(from: string, to: string): number | undefined;
   diskMedianMs: number;
   diskSigma: number;
   events: SiteEvents;
@@ -231,6 +235,7 @@ export class SimSite {
   private ports(inc: number, clock: SiteClock, store: ObservedStore, transport: Transport): SitePorts {
     const { scheduler, prng } = this.ctx;
     const address = simSiteAddress(this.name);
+    const blobs = this.ctx.blobsFor?.(this.name, clock);
     return {
       clock,
       // Virtual wall time: the same for every site and increasing across incarnations (client ids
@@ -243,12 +248,13 @@ export class SimSite {
       addresses: () => [address],
       drActions: new SimDrActions(clock, prng.fork(`dr-actions/${this.name}/${inc}`).asRandom()),
       links: {
-        rttMs: () => undefined,
+        rttMs: (member) => this.ctx.rttMs?.(this.name, member),
         badFrames: () => ({}),
         gaterRefusals: () => 0,
         linkUp: (member) => transport.linkDown?.(member) !== true,
       },
       logger: silentLogger,
+      ...(blobs !== undefined ? { blobs } : {}),
     };
   }
 

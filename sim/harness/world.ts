@@ -7,6 +7,7 @@ import { DrFencingChecker } from '../checkers/dr-fencing.js';
 import type { Entry, MemberId, Role, SnapshotMeta, ConfChange } from '../../consensus/types.js';
 import { StoreWriteError } from '../../storage/errors.js';
 import type { CloudDriver } from '../../drivers/index.js';
+import type { BlobPorts } from '../../agent/site/ports.js';
 import { RaftSafetyChecker } from '../checkers/raft-safety.js';
 import type { SiteLocation } from '../cities.js';
 import type { FaultTarget } from '../faults.js';
@@ -52,6 +53,8 @@ export interface SiteObserver {
 
 /** Gives an incarnation of a site its cloud driver, on the incarnation's clock. */
 export type CloudProvider = (site: string, clock: SiteClock) => CloudDriver;
+/** Gives an incarnation of a site its blob ports (sim/blobs/run.ts), on the incarnation's clock. */
+export type BlobProvider = (site: string, clock: SiteClock) => BlobPorts;
 
 /** Fatal messages kept for the report. */
 const MAX_FATAL_MESSAGES = 20;
@@ -75,6 +78,8 @@ export class World implements SiteEvents {
   readonly observers: SiteObserver[] = [];
   /** Set when the run has clouds (--clouds on). */
   cloudProvider: CloudProvider | null = null;
+  /** Set when the run places an image over the peer network (--image-size). */
+  blobProvider: BlobProvider | null = null;
   /** Narrates the run (faults, crashes, elections, membership) for --verbose; silent by default. */
   log: (line: string) => void = () => undefined;
 
@@ -111,6 +116,9 @@ export class World implements SiteEvents {
       bootstrap: { voters: topology.voters, learners: topology.learners },
       voters: voterCount(options),
       cloudFor: (site: string, clock: SiteClock) => this.cloudProvider?.(site, clock),
+      blobsFor: (site: string, clock: SiteClock) => this.blobProvider?.(site, clock),
+      // The modelled round trip stands for libp2p's measured one (the fetcher prefers near holders).
+      rttMs: (from: string, to: string) => (this.blobProvider === null ? undefined : network.wan.baseOneWayMs(from, to) + network.wan.baseOneWayMs(to, from)),
       diskMedianMs: options.diskMedianMs,
       diskSigma: options.diskSigma,
       events: this,
