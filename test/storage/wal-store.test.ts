@@ -92,6 +92,39 @@ describe('WalLogStore', { timeout: 30_000 }, () => {
     });
   });
 
+  it('a group that changes one record several times stores the last change (put, delete, put again)', async () => {
+    await withDir(async (dir) => {
+      const bytes = (text: string) => new TextEncoder().encode(text);
+      const applied = (index: number, ops: Array<{ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }>) => ({
+        entries: makeEntries(index, index, 1),
+        hardState: { term: 1, vote: '', commit: index },
+        applied: { index, replaceAll: false, ops },
+      });
+      const store = new WalLogStore(dir);
+      await store.open();
+      try {
+        // Written in one turn: one group. 'k' ends as put 3, 'gone' ends deleted, 'kept' is put once.
+        await Promise.all([
+          store.write(applied(1, [{ type: 'put', key: 'k', value: bytes('1') }, { type: 'put', key: 'gone', value: bytes('x') }])),
+          store.write(applied(2, [{ type: 'del', key: 'k' }, { type: 'put', key: 'kept', value: bytes('y') }])),
+          store.write(applied(3, [{ type: 'put', key: 'k', value: bytes('3') }, { type: 'del', key: 'gone' }])),
+        ]);
+        assert.ok(store.counters.groups < 3, `the three writes shared a group (${store.counters.groups} groups)`);
+      } finally {
+        await store.close();
+      }
+      const again = new WalLogStore(dir);
+      const meta = await again.open();
+      try {
+        assert.equal(meta.appliedIndex, 3);
+        const records = (await again.records()).map(([key, value]) => [key, new TextDecoder().decode(value)]);
+        assert.deepEqual(records, [['k', '3'], ['kept', 'y']]);
+      } finally {
+        await again.close();
+      }
+    });
+  });
+
   it('a refused batch in a group does not take the others down', async () => {
     await withDir(async (dir) => {
       const store = new WalLogStore(dir);
