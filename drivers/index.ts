@@ -20,6 +20,7 @@ export type {
   UpdateOptions,
   VolumeQuotaSet,
   CloudWriteResult,
+  CloudImageDownload,
 } from './types.js';
 export { CLOUD_RESOURCE_KINDS, IMAGE_VISIBILITIES, UNLIMITED, realSleep, silentDriverLogger, sleepOn } from './types.js';
 export {
@@ -36,6 +37,7 @@ export {
   type CloudErrorCode,
   type CloudService,
 } from './errors.js';
+export { glanceHashMatches } from './ops/images.js';
 export { diffFlavor, diffImage, diffQuota, FLAVOR_IMMUTABLE_FIELDS, type FlavorDiff, type ImageDiff, type QuotaDiff, type FieldChange } from './diff.js';
 export { CLUSTER_EXTRA_SPEC, CLUSTER_IMAGE_PROPERTY, MANAGED_EXTRA_SPEC, MANAGED_IMAGE_PROPERTY } from './markers.js';
 export { validateFlavorSpec, validateImageSpec, validateQuotaSpec } from './validate.js';

@@ -83,6 +83,15 @@ export interface GlanceImageCreate {
   properties: Record<string, string>;
 }
 
+/** The bits of an active image as Glance serves them (GET /v2/images/{id}/file). */
+export interface GlanceImageData {
+  body: Readable;
+  /** Glance's Content-MD5 header (its `checksum`), when it sent one. */
+  md5: string | null;
+  /** Content-Length, when it sent one. */
+  sizeBytes: number | null;
+}
+
 /** Glance's JSON patch (media type application/openstack-images-v2.1-json-patch). */
 export type ImagePatchOp =
   | { op: 'add' | 'replace'; path: string; value: string | number | boolean | string[] }
@@ -92,6 +101,10 @@ export interface ImageApi {
   /** Every image whose custom property `key` equals `value`, of any visibility, all pages. */
   listImagesWithProperty(key: string, value: string): Promise<GlanceImage[]>;
   getImage(id: string): Promise<GlanceImage | undefined>;
+  /** Every image of any visibility, all pages (an import reads these; the reconciler never does). */
+  listAllImages(): Promise<GlanceImage[]>;
+  /** Opens the bits of an active image; a 204 (no data) or any error status fails. Destroy `body` to stop early. */
+  downloadImageData(id: string): Promise<GlanceImageData>;
   createImage(image: GlanceImageCreate): Promise<GlanceImage>;
   patchImage(id: string, ops: ImagePatchOp[]): Promise<GlanceImage>;
   /** Streams the bits into a queued image. Destroying `body` aborts the upload (the image stays queued). */

@@ -14,6 +14,7 @@ import {
   type CloudDriver,
   type CloudFlavor,
   type CloudImage,
+  type CloudImageDownload,
   type CloudQuota,
   type DriverLogger,
   type CloudFlavorSpec,
@@ -143,6 +144,18 @@ export class ServiceDriver implements CloudDriver {
   }
   async deleteImage(id: string): Promise<void> {
     await images.deleteImage(await this.images(), id, this.marking);
+  }
+  /** Every image, whoever owns it (an import reads these; the reconciler never does). */
+  async listAllImages(): Promise<CloudImage[]> {
+    return images.listAllImages(await this.images(), this.marking);
+  }
+  /** The bits of an active image (adoption into the blob store). */
+  async downloadImage(id: string): Promise<CloudImageDownload> {
+    return images.downloadImage(await this.images(), id, this.marking);
+  }
+  /** Marks an existing image holding the spec's bits as this cluster's, bits untouched. */
+  async claimImage(spec: CloudImageSpec): Promise<CloudImage> {
+    return images.claimImage(await this.images(), spec, this.marking);
   }
 
   async listQuotas(projects: readonly string[]): Promise<CloudQuota[]> {

@@ -5,6 +5,7 @@
 // formats, an id, complete quota sets), and a name means one thing in the project.
 // drivers/ imports nothing from agent/ or sim/; what means the same on both sides (ImageSource,
 // ImageVisibility) is defined here and imported by the catalog.
+import type { Readable } from 'node:stream';
 
 export const CLOUD_RESOURCE_KINDS = ['flavor', 'image', 'quota'] as const;
 export type CloudResourceKind = (typeof CLOUD_RESOURCE_KINDS)[number];
@@ -109,6 +110,18 @@ export interface CloudImage {
   legacyMarker?: true;
   /** Marked by another stackraft cluster, named here (then managed is false). */
   foreignCluster?: string;
+}
+
+/** The bits of an active image, opened for reading (CloudDriver.downloadImage). */
+export interface CloudImageDownload {
+  /** The image as Glance described it just before the download. */
+  image: CloudImage;
+  /** The bits; destroy it to stop early. */
+  body: Readable;
+  /** Glance's md5 of the bits (Content-MD5, its `checksum`), when it sent one. */
+  md5: string | null;
+  /** Content-Length, when sent. */
+  sizeBytes: number | null;
 }
 
 // ---------------------------------------------------------------- quotas
@@ -216,6 +229,15 @@ export interface CloudDriver {
   createImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>>;
   updateImage(spec: CloudImageSpec): Promise<CloudWriteResult<CloudImage>>;
   deleteImage(id: string): Promise<void>;
+  /** Optional (import --kind image): every image, whoever owns it, with the ownership fields. */
+  listAllImages?(): Promise<CloudImage[]>;
+  /** Optional (image create --from-glance): opens the bits of an active image, whoever owns it. */
+  downloadImage?(id: string): Promise<CloudImageDownload>;
+  /**
+   * Optional (adoption at the origin): marks an existing active image whose Glance digest is the
+   * spec's as this cluster's, bits untouched (drivers/ops/images.ts claimImage).
+   */
+  claimImage?(spec: CloudImageSpec): Promise<CloudImage>;
 
   listQuotas(projects: readonly string[]): Promise<CloudQuota[]>;
   getQuota(project: string): Promise<CloudQuota>;

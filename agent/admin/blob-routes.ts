@@ -2,6 +2,7 @@
 // what this site holds of a blob. Separate from routes.ts so the blob feature stays in its own files.
 import { BlobStoreFullError, BlobVerifyError } from '../blobs/store.js';
 import { UploadError, type BlobUploads } from '../blobs/uploads.js';
+import { AdoptionBusyError, type GlanceAdoptions } from '../blobs/glance-adopt.js';
 import { AdminHttpError } from './http-errors.js';
 import type { Handler, HandlerContext, HandlerResult } from './routes.js';
 
@@ -10,6 +11,14 @@ function uploads(ctx: HandlerContext): BlobUploads {
   if (u === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent has no blob store', {}, 'unknown_route');
   return u;
 }
+
+function adoptions(ctx: HandlerContext): GlanceAdoptions {
+  const a = ctx.service.glanceAdoptions;
+  if (a === undefined) throw new AdminHttpError('NOT_FOUND', 'this agent cannot take images from Glance (it has no blob store or no cloud)', {}, 'unknown_route');
+  return a;
+}
+
+const GLANCE_IMAGE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Upload and blob-store failures as admin errors: a digest or size mismatch is VALIDATION (nothing was written). */
 async function mapped(fn: () => Promise<unknown>): Promise<HandlerResult> {
@@ -58,6 +67,25 @@ export const blobHandlers = {
     }),
 
   blobUploadAbort: async (ctx) => mapped(async () => (await uploads(ctx).abort(ctx.params.id!), { aborted: true })),
+
+  /** Starts taking a Glance image's bits into the blob store (`image create --from-glance`); poll the state. */
+  glanceAdoptionStart: async (ctx) => {
+    const body = await ctx.readBody();
+    const imageId = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).imageId : undefined;
+    if (typeof imageId !== 'string' || !GLANCE_IMAGE_ID.test(imageId)) throw new AdminHttpError('VALIDATION', 'imageId: expected a Glance image id (a UUID)', { field: 'imageId' }, 'invalid_body');
+    try {
+      return { status: 202, json: adoptions(ctx).start(imageId.toLowerCase()) };
+    } catch (err) {
+      if (err instanceof AdoptionBusyError) throw new AdminHttpError('BUSY', err.message);
+      throw err;
+    }
+  },
+
+  glanceAdoptionState: async (ctx) => {
+    const view = adoptions(ctx).view(ctx.params.imageId!.toLowerCase());
+    if (view === undefined) throw new AdminHttpError('NOT_FOUND', `no image is being taken from Glance under id ${JSON.stringify(ctx.params.imageId!.slice(0, 64))} (never started, or forgotten)`);
+    return { status: 200, json: view };
+  },
 
   blobState: async (ctx) => {
     const state = ctx.service.blobState?.(ctx.params.root!);

@@ -278,5 +278,7 @@ export function adminRoutes(): Router<Handler> {
     .add('GET', '/v1/blobs/:root', handlers.blobState)
     .add('POST', '/v1/site/rotate-key', handlers.rotateKey)
     .add('GET', '/v1/site/rotate-key', handlers.keyRotation)
+    .add('POST', '/v1/glance-adoptions', handlers.glanceAdoptionStart)
+    .add('GET', '/v1/glance-adoptions/:imageId', handlers.glanceAdoptionState)
     .add('GET', '/metrics', handlers.metrics);
 }

@@ -5,6 +5,7 @@
 // thrown; a thrown error means a bug and becomes HTTP 500.
 import type { BlobFetchProgress } from '../blobs/fetcher.js';
 import type { BlobUploads } from '../blobs/uploads.js';
+import type { GlanceAdoptions } from '../blobs/glance-adopt.js';
 import type { RefusalCode } from '../../consensus/ports.js';
 import type { Role } from '../../consensus/types.js';
 import { RESOURCE_KINDS, type ResourceKind } from '../catalog/types.js';
@@ -356,6 +357,8 @@ export interface AgentService {
   readonly blobUploads?: BlobUploads;
   /** What this site holds of a blob and how its fetch goes (absent without blob ports). */
   blobState?(root: string): BlobStateView;
+  /** Takes images' bits from this site's Glance into the blob store (absent without blob ports or a cloud). */
+  readonly glanceAdoptions?: GlanceAdoptions;
   status(): Promise<StatusView>;
   /** Applies `ops` atomically (all or nothing) through the leader. */
   write(ops: WriteOp[], options: WriteOptions): Promise<WriteOutcome>;

@@ -81,6 +81,10 @@ export class SiteBlobs {
     return this.deps.store;
   }
 
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(0);

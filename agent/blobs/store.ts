@@ -57,6 +57,8 @@ export interface IngestExpectation {
   size?: number;
   sha256?: string;
   sha512?: string;
+  /** Glance's `checksum` of bits taken from it. */
+  md5?: string;
 }
 
 export interface IngestResult {
@@ -327,6 +329,7 @@ function checkExpectation(m: BlobManifest, expect: IngestExpectation): void {
   if (expect.size !== undefined && expect.size !== m.size) throw new BlobVerifyError(`the source had ${m.size} bytes, ${expect.size} were announced`);
   if (expect.sha256 !== undefined && expect.sha256.toLowerCase() !== m.sha256) throw new BlobVerifyError(`sha256 mismatch: the bytes hash to ${m.sha256}, ${expect.sha256} was given`);
   if (expect.sha512 !== undefined && expect.sha512.toLowerCase() !== m.sha512) throw new BlobVerifyError(`sha512 mismatch: the bytes hash to ${m.sha512}, ${expect.sha512} was given`);
+  if (expect.md5 !== undefined && expect.md5.toLowerCase() !== m.md5) throw new BlobVerifyError(`md5 mismatch: the bytes hash to ${m.md5}, ${expect.md5} was given`);
 }
 
 

@@ -35,6 +35,7 @@ import type { ChangeFeed } from '../watch/change-feed.js';
 import type { SiteBlobs } from '../blobs/site-blobs.js';
 import { BlobUploads } from '../blobs/uploads.js';
 import { canIngest } from '../blobs/ports.js';
+import { GlanceAdoptions } from '../blobs/glance-adopt.js';
 import { setHealthGauges } from './health-gauges.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import type { ImportOutcome, ImportRequest } from '../admin/service.js';
@@ -85,6 +86,7 @@ export class DaemonService implements AgentService {
   private gaterRefusalsExported = 0;
 
   readonly blobUploads?: BlobUploads;
+  readonly glanceAdoptions?: GlanceAdoptions;
 
   /** The daemon's key rotation (agent/recovery/key-rotation.ts), attached once the transport runs. */
   private rotation: { begin(): Promise<KeyRotationView>; view(): KeyRotationView } | null = null;
@@ -105,6 +107,9 @@ export class DaemonService implements AgentService {
   constructor(private readonly p: ServiceParts) {
     const blobs = p.blobs;
     if (blobs !== undefined && canIngest(blobs.store)) this.blobUploads = new BlobUploads(blobs.store, p.clock, (root) => blobs.uploaded(root));
+    if (blobs !== undefined && canIngest(blobs.store) && p.cloud !== undefined) {
+      this.glanceAdoptions = new GlanceAdoptions({ site: p.site, cloud: p.cloud, store: blobs.store, onStored: (root) => blobs.uploaded(root), logger: blobs.logger });
+    }
   }
 
   blobState(root: string): BlobStateView {

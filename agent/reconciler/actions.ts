@@ -66,8 +66,21 @@ export async function convergeFlavor(driver: CloudDriver, spec: CloudFlavorSpec,
   return inSync(updated.replaced ? 'replaced' : 'updated', [...updated.warnings, ...(current.legacyMarker ? [CLAIMED_NOTE] : [])].join('; '));
 }
 
-export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, observed: Observed<CloudImage>): Promise<ActionResult> {
-  const current = observed === undefined ? await driver.getImage(spec.id) : observed.value;
+const ADOPTED_NOTE = "adopted: this site's own Glance image holds the catalog's bits and now carries this cluster's marker (bits untouched)";
+
+/**
+ * `adoptExisting`: the catalog took this image's bits from this site's Glance (desired.ts), so an
+ * unmarked image with the id is claimed when it holds exactly those bits (the driver checks).
+ */
+export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, observed: Observed<CloudImage>, adoptExisting = false): Promise<ActionResult> {
+  let current = observed === undefined ? await driver.getImage(spec.id) : observed.value;
+  // An audit's listing holds only marked images: look at the unmarked one the catalog names.
+  if (current === undefined && adoptExisting && observed !== undefined) current = await driver.getImage(spec.id);
+  let adopted = false;
+  if (current !== undefined && !current.managed && current.foreignCluster === undefined && adoptExisting && driver.claimImage !== undefined) {
+    current = await driver.claimImage(spec);
+    adopted = true;
+  }
   if (current === undefined) {
     // The driver creates the image, streams the bits in, verifies them, then protects it.
     const created = await driver.createImage(spec);
@@ -77,7 +90,7 @@ export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, o
   if (GLANCE_BUSY_STATES.has(current.status)) {
     return { outcome: 'waiting', message: `Glance is still storing the bits of image ${spec.id} (status '${current.status}')` };
   }
-  if (current.status === 'active' && diffImage(current, spec).inSync && !current.legacyMarker) return inSync();
+  if (current.status === 'active' && diffImage(current, spec).inSync && !current.legacyMarker) return adopted ? inSync('updated', ADOPTED_NOTE) : inSync();
   if (current.status !== 'active' && current.status !== 'queued') {
     throw new CloudError({
       code: 'CONFLICT',
@@ -93,7 +106,7 @@ export async function convergeImage(driver: CloudDriver, spec: CloudImageSpec, o
   // Queued: an upload never finished, the driver resumes it. Active: a metadata patch, or a
   // NotSupportedError when the catalog asks for what Glance cannot do (new bits, new formats).
   const updated = await driver.updateImage(spec);
-  return inSync('updated', [...updated.warnings, ...(current.legacyMarker ? [CLAIMED_NOTE] : [])].join('; '));
+  return inSync('updated', [...updated.warnings, ...(current.legacyMarker ? [CLAIMED_NOTE] : []), ...(adopted ? [ADOPTED_NOTE] : [])].join('; '));
 }
 
 function skippedParts(spec: CloudQuotaSpec, current: CloudQuota): string {
@@ -115,7 +128,7 @@ export function convergeResource(driver: CloudDriver, desired: DesiredResource, 
     case 'flavor':
       return convergeFlavor(driver, desired.spec, observed as Observed<CloudFlavor>);
     case 'image':
-      return convergeImage(driver, desired.spec, observed as Observed<CloudImage>);
+      return convergeImage(driver, desired.spec, observed as Observed<CloudImage>, desired.adoptExisting === true);
     case 'quota':
       return convergeQuota(driver, desired.spec, observed as Observed<CloudQuota>);
   }

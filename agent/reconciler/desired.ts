@@ -10,7 +10,7 @@ export const MANAGED_KINDS: readonly ManagedKind[] = CLOUD_RESOURCE_KINDS;
 /** One resource this site should hold, with the catalog revision it comes from. */
 export type DesiredResource =
   | { kind: 'flavor'; id: string; revision: number; spec: CloudFlavorSpec }
-  | { kind: 'image'; id: string; revision: number; spec: CloudImageSpec }
+  | { kind: 'image'; id: string; revision: number; spec: CloudImageSpec; adoptExisting?: true }
   | { kind: 'quota'; id: string; revision: number; spec: CloudQuotaSpec };
 
 /** `kind/id`: the one key a resource has in every map of the reconciler. */
@@ -70,13 +70,22 @@ export function toCloudQuotaSpec(resource: ResourceOf<'quota'>): CloudQuotaSpec 
   return spec;
 }
 
+/**
+ * An image taken from this site's own Glance (`image create --from-glance`, `import --kind image`):
+ * the Glance image with the catalog's id is the copy this site keeps, so its reconciler adopts it
+ * (marks it, bits untouched) instead of refusing it as the operator's.
+ */
+function adoptedHere(resource: ResourceOf<'image'>, site: string | undefined): boolean {
+  return site !== undefined && resource.spec.source.kind === 'glance' && resource.spec.source.origin === site;
+}
+
 /** The cloud resources among a site's desired catalog resources, keyed by resourceKey. */
-export function desiredCloudState(resources: readonly Resource[]): Map<string, DesiredResource> {
+export function desiredCloudState(resources: readonly Resource[], site?: string): Map<string, DesiredResource> {
   const out = new Map<string, DesiredResource>();
   for (const r of resources) {
     let desired: DesiredResource | undefined;
     if (r.kind === 'flavor') desired = { kind: 'flavor', id: r.id, revision: r.revision, spec: toCloudFlavorSpec(r) };
-    else if (r.kind === 'image') desired = { kind: 'image', id: r.id, revision: r.revision, spec: toCloudImageSpec(r) };
+    else if (r.kind === 'image') desired = { kind: 'image', id: r.id, revision: r.revision, spec: toCloudImageSpec(r), ...(adoptedHere(r, site) ? { adoptExisting: true as const } : {}) };
     else if (r.kind === 'quota') desired = { kind: 'quota', id: r.id, revision: r.revision, spec: toCloudQuotaSpec(r) };
     if (desired !== undefined) out.set(resourceKey(desired.kind, desired.id), desired);
   }

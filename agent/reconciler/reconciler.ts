@@ -285,7 +285,7 @@ export class Reconciler {
     }
     this.waitingLogged = null;
 
-    const desired = desiredCloudState(this.catalog.desiredResourcesFor(this.site));
+    const desired = desiredCloudState(this.catalog.desiredResourcesFor(this.site), this.site);
     this.lastFingerprint = desiredFingerprint(desired);
     this.desiredSiteRevision = this.catalog.get('site', this.site)?.revision ?? 0;
     const ownEntries = this.catalog.syncStatus({ site: this.site });

@@ -1,6 +1,6 @@
 // ServiceApis over the in-memory model, each call passing through the fault injector, so a driver
 // operation made of several calls can fail between any two of them.
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, NotSupportedError } from '../errors.js';
 import { pathSegment } from '../path-segment.js';
 import type { FaultInjector } from '../faults.js';
 import type { ComputeApi, GlanceImage, ImageApi, QuotaApi, ServiceApis } from '../service-api.js';
@@ -67,6 +67,13 @@ function imageApi(model: CloudModel, faults: FaultInjector, owner: string): Imag
     listImagesWithProperty: (key, value) =>
       read('/v2/images', () => model.listImages().filter((r) => r.properties[key] === value).map(toGlanceImage)),
     getImage: (id) => read(image(id), () => orUndefined(() => toGlanceImage(model.getImage(id)))),
+    listAllImages: () => read('/v2/images', () => model.listImages().map(toGlanceImage)),
+    // The model keeps no bits (the mock HTTP server does, drivers/mock/glance.ts): say so, never invent them.
+    downloadImageData: (id) =>
+      read(`${image(id)}/file`, () => {
+        model.getImage(id);
+        throw new NotSupportedError({ service: 'image', method: 'GET', path: `${image(id)}/file`, cloudMessage: '', message: `the in-memory cloud keeps no image bits: image ${id} cannot be downloaded` });
+      }),
     createImage: (image) => write('POST', '/v2/images', () => toGlanceImage(model.createImage(image, owner))),
     patchImage: (id, ops) => write('PATCH', image(id), () => toGlanceImage(model.patchImage(id, ops))),
     uploadImageData: (id, body) => write('PUT', `${image(id)}/file`, async () => void (await receiveImageData(model, id, body))),

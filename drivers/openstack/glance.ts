@@ -48,24 +48,42 @@ export function parseGlanceImage(raw: Record<string, unknown>): GlanceImage {
   };
 }
 
+function headerText(value: string | string[] | undefined): string | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text === undefined ? null : text.trim();
+}
+
 export function glanceImageApi(client: ServiceClient, uploadHeadersTimeoutMs: number, pageSize = IMAGE_PAGE_SIZE): ImageApi {
   const imagePath = (id: string) => `/v2/images/${pathSegment(id, 'image')}`;
+  async function listPages(filter: Record<string, string>): Promise<GlanceImage[]> {
+    const out: GlanceImage[] = [];
+    let path: string | undefined = '/v2/images';
+    let query: Record<string, string> | undefined = { ...filter, visibility: 'all', limit: String(pageSize) };
+    for (let page = 0; page < MAX_IMAGE_PAGES && path !== undefined; page++) {
+      const res = await client.request('GET', path, { query });
+      const body = res.json as { images?: unknown[]; next?: unknown };
+      for (const raw of body?.images ?? []) out.push(parseGlanceImage(raw as Record<string, unknown>));
+      // `next` is relative to the Glance root and carries the whole query (marker included).
+      if (typeof body?.next !== 'string') return out;
+      path = body.next;
+      query = undefined;
+    }
+    if (path === undefined) return out;
+    throw new CloudError({ code: 'BAD_RESPONSE', service: 'image', method: 'GET', path: '/v2/images', status: 200, cloudMessage: '', retryable: false, message: `Glance image list did not end after ${MAX_IMAGE_PAGES} pages` });
+  }
   return {
-    async listImagesWithProperty(key, value) {
-      const out: GlanceImage[] = [];
-      let path: string | undefined = '/v2/images';
-      let query: Record<string, string> | undefined = { [key]: value, visibility: 'all', limit: String(pageSize) };
-      for (let page = 0; page < MAX_IMAGE_PAGES && path !== undefined; page++) {
-        const res = await client.request('GET', path, { query });
-        const body = res.json as { images?: unknown[]; next?: unknown };
-        for (const raw of body?.images ?? []) out.push(parseGlanceImage(raw as Record<string, unknown>));
-        // `next` is relative to the Glance root and carries the whole query (marker included).
-        if (typeof body?.next !== 'string') return out;
-        path = body.next;
-        query = undefined;
+    listImagesWithProperty: (key, value) => listPages({ [key]: value }),
+    listAllImages: () => listPages({}),
+    async downloadImageData(id) {
+      const res = await client.openStream(`${imagePath(id)}/file`, { Accept: 'application/octet-stream' });
+      if (res.status === 204) {
+        res.body.on('error', () => {});
+        res.body.destroy();
+        throw new CloudError({ code: 'CONFLICT', service: 'image', method: 'GET', path: `${imagePath(id)}/file`, status: 204, cloudMessage: '', retryable: false, message: `image ${id} has no data in Glance (204 No Content)` });
       }
-      if (path === undefined) return out;
-      throw new CloudError({ code: 'BAD_RESPONSE', service: 'image', method: 'GET', path: '/v2/images', status: 200, cloudMessage: '', retryable: false, message: `Glance image list did not end after ${MAX_IMAGE_PAGES} pages` });
+      const md5 = headerText(res.headers['content-md5']);
+      const length = Number(headerText(res.headers['content-length']) ?? Number.NaN);
+      return { body: res.body, md5: md5 !== null && /^[0-9a-fA-F]{32}$/.test(md5) ? md5.toLowerCase() : null, sizeBytes: Number.isSafeInteger(length) && length >= 0 ? length : null };
     },
     async getImage(id) {
       try {

@@ -35,6 +35,13 @@ export interface HttpResponse {
   json: unknown;
 }
 
+/** A response whose body is handed over as a stream (image downloads), not read. */
+export interface HttpStreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
 export interface HttpClientOptions {
   dispatcher: Dispatcher;
   retry: RetryContext;
@@ -131,6 +138,38 @@ export class HttpClient {
     } else if (req.stream !== undefined) {
       body = req.stream;
     }
+    const res = await this.open(req, headers, body);
+    let read: { text: string; truncated: boolean };
+    try {
+      read = await readBounded(res.body, MAX_RESPONSE_BYTES);
+    } catch (err) {
+      throw transportError(req, err);
+    }
+    const bad = (why: string) =>
+      new CloudError({ code: 'BAD_RESPONSE', service: req.service, method: req.method, path: pathOf(req.url), status: res.statusCode, cloudMessage: '', retryable: false, message: `${req.service} ${req.method} ${pathOf(req.url)}: ${why}` });
+    if (read.truncated) throw bad(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
+    let json: unknown;
+    if (read.text.trim() !== '') {
+      try {
+        json = JSON.parse(read.text);
+      } catch {
+        throw bad(`response is not JSON: ${parseErrorBody(read.text).slice(0, 120)}`);
+      }
+    }
+    return { status: res.statusCode, headers: res.headers, json };
+  }
+
+  /**
+   * A request whose 2xx body is streamed to the caller (an image download; bodyTimeout: the longest
+   * silence between two pieces). A non-2xx status becomes the matching CloudError. Not retried.
+   */
+  async openStream(req: Omit<HttpRequest, 'json' | 'stream'>): Promise<HttpStreamResponse> {
+    const res = await this.open(req, { ...req.headers }, undefined);
+    return { status: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  /** Sends the request and hands back a 2xx response unread; any other status is read (bounded) into its CloudError. */
+  private async open(req: HttpRequest, headers: Record<string, string>, body: string | Readable | undefined): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(req.url, {
@@ -153,24 +192,7 @@ export class HttpClient {
       }
       throw cloudErrorForStatus({ service: req.service, method: req.method, path: pathOf(req.url), status: res.statusCode, cloudMessage: parseErrorBody(text) });
     }
-    let read: { text: string; truncated: boolean };
-    try {
-      read = await readBounded(res.body, MAX_RESPONSE_BYTES);
-    } catch (err) {
-      throw transportError(req, err);
-    }
-    const bad = (why: string) =>
-      new CloudError({ code: 'BAD_RESPONSE', service: req.service, method: req.method, path: pathOf(req.url), status: res.statusCode, cloudMessage: '', retryable: false, message: `${req.service} ${req.method} ${pathOf(req.url)}: ${why}` });
-    if (read.truncated) throw bad(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-    let json: unknown;
-    if (read.text.trim() !== '') {
-      try {
-        json = JSON.parse(read.text);
-      } catch {
-        throw bad(`response is not JSON: ${parseErrorBody(read.text).slice(0, 120)}`);
-      }
-    }
-    return { status: res.statusCode, headers: res.headers, json };
+    return res;
   }
 
   /** With retries on connection errors, timeouts and 5xx (a streamed body is never retried here). */

@@ -2,7 +2,7 @@
 // makes the session authenticate again and the request is repeated once.
 import type { Readable } from 'node:stream';
 import { CloudError, type CloudService } from '../errors.js';
-import type { HttpClient, HttpMethod, HttpResponse } from './http.js';
+import type { HttpClient, HttpMethod, HttpResponse, HttpStreamResponse } from './http.js';
 import type { KeystoneSession } from './keystone.js';
 
 export interface ServiceRequest {
@@ -55,6 +55,25 @@ export class ServiceClient {
         throw new CloudError({ code: 'UNAUTHORIZED', service: err.service, method: err.method, path: err.path, status: 401, cloudMessage: err.cloudMessage, retryable: true, message: `${err.message} (token renewed; retry the upload)` });
       }
       return send();
+    }
+  }
+
+  /** A GET whose body is streamed (an image download); a 401 renews the token and opens it once more. */
+  async openStream(path: string, headers: Record<string, string> = {}): Promise<HttpStreamResponse> {
+    const open = async () => {
+      const token = await this.session.token();
+      try {
+        return await this.http.openStream({ service: this.service, method: 'GET', url: this.url(path), headers: { ...this.defaultHeaders, ...headers, 'X-Auth-Token': token.value } });
+      } catch (err) {
+        if (err instanceof CloudError && err.code === 'UNAUTHORIZED') this.session.invalidate(token.value);
+        throw err;
+      }
+    };
+    try {
+      return await open();
+    } catch (err) {
+      if (!(err instanceof CloudError) || err.code !== 'UNAUTHORIZED') throw err;
+      return open();
     }
   }
 }

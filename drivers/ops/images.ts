@@ -1,7 +1,8 @@
 // Images on top of ImageApi: create with the catalog's id and metadata, stream the bits in, verify,
 // then protect; metadata updates by JSON patch; delete (unprotecting first). Glance never reuses a
 // deleted image id and never takes new bits for an active image: both are reported, not worked around.
-import { ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { ChecksumMismatchError, ConflictError, ImageIdRetiredError, NotFoundError, NotManagedError, NotSupportedError } from '../errors.js';
 import { diffImage } from '../diff.js';
 import { describedPath } from '../path-segment.js';
 import type { TransferReport } from '../image-transfer.js';
@@ -19,7 +20,7 @@ import {
   type Marking,
 } from '../markers.js';
 import type { GlanceImage, ImageApi, ImagePatchOp } from '../service-api.js';
-import type { CloudImage, CloudImageSpec, CloudWriteResult } from '../types.js';
+import type { CloudImage, CloudImageDownload, CloudImageSpec, CloudWriteResult, ImageSource } from '../types.js';
 import { validateImageSpec } from '../validate.js';
 
 /** Puts the bits of `source` into queued image `id` and verifies them. */
@@ -253,4 +254,57 @@ export async function deleteImage(images: ImageApi, id: string, marking: Marking
   // The catalog's `protected` guards against users deleting the image, not against the catalog.
   if (current.protected) await images.patchImage(id, [{ op: 'replace', path: '/protected', value: false }]);
   await images.deleteImage(id);
+}
+
+/** Every image, whoever owns it, with the ownership fields (an import reads these; the reconciler never does). */
+export async function listAllImages(images: ImageApi, marking: Marking): Promise<CloudImage[]> {
+  return (await images.listAllImages()).map((g) => toCloudImage(g, marking)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The bits of an active image, whoever owns it, with what Glance says of them (adoption reads them into the blob store). */
+export async function downloadImage(images: ImageApi, id: string, marking: Marking): Promise<CloudImageDownload> {
+  const image = await mustGet(images, id, 'download image', marking);
+  if (image.status !== 'active') {
+    throw new ConflictError({ service: 'image', method: 'GET', path: `${imagePath(id)}/file`, status: 0, cloudMessage: '', message: `image ${id} is '${image.status}' in Glance: only an active image has bits to take` });
+  }
+  const data = await images.downloadImageData(id);
+  return { image, body: data.body as Readable, md5: data.md5, sizeBytes: data.sizeBytes };
+}
+
+/** Whether Glance's own digest of an image's bits matches a source's: undefined when Glance hashes with an algorithm the source does not carry. */
+export function glanceHashMatches(image: Pick<CloudImage, 'osHashAlgo' | 'osHashValue'>, source: Pick<ImageSource, 'sha256' | 'sha512'>): boolean | undefined {
+  const expected = image.osHashAlgo === 'sha512' ? source.sha512 : image.osHashAlgo === 'sha256' ? source.sha256 : undefined;
+  if (expected === undefined || image.osHashValue === null) return undefined;
+  return image.osHashValue.toLowerCase() === expected;
+}
+
+/**
+ * Makes an existing image this cluster's copy of `spec` without touching its bits: writes the
+ * marker properties (ownership, cluster, source) and nothing else. Only an active image that is no
+ * other cluster's and whose Glance digest is the spec's; the next update converges the metadata.
+ * Already ours: returned as it is.
+ */
+export async function claimImage(images: ImageApi, spec: CloudImageSpec, marking: Marking): Promise<CloudImage> {
+  validateImageSpec(spec);
+  const current = await mustGet(images, spec.id, 'claim image', marking);
+  if (current.managed && !current.legacyMarker) return current;
+  if (current.foreignCluster !== undefined) throw notManaged('claim image', current);
+  if (current.status !== 'active') {
+    throw new ConflictError({ service: 'image', method: 'claim image', path: imagePath(spec.id), status: 0, cloudMessage: '', retryable: TRANSITIONAL_STATES.has(current.status), message: `image ${spec.id} is '${current.status}' in Glance: only an active image can be adopted` });
+  }
+  const matches = glanceHashMatches(current, spec.source);
+  if (matches !== true) {
+    throw new ChecksumMismatchError({
+      service: 'image',
+      method: 'claim image',
+      path: imagePath(spec.id),
+      message:
+        matches === false
+          ? `image ${spec.id} in Glance holds other bits (${current.osHashAlgo} ${current.osHashValue}) than the catalog's (sha512 ${spec.source.sha512 ?? 'none'}); it is not adopted`
+          : `image ${spec.id}: Glance hashes its bits with ${current.osHashAlgo ?? 'nothing'}, which the catalog's digests cannot check; it is not adopted`,
+    });
+  }
+  const markers = imageMarkerProperties(spec.source, marking);
+  const patch: ImagePatchOp[] = Object.entries(markers).map(([key, value]) => ({ op: 'add', path: `/${key}`, value }));
+  return toCloudImage(await images.patchImage(spec.id, patch), marking);
 }

@@ -1,7 +1,7 @@
 // The CloudDriver contract, one suite for every implementation: MemoryCloud directly, the OpenStack
 // driver against the mock server, and the OpenStack driver against the real lab (test/openstack/).
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   ChecksumMismatchError,
@@ -24,6 +24,8 @@ export interface OutOfBand {
   /** Like a crash between Nova's flavor POST and the extra specs call. */
   createHalfCreatedFlavor(spec: CloudFlavorSpec): Promise<void>;
   createImage(id: string): Promise<void>;
+  /** An operator's image with bits in Glance (absent where the cloud keeps no bits: MemoryCloud). */
+  createImageWithBits?(id: string, bytes: Buffer): Promise<void>;
   deleteFlavor(id: string): Promise<void>;
   deleteImage(id: string): Promise<void>;
 }
@@ -323,6 +325,39 @@ export function runDriverContract(name: string, setup: () => Promise<ContractHar
       await assert.rejects(h.driver.updateImage(spec), expectError(NotManagedError));
       await assert.rejects(h.driver.createImage(spec), expectError(ConflictError, (e) => assert.match(e.message, /does not manage/)));
       assert.ok((await h.driver.getImage(id)) !== undefined);
+    });
+
+    it("downloads an operator's image and claims it (marker only, bits untouched) when Glance's digest is the spec's", async (t) => {
+      const make = h.outOfBand.createImageWithBits;
+      if (make === undefined) return t.skip('this cloud keeps no image bits');
+      const bytes = patternBytes(150_000, 9);
+      const id = randomUUID();
+      imageIds.push(id);
+      await make(id, bytes);
+      assert.ok((await h.driver.listAllImages!()).some((i) => i.id === id && !i.managed), 'listAllImages shows the operator image');
+      const download = await h.driver.downloadImage!(id);
+      assert.equal(download.image.managed, false);
+      const chunks: Buffer[] = [];
+      for await (const piece of download.body) chunks.push(Buffer.from(piece as Uint8Array));
+      assert.ok(Buffer.concat(chunks).equals(bytes), 'the bits as uploaded');
+      const md5 = createHash('md5').update(bytes).digest('hex');
+      assert.ok(download.md5 === null || download.md5 === md5, `Content-MD5 ${download.md5}`);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const sha512 = createHash('sha512').update(bytes).digest('hex');
+      const spec: CloudImageSpec = { ...imageSpec('claimed', bytes), id, name: 'operator image', source: { url: `http://blob.stackraft.invalid/${'a'.repeat(64)}`, sha256, sha512 } };
+      await assert.rejects(h.driver.claimImage!({ ...spec, source: { ...spec.source, sha512: 'f'.repeat(128) } }), expectError(ChecksumMismatchError, (e) => assert.match(e.message, /other bits/)));
+      assert.equal((await h.driver.getImage(id))?.managed, false, 'a refused claim leaves the image unmarked');
+      const claimed = await h.driver.claimImage!(spec);
+      assert.equal(claimed.managed, true);
+      assert.equal(claimed.osHashValue, sha512);
+      assert.deepEqual(claimed.source, spec.source);
+      assert.deepEqual(claimed.properties, { owner_note: 'not stackraft' }, 'nothing else changed');
+      assert.ok((await h.driver.listImages()).some((i) => i.id === id));
+      const queued = randomUUID();
+      imageIds.push(queued);
+      await h.outOfBand.createImage(queued);
+      await assert.rejects(h.driver.downloadImage!(queued), expectError(ConflictError, (e) => assert.match(e.message, /'queued'/)));
+      await assert.rejects(h.driver.claimImage!({ ...spec, id: queued }), expectError(ConflictError));
     });
 
     it('rejects an invalid image spec before calling the cloud', async () => {

@@ -1,4 +1,5 @@
 // Out-of-band changes for the contract suite: what an operator (or a crash) leaves in a cloud.
+import { Readable } from 'node:stream';
 import { FLAVOR_CREATING_DESCRIPTION } from '../../drivers/markers.js';
 import type { CloudModel } from '../../drivers/memory/model.js';
 import type { ServiceApis } from '../../drivers/service-api.js';
@@ -39,6 +40,10 @@ export function apisOutOfBand(apis: ServiceApis): OutOfBand {
     createFlavor: async (id, name) => void (await compute.createFlavor(operatorFlavor(id, name))),
     createHalfCreatedFlavor: async (spec) => void (await compute.createFlavor(halfCreated(spec))),
     createImage: async (id) => void (await images.createImage(operatorImage(id))),
+    createImageWithBits: async (id, bytes) => {
+      await images.createImage(operatorImage(id));
+      await images.uploadImageData(id, Readable.from([bytes]));
+    },
     deleteFlavor: (id) => compute.deleteFlavor(id),
     deleteImage: async (id) => {
       await images.patchImage(id, [{ op: 'replace', path: '/protected', value: false }]);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { deleteOp, patchOp, putOp } from '../../agent/catalog/index.js';
 import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
 import { DEFAULT_REPORT_QUEUE_OPTIONS, NOT_PLACED_MESSAGE } from '../../agent/reconciler/index.js';
-import { Fixture, IMAGE_ID, OTHER_SITE, PROJECT, SITE, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
+import { Fixture, IMAGE_ID, OTHER_SITE, PROJECT, SHA512, SITE, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
 
 describe('reconciler: converging the cloud to the catalog', () => {
   it('converges from empty: flavor, image (created, then its bits), quota; reports in-sync at the revision', async () => {
@@ -182,6 +182,33 @@ describe('reconciler: converging the cloud to the catalog', () => {
     f.write(putOp('flavor', 'elsewhere', flavorSpec({ name: 'm1.ca' }), { placement: [OTHER_SITE] }));
     await f.advance(1_000);
     assert.equal(f.reconciler.status().passes, passes);
+    await f.stop();
+  });
+
+  it("adopts its own Glance image for an image taken from it (marker only), and refuses one whose bits differ", async () => {
+    const f = new Fixture();
+    const root = 'c'.repeat(64);
+    const glanceSource = (sha512: string) => ({ kind: 'glance', url: `http://blob.stackraft.invalid/${root}`, sha256: 'a'.repeat(64), sha512, blob: { root, size: 10, md5: 'd'.repeat(32) }, origin: SITE });
+    const operator = (id: string, sha512: string) => {
+      f.cloud.model.createImage({ id, name: 'operator', diskFormat: 'qcow2', containerFormat: 'bare', visibility: 'private', minDisk: 0, minRam: 0, protected: false, tags: [], properties: { os_distro: 'ubuntu' } }, 'admin');
+      f.cloud.model.beginUpload(id);
+      f.cloud.model.finishUpload(id, { sizeBytes: 10, md5: 'd'.repeat(32), sha512 });
+    };
+    const other = '4f2a6c1e-8d4b-4c2a-9e1f-0a1b2c3d4e5f';
+    operator(IMAGE_ID, SHA512);
+    operator(other, 'e'.repeat(128));
+    f.write(putOp('image', IMAGE_ID, imageSpec({ source: glanceSource(SHA512) })), putOp('image', other, imageSpec({ source: glanceSource(SHA512) })));
+    await f.start();
+    const adopted = await f.cloud.getImage(IMAGE_ID);
+    assert.equal(adopted?.managed, true, 'marked as this cluster\'s');
+    assert.equal(adopted?.visibility, 'public', 'then converged to the catalog');
+    assert.equal(f.entry('image', IMAGE_ID)?.state, 'in-sync');
+    assert.match(f.entry('image', IMAGE_ID)?.message ?? '', /adopted/);
+    assert.equal(f.counted.calls.filter((c) => c === 'createImage').length, 0, 'nothing created, no bits uploaded');
+    const refused = await f.cloud.getImage(other);
+    assert.equal(refused?.managed, false, 'an image holding other bits is never marked');
+    assert.equal(f.entry('image', other)?.state, 'error');
+    assert.match(f.entry('image', other)?.message ?? '', /other bits/);
     await f.stop();
   });
 });

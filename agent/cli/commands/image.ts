@@ -6,6 +6,8 @@ import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOptio
 import { UsageError } from '../errors.js';
 import { blobSourceUrl } from '../../catalog/types.js';
 import { uploadFile } from '../upload.js';
+import { adoptFromGlance } from '../glance-adopt.js';
+import { CliError, EXIT } from '../errors.js';
 import type { Column } from '../output.js';
 import {
   listCommand,
@@ -102,6 +104,44 @@ async function fileSource(ctx: CommandContext): Promise<JsonObject> {
   };
 }
 
+/** Glance's value when the catalog can hold it; otherwise the operator must choose. */
+function glanceChoice<T extends string>(what: string, value: string, allowed: readonly T[], imageId: string, hint: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new CliError(`--from-glance ${imageId}: the image's ${what} is ${JSON.stringify(value)}, which the catalog does not hold (${allowed.join(', ')})${hint}`, EXIT.REJECTED);
+}
+
+/**
+ * --from-glance: the agent takes the bits of this site's Glance image into its blob store and the
+ * catalog record gets that image's id and, unless options say otherwise, its metadata. The Glance
+ * image itself becomes this site's managed copy (its reconciler marks it; the bits stay).
+ */
+async function createFromGlance(ctx: CommandContext): Promise<void> {
+  for (const other of ['source-url', 'file', 'disk-format', 'container-format', 'sha256', 'sha512']) {
+    if (ctx.has(other)) throw new UsageError(`--${other} does not go with --from-glance: the image's bits, formats and digests are Glance's`, ctx.command.words.join(' '));
+  }
+  const glanceId = ctx.str('from-glance')!;
+  if (!UUID_PATTERN.test(glanceId)) throw new UsageError(`--from-glance: expected a Glance image id (a UUID), got ${JSON.stringify(glanceId)}`);
+  const id = glanceId.toLowerCase();
+  if (ctx.has('id') && ctx.str('id')!.toLowerCase() !== id) throw new UsageError(`--id ${ctx.str('id')}: an image taken from Glance keeps its Glance id (${id}); leave --id out`);
+  const placement = placementChange(ctx);
+  const adopted = await adoptFromGlance(ctx.client(), id);
+  const g = adopted.image;
+  const spec: JsonObject = {
+    name: ctx.positionals[0],
+    diskFormat: glanceChoice('disk format', g.diskFormat, DISK_FORMATS, id, ''),
+    containerFormat: glanceChoice('container format', g.containerFormat, CONTAINER_FORMATS, id, ''),
+    source: adopted.source,
+    visibility: exclusiveFlags(ctx, IMAGE_VISIBILITIES) ?? glanceChoice('visibility', g.visibility, IMAGE_VISIBILITIES, id, `; give --public or --community (this site's Glance image becomes that)`),
+    minDisk: ctx.has('min-disk') ? parseInteger('min-disk', ctx.str('min-disk')!, 0) : g.minDisk,
+    minRam: ctx.has('min-ram') ? parseInteger('min-ram', ctx.str('min-ram')!, 0) : g.minRam,
+    protected: ctx.bool('protected') || g.protected,
+    properties: { ...g.properties, ...parseKeyValues('property', ctx.strs('property')) },
+    tags: [...new Set([...g.tags, ...ctx.strs('tag')])].sort(),
+  };
+  const result = await putResource(ctx, KIND, id, { spec, ...placement, expectedRevision: 0 });
+  printShow(ctx, showColumns, { kind: KIND, id, spec, placement: placement.placement ?? 'all', revision: revisionOf(result, KIND, id) });
+}
+
 const create: CommandSpec = {
   words: [KIND, 'create'],
   summary: 'create an image on every site its placement selects (each site imports it from the source URL)',
@@ -114,6 +154,7 @@ const create: CommandSpec = {
     'container-format': { type: 'string', value: 'FORMAT', help: `container format (required): ${CONTAINER_FORMATS.join(', ')}` },
     'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (this or --file is required)' },
     file: { type: 'string', value: 'PATH', help: 'upload this file to this site; every placed site gets it over the peer network' },
+    'from-glance': { type: 'string', value: 'IMAGE_ID', help: "adopt an image already in this site's Glance: its bits, id, formats and (unless given) metadata; every placed site gets the bits over the peer network" },
     sha256: { type: 'string', value: 'HEX', help: 'SHA-256 of the image data (this or --sha512 is required)' },
     sha512: { type: 'string', value: 'HEX', help: 'SHA-512 of the image data' },
     public: { type: 'boolean', help: 'visible to every project (default)' },
@@ -126,6 +167,7 @@ const create: CommandSpec = {
     ...PLACEMENT_OPTION,
   },
   run: async (ctx) => {
+    if (ctx.has('from-glance')) return createFromGlance(ctx);
     const givenId = requireOption(ctx, 'id');
     if (!UUID_PATTERN.test(givenId)) throw new UsageError(`--id: expected a UUID, got ${JSON.stringify(givenId)}`);
     const id = givenId.toLowerCase(); // Glance ids are lower-case
