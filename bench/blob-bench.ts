@@ -5,16 +5,18 @@
 // (timed by site-2's fetcher: first request to last verified chunk stored); the TCP copy of the same
 // file runs before or after it, alternating, so load from other tenants hits both. Prints every run,
 // the medians and the median of the per-run ratios, with the machine's load average.
-// Run: npm run bench:blob [-- --mib 128 --runs 5 --json FILE]
+// Run: npm run bench:blob [-- --mib 128 --runs 5 --json FILE --cpu-prof DIR]
+// --cpu-prof DIR: both agents run with node's --cpu-prof and write their profiles to DIR when the
+// bench stops them (SIGTERM); read them with scripts/cpu-profile-top.js.
 import '../agent/runtime/promise-shim.js';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentCluster } from '../test/agent/cluster.js';
 import { sleep } from '../test/agent/agent-process.js';
@@ -22,7 +24,7 @@ import { runCli } from '../test/agent/run-cli.js';
 import { patternBytes } from '../test/blobs/helpers.js';
 import { median } from './closed-loop.js';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '128' }, runs: { type: 'string', default: '5' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '128' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const MIB = Number(values.mib);
 const RUNS = Number(values.runs);
 const FETCH_WAIT_MS = 10 * 60_000;
@@ -32,6 +34,20 @@ interface Run {
   blobMBps: number;
   tcpMBps: number;
   ratio: number;
+  /** CPU time of both agents (user + system) per MiB fetched, from the upload's end to the fetch's end. */
+  cpuMsPerMiB: number;
+}
+
+/** A process's user + system CPU time so far, in ms (Linux /proc; clock ticks of 10 ms). */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function agentsCpuMs(cluster: AgentCluster): Promise<number> {
+  return (await cpuMs(cluster.site('site-1').pid)) + (await cpuMs(cluster.site('site-2').pid));
 }
 
 /** A child process serves the file on a loopback port; this process receives it to disk and fsyncs. */
@@ -57,24 +73,27 @@ async function tcpCopy(file: string, target: string): Promise<number> {
   return ms;
 }
 
-async function blobFetch(cluster: AgentCluster, file: string): Promise<{ ms: number; bytes: number }> {
+async function blobFetch(cluster: AgentCluster, file: string): Promise<{ ms: number; bytes: number; cpuMs: number }> {
   const id = randomUUID();
   const upload = await runCli(['image', 'create', `bench-${id.slice(0, 8)}`, '--id', id, '--disk-format', 'raw', '--container-format', 'bare', '--file', file], { socket: cluster.site('site-1').socketPath, timeoutMs: FETCH_WAIT_MS });
   if (upload.code !== 0) throw new Error(`upload failed (exit ${upload.code}): ${upload.stderr}`);
+  const cpuBefore = await agentsCpuMs(cluster);
   const resource = await cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`);
   const root = resource.json.resource.spec.source.blob.root as string;
   const deadline = performance.now() + FETCH_WAIT_MS;
   while (performance.now() < deadline) {
     const state = (await cluster.admin('site-2').request('GET', `/v1/blobs/${root}`)).json;
     if (state.fetch?.state === 'failed') throw new Error(`site-2's fetch failed: ${state.fetch.lastError}`);
-    if (state.fetch?.state === 'done') return { ms: state.fetch.elapsedMs, bytes: state.fetch.bytesDone };
+    if (state.fetch?.state === 'done') return { ms: state.fetch.elapsedMs, bytes: state.fetch.bytesDone, cpuMs: (await agentsCpuMs(cluster)) - cpuBefore };
     await sleep(100);
   }
   throw new Error('site-2 did not fetch the blob in time');
 }
 
 async function main(): Promise<void> {
-  const cluster = await AgentCluster.start({ sites: 2, prefix: "stackraft-blob-bench-", logLevel: "warn" });
+  const profileDir = values['cpu-prof'];
+  const nodeArgs = profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir)] : undefined;
+  const cluster = await AgentCluster.start({ sites: 2, prefix: 'stackraft-blob-bench-', logLevel: 'warn', ...(nodeArgs !== undefined ? { nodeArgs } : {}) });
   console.log(`two agents up (${cluster.dir})`);
   const runs: Run[] = [];
   try {
@@ -82,7 +101,7 @@ async function main(): Promise<void> {
       const file = join(cluster.dir, `image-${run}.raw`);
       await writeFile(file, patternBytes(MIB * 1024 * 1024, 100 + run));
       const copy = join(cluster.dir, 'tcp-copy.raw');
-      let blob = { ms: 0, bytes: 0 };
+      let blob = { ms: 0, bytes: 0, cpuMs: 0 };
       let tcpMs = 0;
       if (run % 2 === 1) {
         tcpMs = await tcpCopy(file, copy);
@@ -95,11 +114,16 @@ async function main(): Promise<void> {
       await rm(file, { force: true });
       const blobMBps = blob.bytes / 1e6 / (blob.ms / 1000);
       const tcpMBps = (MIB * 1024 * 1024) / 1e6 / (tcpMs / 1000);
-      runs.push({ run, blobMBps, tcpMBps, ratio: blobMBps / tcpMBps });
-      console.log(`run ${run}: blob ${blobMBps.toFixed(1)} MB/s (${(blob.ms / 1000).toFixed(2)} s), plain TCP ${tcpMBps.toFixed(1)} MB/s (${(tcpMs / 1000).toFixed(2)} s), ratio ${(blobMBps / tcpMBps).toFixed(2)}`);
+      const cpuMsPerMiB = blob.cpuMs / (blob.bytes / (1024 * 1024));
+      runs.push({ run, blobMBps, tcpMBps, ratio: blobMBps / tcpMBps, cpuMsPerMiB });
+      console.log(
+        `run ${run}: blob ${blobMBps.toFixed(1)} MB/s (${(blob.ms / 1000).toFixed(2)} s, agents' CPU ${cpuMsPerMiB.toFixed(1)} ms/MiB), ` +
+          `plain TCP ${tcpMBps.toFixed(1)} MB/s (${(tcpMs / 1000).toFixed(2)} s), ratio ${(blobMBps / tcpMBps).toFixed(2)}`,
+      );
     }
   } finally {
-    await cluster.destroy();
+    // A clean stop lets each agent write its profile.
+    await (profileDir !== undefined ? cluster.shutdown() : cluster.destroy());
   }
   const summary = {
     mib: MIB,
@@ -107,12 +131,13 @@ async function main(): Promise<void> {
     blobMBpsMedian: median(runs.map((r) => r.blobMBps)),
     tcpMBpsMedian: median(runs.map((r) => r.tcpMBps)),
     ratioMedian: median(runs.map((r) => r.ratio)),
+    cpuMsPerMiBMedian: median(runs.map((r) => r.cpuMsPerMiB)),
     loadavg: loadavg(),
     cores: cpus().length,
   };
   console.log(
     `${MIB} MiB, ${runs.length} runs: blob transfer ${summary.blobMBpsMedian.toFixed(1)} MB/s, plain TCP ${summary.tcpMBpsMedian.toFixed(1)} MB/s, ` +
-      `median ratio ${summary.ratioMedian.toFixed(2)} (load average ${summary.loadavg.map((l) => l.toFixed(1)).join(' ')} on ${summary.cores} cores)`,
+      `median ratio ${summary.ratioMedian.toFixed(2)}, agents' CPU ${summary.cpuMsPerMiBMedian.toFixed(1)} ms/MiB (load average ${summary.loadavg.map((l) => l.toFixed(1)).join(' ')} on ${summary.cores} cores)`,
   );
   if (values.json) await writeFile(values.json, JSON.stringify({ summary, runs }, null, 2));
 }
