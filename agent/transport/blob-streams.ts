@@ -23,8 +23,12 @@ export function byteStreamOf(stream: Stream): ByteStream {
   };
 }
 
+/** Yields the stream's buffers as they are: a Uint8ArrayList's subarray() would copy them into one. */
 async function* flatten(stream: Stream): AsyncGenerator<Uint8Array> {
-  for await (const piece of stream) yield piece instanceof Uint8Array ? piece : piece.subarray();
+  for await (const piece of stream) {
+    if (piece instanceof Uint8Array) yield piece;
+    else yield* piece;
+  }
 }
 
 /** What the blob streams need of the Raft transport: dialing a member on a protocol, and who a peer is. */
