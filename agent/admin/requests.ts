@@ -223,7 +223,7 @@ export const MAX_IMPORT_PROJECTS = 100;
 
 const importBody = z.strictObject(
   {
-    kind: z.enum(IMPORT_KINDS, expecting(`what to import: ${IMPORT_KINDS.join(' or ')} (images cannot be imported yet)`)),
+    kind: z.enum(IMPORT_KINDS, expecting(`what to import: ${IMPORT_KINDS.join(' or ')}`)),
     projects: z.array(boundedString(64, 'a project id'), expecting('a list of project ids')).max(MAX_IMPORT_PROJECTS, expecting(`at most ${MAX_IMPORT_PROJECTS} projects`)).optional(),
     placement: boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`).optional(),
     apply: booleanValue().optional(),
@@ -238,6 +238,10 @@ export function importRequest(body: unknown): { request: ImportRequest; options:
   const projects = parsed.projects ?? [];
   if (parsed.kind === 'quota' && projects.length === 0) throw new RequestInvalid([{ field: 'projects', message: 'a quota import reads the quota sets of the projects named here: give at least one' }]);
   if (parsed.kind !== 'quota' && projects.length > 0) throw new RequestInvalid([{ field: 'projects', message: `projects go with kind quota, not ${parsed.kind}` }]);
+  if (parsed.kind === 'image' && parsed.apply === true) {
+    // An image's bits take longer to copy than a request lasts: each is adopted as its own job.
+    throw new RequestInvalid([{ field: 'apply', message: 'images are applied one by one: POST /v1/glance-adoptions with the image id, then a put of the image with its source (the CLI\'s import --apply does this)' }]);
+  }
   throwIfAny(projects.flatMap((project, index) => {
     const problem = checkResourceId('quota', project);
     return problem === undefined ? [] : [{ field: `projects[${index}]`, message: problem }];

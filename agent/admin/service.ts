@@ -312,8 +312,8 @@ export interface AuditView {
 
 // ---------------------------------------------------------------- import (adopt what exists)
 
-/** The kinds `stackraft import` adopts (images are not yet: Glance keeps no source URL other sites could fetch). */
-export const IMPORT_KINDS = ['flavor', 'quota'] as const;
+/** The kinds `stackraft import` adopts (an image's bits are taken from Glance by the CLI's --apply, through /v1/glance-adoptions). */
+export const IMPORT_KINDS = ['flavor', 'quota', 'image'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
 export interface ImportRequest {

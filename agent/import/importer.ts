@@ -9,7 +9,7 @@ import type { ImportItemView, ImportOutcome, ImportRequest, WriteOp, WriteOption
 import type { Catalog } from '../catalog/index.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import { MAX_BATCH_OPS } from '../admin/vocabulary.js';
-import { MARK_ONLY_DETAIL, planFlavors, planQuotas } from './plan.js';
+import { MARK_ONLY_DETAIL, planFlavors, planImages, planQuotas } from './plan.js';
 
 export interface ImportDeps {
   site: string;
@@ -38,6 +38,10 @@ async function readPlan(deps: ImportDeps, cloud: CloudDriver, request: ImportReq
     const quotas = [];
     for (const project of request.projects) quotas.push(await cloud.getQuota(project));
     return planQuotas(quotas, deps.catalog, placement);
+  }
+  if (request.kind === 'image') {
+    if (cloud.listAllImages === undefined) throw new Error(`the ${cloud.driverName} driver cannot list every image`);
+    return planImages(await cloud.listAllImages(), deps.catalog, placement, deps.site);
   }
   if (cloud.listAllFlavors === undefined) throw new Error(`the ${cloud.driverName} driver cannot list every flavor`);
   return planFlavors(await cloud.listAllFlavors(), deps.catalog, placement, deps.site);

@@ -4,7 +4,9 @@
 import type { ImportItemView, JsonObject } from '../admin/service.js';
 import { checkResourceId, checkSpec } from '../admin/specs.js';
 import type { Catalog } from '../catalog/index.js';
-import { diffFlavor, type CloudFlavor, type CloudQuota } from '../../drivers/index.js';
+import { diffFlavor, type CloudFlavor, type CloudImage, type CloudQuota } from '../../drivers/index.js';
+import { blobSourceUrl, IMAGE_VISIBILITIES } from '../catalog/types.js';
+import { normalizeImageSpec } from '../catalog/validate-image.js';
 import { toCloudFlavorSpec } from '../reconciler/index.js';
 
 /** The catalog spec of a cloud flavor, field for field (empty maps and lists left out). */
@@ -77,5 +79,55 @@ export function planQuotas(quotas: CloudQuota[], catalog: Catalog, placement: st
     const problem = unsupported('quota', quota.project, spec);
     if (problem !== undefined) return { ...base, action: 'conflict', detail: problem, spec };
     return { ...base, action: 'import', detail: `placed on ${placement}; quota sets carry no marker: nothing changes in the cloud`, spec };
+  });
+}
+
+/** The catalog spec of a Glance image without its source (the source names the blob --apply stores). */
+export function imageSpecOf(image: CloudImage): JsonObject {
+  return {
+    name: image.name,
+    diskFormat: image.diskFormat,
+    containerFormat: image.containerFormat,
+    visibility: image.visibility,
+    minDisk: image.minDisk,
+    minRam: image.minRam,
+    protected: image.protected,
+    properties: { ...image.properties },
+    tags: [...image.tags],
+  };
+}
+
+/** What the catalog would say of the spec once --apply gives it a source (the digests are placeholders). */
+function unsupportedImage(id: string, spec: JsonObject, site: string): string | undefined {
+  const zero = (n: number) => '0'.repeat(n);
+  const source = { kind: 'glance', url: blobSourceUrl(zero(64)), sha256: zero(64), sha512: zero(128), blob: { root: zero(64), size: 0, md5: zero(32) }, origin: site };
+  const idProblem = checkResourceId('image', id);
+  if (idProblem !== undefined) return `not supported by the catalog: id: ${idProblem}`;
+  try {
+    normalizeImageSpec({ ...spec, source });
+    return undefined;
+  } catch (err) {
+    return `not supported by the catalog: ${(err as Error).message}`;
+  }
+}
+
+const ADOPT_NOTE = "--apply copies its bits into this site's blob store (checked against Glance's digests) and writes the image with this site as origin; this site's Glance image then gets this cluster's marker, its bits untouched";
+
+export function planImages(images: CloudImage[], catalog: Catalog, placement: string, site: string): ImportItemView[] {
+  return images.map((image): ImportItemView => {
+    const base = { kind: 'image' as const, id: image.id, name: image.name };
+    if (image.foreignCluster !== undefined) return { ...base, action: 'conflict', detail: `managed by another stackraft cluster, ${JSON.stringify(image.foreignCluster)}` };
+    if (image.legacyMarker) return { ...base, action: 'skip', detail: 'carries the marker of an older stackraft release: the reconciler claims it when the catalog names its id' };
+    if (image.managed) return { ...base, action: 'skip', detail: 'already managed by this cluster' };
+    const spec = imageSpecOf(image);
+    if (image.status !== 'active') return { ...base, action: 'conflict', detail: `'${image.status}' in Glance: only an active image has bits to adopt` };
+    const existing = catalog.get('image', image.id);
+    if (existing !== undefined) return { ...base, action: 'conflict', detail: `the catalog already has image ${image.id} (revision ${existing.revision})`, spec };
+    if (!(IMAGE_VISIBILITIES as readonly string[]).includes(image.visibility)) {
+      return { ...base, action: 'conflict', detail: `${image.visibility} in Glance, and the catalog holds ${IMAGE_VISIBILITIES.join(' and ')} images: adopt it with \`image create NAME --from-glance ${image.id} --public\` (it becomes public here) or leave it`, spec };
+    }
+    const problem = unsupportedImage(image.id, spec, site);
+    if (problem !== undefined) return { ...base, action: 'conflict', detail: problem, spec };
+    return { ...base, action: 'import', detail: `placed on ${placement}; ${ADOPT_NOTE}`, spec };
   });
 }
