@@ -114,7 +114,7 @@ describe('stackraft import (real agents, mock clouds over HTTP)', { timeout: 240
     const conflict = await cli('import', '--kind', 'quota', '--project', PROJECT, '-f', 'json');
     assert.equal((JSON.parse(conflict.stdout) as PlanRow[])[0].Action, 'conflict');
 
-    assert.equal((await cli('import', '--kind', 'image')).code, 2);
+    assert.equal((await cli('import', '--kind', 'server')).code, 2, 'an unknown kind is a usage error');
     assert.equal((await cli('import', '--kind', 'quota')).code, 2);
     const otherSite = await cli('import', '--kind', 'flavor', '--site', 'site-2');
     assert.equal(otherSite.code, 2, otherSite.stderr);
