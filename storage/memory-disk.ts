@@ -13,7 +13,17 @@ export interface MemoryImage {
   logFirst: number;
   log: Entry[];
   appliedIndex: number;
-  records: Map<string, Uint8Array>;
+  /**
+   * Key -> the put that wrote it. A put's value may be encoded when first read (the catalog's
+   * records): a store that shares its caller's buffers keeps the put and reads it only when the
+   * records are read (a restart), so a site that never restarts never encodes them.
+   */
+  records: Map<string, StoredRecord>;
+}
+
+/** What the disk keeps of a put: its value, read when the records are. */
+export interface StoredRecord {
+  readonly value: Uint8Array;
 }
 
 export class MemoryDisk {
@@ -126,7 +136,7 @@ export function applyPlan(image: MemoryImage, plan: WritePlan): void {
 export function applyApplied(image: MemoryImage, applied: AppliedChanges): void {
   if (applied.replaceAll) image.records = new Map();
   for (const op of applied.ops) {
-    if (op.type === 'put') image.records.set(op.key, op.value);
+    if (op.type === 'put') image.records.set(op.key, op);
     else image.records.delete(op.key);
   }
   image.appliedIndex = applied.index;

@@ -27,6 +27,7 @@ import {
   stateOfImage,
   termInImage,
   type MemoryImage,
+  type StoredRecord,
 } from './memory-disk.js';
 import { checkFormatVersion } from './store-dir.js';
 import { planWrite, snapshotIndexOf, type WritePlan } from './write-plan.js';
@@ -42,6 +43,13 @@ export interface MemoryLogStoreOptions {
   syncDelayMs?: () => number;
   /** Names the store in error messages (the simulator passes the site name). */
   name?: string;
+  /**
+   * Keep the caller's entry bytes and record puts by reference instead of copying them. Only for a
+   * caller that never changes a buffer it has handed over (the simulator: messages and entries are
+   * shared, never mutated, and the catalog's record values are frozen). Default false: copied, so a
+   * later change to the caller's buffers cannot reach the "disk".
+   */
+  shareBuffers?: boolean;
 }
 
 /** write() calls whose fsync has not completed before write() refuses more. */
@@ -69,6 +77,7 @@ export class MemoryLogStore implements LogStore {
   readonly name: string;
   private readonly clock: Clock | undefined;
   private readonly syncDelayMs: (() => number) | undefined;
+  private readonly shareBuffers: boolean;
   private phase: Phase = 'closed';
   /** The disk plus every write not yet synced: what reads see. */
   private view: MemoryImage | null = null;
@@ -90,6 +99,7 @@ export class MemoryLogStore implements LogStore {
     this.clock = opts.clock;
     this.syncDelayMs = opts.syncDelayMs;
     this.name = opts.name ?? 'memory-store';
+    this.shareBuffers = opts.shareBuffers ?? false;
   }
 
   async open(): Promise<StoreMeta> {
@@ -129,7 +139,8 @@ export class MemoryLogStore implements LogStore {
     }
     const snapshotIndex = snapshotIndexOf(batch);
     const termAtSnapshot = snapshotIndex === undefined ? undefined : termInImage(view, snapshotIndex);
-    const plan = detachPlan(planWrite(stateOfImage(view), batch, termAtSnapshot));
+    const planned = planWrite(stateOfImage(view), batch, termAtSnapshot);
+    const plan = this.shareBuffers ? planned : detachPlan(planned);
     applyPlan(view, plan);
     const sync = batch.sync !== false;
     const write = (lane: Lane, part: WritePlan | null, applied: AppliedChanges | null, lazy: boolean): InflightWrite =>
@@ -232,7 +243,14 @@ export class MemoryLogStore implements LogStore {
     // The LevelDB store returns records in UTF-8 byte order of their keys; so does its twin.
     const keyed = rows.map((row) => ({ row, bytes: Buffer.from(row[0], 'utf8') }));
     keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-    return keyed.map(({ row }) => [row[0], row[1]]);
+    return keyed.map(({ row }) => [row[0], this.recordValue(row[0], row[1])]);
+  }
+
+  /** A put's value, read now (it may be encoded on read); anything but bytes is a bug of the caller. */
+  private recordValue(key: string, record: StoredRecord): Uint8Array {
+    const value = record.value;
+    if (!(value instanceof Uint8Array)) throw new StoreStateError(`store ${this.name}: record ${key} holds a value that is not a Uint8Array`);
+    return value;
   }
 
   /** First, last, applied and commit index of the view (for tests and the simulator's checkers). */

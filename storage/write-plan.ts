@@ -138,7 +138,10 @@ function checkApplied(applied: AppliedChanges, curIndex: number): AppliedChanges
   applied.ops.forEach((op, i) => {
     if (!op || typeof op.key !== 'string' || op.key.length === 0) fail(`applied.ops[${i}] has no key`);
     if (op.type === 'put') {
-      if (!(op.value instanceof Uint8Array)) fail(`applied.ops[${i}] (${op.key}) value is not a Uint8Array`);
+      // A value held as an accessor is encoded when read (the catalog's records): a store checks it where it reads it.
+      const own = Object.getOwnPropertyDescriptor(op, 'value');
+      const valueOk = own === undefined || own.get !== undefined ? 'value' in op : own.value instanceof Uint8Array;
+      if (!valueOk) fail(`applied.ops[${i}] (${op.key}) value is not a Uint8Array`);
     } else if (op.type !== 'del') {
       fail(`applied.ops[${i}] type ${String((op as { type: unknown }).type)} is unknown`);
     }

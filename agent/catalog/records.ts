@@ -66,16 +66,65 @@ export function auditKey(index: number): string {
 /** A put record op (value always present). */
 export type PutRecordOp = Extract<RecordOp, { type: 'put' }>;
 
+/**
+ * The encoding of a frozen record value, memoised by identity. Every value the catalog stores is
+ * deep-frozen (deepFreeze) before it is put, so the same object always encodes to the same bytes:
+ * a snapshot (every record of the state) then re-encodes only what changed since the last one, not
+ * the whole catalog. A value that is not frozen is encoded every time. One map per record kind,
+ * since the kind's wrapper is part of the bytes; weak, so the memo lives only as long as the value.
+ */
+class RecordEncodings<T extends object> {
+  private readonly byValue = new WeakMap<T, Uint8Array>();
+  constructor(private readonly wrap: (value: T) => unknown) {}
+
+  of(value: T): Uint8Array {
+    const known = this.byValue.get(value);
+    if (known !== undefined) return known;
+    const bytes = encodeCanonical(this.wrap(value));
+    if (Object.isFrozen(value)) this.byValue.set(value, bytes);
+    return bytes;
+  }
+
+  /**
+   * The put of a record. A frozen value is encoded when the put's value is first read: the
+   * daemon's stores read it in the same write, while the simulator's in-memory store keeps the put
+   * and reads it only when a site restarts from its disk, so 100 sites applying an entry do not
+   * encode its records 100 times for nothing. A value that is not frozen is encoded now.
+   */
+  put(key: string, value: T): PutRecordOp {
+    return Object.isFrozen(value) ? new EncodedOnRead(key, value, this) : { type: 'put', key, value: this.of(value) };
+  }
+}
+
+class EncodedOnRead<T extends object> {
+  readonly type = 'put' as const;
+  constructor(
+    readonly key: string,
+    private readonly source: T,
+    private readonly encodings: RecordEncodings<T>,
+  ) {}
+
+  get value(): Uint8Array {
+    return this.encodings.of(this.source);
+  }
+}
+
+const resourceEncodings = new RecordEncodings<Resource>((resource) => ({ v: CATALOG_RECORD_VERSION, resource }));
+const sessionEncodings = new RecordEncodings<Session>((session) => ({ v: CATALOG_RECORD_VERSION, session }));
+const syncEncodings = new RecordEncodings<SyncStatusEntry>((sync) => ({ v: CATALOG_RECORD_VERSION, sync }));
+const syncDigestEncodings = new RecordEncodings<SiteSyncDigest>((syncDigest) => ({ v: CATALOG_RECORD_VERSION, syncDigest }));
+const auditEncodings = new RecordEncodings<AuditEntry>((audit) => ({ v: CATALOG_RECORD_VERSION, audit }));
+
 export function resourcePut(resource: Resource): PutRecordOp {
-  return { type: 'put', key: resourceKey(resource.kind, resource.id), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, resource }) };
+  return resourceEncodings.put(resourceKey(resource.kind, resource.id), resource);
 }
 
 export function sessionPut(session: Session): PutRecordOp {
-  return { type: 'put', key: sessionKey(session.clientId), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, session }) };
+  return sessionEncodings.put(sessionKey(session.clientId), session);
 }
 
 export function syncPut(entry: SyncStatusEntry): PutRecordOp {
-  return { type: 'put', key: syncKey(entry.kind, entry.id, entry.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, sync: entry }) };
+  return syncEncodings.put(syncKey(entry.kind, entry.id, entry.site), entry);
 }
 
 export function syncDigestKey(site: string): string {
@@ -83,11 +132,11 @@ export function syncDigestKey(site: string): string {
 }
 
 export function syncDigestPut(digest: SiteSyncDigest): PutRecordOp {
-  return { type: 'put', key: syncDigestKey(digest.site), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, syncDigest: digest }) };
+  return syncDigestEncodings.put(syncDigestKey(digest.site), digest);
 }
 
 export function auditPut(entry: AuditEntry): PutRecordOp {
-  return { type: 'put', key: auditKey(entry.index), value: encodeCanonical({ v: CATALOG_RECORD_VERSION, audit: entry }) };
+  return auditEncodings.put(auditKey(entry.index), entry);
 }
 
 export function auditMetaPut(droppedThrough: number): PutRecordOp {
@@ -95,7 +144,18 @@ export function auditMetaPut(droppedThrough: number): PutRecordOp {
 }
 
 export function metaPut(appliedIndex: number): PutRecordOp {
-  return { type: 'put', key: META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex }) };
+  return new MetaPut(appliedIndex);
+}
+
+/** The applied index's record, written with every apply: encoded when read (see RecordEncodings.put). */
+class MetaPut {
+  readonly type = 'put' as const;
+  readonly key = META_KEY;
+  constructor(private readonly appliedIndex: number) {}
+
+  get value(): Uint8Array {
+    return encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex: this.appliedIndex });
+  }
 }
 
 export type DecodedRecord =

@@ -127,7 +127,7 @@ export class SyncStatusTable {
       if (current === undefined || digest.through > current.through) {
         const next: SiteSyncDigest = { site: digest.site, through: digest.through, throughAt: time };
         this.setDigest(next);
-        ops.push(syncDigestPut(next));
+        ops.push(syncDigestPut(this.digests.get(digest.site)!)); // the stored (frozen) copy: its encoding is memoised
       }
     }
     for (const report of reports) {

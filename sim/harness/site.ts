@@ -175,7 +175,8 @@ export class SimSite {
     network.setSiteUp(this.name, true);
     const clock = new SiteClock(scheduler, { rate: this.clockRate });
     const live = (): boolean => inc === this.incarnation;
-    const memory = new MemoryLogStore({ disk: this.disk, clock, syncDelayMs: () => this.fsyncMs(), name: this.name });
+    // Entries and record puts by reference: the simulator never changes a buffer it handed over.
+    const memory = new MemoryLogStore({ disk: this.disk, clock, syncDelayMs: () => this.fsyncMs(), name: this.name, shareBuffers: true });
     const store = new ObservedStore(memory, {
       onEntriesWritten: (entries) => live() && events.onEntriesWritten(this, entries),
       onSnapshotInstalled: (meta) => live() && events.onSnapshotInstalled(this, meta),

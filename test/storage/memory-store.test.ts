@@ -230,4 +230,31 @@ describe('MemoryLogStore faults', { timeout: 10_000 }, () => {
     assert.deepEqual((await store.entries(1, 2))[0].data, new Uint8Array([1, 2, 3]));
     assert.deepEqual((await store.records())[0][1], new Uint8Array([7]));
   });
+
+  it('with shareBuffers, keeps the caller\'s buffers and reads a put\'s value only when the records are read', async () => {
+    const disk = new MemoryDisk();
+    const store = new MemoryLogStore({ disk, shareBuffers: true });
+    await store.open();
+    const data = new Uint8Array([1, 2, 3]);
+    let reads = 0;
+    const put = { type: 'put' as const, key: 'k', get value() { reads++; return new Uint8Array([7]); } };
+    await store.write({ entries: [{ index: 1, term: 1, type: 0, data }], applied: { index: 1, ops: [put] } });
+    assert.equal(reads, 0, 'the value was read at write time');
+    assert.equal((await store.entries(1, 2))[0].data, data, 'the entry bytes were copied');
+    await store.close();
+    const reopened = new MemoryLogStore({ disk, shareBuffers: true });
+    await reopened.open();
+    assert.deepEqual(await reopened.records(), [['k', new Uint8Array([7])]]);
+    assert.equal(reads, 1);
+  });
+
+  it('refuses a put whose value is not bytes: at write time when it is a plain field, when read when it is an accessor', async () => {
+    const store = new MemoryLogStore({ shareBuffers: true });
+    await store.open();
+    const plain = { type: 'put', key: 'p', value: 'text' } as unknown as { type: 'put'; key: string; value: Uint8Array };
+    await assert.rejects(store.write({ applied: { index: 1, ops: [plain] } }), /value is not a Uint8Array/);
+    const accessor = { type: 'put' as const, key: 'a', get value() { return 'text' as unknown as Uint8Array; } };
+    await store.write({ applied: { index: 1, ops: [accessor] } });
+    await assert.rejects(store.records(), /record a holds a value that is not a Uint8Array/);
+  });
 });
