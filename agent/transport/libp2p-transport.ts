@@ -15,6 +15,7 @@ import { FirstSeen, MAX_REFUSED_PEERS_REMEMBERED } from './first-seen.js';
 import { createSiteHost, DEFAULT_DIAL_TIMEOUT_MS, MemberGater } from './host.js';
 import { peerIdFromKey } from './identity.js';
 import { serveInboundStream } from './inbound.js';
+import { returnWindowAtHalf } from './window-updates.js';
 import { PeerLink, type PeerLinkSettings, type PeerLinkStatus } from './peer-link.js';
 import { checkName, parseMembers, peerIdsOf, TransportConfigError, type MemberRecord, type TransportMember } from './members.js';
 import { MAX_MEMBER_ID_LENGTH } from './validate.js';
@@ -92,6 +93,8 @@ export class Libp2pTransport implements Transport {
   private readonly retiredPeers = new Map<string, MemberId>();
   private localPeerId: string;
   private privateKey: PrivateKey;
+  /** Warned once that inbound streams could not get the half-window updates (window-updates.ts). */
+  private windowWarned = false;
   private node: Libp2p | null = null;
   private runState: RunState = 'new';
   private members = new Map<MemberId, MemberRecord>();
@@ -403,6 +406,10 @@ export class Libp2pTransport implements Transport {
   }
 
   private acceptStream(stream: Stream, remotePeer: string): void {
+    if (!returnWindowAtHalf(stream) && !this.windowWarned) {
+      this.windowWarned = true;
+      this.logger.warn({ peerId: remotePeer }, 'raft stream is not a yamux stream of the expected shape: window updates left to the library (one per frame)');
+    }
     serveInboundStream(stream, remotePeer, {
       localMember: this.options.localMember,
       maxFrameBytes: this.maxFrameBytes,
