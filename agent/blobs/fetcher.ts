@@ -125,12 +125,23 @@ export class BlobFetcher {
       fetch.progress.bytesDone = manifest.size - missing.reduce((sum, i) => sum + chunkLength(manifest, i), 0);
       fetch.bytesAtStart = fetch.progress.bytesDone;
       const queue = [...missing];
+      // Once a chunk fails, the workers take no more chunks, and the fetch ends only when every
+      // worker has stopped: a retry must not ask again for chunks still on their way (found by the
+      // simulator: each retry of a contended fetch transferred the in-flight chunks twice).
+      let failure: { error: unknown } | null = null;
       const workers = Array.from({ length: Math.min(this.limits.maxFetches, queue.length) }, async () => {
-        for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-          await this.fetchChunk(fetch, manifest, index, holders);
+        while (failure === null) {
+          const index = queue.shift();
+          if (index === undefined) return;
+          try {
+            await this.fetchChunk(fetch, manifest, index, holders);
+          } catch (error) {
+            failure ??= { error };
+          }
         }
       });
       await Promise.all(workers);
+      if (failure !== null) throw (failure as { error: unknown }).error;
       this.measure(fetch);
       fetch.progress.state = 'done';
     } catch (err) {

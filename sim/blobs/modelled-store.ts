@@ -19,6 +19,8 @@ export class ModelledBlobStore implements BlobStorage {
   private readonly lacking = new Map<string, number>();
   private readonly blobsOf = new Map<string, string[]>();
   private bytes = 0;
+  /** Verified chunks put again although this store already held them (a transfer wasted). */
+  duplicatePuts = 0;
 
   constructor(
     /** The images of the run, by digest lookup: the only bits a simulated chunk can be. */
@@ -117,7 +119,10 @@ export class ModelledBlobStore implements BlobStorage {
   }
 
   private store(digest: string, bytes: Uint8Array): void {
-    if (this.chunks.has(digest)) return;
+    if (this.chunks.has(digest)) {
+      this.duplicatePuts++;
+      return;
+    }
     if (this.bytes + bytes.length > this.maxBytes) {
       this.counters.fullRefusals++;
       throw new BlobStoreFullError(`blob store full: ${this.bytes} of ${this.maxBytes} bytes used, a chunk of ${bytes.length} does not fit`);

@@ -28,7 +28,7 @@ export function formatBlobRollout(b: BlobRolloutReport): Array<[string, string]>
     ['swarm lower bound', `${s(lb.totalMs)} = ${lb.formula}: origin uplink ${lb.originUplinkGbps.toFixed(2)} Gb/s (${s(lb.originTermMs)}), slowest receiver ${lb.slowestReceiver} (${s(lb.receiverTermMs)}; slowest downlink ${lb.slowestDownlinkGbps.toFixed(2)} Gb/s)`],
     ['over the bound', b.overLowerBound === null ? 'n/a' : `${b.overLowerBound.toFixed(2)}×`],
     ['bytes sent', `origin ${gib(b.bytesSentByOrigin)}, other sites ${gib(b.bytesSentByOthers)}`],
-    ['streams', `${b.streams.opened} opened, ${b.streams.refused} refused; ${b.badChunks} bad chunks`],
+    ['streams', `${b.streams.opened} opened, ${b.streams.refused} refused; ${b.badChunks} bad chunks, ${b.duplicateChunks} chunks received again by a site that held them`],
   ];
   return lines;
 }

@@ -63,6 +63,8 @@ export interface BlobRolloutReport {
   bytesSentByOrigin: number;
   bytesSentByOthers: number;
   badChunks: number;
+  /** Chunks a site received again although it already held them verified (wasted transfers). */
+  duplicateChunks: number;
   streams: { opened: number; refused: number };
 }
 
@@ -241,6 +243,7 @@ export class BlobRun implements SiteObserver {
       bytesSentByOrigin: sent[originIndex]!,
       bytesSentByOthers: sent.reduce((a, b) => a + b, 0) - sent[originIndex]!,
       badChunks: fetchers.reduce((a, b) => a + b, 0),
+      duplicateChunks: [...this.parts.values()].reduce((sum, p) => sum + p.modelled.duplicatePuts, 0),
       streams: { ...this.net.counts },
     };
   }

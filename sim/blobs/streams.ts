@@ -6,8 +6,9 @@
 // when the queue drains. Writes of at most CONTROL_BYTES (requests, response headers) on an idle
 // stream take the latency only: their transmission time is negligible. Everything queued is handed
 // over in order, and adjacent views of the same memory are joined, so a modelled chunk arrives as
-// the very window it was sent as (content.ts). A stream ends after its last bytes; abort() drops
-// both ends at once.
+// the very window it was sent as (content.ts). A stream ends after its last bytes, and end()
+// returns once they have been sent (so a server's request slot is held while its answer is on the
+// link, and its BUSY limit binds as in the daemon); abort() drops both ends at once.
 //
 // Reachability: a stream opens only to a site that is up, over a link no partition cuts, and (in an
 // origin-only run) only to the origin; otherwise open() fails after a round trip, as a dial would.
@@ -146,11 +147,13 @@ class StreamEnd implements ByteStream {
     if (this.pair.aborted !== null) throw this.pair.aborted;
   }
 
+  /** Ends this side once everything queued has been sent (as closing a libp2p stream flushes it first). */
   async end(): Promise<void> {
     if (this.ended || this.pair.aborted !== null) return;
     this.ended = true;
-    if (this.queuedBytes === 0) this.deliver([], true);
-    else this.endAfterDrain = true;
+    if (this.queuedBytes === 0) return this.deliver([], true);
+    this.endAfterDrain = true;
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
   abort(reason: Error): void {
