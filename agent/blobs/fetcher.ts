@@ -216,11 +216,11 @@ export class BlobFetcher {
     for (let round = 0; round < this.limits.maxRoundsPerChunk; round++) {
       if (round > 0) await this.deps.sleep(this.limits.roundPauseMs);
       const tried = new Set<MemberId>();
-      for (let member = await this.pickPeer(fetch, holders, tried); member !== null; member = await this.pickPeer(fetch, holders, tried)) {
+      for (let member = await this.takePeerSlot(fetch, holders, tried); member !== null; member = await this.takePeerSlot(fetch, holders, tried)) {
         tried.add(member);
         let bytes: Uint8Array;
         try {
-          bytes = await this.withPeerSlot(fetch, member, () => this.request(member, { op: 'chunk', digest }, length));
+          bytes = await this.inPeerSlot(fetch, member, () => this.request(member, { op: 'chunk', digest }, length));
         } catch (err) {
           this.failed(fetch, member, err as Error);
           continue;
@@ -243,26 +243,36 @@ export class BlobFetcher {
     throw new BlobFetchError(`no member could serve chunk ${index} of blob ${fetch.progress.root}${fetch.progress.lastError ? ` (last error: ${fetch.progress.lastError})` : ''}`);
   }
 
-  /** The best holder not tried for this chunk in this round, waiting while every such holder is at its per-peer limit. */
-  private async pickPeer(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>): Promise<MemberId | null> {
+  /**
+   * The best holder not tried for this chunk in this round, with one of its per-peer slots taken in
+   * the same synchronous step that found it free, waiting while every such holder is at its
+   * per-peer limit. (Taking the slot later, after an await, let workers that started or woke
+   * together all see the same free slot: 16 workers sent 16 requests at once to a lone holder whose
+   * limit is 4, and the server, at 8 per member, answered the rest BUSY.) inPeerSlot releases it.
+   */
+  private async takePeerSlot(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>): Promise<MemberId | null> {
     for (;;) {
       const candidates = this.candidates(fetch, holders, tried);
       if (candidates.length === 0) return null;
       const free = candidates.find((m) => (this.peerInflight.get(m) ?? 0) < this.limits.maxFetchesPerPeer);
-      if (free !== undefined) return free;
+      if (free !== undefined) {
+        this.bumpPeerSlot(fetch, free, 1);
+        return free;
+      }
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
   }
 
-  /** Holds a per-peer slot (taken at once, so two workers cannot both take the last one) and a site-wide slot around `body`. */
-  private async withPeerSlot<T>(fetch: Fetch, member: MemberId, body: () => Promise<T>): Promise<T> {
-    const bump = (map: Map<MemberId, number>, by: number) => {
+  private bumpPeerSlot(fetch: Fetch, member: MemberId, by: number): void {
+    for (const map of [this.peerInflight, fetch.inflight]) {
       const n = (map.get(member) ?? 0) + by;
       if (n <= 0) map.delete(member);
       else map.set(member, n);
-    };
-    bump(this.peerInflight, 1);
-    bump(fetch.inflight, 1);
+    }
+  }
+
+  /** Runs `body` in a site-wide slot, then gives back that slot and the per-peer slot takePeerSlot took. */
+  private async inPeerSlot<T>(fetch: Fetch, member: MemberId, body: () => Promise<T>): Promise<T> {
     try {
       while (this.active >= this.limits.maxFetches) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
       this.active++;
@@ -272,8 +282,7 @@ export class BlobFetcher {
         this.active--;
       }
     } finally {
-      bump(this.peerInflight, -1);
-      bump(fetch.inflight, -1);
+      this.bumpPeerSlot(fetch, member, -1);
       for (const wake of this.slotWaiters.splice(0)) wake();
     }
   }
