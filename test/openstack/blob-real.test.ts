@@ -36,8 +36,8 @@ const credentials = () => ({
   project_domain_name: process.env.OS_PROJECT_DOMAIN_NAME ?? 'Default',
 });
 
-/** Glance's own JSON for an image (checksum included), with a password token of the lab's admin. */
-async function glanceImage(host: string, id: string): Promise<Record<string, unknown> | undefined> {
+/** A password token of the lab's admin at one site. */
+async function labToken(host: string): Promise<string> {
   const c = credentials();
   const auth = await request(`${authUrl(host).replace(/\/+$/, '').replace(/\/v3$/, '')}/v3/auth/tokens`, {
     method: 'POST',
@@ -49,9 +49,13 @@ async function glanceImage(host: string, id: string): Promise<Record<string, unk
       },
     }),
   });
-  const token = auth.headers['x-subject-token'] as string;
   await auth.body.dump();
-  const res = await request(`http://${host}:9292/v2/images/${id}`, { headers: { 'x-auth-token': token } });
+  return auth.headers['x-subject-token'] as string;
+}
+
+/** Glance's own JSON for an image (checksum included). */
+async function glanceImage(host: string, id: string): Promise<Record<string, unknown> | undefined> {
+  const res = await request(`http://${host}:9292/v2/images/${id}`, { headers: { 'x-auth-token': await labToken(host) } });
   if (res.statusCode === 404) {
     await res.body.dump();
     return undefined;
@@ -59,10 +63,24 @@ async function glanceImage(host: string, id: string): Promise<Record<string, unk
   return (await res.body.json()) as Record<string, unknown>;
 }
 
+/** An operator's private image with bits, made with Glance's own API (no stackraft marker). */
+async function operatorImage(host: string, id: string, bytes: Buffer): Promise<void> {
+  const token = await labToken(host);
+  const created = await request(`http://${host}:9292/v2/images`, {
+    method: 'POST',
+    headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+    body: JSON.stringify({ id, name: 'sr-test-operator', disk_format: 'raw', container_format: 'bare', visibility: 'private' }),
+  });
+  assert.equal(created.statusCode, 201, await created.body.text());
+  const put = await request(`http://${host}:9292/v2/images/${id}/file`, { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: bytes });
+  assert.equal(put.statusCode, 204, await put.body.text());
+}
+
 describe('image bits over the peer network into real Glance (3 lab sites)', { skip }, () => {
   let cluster: AgentCluster | undefined;
   let dir: string;
   const id = randomUUID();
+  const adoptedId = randomUUID();
   const bytes = patternBytes(FILE_BYTES, 77);
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stackraft-blobs-lab-'));
@@ -80,8 +98,10 @@ describe('image bits over the peer network into real Glance (3 lab sites)', { sk
   after(async () => {
     if (cluster !== undefined) {
       // The reconcilers remove the image from the three Glances; give them a moment, then stop.
-      await runCli(['image', 'delete', id], { socket: cluster.site('site-1').socketPath }).catch(() => undefined);
-      await cluster.waitFor('the image removed from every lab Glance', async () => (await Promise.all(HOSTS.map((h) => glanceImage(h, id)))).every((i) => i === undefined || i.status === 'deleted'), 30_000).catch(() => undefined);
+      for (const image of [id, adoptedId]) {
+        await runCli(['image', 'delete', image], { socket: cluster.site('site-1').socketPath }).catch(() => undefined);
+        await cluster.waitFor('the image removed from every lab Glance', async () => (await Promise.all(HOSTS.map((h) => glanceImage(h, image)))).every((i) => i === undefined || i.status === 'deleted'), 30_000).catch(() => undefined);
+      }
       await cluster.destroy();
     }
     await rm(dir, { recursive: true, force: true });
@@ -104,5 +124,27 @@ describe('image bits over the peer network into real Glance (3 lab sites)', { sk
       assert.equal(image!.os_hash_algo, 'sha512', `${host}: os_hash_algo`);
       assert.equal(image!.os_hash_value, sha512, `${host}: os_hash_value`);
     }
+  });
+
+  it("an image already in site-1's Glance, adopted with --from-glance, is in every site's Glance; site-1's own is marked, not uploaded again", async () => {
+    const c = cluster!;
+    const adopted = patternBytes(FILE_BYTES, 78);
+    await operatorImage(HOSTS[0]!, adoptedId, adopted);
+    const before = await glanceImage(HOSTS[0]!, adoptedId);
+    const run = await runCli(['image', 'create', 'sr-test-adopted', '--from-glance', adoptedId, '--public'], { socket: c.site('site-1').socketPath });
+    assert.equal(run.code, 0, run.stderr);
+    const md5 = createHash('md5').update(adopted).digest('hex');
+    const sha512 = createHash('sha512').update(adopted).digest('hex');
+    for (const host of HOSTS) {
+      let image: Record<string, unknown> | undefined;
+      await c.waitFor(`image ${adoptedId} active and marked in the Glance at ${host}`, async () => {
+        image = await glanceImage(host, adoptedId);
+        return image?.status === 'active' && image.stackraft_managed === 'true' && image.visibility === 'public';
+      }, WAIT_MS);
+      assert.equal(image!.checksum, md5, `${host}: checksum`);
+      assert.equal(image!.os_hash_value, sha512, `${host}: os_hash_value`);
+    }
+    const after = await glanceImage(HOSTS[0]!, adoptedId);
+    assert.equal(after!.created_at, before!.created_at, "site-1's image is the operator's own, adopted in place");
   });
 });
