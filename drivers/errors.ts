@@ -156,6 +156,22 @@ export class ChecksumMismatchError extends CloudError {
   }
 }
 
+/**
+ * An image source whose bits are still on their way to this site (a blob being fetched from peers):
+ * nothing is wrong, the caller looks again later. Not retried by the driver's own transfer loop
+ * (it would only wait longer before saying so); the message says how far the bits are.
+ */
+export class SourceNotReadyError extends CloudError {
+  constructor(
+    path: string,
+    message: string,
+    /** The last attempt to bring the bits failed (no holder answered, say): an error to show, still retried. */
+    readonly stalled = false,
+  ) {
+    super({ code: 'UNAVAILABLE', service: 'source', method: 'GET', path, status: 0, cloudMessage: '', retryable: false, message });
+  }
+}
+
 /** Maps an HTTP error status to the right error class and retryability. */
 export function cloudErrorForStatus(init: Omit<CloudErrorInit, 'code' | 'retryable'>): CloudError {
   const { status } = init;

@@ -33,6 +33,7 @@ export {
   NotFoundError,
   NotManagedError,
   NotSupportedError,
+  SourceNotReadyError,
   isRetryable,
   type CloudErrorCode,
   type CloudService,

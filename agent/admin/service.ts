@@ -216,7 +216,7 @@ export type LeaderTransferOutcome =
 
 // ---------------------------------------------------------------- reconciliation
 
-export type SyncState = 'in-sync' | 'pending' | 'error' | 'unreachable';
+export type SyncState = 'in-sync' | 'pending' | 'fetching' | 'error' | 'unreachable';
 
 export interface ResourceSyncView {
   kind: ResourceKind;

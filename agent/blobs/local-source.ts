@@ -1,10 +1,10 @@
 // The bits of a blob-sourced image, for this site's cloud driver: its source URL names the blob
 // (catalog blobSourceUrl, a host under `.invalid`), and the driver opens it here, from this site's
 // blob store, chunk by chunk, each chunk hashed as it is read. Until the store holds the whole blob
-// the driver is told to retry (retryable UNAVAILABLE, with the fetch's progress in the message), so
-// the reconciler's sync report says how far the fetch is and Glance is never handed a partial blob.
+// the driver fails with SourceNotReadyError, whose message is the fetch's progress: the reconciler
+// reports the image `fetching` there (bounded in rate) and Glance is never handed a partial blob.
 import { Readable } from 'node:stream';
-import { CloudError, type ImageSource } from '../../drivers/index.js';
+import { SourceNotReadyError, type ImageSource } from '../../drivers/index.js';
 import { blobSourceUrl } from '../catalog/types.js';
 import type { BlobFetchProgress } from './fetcher.js';
 import type { BlobStorage } from './ports.js';
@@ -35,16 +35,8 @@ export function localBlobSource(deps: LocalBlobSourceDeps): (source: ImageSource
 async function openBlob(deps: LocalBlobSourceDeps, root: string): Promise<Readable> {
   const store = deps.store();
   if (store !== null && (await store.isComplete(root))) return Readable.from(store.read(root), { objectMode: false });
-  throw new CloudError({
-    code: 'UNAVAILABLE',
-    service: 'source',
-    method: 'GET',
-    path: `/blob/${root.slice(0, 12)}`,
-    status: 0,
-    cloudMessage: '',
-    retryable: true,
-    message: `image bits not here yet: ${describeProgress(deps.progress(root), store?.heldBytes(root) ?? 0)}`,
-  });
+  const progress = deps.progress(root);
+  throw new SourceNotReadyError(`/blob/${root.slice(0, 12)}`, describeProgress(progress, store?.heldBytes(root) ?? 0), progress?.state === 'failed');
 }
 
 /** `12.0 of 40.0 MiB, 55.1 MB/s from a, b; last error: ...` */

@@ -303,8 +303,9 @@ export interface WriteCommand extends CommandEnvelope {
   ops: WriteOp[];
 }
 
-export type SyncState = 'in-sync' | 'pending' | 'error' | 'unreachable';
-export const SYNC_STATES: readonly SyncState[] = ['in-sync', 'pending', 'error', 'unreachable'];
+/** `fetching`: an image's bits are on their way to the site over the peer network (the message says how far). */
+export type SyncState = 'in-sync' | 'pending' | 'fetching' | 'error' | 'unreachable';
+export const SYNC_STATES: readonly SyncState[] = ['in-sync', 'pending', 'fetching', 'error', 'unreachable'];
 
 /** One site's convergence state for one resource, as its reconciler sees it. */
 export interface SyncReport {

@@ -10,6 +10,11 @@ import type { SyncReportQueue } from './report-queue.js';
 import { NOT_PLACED_MESSAGE, type Track } from './tracks.js';
 import type { Change } from './actions.js';
 
+/** A fetching image's progress goes into the log at most this often per resource (not per chunk). */
+export const FETCH_REPORT_INTERVAL_MS = 5_000;
+/** How soon a fetching image is looked at again (cheap: the blob store answers, not the cloud). */
+export const FETCH_RECHECK_MS = 2_000;
+
 export interface Unreachable {
   since: number;
   /** What every resource reports while it lasts: the first cause, so retries repeat the same report. */
@@ -71,6 +76,23 @@ export class Outcomes {
     track.failures++;
     track.retryAt = this.clock.now() + this.retryDelay(track.failures);
     this.report(track, 'pending', message, desired.revision);
+  }
+
+  /**
+   * The image's bits are still on their way to this site (a blob fetch; `progress` says how far).
+   * Reported as `fetching`, not as an error — or as an error when the last attempt stalled (no
+   * holder answered), which the blob loop retries — at most once per FETCH_REPORT_INTERVAL_MS
+   * while the state stays the same, and looked at again soon without backing off.
+   */
+  fetching(track: Track, desired: DesiredResource, progress: string, stalled: boolean): void {
+    const now = this.clock.now();
+    const state = stalled ? 'error' : 'fetching';
+    track.failures = 0;
+    track.retryAt = now + FETCH_RECHECK_MS;
+    const recent = track.state === state && track.fetchReportedAt !== undefined && now - track.fetchReportedAt < FETCH_REPORT_INTERVAL_MS;
+    if (recent) return;
+    track.fetchReportedAt = now;
+    this.report(track, state, stalled ? `image bits not here: ${progress}` : progress, desired.revision);
   }
 
   /**

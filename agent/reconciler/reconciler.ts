@@ -15,7 +15,7 @@
 import type { Clock, Logger, TimerHandle } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
 import type { SyncStatusEntry } from '../catalog/index.js';
-import type { CloudDriver } from '../../drivers/index.js';
+import { SourceNotReadyError, type CloudDriver } from '../../drivers/index.js';
 import { convergeResource, removeResource, type ActionResult, type Observed } from './actions.js';
 import { runBounded } from './bounded.js';
 import type { ReconcilerCatalog } from './catalog-view.js';
@@ -429,6 +429,11 @@ export class Reconciler {
       result = await convergeResource(this.driver, desired, this.observed(inventory, track.kind, track.id));
     } catch (err) {
       this.checkStopped();
+      if (err instanceof SourceNotReadyError) {
+        this.outcomes.markReachable();
+        this.outcomes.fetching(track, desired, err.message, err.stalled);
+        return true;
+      }
       summary.failed++;
       this.outcomes.failed(track, err, desired.revision, true);
       return false;

@@ -42,6 +42,8 @@ export interface Track {
   /** This site's current view of the resource. */
   state: SyncState;
   message: string;
+  /** Clock time of the last `fetching` report (progress is reported at most every FETCH_REPORT_INTERVAL_MS). */
+  fetchReportedAt?: number;
 }
 
 function newTrack(kind: ManagedKind, id: string, desired: DesiredResource | undefined): Track {

@@ -1,6 +1,10 @@
 // The reconciler converges a MemoryCloud to the catalog: create, update, flavor replace, delete,
 // placement, idempotence; each checked in the cloud and in the catalog's sync entries.
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { SourceNotReadyError } from '../../drivers/index.js';
+import { FETCH_REPORT_INTERVAL_MS } from '../../agent/reconciler/outcomes.js';
 import { describe, it } from 'node:test';
 import { deleteOp, patchOp, putOp } from '../../agent/catalog/index.js';
 import { toSyncStatusView } from '../../agent/daemon/sync-view.js';
@@ -209,6 +213,43 @@ describe('reconciler: converging the cloud to the catalog', () => {
     assert.equal(refused?.managed, false, 'an image holding other bits is never marked');
     assert.equal(f.entry('image', other)?.state, 'error');
     assert.match(f.entry('image', other)?.message ?? '', /other bits/);
+    await f.stop();
+  });
+
+  it('reports an image whose bits are still being fetched as fetching (at most once per interval, not per attempt), a stalled fetch as error, then in sync', async () => {
+    let attempts = 0;
+    let ready = false;
+    let stalled = false;
+    const bits = Buffer.from('the image bits');
+    const f = new Fixture({
+      cloud: {
+        fetchSource: async () => {
+          attempts++;
+          if (!ready) throw new SourceNotReadyError('/blob/abc', `fetching ${attempts} of 99 MiB`, stalled);
+          return Readable.from([bits]);
+        },
+      },
+    });
+    const sha512 = createHash('sha512').update(bits).digest('hex');
+    f.write(putOp('image', IMAGE_ID, imageSpec({ source: { url: 'https://images.example.org/x.raw', sha512 } })));
+    await f.start();
+    assert.equal(f.entry('image', IMAGE_ID)?.state, 'fetching');
+    assert.match(f.entry('image', IMAGE_ID)?.message ?? '', /^fetching \d+ of 99 MiB$/);
+    const before = attempts;
+    const reportsBefore = f.reportsAbout('image', IMAGE_ID).length;
+    await f.advance(30_000);
+    const tries = attempts - before;
+    const reports = f.reportsAbout('image', IMAGE_ID).length - reportsBefore;
+    assert.ok(tries >= 10, `looked again without backing off: ${tries} attempts in 30 s`);
+    assert.ok(reports >= 3 && reports <= 30_000 / FETCH_REPORT_INTERVAL_MS + 1, `${reports} progress reports in 30 s for ${tries} attempts`);
+    stalled = true;
+    await f.advance(3_000);
+    assert.equal(f.entry('image', IMAGE_ID)?.state, 'error', 'a stalled fetch is an error to see');
+    assert.match(f.entry('image', IMAGE_ID)?.message ?? '', /image bits not here: fetching/);
+    ready = true;
+    await f.advance(3_000);
+    assert.equal(f.entry('image', IMAGE_ID)?.state, 'in-sync');
+    assert.equal((await f.cloud.getImage(IMAGE_ID))?.status, 'active');
     await f.stop();
   });
 });

@@ -1,6 +1,6 @@
 // stackraft image create|list|show|set|unset|delete: public (or community) Glance images, imported
 // by every selected site from one source URL and checked against one digest.
-import type { JsonObject, ResourceView } from '../../admin/service.js';
+import type { JsonObject, ResourceView, SyncStatusView } from '../../admin/service.js';
 import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_DEFAULTS, IMAGE_VISIBILITIES, type ImageField } from '../../admin/vocabulary.js';
 import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -17,6 +17,7 @@ import {
   deleteResources,
   findResource,
   nothingToChange,
+  noteStaleness,
   patchResource,
   placementChange,
   printShow,
@@ -191,7 +192,26 @@ const create: CommandSpec = {
 
 const list = listCommand({ kind: KIND, summary: 'list images', columns: showColumns, keys: LIST_KEYS, long: { keys: LONG_LIST_KEYS, help: 'also show formats, minimums, protection, tags and source' } });
 
-const show = showCommand(KIND, 'show one image', 'ID|NAME', showColumns, true);
+/** Each site's state for the image, as `sync status` has it: a fetching site says how far its bits are. */
+async function siteStates(ctx: CommandContext, id: string): Promise<Record<string, string>> {
+  const view = await ctx.client().get<SyncStatusView>('/v1/sync');
+  const out: Record<string, string> = {};
+  for (const site of view.sites) {
+    const row = site.resources.find((r) => r.kind === KIND && r.id === id && r.wanted === 'present');
+    if (row !== undefined) out[site.site] = row.message ? `${row.state}: ${row.message}` : row.state;
+  }
+  return out;
+}
+
+const show: CommandSpec = {
+  ...showCommand(KIND, "show one image, with each site's state (a site fetching the bits says how far it is)", 'ID|NAME', showColumns, true),
+  run: async (ctx) => {
+    const { resource, meta } = await findResource(ctx, KIND, ctx.positionals[0]!, true);
+    const sites = await siteStates(ctx, resource.id);
+    printShow(ctx, [...showColumns, { header: 'Sites', key: 'sites', get: () => sites }], resource);
+    noteStaleness(ctx, meta);
+  },
+};
 
 const set: CommandSpec = {
   words: [KIND, 'set'],
