@@ -39,6 +39,16 @@ export interface RaftConfig {
   relayLearners: boolean;
   /** Which live voter relays to a learner (default: spread by the learner's name). Deterministic. */
   pickRelay?: PickRelay;
+  /**
+   * Ceiling of the election timeout (default 2 * electionTimeoutTicks). With measured round trips
+   * (setLinkRtts) each member draws from a range scaled to them inside [electionTimeoutTicks, this).
+   */
+  electionTimeoutMaxTicks?: number;
+  /**
+   * A leader hands over to a live, caught-up voter whose quorum round trip is clearly lower than
+   * its own (placement.ts; default true). Needs measured round trips; without them nothing moves.
+   */
+  leaderPlacement?: boolean;
 }
 
 export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
@@ -111,4 +121,9 @@ export interface RaftCore {
   ticksSinceHeard(member: MemberId): number;
   /** Entries in [lo, hi) still held in memory (for tests and the snapshot/catch-up path). */
   entries(lo: number, hi: number): Entry[];
+  /**
+   * Round trips to other members as the runtime last measured them, in ticks (fractions allowed);
+   * a member left out is unknown. Only voters' entries are kept. Inputs only: the core never measures.
+   */
+  setLinkRtts(rttTicks: ReadonlyMap<MemberId, number>): void;
 }

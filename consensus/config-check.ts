@@ -24,4 +24,8 @@ export function validateRaftConfig(config: RaftConfig): void {
   if (config.heartbeatTicks >= config.electionTimeoutTicks) {
     throw new Error('raft config: heartbeatTicks must be smaller than electionTimeoutTicks');
   }
+  const max = config.electionTimeoutMaxTicks;
+  if (max !== undefined && (!Number.isInteger(max) || max <= config.electionTimeoutTicks)) {
+    throw new Error(`raft config: electionTimeoutMaxTicks must be an integer above electionTimeoutTicks, got ${String(max)}`);
+  }
 }

@@ -55,6 +55,8 @@ export class Progress {
   lastHeardTick = -Infinity;
   /** Highest ReadIndex round this member has acknowledged. */
   readAck = 0;
+  /** The voter's quorum round trip in ticks, as its last heartbeat answer reported it (placement.ts). */
+  reportedQuorumRtt: number | undefined = undefined;
   /** Snapshot state: index of the snapshot being sent. */
   pendingSnapshot = 0;
   /** Snapshot state: bytes the follower has acknowledged; the next chunk starts here. */

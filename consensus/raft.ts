@@ -37,6 +37,7 @@ import { validateRaftConfig } from './config-check.js';
 import { applyConfChange, confChangeShapeError, decodeConfChange, encodeConfChange } from './confchange.js';
 import { EMPTY_CONF, Membership } from './membership.js';
 import type { Progress } from './progress.js';
+import { TRANSFER_HOLD_TIMEOUTS, betterPlacedVoter, electionTimeoutRange, quorumRttTicks, type PlacedVoter } from './placement.js';
 import { majorityMatch, quorumSize, tallyVotes } from './quorum.js';
 import { logFromBoot, type RaftLog } from './raft-log.js';
 import { ReadIndexRounds } from './read-only.js';
@@ -105,6 +106,11 @@ export class Raft implements RaftCore {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
+  private readonly electionTimeoutMaxTicks: number;
+  /** Measured round trips to the other voters, in ticks (setLinkRtts): inputs, bounded by the voters. */
+  private readonly linkRtts = new Map<MemberId, number>();
+  /** This member's quorum round trip from linkRtts (placement.ts), if enough of them are known. */
+  private ownQuorumRtt: number | undefined = undefined;
 
   // ---- candidate
   private readonly votes = new Map<MemberId, boolean>();
@@ -119,6 +125,12 @@ export class Raft implements RaftCore {
   private uncommittedBytes = 0;
   private transferTarget: MemberId = '';
   private transferElapsed = 0;
+  /** Tick this member became leader, and of its last hand-over to a better-placed voter. */
+  private leaderSinceTick = 0;
+  private lastPlacementTick = -Infinity;
+  private placementTransfers = 0;
+  /** The voter this member handed its leadership to when it last stopped leading ('' otherwise). */
+  private handedOverTo: MemberId = '';
   /** New entries go to every follower at the next ready(): one batch instead of one per proposal. */
   private pendingBroadcast = false;
   /** Leader messages may go in messagesEarly only once this member's term is known durable. */
@@ -139,6 +151,7 @@ export class Raft implements RaftCore {
     validateRaftConfig(config);
     this.cfg = config;
     this.id = config.id;
+    this.electionTimeoutMaxTicks = config.electionTimeoutMaxTicks ?? 2 * config.electionTimeoutTicks;
     const snap = boot.snapshot;
     const snapIndex = snap ? snap.meta.index : 0;
     this.log = logFromBoot(snapIndex, snap ? snap.meta.term : 0, boot.entries);
@@ -387,7 +400,9 @@ export class Raft implements RaftCore {
       lastIndex: this.log.lastIndex,
       conf: this.members.current,
       transferTarget: this.transferTarget,
+      placementTransfers: this.placementTransfers,
     };
+    if (this.handedOverTo !== '') status.handedOverTo = this.handedOverTo;
     if (this.role === 'leader') status.progress = this.progressReport();
     return status;
   }
@@ -419,6 +434,15 @@ export class Raft implements RaftCore {
     return from < to ? this.log.slice(from, to) : [];
   }
 
+  setLinkRtts(rttTicks: ReadonlyMap<MemberId, number>): void {
+    this.linkRtts.clear();
+    for (const voter of this.members.voters) {
+      const rtt = rttTicks.get(voter);
+      if (voter !== this.id && rtt !== undefined && Number.isFinite(rtt) && rtt >= 0) this.linkRtts.set(voter, rtt);
+    }
+    this.ownQuorumRtt = quorumRttTicks(this.id, this.members.voters, (v) => this.linkRtts.get(v));
+  }
+
   // =================================================================== terms and roles
 
   /** A message from a later term. Returns false when the message is to be ignored. */
@@ -429,7 +453,9 @@ export class Raft implements RaftCore {
     if (m.type === 'preVote') return true; // answering a pre-vote never changes our term
     if (m.type === 'preVoteResp' && m.reject !== true) return true; // a grant for the term we would campaign in
     const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+    const handover = this.role === 'leader' && m.type === 'vote' && m.transfer === true && m.from === this.transferTarget;
     this.becomeFollower(m.term, fromLeader ? (m.leader ?? m.from) : '');
+    if (handover) this.handedOverTo = m.from;
     return true;
   }
 
@@ -526,6 +552,9 @@ export class Raft implements RaftCore {
     this.role = 'leader';
     this.leader = this.id;
     this.transferTarget = '';
+    this.handedOverTo = '';
+    this.leaderSinceTick = this.tickCount;
+    this.lastPlacementTick = -Infinity;
     this.heartbeatElapsed = 0;
     this.uncommittedBytes = 0;
     const grantedByOthers = this.replication.start(this.term, this.members, this.votes, this.tickCount);
@@ -541,6 +570,7 @@ export class Raft implements RaftCore {
     if (this.role !== 'leader') return;
     this.replication.stop();
     this.transferTarget = '';
+    this.handedOverTo = '';
     this.readRounds.clear();
     this.queuedReads = [];
     this.uncommittedBytes = 0;
@@ -548,10 +578,17 @@ export class Raft implements RaftCore {
     this.leaderMayPipeline = false;
   }
 
+  /** A new timeout from the range the measured round trips allow (placement.ts; [T, 2T) without them). */
   private resetElectionTimer(): void {
     this.electionElapsed = 0;
-    const base = this.cfg.electionTimeoutTicks;
-    this.randomizedElectionTimeout = base + Math.min(base - 1, Math.floor(this.cfg.random() * base));
+    const { low, spread } = electionTimeoutRange({
+      minTicks: this.cfg.electionTimeoutTicks,
+      maxTicks: this.electionTimeoutMaxTicks,
+      heartbeatTicks: this.cfg.heartbeatTicks,
+      leaderRttTicks: this.leader === '' ? undefined : this.linkRtts.get(this.leader),
+      quorumRttTicks: this.ownQuorumRtt,
+    });
+    this.randomizedElectionTimeout = low + Math.min(spread - 1, Math.floor(this.cfg.random() * spread));
   }
 
   /**
@@ -617,6 +654,35 @@ export class Raft implements RaftCore {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeats();
     }
+    if ((this.tickCount - this.leaderSinceTick) % this.cfg.electionTimeoutTicks === 0) this.maybeHandOverToBetterPlaced();
+  }
+
+  /**
+   * Leadership goes to a live, caught-up voter whose quorum round trip beats ours clearly
+   * (placement.ts), through the ordinary transfer: it campaigns, and voters grant it only if its
+   * log is up to date, so nothing here can change what is committed. At most one hand-over per
+   * TRANSFER_HOLD_TIMEOUTS election timeouts of one leadership, and none before it has led that
+   * long; each hop needs a strictly lower quorum round trip by a margin, so with steady
+   * measurements the leadership cannot come back (test/consensus/core-placement.test.ts).
+   */
+  private maybeHandOverToBetterPlaced(): void {
+    if (this.cfg.leaderPlacement === false || this.transferTarget !== '' || !this.selfIsVoter) return;
+    const hold = TRANSFER_HOLD_TIMEOUTS * this.cfg.electionTimeoutTicks;
+    if (this.tickCount - this.leaderSinceTick < hold || this.tickCount - this.lastPlacementTick < hold) return;
+    const own = this.ownQuorumRtt;
+    if (own === undefined || this.commit < this.termStartIndex) return;
+    const candidates: PlacedVoter[] = [];
+    for (const voter of this.members.voters) {
+      const pr = voter === this.id ? undefined : this.replication.get(voter);
+      if (pr === undefined || pr.reportedQuorumRtt === undefined || pr.match < this.commit) continue;
+      if (this.tickCount - pr.lastHeardTick > this.cfg.heartbeatTicks * 2) continue;
+      candidates.push({ member: voter, quorumRttTicks: pr.reportedQuorumRtt });
+    }
+    const target = betterPlacedVoter(candidates, own);
+    if (target === undefined) return;
+    this.lastPlacementTick = this.tickCount;
+    this.placementTransfers++;
+    this.transferLeader(target);
   }
 
   /** Heartbeats to every member fed directly; relays get their learner lists in theirs when due. */
@@ -764,6 +830,7 @@ export class Raft implements RaftCore {
     const resp: Message = { type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, index: last, logTerm: this.log.lastTerm };
     if (m.readRound) resp.readRound = m.readRound;
     if (fromLeader && this.relayFeeds.active) resp.relayed = this.relayFeeds.report();
+    if (fromLeader && this.selfIsVoter && this.ownQuorumRtt !== undefined) resp.quorumRtt = this.ownQuorumRtt;
     if ((m.index ?? 0) > last) {
       // We lack entries the leader sent before this heartbeat: an append was lost.
       resp.reject = true;
@@ -853,6 +920,7 @@ export class Raft implements RaftCore {
   private handleHeartbeatResponse(m: Message): void {
     const pr = this.replication.get(m.from);
     if (pr === undefined) return;
+    if (m.quorumRtt !== undefined && !pr.isLearner) pr.reportedQuorumRtt = m.quorumRtt;
     if (m.relayed !== undefined && this.relayPlan !== null && !pr.isLearner) {
       this.relayPlan.onReport(this.replication, m.from, m.relayed, this.log.lastIndex, this.tickCount);
     }

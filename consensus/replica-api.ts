@@ -54,6 +54,11 @@ export interface ReplicaDeps {
   stateMachine: StateMachine;
   logger: Logger;
   hooks?: ReplicaHooks;
+  /**
+   * Round trip to a member as the transport last measured it (ms), if known. The runtime hands the
+   * voters' round trips to the core every election timeout (election timeouts and leader placement).
+   */
+  rttMs?(member: MemberId): number | undefined;
   /** Builds the Raft core (default: consensus/raft.ts); the runtime sees only the RaftCore interface. */
   createCore?(config: RaftConfig, boot: RaftBootState): RaftCore;
 }

@@ -33,4 +33,6 @@ export interface ReplicaContext {
   linkDown(member: MemberId): boolean;
   /** Leader only: whether `member` answered within the election timeout. */
   isLive(member: MemberId): boolean;
+  /** Called before every tick of the core (hands it the measured round trips when due). */
+  beforeTick(): void;
 }

@@ -44,7 +44,7 @@ export class ReadyLoop {
   private lastDurableIndex: number;
 
   constructor(
-    private readonly ctx: Pick<ReplicaContext, 'core' | 'deps' | 'hooks' | 'settings' | 'stopped'>,
+    private readonly ctx: Pick<ReplicaContext, 'core' | 'deps' | 'hooks' | 'settings' | 'stopped' | 'beforeTick'>,
     private readonly events: ReadyLoopEvents,
     start: { applied: number; snapshotIndex: number; lastIndex: number },
   ) {
@@ -74,6 +74,7 @@ export class ReadyLoop {
     this.tickTimer = this.ctx.deps.clock.setTimer(this.ctx.settings.tickMs, () => {
       if (this.ctx.stopped) return;
       try {
+        this.ctx.beforeTick();
         this.ctx.core.tick();
       } catch (err) {
         this.events.fatal(err);

@@ -57,6 +57,8 @@ export class Replica {
   private lastConf: ConfState | null = null;
   /** Clock time of the last append/heartbeat/snapshot from a leader, or null if never. */
   private lastLeaderContactMs: number | null = null;
+  /** Ticks before the next feedRtts hands round trips to the core. */
+  private ticksUntilRtts = 0;
 
   private constructor(config: ReplicaConfig, deps: ReplicaDeps, boot: RaftBootState) {
     this.id = config.id;
@@ -106,7 +108,21 @@ export class Replica {
       nextRequestId: () => this.nextRequestId(),
       linkDown: (member) => this.linkDown(member),
       isLive: (member) => this.isLive(member),
+      beforeTick: () => this.feedRtts(),
     };
+  }
+
+  /** Every election timeout, the voters' measured round trips go to the core, in ticks. */
+  private feedRtts(): void {
+    const rttMs = this.deps.rttMs;
+    if (rttMs === undefined || this.ticksUntilRtts-- > 0) return;
+    this.ticksUntilRtts = this.settings.electionTimeoutTicks - 1;
+    const rtts = new Map<MemberId, number>();
+    for (const voter of this.core.conf().voters) {
+      const rtt = voter === this.id ? undefined : rttMs(voter);
+      if (rtt !== undefined) rtts.set(voter, rtt / this.settings.tickMs);
+    }
+    this.core.setLinkRtts(rtts);
   }
 
   /**

@@ -106,6 +106,8 @@ export interface Message {
   relayTo?: MemberId[];
   /** heartbeatResp from a relay: what it knows of the learners it relays to. */
   relayed?: RelayedProgress[];
+  /** heartbeatResp from a voter: its measured quorum round trip in ticks (placement.ts), if known. */
+  quorumRtt?: number;
 }
 
 /** A relay's word on one learner: how much of the log it holds, and how long ago it last answered. */
@@ -190,4 +192,8 @@ export interface RaftStatus {
   progress?: FollowerProgress[];
   /** The member a leadership transfer is heading to, '' if none. */
   transferTarget: MemberId;
+  /** Set when this member last stopped leading because the voter it transferred to campaigned: that voter. */
+  handedOverTo?: MemberId;
+  /** Leadership transfers this member started to a better-placed voter (placement.ts), over its life. */
+  placementTransfers?: number;
 }

@@ -63,6 +63,9 @@ export interface NetworkFaultTarget {
 type MessageHandler = (from: MemberId, message: WireMessage) => void;
 type UnreachableHandler = (member: MemberId) => void;
 
+/** Weight of the newest delivery in a link's measured delay (a moving average over ~10 messages). */
+export const MEASURED_DELAY_WEIGHT = 0.1;
+
 class InFlight {
   constructor(
     readonly fromIdx: number,
@@ -70,6 +73,7 @@ class InFlight {
     readonly toIncarnation: number,
     readonly message: WireMessage,
     readonly bytes: number,
+    readonly sentAtMs: number,
   ) {}
 }
 
@@ -174,6 +178,12 @@ export class SimNetwork implements NetworkFaultTarget {
   private readonly handlers: Array<MessageHandler | null>;
   private readonly unreachableHandlers: Array<UnreachableHandler | null>;
   private readonly reportPending: Uint8Array;
+  /**
+   * Delivery delay of each directed link as measured on the messages it delivered (a moving
+   * average; NaN before the first): what a site's transport would measure, as libp2p's connection
+   * monitor does for the daemon.
+   */
+  private readonly measuredOneWayMs: Float32Array;
   /** Bytes each site sent (its egress), counted at send like bytesSent. */
   private readonly bytesSentBySite: Float64Array;
   private readonly isolate: boolean;
@@ -204,6 +214,7 @@ export class SimNetwork implements NetworkFaultTarget {
     this.unreachableHandlers = new Array(this.n).fill(null);
     this.reportPending = new Uint8Array(this.n * this.n);
     this.bytesSentBySite = new Float64Array(this.n);
+    this.measuredOneWayMs = new Float32Array(this.n * this.n).fill(NaN);
     this.isolate = options.messageIsolation === 'isolate';
     this.unreachableAfterMs = options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS;
     if (!(this.unreachableAfterMs >= 0)) throw new RangeError(`unreachableAfterMs must be >= 0, got ${this.unreachableAfterMs}`);
@@ -230,6 +241,20 @@ export class SimNetwork implements NetworkFaultTarget {
       this.unreachableHandlers[i] = null;
     }
     this.up[i] = up ? 1 : 0;
+  }
+
+  /** Round trip between two sites as measured on what their links delivered, if both ways have delivered. */
+  measuredRttMs(from: string, to: string): number | undefined {
+    if (!this.wan.has(to)) return undefined;
+    const a = this.wan.indexOf(from);
+    const b = this.wan.indexOf(to);
+    const rtt = this.measuredOneWayMs[a * this.n + b] + this.measuredOneWayMs[b * this.n + a];
+    return Number.isNaN(rtt) ? undefined : rtt;
+  }
+
+  private measure(link: number, delayMs: number): void {
+    const before = this.measuredOneWayMs[link];
+    this.measuredOneWayMs[link] = Number.isNaN(before) ? delayMs : before + (delayMs - before) * MEASURED_DELAY_WEIGHT;
   }
 
   isUp(site: string): boolean {
@@ -298,7 +323,7 @@ export class SimNetwork implements NetworkFaultTarget {
       return;
     }
     const payload = this.isolate ? isolateMessage(message) : message;
-    const rec = new InFlight(fromIdx, toIdx, this.incarnation[toIdx], payload, bytes);
+    const rec = new InFlight(fromIdx, toIdx, this.incarnation[toIdx], payload, bytes, now);
     for (let k = 0; k < plan.length; k++) this.scheduler.atCall(plan[k], this.deliverBound, rec);
     if (plan.length > 1) c.duplicated += plan.length - 1;
   }
@@ -330,6 +355,7 @@ export class SimNetwork implements NetworkFaultTarget {
     }
     c.delivered++;
     c.bytesDelivered += rec.bytes;
+    this.measure(rec.fromIdx * this.n + to, now - rec.sentAtMs);
     if (this.trace) {
       this.trace.mixNumber(now);
       this.trace.mixU32(rec.fromIdx);

@@ -78,6 +78,8 @@ export interface SimReport {
     noQuorum?: { p50Ms: number; p99Ms: number; maxMs: number };
     /** Every election's split, in order (at most MAX_LEADER_HISTORY): what sweeps pool across seeds. */
     splits?: Array<{ quorumMs: number; noQuorumMs: number }>;
+    /** Planned hand-overs to a better-placed voter that reached it (not elections: no leader was lost). */
+    transfers?: { count: number; p50Ms: number; maxMs: number };
   };
   convergence: {
     healedAtMs: number | null;
@@ -175,6 +177,8 @@ export function formatReport(r: SimReport): string {
     line('quorum connected', `p50 ${ms(q.p50Ms)} / p99 ${ms(q.p99Ms)} / max ${ms(q.maxMs)} (what the protocol controls)`);
     line('no quorum possible', `p50 ${ms(nq.p50Ms)} / p99 ${ms(nq.p99Ms)} / max ${ms(nq.maxMs)} (what the faults imposed)`);
   }
+  const tr = r.elections.transfers;
+  if (tr) line('hand-overs', `${tr.count} to a better-placed voter, p50 ${ms(tr.p50Ms)} / max ${ms(tr.maxMs)} (not counted as elections)`);
 
   section('convergence');
   if (r.convergence.healedAtMs === null) {

@@ -64,6 +64,7 @@ export class Site {
         clock: ports.clock,
         store: ports.store,
         transport: ports.transport,
+        rttMs: ports.links.rttMs,
         stateMachine: notifyOnRestore(feedChanges(observers.wrapStateMachine?.(catalog) ?? catalog, catalog, changes), () => {
           reconciler?.catalogChanged();
           blobs?.catalogChanged();

@@ -62,6 +62,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 const checkIndex: Check = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'not a non-negative safe integer';
 
+/** A round trip in ticks: a finite fraction, bounded so a peer cannot make it absurd. */
+export const MAX_RTT_TICKS = 1_000_000;
+const checkRttTicks: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_RTT_TICKS ? null : `not a round trip in ticks (0 to ${MAX_RTT_TICKS})`;
+
 const checkBoolean: Check = (v) => (typeof v === 'boolean' ? null : 'not a boolean');
 
 const checkBytes: Check = (v) => (v instanceof Uint8Array ? null : 'not binary data');
@@ -234,6 +239,7 @@ const MESSAGE_FIELDS = fieldMap<Message>({
   leader: checkMemberId,
   relayTo: checkMemberList(MAX_CONF_MEMBERS),
   relayed: checkRelayedList,
+  quorumRtt: checkRttTicks,
 });
 
 /** Fields a message type is meaningless without (types.ts documents them per type). */

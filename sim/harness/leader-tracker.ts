@@ -2,7 +2,10 @@
 // crashes, steps down, or is cut off from a majority of voters by a partition; the election time
 // is from that moment to the next leader of a higher term. A cut that heals before anyone else
 // takes over gives the leader back: no election happened, none is counted.
-export type LossReason = 'crash' | 'step-down' | 'cut-off';
+// A leader that hands over to the voter it transferred to (a planned move to a better-placed voter)
+// was not lost: the time to the target's leadership is kept apart (transfersMs), unless someone else
+// ends up leading, which makes it an election like any other.
+export type LossReason = 'crash' | 'step-down' | 'cut-off' | 'transfer';
 
 /** Leader changes and losses remembered for the run's report; past this the oldest are dropped. */
 export const MAX_LEADER_HISTORY = 10_000;
@@ -26,6 +29,9 @@ export class LeaderTracker {
   readonly electionsMs: number[] = [];
   /** The same elections as intervals: from losing the leader to the next one. */
   readonly electionSpans: Array<{ fromMs: number; toMs: number }> = [];
+  /** Planned hand-overs that reached their target: from the old leader stepping down to the target leading. */
+  readonly transfersMs: number[] = [];
+  private transferTarget: string | null = null;
   /** New leaders and lost leaders in time order (bounded by MAX_LEADER_HISTORY), for the HTML report. */
   readonly history: LeaderEvent[] = [];
   changes = 0;
@@ -38,10 +44,13 @@ export class LeaderTracker {
   onElected(site: string, term: number, atMs: number): void {
     if (!this.leaderOfTerm.has(term)) this.leaderOfTerm.set(term, site);
     if (this.current !== null && term <= this.current.term) return;
-    if (this.lostAtMs !== null) {
+    if (this.lostAtMs !== null && this.lostReason === 'transfer' && site === this.transferTarget) {
+      if (this.transfersMs.length < MAX_LEADER_HISTORY) this.transfersMs.push(atMs - this.lostAtMs);
+    } else if (this.lostAtMs !== null) {
       this.electionsMs.push(atMs - this.lostAtMs);
       this.electionSpans.push({ fromMs: this.lostAtMs, toMs: atMs });
     }
+    this.transferTarget = null;
     if (this.lastLeaderSite !== null && this.lastLeaderSite !== site) this.changes++;
     this.current = { site, term };
     this.remember({ atMs, site, term });
@@ -57,6 +66,13 @@ export class LeaderTracker {
     this.lostAtMs = atMs;
     this.lostReason = reason;
     this.remember({ atMs, site, term: null, reason });
+  }
+
+  /** The leader stepped down because `target`, which it transferred its leadership to, campaigned. */
+  onHandedOver(site: string, term: number, target: string, atMs: number): void {
+    const before = this.lostAtMs;
+    this.onLost(site, term, atMs, 'transfer');
+    if (before === null && this.lostAtMs !== null) this.transferTarget = target;
   }
 
   /** A partition healed and the leader it had cut off still leads its term: nothing was lost. */

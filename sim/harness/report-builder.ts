@@ -49,6 +49,12 @@ function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], '
   return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)), splits: splits.slice(-MAX_LEADER_HISTORY) };
 }
 
+function handOvers(transfersMs: readonly number[]): Pick<SimReport['elections'], 'transfers'> {
+  if (transfersMs.length === 0) return {};
+  const [p50Ms] = percentiles(transfersMs, [50]);
+  return { transfers: { count: transfersMs.length, p50Ms, maxMs: Math.max(...transfersMs) } };
+}
+
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'dr-fencing', 'dr-forced-failover', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
 
 export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcomes): SimReport {
@@ -112,7 +118,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       perWriteRatioP50: perWriteRatio,
       perWriteModelRatioP50: perWriteModelRatio,
     },
-    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world) },
+    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world), ...handOvers(world.leaders.transfersMs) },
     convergence: {
       healedAtMs: options.faults.length > 0 ? quietFromMs : null,
       leaderAfterMs: c.liveness.leaderAfterMs,

@@ -249,7 +249,8 @@ export class SimSite {
       addresses: () => [address],
       drActions: new SimDrActions(clock, prng.fork(`dr-actions/${this.name}/${inc}`).asRandom()),
       links: {
-        rttMs: (member) => this.ctx.rttMs?.(this.name, member),
+        // Measured on what the site's links delivered (as libp2p's connection monitor does), else the model's.
+        rttMs: (member) => this.ctx.network.measuredRttMs(this.name, member) ?? this.ctx.rttMs?.(this.name, member),
         badFrames: () => ({}),
         gaterRefusals: () => 0,
         linkUp: (member) => transport.linkDown?.(member) !== true,

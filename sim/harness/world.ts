@@ -209,7 +209,10 @@ export class World implements SiteEvents {
       this.trace.mixU32(term);
     } else {
       const current = this.leaders.leader;
-      if (current?.site === site.name) this.leaders.onLost(site.name, current.term, now, 'step-down');
+      const handedOverTo = current?.site === site.name ? site.replica?.status().handedOverTo : undefined;
+      if (current?.site === site.name && handedOverTo !== undefined) this.leaders.onHandedOver(site.name, current.term, handedOverTo, now);
+      else if (current?.site === site.name) this.leaders.onLost(site.name, current.term, now, 'step-down');
+      if (role !== 'follower' || current?.site === site.name) this.log(`${site.name} is ${role} in term ${term}`);
     }
   }
 

@@ -61,6 +61,7 @@ const validRaft: Message[] = [
   snapshotMsg({ offset: 0, data: new Uint8Array(50), done: false }) as unknown as Message,
   { type: 'snapshotResp', from: 'b', to: 'a', term: 4, index: 100 },
   { type: 'timeoutNow', from: 'a', to: 'b', term: 4, transfer: true },
+  { type: 'heartbeatResp', from: 'b', to: 'a', term: 4, index: 9, logTerm: 4, quorumRtt: 1.75 },
 ];
 
 describe('validateRaftMessage', () => {
@@ -120,6 +121,9 @@ describe('validateRaftMessage', () => {
     ['conf with empty site name', snapshotMsg({ meta: { index: 1, term: 1, conf: { voters: [''], learners: [] } } }), /voters: \[0\]/],
     ['conf listing a site twice', snapshotMsg({ meta: { index: 1, term: 1, conf: { voters: ['a'], learners: ['a'] } } }), /listed twice/],
     ['meta without conf', snapshotMsg({ meta: { index: 1, term: 1 } }), /conf: missing/],
+    ['negative quorum round trip', { type: 'heartbeatResp', from: 'b', to: 'a', term: 1, quorumRtt: -1 }, /quorumRtt: not a round trip/],
+    ['infinite quorum round trip', { type: 'heartbeatResp', from: 'b', to: 'a', term: 1, quorumRtt: Infinity }, /quorumRtt/],
+    ['quorum round trip as string', { type: 'heartbeatResp', from: 'b', to: 'a', term: 1, quorumRtt: '2' }, /quorumRtt/],
   ];
   for (const [name, value, reason] of bad) {
     it(`refuses ${name}`, () => {
