@@ -78,8 +78,11 @@ export interface SimReport {
     noQuorum?: { p50Ms: number; p99Ms: number; maxMs: number };
     /** Every election's split, in order (at most MAX_LEADER_HISTORY): what sweeps pool across seeds. */
     splits?: Array<{ quorumMs: number; noQuorumMs: number }>;
-    /** Planned hand-overs to a better-placed voter that reached it (not elections: no leader was lost). */
-    transfers?: { count: number; p50Ms: number; maxMs: number };
+    /**
+     * Planned hand-overs to a better-placed voter that reached it (not elections: no leader was
+     * lost); p50/max over those whose step-down the harness saw before the new leader (`timed`).
+     */
+    transfers?: { count: number; timed: number; p50Ms: number; maxMs: number };
   };
   convergence: {
     healedAtMs: number | null;
@@ -178,7 +181,10 @@ export function formatReport(r: SimReport): string {
     line('no quorum possible', `p50 ${ms(nq.p50Ms)} / p99 ${ms(nq.p99Ms)} / max ${ms(nq.maxMs)} (what the faults imposed)`);
   }
   const tr = r.elections.transfers;
-  if (tr) line('hand-overs', `${tr.count} to a better-placed voter, p50 ${ms(tr.p50Ms)} / max ${ms(tr.maxMs)} (not counted as elections)`);
+  if (tr) {
+    const timed = tr.timed > 0 ? `, ${tr.timed} timed: p50 ${ms(tr.p50Ms)} / max ${ms(tr.maxMs)}` : '';
+    line('hand-overs', `${tr.count} to a better-placed voter (not counted as elections)${timed}`);
+  }
 
   section('convergence');
   if (r.convergence.healedAtMs === null) {

@@ -31,6 +31,8 @@ export class LeaderTracker {
   readonly electionSpans: Array<{ fromMs: number; toMs: number }> = [];
   /** Planned hand-overs that reached their target: from the old leader stepping down to the target leading. */
   readonly transfersMs: number[] = [];
+  /** Every hand-over that reached its target, including those whose step-down was seen only after (not timed). */
+  handOvers = 0;
   private transferTarget: string | null = null;
   /** New leaders and lost leaders in time order (bounded by MAX_LEADER_HISTORY), for the HTML report. */
   readonly history: LeaderEvent[] = [];
@@ -45,6 +47,7 @@ export class LeaderTracker {
     if (!this.leaderOfTerm.has(term)) this.leaderOfTerm.set(term, site);
     if (this.current !== null && term <= this.current.term) return;
     if (this.lostAtMs !== null && this.lostReason === 'transfer' && site === this.transferTarget) {
+      this.handOvers++;
       if (this.transfersMs.length < MAX_LEADER_HISTORY) this.transfersMs.push(atMs - this.lostAtMs);
     } else if (this.lostAtMs !== null) {
       this.electionsMs.push(atMs - this.lostAtMs);
@@ -73,6 +76,14 @@ export class LeaderTracker {
     const before = this.lostAtMs;
     this.onLost(site, term, atMs, 'transfer');
     if (before === null && this.lostAtMs !== null) this.transferTarget = target;
+  }
+
+  /**
+   * `site` leads and the leader before it, not yet seen to step down, says it handed over to `site`:
+   * a hand-over whose step-down the harness learns only now (counted, not timed).
+   */
+  onHandedOverUnseen(site: string): void {
+    if (this.current !== null && this.current.site !== site && this.lostAtMs === null) this.handOvers++;
   }
 
   /** A partition healed and the leader it had cut off still leads its term: nothing was lost. */

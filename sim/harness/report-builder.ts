@@ -49,10 +49,10 @@ function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], '
   return { quorumConnected: summary(splits.map((s) => s.quorumMs)), noQuorum: summary(splits.map((s) => s.noQuorumMs)), splits: splits.slice(-MAX_LEADER_HISTORY) };
 }
 
-function handOvers(transfersMs: readonly number[]): Pick<SimReport['elections'], 'transfers'> {
-  if (transfersMs.length === 0) return {};
+function handOvers(count: number, transfersMs: readonly number[]): Pick<SimReport['elections'], 'transfers'> {
+  if (count === 0) return {};
   const [p50Ms] = percentiles(transfersMs, [50]);
-  return { transfers: { count: transfersMs.length, p50Ms, maxMs: Math.max(...transfersMs) } };
+  return { transfers: { count, timed: transfersMs.length, p50Ms, maxMs: transfersMs.length > 0 ? Math.max(...transfersMs) : NaN } };
 }
 
 const OWN_CHECKS = ['local-reads', 'peer-unreachable', 'dr-fencing', 'dr-forced-failover', 'write-status', 'state-convergence', 'replica-fatal', 'runaway', 'workload'] as const;
@@ -118,7 +118,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       perWriteRatioP50: perWriteRatio,
       perWriteModelRatioP50: perWriteModelRatio,
     },
-    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world), ...handOvers(world.leaders.transfersMs) },
+    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world), ...handOvers(world.leaders.handOvers, world.leaders.transfersMs) },
     convergence: {
       healedAtMs: options.faults.length > 0 ? quietFromMs : null,
       leaderAfterMs: c.liveness.leaderAfterMs,

@@ -203,6 +203,7 @@ export class World implements SiteEvents {
       const st = site.replica!.status();
       const terms = site.store!.terms;
       this.checker.onLeaderElected({ site: site.name, term, atMs: now, lastIndex: st.lastIndex, termAt: (i) => terms.termAt(i) });
+      if (this.handedOverUnseen(site.name, term)) this.leaders.onHandedOverUnseen(site.name);
       this.leaders.onElected(site.name, term, now);
       this.log(`${site.name} leads term ${term} (last index ${st.lastIndex})`);
       this.trace.mixString(site.name);
@@ -214,6 +215,18 @@ export class World implements SiteEvents {
       else if (current?.site === site.name) this.leaders.onLost(site.name, current.term, now, 'step-down');
       if (role !== 'follower' || current?.site === site.name) this.log(`${site.name} is ${role} in term ${term}`);
     }
+  }
+
+  /**
+   * The previous leader transferred to `site` and has not been seen stepping down: it is still
+   * heading there (the target won before the far old leader even got its vote request), or its
+   * step-down is still on its way to the harness (a disk write).
+   */
+  private handedOverUnseen(site: string, term: number): boolean {
+    const before = this.leaders.leader;
+    if (before === null || before.term >= term) return false;
+    const st = this.byName.get(before.site)?.replica?.status();
+    return st !== undefined && (st.handedOverTo === site || (st.role === 'leader' && st.transferTarget === site));
   }
 
   onStateMachineApply(_site: SimSite, entry: Entry, result: unknown): void {
