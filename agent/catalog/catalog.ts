@@ -134,6 +134,11 @@ export class Catalog implements StateMachine {
     return this.list('site');
   }
 
+  /** How many resources of a kind the catalog holds (no list built). */
+  count(kind: ResourceKind): number {
+    return this.resources.count(kind);
+  }
+
   /**
    * What `siteName` should hold: every flavor, image and quota whose placement selects it, plus the
    * protection groups that name it as primary or secondary. Empty for a site not in the catalog

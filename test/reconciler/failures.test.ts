@@ -4,6 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { putOp } from '../../agent/catalog/index.js';
+import { CLUSTER_SYNC_COMMANDS_PER_SECOND } from '../../agent/reconciler/report-queue.js';
+import { siteSpec } from '../catalog/helpers.js';
 import { CloudModel } from '../../drivers/index.js';
 import { Fixture, IMAGE_ID, PROJECT, SITE, flavorSpec, imageSpec, quotaSpec } from './fixture.js';
 
@@ -157,6 +159,33 @@ describe('reconciler: failures, retries and reports', () => {
     assert.equal(sent.at(-1)!.digest!.through, last, 'the last one covers the last write');
     for (let i = 0; i < 20; i++) assert.equal(f.entry('flavor', `s${i}`)?.state, 'in-sync');
     await f.stop();
+  });
+
+  it('in a cluster of 100 sites, a site sends at most one sync command per 2 s (the cluster-wide bound), in one of 2 sites one per second', async () => {
+    const spacing = async (extraSites: number): Promise<number[]> => {
+      const f = new Fixture();
+      for (let from = 0; from < extraSites; from += 40) {
+        const ops = Array.from({ length: Math.min(40, extraSites - from) }, (_, i) => ({ op: 'put' as const, kind: 'site' as const, id: `extra-${from + i}`, spec: siteSpec(`extra-${from + i}`, 10 + from + i) }));
+        f.write(...ops);
+      }
+      await f.start(6_000);
+      const before = f.commands.length;
+      for (let i = 0; i < 20; i++) {
+        f.write(putOp('flavor', `s${i}`, flavorSpec({ name: `m1.s${i}` })));
+        await f.advance(500);
+      }
+      await f.advance(6_000);
+      const sent = f.commands.slice(before);
+      for (let i = 0; i < 20; i++) assert.equal(f.entry('flavor', `s${i}`)?.state, 'in-sync', `s${i}`);
+      await f.stop();
+      return sent.slice(1).map((c, i) => c.at - sent[i]!.at);
+    };
+    const large = await spacing(98);
+    assert.equal(CLUSTER_SYNC_COMMANDS_PER_SECOND, 50);
+    assert.ok(large.length >= 3 && large.every((gap) => gap >= 2_000), `100 sites: gaps ${large.join(', ')} ms`);
+    const small = await spacing(0);
+    assert.ok(small.every((gap) => gap >= 1_000) && small.some((gap) => gap < 2_000), `2 sites: gaps ${small.join(', ')} ms`);
+    assert.ok(small.length > large.length, `2 sites sent ${small.length + 1} commands, 100 sites ${large.length + 1}`);
   });
 
   it('keeps reports while the log refuses them and delivers them once it accepts again', async () => {
