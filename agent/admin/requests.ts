@@ -83,13 +83,18 @@ const batchBody = z.strictObject(
 const siteAddBody = z.strictObject(
   {
     name: ruleString(SITE_NAME, 'a site name'),
-    peerId: boundedString(128, 'a libp2p peer id'),
+    peerId: boundedString(128, 'a libp2p peer id').optional(),
     addrs: z.array(boundedString(512, 'a multiaddr'), expecting('a list of multiaddrs')).min(1, expecting('at least one multiaddr')).max(16, expecting('at most 16 multiaddrs')),
     region: ruleString(REGION_NAME, 'a region name'),
     country: patternString(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as DE'),
     labels: z.record(ruleString(LABEL_KEY, 'a label name'), ruleString(LABEL_VALUE, 'a label value'), expecting('a mapping of label names to values')).optional(),
-    /** A site added with a join token: members admit it until expiresAt unless it redeems the token. */
-    join: z.strictObject({ expiresAt: integerIn(1, Number.MAX_SAFE_INTEGER, 'a time in epoch milliseconds') }, expecting('a mapping with expiresAt')).optional(),
+    /** A site added with a join token: no peer id until the joining site redeems it (in the log's time, before expiresAt). */
+    join: z
+      .strictObject(
+        { expiresAt: integerIn(1, Number.MAX_SAFE_INTEGER, 'a time in epoch milliseconds'), secretHash: patternString(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex') },
+        expecting('a mapping with expiresAt and secretHash'),
+      )
+      .optional(),
     ...writeControlFields,
   },
   expecting('a JSON object'),
@@ -175,6 +180,8 @@ export function batchRequest(body: unknown): { ops: WriteOp[]; options: WriteOpt
 export function siteAddRequest(body: unknown): { request: SiteAddRequest; options: WriteOptions } {
   const parsed = parseWith(siteAddBody, body);
   const problems: FieldError[] = [];
+  if (parsed.peerId === undefined && parsed.join === undefined) problems.push({ field: 'peerId', message: 'expected a libp2p peer id (only a site added with a join token has none yet)' });
+  if (parsed.peerId !== undefined && parsed.join !== undefined) problems.push({ field: 'peerId', message: 'a site added with a join token brings its own key: leave out peerId' });
   parsed.addrs.forEach((addr, index) => {
     const check = checkMultiaddr(addr);
     if (!check.ok) problems.push({ field: `addrs[${index}]`, message: `expected a multiaddr, got ${JSON.stringify(addr)} (${check.reason})` });
@@ -183,12 +190,12 @@ export function siteAddRequest(body: unknown): { request: SiteAddRequest; option
   throwIfAny(problems);
   const request: SiteAddRequest = {
     name: parsed.name,
-    peerId: parsed.peerId,
+    ...(parsed.peerId === undefined ? {} : { peerId: parsed.peerId }),
     addrs: parsed.addrs,
     region: parsed.region,
     country: parsed.country.toUpperCase(),
     labels: parsed.labels ?? {},
-    ...(parsed.join ? { join: { expiresAt: parsed.join.expiresAt } } : {}),
+    ...(parsed.join ? { join: { expiresAt: parsed.join.expiresAt, secretHash: parsed.join.secretHash } } : {}),
   };
   return { request, options: writeOptionsFrom(parsed) };
 }

@@ -197,15 +197,16 @@ export interface BackupView {
 
 export interface SiteAddRequest {
   name: string;
-  peerId: string;
+  /** Absent for a site added with a join token: it brings its own key when it redeems the token. */
+  peerId?: string;
   /** Multiaddrs other agents dial (each may end in /p2p/<peerId>). */
   addrs: string[];
   region: string;
   /** ISO 3166-1 alpha-2, upper case. */
   country: string;
   labels: Record<string, string>;
-  /** Added with a join token (agent/recovery/join-token.ts): admitted until expiresAt unless redeemed. */
-  join?: { expiresAt: number };
+  /** Added with a join token (agent/recovery/join-token.ts): waits, without a key, for its redemption before expiresAt. */
+  join?: { expiresAt: number; secretHash: string };
 }
 
 export type LeaderTransferOutcome =

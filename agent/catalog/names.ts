@@ -157,7 +157,7 @@ const NETWORK_PROTOCOLS = ['ip4', 'ip6', 'dns', 'dns4', 'dns6', 'dnsaddr'];
  * Checks a multiaddr string such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...; a /p2p/ component
  * must name `peerId` (the site's own id) unless it precedes /p2p-circuit (a relay).
  */
-export function checkMultiaddr(value: unknown, field: string, peerId: string): string {
+export function checkMultiaddr(value: unknown, field: string, peerId: string | undefined): string {
   const text = checkString(value, field, { min: 1, max: MAX_ADDRESS_CHARS, pattern: /^\/\S+$/, patternHint: "starts with '/'" });
   const parts = text.slice(1).split('/');
   if (!NETWORK_PROTOCOLS.includes(parts[0])) {
@@ -178,7 +178,7 @@ export function checkMultiaddr(value: unknown, field: string, peerId: string): s
     if (name === 'p2p') ownPeerId = parts[i + 1] === 'p2p-circuit' ? undefined : protocolValue;
   }
   if (ownPeerId !== undefined && ownPeerId !== peerId) {
-    throw new SpecError(field, `${field} names peer ${ownPeerId}, not this site's peerId ${peerId}`);
+    throw new SpecError(field, peerId === undefined ? `${field} names peer ${ownPeerId}, but this site has no peer id yet` : `${field} names peer ${ownPeerId}, not this site's peerId ${peerId}`);
   }
   return text;
 }

@@ -7,12 +7,16 @@ import { SpecError } from './spec-reader.js';
 import { IMMUTABLE_IMAGE_FIELDS } from './validate-image.js';
 import type { ImageSpec, ProtectionGroupSpec, Resource, ResourceOf, SiteSpec, SpecByKind } from './types.js';
 
-/** Checks a new spec for `kind` against the rest of the catalog; `current` is the resource it replaces. */
-export function checkWriteRules(view: ResourceView, next: { kind: string; spec: SpecByKind[keyof SpecByKind] }, current: Resource | undefined): void {
+/**
+ * Checks a new spec for `kind` against the rest of the catalog; `current` is the resource it
+ * replaces, `time` the command's time (the log's time of this entry, the same on every replica).
+ */
+export function checkWriteRules(view: ResourceView, next: { kind: string; spec: SpecByKind[keyof SpecByKind] }, current: Resource | undefined, time = 0): void {
   switch (next.kind) {
     case 'site':
       checkPeerIdUnique(view, next.spec as SiteSpec);
       if (current !== undefined) checkJoinRedeemedOnce(current as ResourceOf<'site'>, next.spec as SiteSpec);
+      if (current !== undefined) checkJoinRedemption(current as ResourceOf<'site'>, next.spec as SiteSpec, time);
       if (current !== undefined) checkKeyRotation(current as ResourceOf<'site'>, next.spec as SiteSpec);
       return;
     case 'image':
@@ -31,6 +35,28 @@ export function checkDeleteRules(view: ResourceView, current: Resource): void {
   }
 }
 
+/**
+ * A site waiting for its join token (format 2: no peer id yet) gets its peer id only from the
+ * redemption: the write that sets `join.redeemedBy` = that peer id. The redemption applies only while
+ * the entry's time is before `join.expiresAt`: the time the leader stamped in the entry, the same on
+ * every replica, never the clock of the replica applying it (DESIGN.md "Joining with the site's own key").
+ */
+function checkJoinRedemption(current: ResourceOf<'site'>, next: SiteSpec, time: number): void {
+  const join = current.spec.join;
+  if (join === undefined || join.redeemedBy !== undefined || next.join?.redeemedBy === undefined) {
+    if (join !== undefined && join.redeemedBy === undefined && current.spec.peerId === undefined && next.peerId !== undefined) {
+      throw new SpecError('spec.peerId', `site ${current.id} gets its peer id when its join token is redeemed`);
+    }
+    return;
+  }
+  if (time >= join.expiresAt) {
+    throw new SpecError('spec.join.expiresAt', `the join token expired at ${new Date(join.expiresAt).toISOString()} (this redemption's entry is stamped ${new Date(time).toISOString()}): ask for a new one`);
+  }
+  if (current.spec.peerId === undefined && next.peerId !== next.join.redeemedBy) {
+    throw new SpecError('spec.peerId', 'a redemption records the joining site\'s peer id as both spec.peerId and spec.join.redeemedBy');
+  }
+}
+
 /** A join token is redeemed once (agent/recovery/join-redeem.ts): a redemption is never replaced by another. */
 function checkJoinRedeemedOnce(current: ResourceOf<'site'>, next: SiteSpec): void {
   const redeemed = current.spec.join?.redeemedBy;
@@ -43,8 +69,9 @@ function checkJoinRedeemedOnce(current: ResourceOf<'site'>, next: SiteSpec): voi
 /** A peer id names one site: a rotation's next id counts as the site's too. */
 function checkPeerIdUnique(view: ResourceView, spec: SiteSpec): void {
   const own = [spec.peerId, spec.nextPeerId].filter((id): id is string => id !== undefined);
+  if (own.length === 0) return;
   for (const site of view.list('site')) {
-    if (site.id === spec.name) continue;
+    if (site.id === spec.name || site.spec.peerId === undefined) continue;
     const field = spec.peerId === site.spec.peerId ? 'spec.peerId' : 'spec.nextPeerId';
     if (own.includes(site.spec.peerId)) throw new SpecError(field, `${field} is already used by site ${site.id}`);
     if (site.spec.nextPeerId !== undefined && own.includes(site.spec.nextPeerId)) throw new SpecError('spec.peerId', `peer id ${site.spec.nextPeerId} is the key site ${site.id} is rotating to`);

@@ -23,8 +23,11 @@ export type SiteRole = 'voter' | 'learner';
 export interface SiteSpec {
   /** Equals the resource id; also the Raft member id. */
   name: string;
-  /** libp2p peer id (base58btc or CIDv1 text form). */
-  peerId: string;
+  /**
+   * libp2p peer id (base58btc or CIDv1 text form). Absent only on a site waiting for its join
+   * token's redemption: the joining site brings its own key, and the redemption records its id.
+   */
+  peerId?: string;
   /** Multiaddr strings; a `/p2p/<id>` component must name `peerId`. */
   addresses: string[];
   region: string;
@@ -47,9 +50,15 @@ export interface SiteSpec {
 }
 
 export interface SiteJoin {
+  /** Epoch ms; compared, when the redemption applies, with the time in that entry (never a site's clock). */
   expiresAt: number;
-  /** The joining agent's one-time nonce; absent until the token is redeemed. */
+  /**
+   * Who redeemed the token, written once through the log: the joining site's peer id (tokens of
+   * format 2), or the nonce a site set up from a format-1 token drew. Absent until redeemed.
+   */
   redeemedBy?: string;
+  /** SHA-256 (hex) of the token's one-time secret (format 2); the secret itself is never in the log. */
+  secretHash?: string;
 }
 
 export interface FlavorSpec {

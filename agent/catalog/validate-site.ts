@@ -15,7 +15,8 @@ import {
 import type { SiteJoin, SiteSpec } from './types.js';
 
 const SITE_FIELDS = ['name', 'peerId', 'addresses', 'region', 'country', 'labels', 'role', 'join', 'nextPeerId'] as const;
-const JOIN_FIELDS = ['expiresAt', 'redeemedBy'] as const;
+const JOIN_FIELDS = ['expiresAt', 'redeemedBy', 'secretHash'] as const;
+const SECRET_HASH = /^[0-9a-f]{64}$/;
 /** A redeeming agent's nonce: what agent/recovery/join-token.ts draws. */
 const JOIN_NONCE = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -23,22 +24,27 @@ export function normalizeSiteSpec(input: unknown, id: string): SiteSpec {
   const spec = expectObject(input, 'spec');
   rejectUnknownFields(spec, SITE_FIELDS, 'spec');
   const name = readNameEqualToId(spec, 'name', id);
-  if (spec.peerId === undefined || spec.peerId === null) throw new SpecError('spec.peerId', 'spec.peerId is required');
-  const peerId = checkPeerId(spec.peerId, 'spec.peerId');
+  const join = spec.join === undefined || spec.join === null ? undefined : readJoin(spec.join);
+  const awaitingKey = join !== undefined && join.redeemedBy === undefined;
+  if ((spec.peerId === undefined || spec.peerId === null) && !awaitingKey) {
+    throw new SpecError('spec.peerId', 'spec.peerId is required (only a site waiting for its join token to be redeemed has none)');
+  }
+  const peerId = spec.peerId === undefined || spec.peerId === null ? undefined : checkPeerId(spec.peerId, 'spec.peerId');
   return {
     name,
-    peerId,
+    ...(peerId === undefined ? {} : { peerId }),
     addresses: readAddresses(spec, peerId),
     region: readString(spec, 'region', 'spec', REGION_NAME),
     country: readCountry(spec),
     labels: readStringMap(spec, 'labels', 'spec', { maxEntries: MAX_SITE_LABELS, key: LABEL_KEY, value: LABEL_VALUE }),
     role: readEnum(spec, 'role', 'spec', ['voter', 'learner'] as const, 'learner'),
-    ...(spec.join === undefined || spec.join === null ? {} : { join: readJoin(spec.join) }),
+    ...(join === undefined ? {} : { join }),
     ...(spec.nextPeerId === undefined || spec.nextPeerId === null ? {} : { nextPeerId: readNextPeerId(spec.nextPeerId, peerId) }),
   };
 }
 
-function readNextPeerId(input: unknown, peerId: string): string {
+function readNextPeerId(input: unknown, peerId: string | undefined): string {
+  if (peerId === undefined) throw new SpecError('spec.nextPeerId', 'a site without a peer id has no key to rotate');
   const next = checkPeerId(input, 'spec.nextPeerId');
   if (next === peerId) throw new SpecError('spec.nextPeerId', 'spec.nextPeerId must differ from spec.peerId (it is the key a rotation moves to)');
   return next;
@@ -51,14 +57,20 @@ function readJoin(input: unknown): SiteJoin {
   if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
     throw new SpecError('spec.join.expiresAt', 'spec.join.expiresAt must be a time in epoch milliseconds');
   }
-  if (join.redeemedBy === undefined || join.redeemedBy === null) return { expiresAt };
+  let secretHash: string | undefined;
+  if (join.secretHash !== undefined && join.secretHash !== null) {
+    if (typeof join.secretHash !== 'string' || !SECRET_HASH.test(join.secretHash)) throw new SpecError('spec.join.secretHash', 'spec.join.secretHash must be 64 lower-case hex digits (a SHA-256)');
+    secretHash = join.secretHash;
+  }
+  const hashed = secretHash === undefined ? {} : { secretHash };
+  if (join.redeemedBy === undefined || join.redeemedBy === null) return { expiresAt, ...hashed };
   if (typeof join.redeemedBy !== 'string' || !JOIN_NONCE.test(join.redeemedBy)) {
     throw new SpecError('spec.join.redeemedBy', 'spec.join.redeemedBy must be 1-64 letters, digits or -');
   }
-  return { expiresAt, redeemedBy: join.redeemedBy };
+  return { expiresAt, redeemedBy: join.redeemedBy, ...hashed };
 }
 
-function readAddresses(spec: Fields, peerId: string): string[] {
+function readAddresses(spec: Fields, peerId: string | undefined): string[] {
   const list = spec.addresses;
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SITE_ADDRESSES) {
     throw new SpecError('spec.addresses', `spec.addresses must list 1-${MAX_SITE_ADDRESSES} multiaddrs`);

@@ -160,7 +160,7 @@ function writeResource(
   // A change of primary is a role change: it takes a new epoch and carries the group's DR state.
   const roles = kind === 'protection-group' ? roleChangeOnWrite(current as ResourceOf<'protection-group'> | undefined, specGiven as ProtectionGroupSpec, context) : null;
   const spec = roles?.spec ?? specGiven;
-  checkWriteRules(draft, { kind, spec }, current);
+  checkWriteRules(draft, { kind, spec }, current, context.time);
   const placement = choosePlacement(kind, placementInput, current);
   if (current !== undefined && canonicallyEqual({ spec, placement }, { spec: current.spec, placement: current.placement })) {
     return { ok: true, revision: current.revision };

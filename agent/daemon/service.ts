@@ -211,16 +211,18 @@ export class DaemonService implements AgentService {
   async siteAdd(request: SiteAddRequest, options: WriteOptions): Promise<WriteOutcome> {
     const spec: JsonObject = {
       name: request.name,
-      peerId: request.peerId,
+      ...(request.peerId === undefined ? {} : { peerId: request.peerId }),
       addresses: request.addrs,
       region: request.region,
       labels: request.labels,
       role: 'learner',
       ...(request.country ? { country: request.country } : {}),
-      ...(request.join ? { join: { expiresAt: request.join.expiresAt } } : {}),
+      ...(request.join ? { join: { expiresAt: request.join.expiresAt, secretHash: request.join.secretHash } } : {}),
     };
     const recorded = await this.write([{ op: 'put', kind: 'site', id: request.name, spec }], options);
     if (recorded.status !== 'committed') return recorded;
+    // A site waiting for its join token has no key: it becomes a learner when it redeems the token (agent/recovery/join-door.ts).
+    if (request.peerId === undefined) return recorded;
     const conf = this.p.replica.conf();
     if (conf.voters.includes(request.name) || conf.learners.includes(request.name)) return recorded;
     return this.membershipStep({ type: 'addLearner', member: request.name }, recorded);

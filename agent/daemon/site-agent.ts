@@ -34,6 +34,10 @@ import { pendingRecoveryProblem } from '../recovery/seed-store.js';
 import { JoinRedeemer } from '../recovery/join-redeem.js';
 import { readJoinState } from '../recovery/join-state.js';
 import { KeyRotator } from '../recovery/key-rotation.js';
+import { JoinDoor } from '../recovery/join-door.js';
+import { JOIN_PROTOCOL, MAX_JOIN_STREAMS_PER_CONNECTION } from '../recovery/join-wire.js';
+import { byteStreamOf } from '../transport/blob-streams.js';
+import { joinDoorOpen, registerJoinMetrics } from './join-metrics.js';
 
 const LOOPBACK_INBOUND_PER_SECOND = 100;
 /** How often the peer directory is recomputed without an applied entry (join tokens expire). */
@@ -128,12 +132,17 @@ export class SiteAgent {
     const joinState = await readJoinState(config.dataDir);
     const redeeming = joinState !== null && !joinState.redeemed;
     site.start({ holdDuties: redeeming });
+    const door = new JoinDoor({ clusterId: config.clusterId, incarnation, site: config.site.name, catalog: site.catalog, service: site.service, replica: site.replica, logger, now: () => Date.now() });
+    await transport.handleProtocol(JOIN_PROTOCOL, MAX_JOIN_STREAMS_PER_CONNECTION, (stream, peer) => void door.serve(byteStreamOf(stream), peer), { guests: true });
+    registerJoinMetrics(site.metrics.registry, door, transport.guests);
     if (joinState !== null && redeeming) {
       agent.redeemer = new JoinRedeemer({
         dataDir: config.dataDir,
         state: joinState,
-        catalog: site.catalog,
-        service: site.service,
+        clusterId: config.clusterId,
+        incarnation,
+        members: () => seedPeers(config).map((p) => p.site).filter((name, i, all) => name !== config.site.name && all.indexOf(name) === i),
+        open: async (member, signal) => byteStreamOf(await transport.dialMember(member, JOIN_PROTOCOL, signal)),
         logger,
         now: () => Date.now(),
         redeemed: () => site.startDuties(),
@@ -213,6 +222,7 @@ export class SiteAgent {
   refreshDirectory(): void {
     if (this.site === null) return;
     const members = directoryMembers(this.config.site.name, this.site.catalog.sites(), seedPeers(this.config), this.site.replica.conf());
+    this.transport.setJoinDoorOpen(joinDoorOpen(this.site.catalog.sites(), Date.now()));
     const key = directoryKey(members);
     if (key === this.directoryFingerprint) return;
     this.directoryFingerprint = key;

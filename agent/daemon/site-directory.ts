@@ -36,7 +36,8 @@ export function directoryMembers(selfName: string, sites: ResourceOf<'site'>[], 
   }
   // Catalog records win over seeds: they are what the cluster agreed on.
   for (const site of sites) {
-    if (site.id === selfName) continue;
+    // A site waiting for its join token has no key yet: nothing to admit.
+    if (site.id === selfName || site.spec.peerId === undefined) continue;
     // Added with a join token that expired before it was redeemed: refused, as if removed.
     const join = site.spec.join;
     if (join && join.redeemedBy === undefined && join.expiresAt <= nowMs) {

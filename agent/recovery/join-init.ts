@@ -1,14 +1,15 @@
-// `stackraft init --join TOKEN`: sets up a new site from a join token — its key, its config, the
-// cluster incarnation and the one-time nonce its agent redeems the token with — so that starting
-// the agent is all that is left. Nothing is overwritten: an existing config, key of another site,
-// store or incarnation of another cluster life makes it refuse (a foreign token or a used directory).
+// `stackraft init --join TOKEN`: sets up a new site from a join token — its own key (made here, never
+// sent anywhere), its config, the cluster incarnation and the token's secret its agent redeems the
+// token with — so that starting the agent is all that is left. Nothing is overwritten: an existing
+// config, store or incarnation of another cluster life makes it refuse (a foreign token or a used
+// directory). The expiry is not judged here: the log decides it when the redemption applies.
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
-import { installPeerKey } from '../transport/identity.js';
+import { loadOrCreateIdentity } from '../transport/identity.js';
 import { readClusterIncarnation, writeClusterIncarnation, writeFileDurably } from './incarnation.js';
-import { decodeJoinToken, JoinTokenError, newJoinNonce } from './join-token.js';
+import { decodeJoinToken, JoinTokenError } from './join-token.js';
 import { writeJoinState } from './join-state.js';
 
 export interface JoinInitOptions {
@@ -18,7 +19,6 @@ export interface JoinInitOptions {
   adminSocket?: string;
   /** Listen addresses; default the addresses the site was registered with. */
   listen?: string[];
-  now?: number;
 }
 
 export interface JoinInitResult {
@@ -32,10 +32,6 @@ export interface JoinInitResult {
 
 export async function joinInit(options: JoinInitOptions): Promise<JoinInitResult> {
   const token = decodeJoinToken(options.token);
-  const now = options.now ?? Date.now();
-  if (now >= token.expiresAt) {
-    throw new JoinTokenError(`the join token expired at ${new Date(token.expiresAt).toISOString()} (it is now ${new Date(now).toISOString()}): ask for a new one (stackraft site add ${token.site} --token ...)`);
-  }
   await refuseExistingConfig(options.configPath, token.clusterId);
   const dataDir = options.dataDir ?? CONFIG_DEFAULTS.dataDir;
   if (await exists(join(dataDir, 'raft'))) throw new JoinTokenError(`${dataDir} already holds a site's store: a join token sets up a new site in an empty data directory`);
@@ -43,9 +39,10 @@ export async function joinInit(options: JoinInitOptions): Promise<JoinInitResult
   if (incarnation !== '' && incarnation !== token.incarnation) {
     throw new JoinTokenError(`${dataDir} belongs to cluster incarnation ${incarnation}, the token to ${token.incarnation || 'the original one'}: a foreign token, or a used data directory`);
   }
-  const identity = await installPeerKey(dataDir, new Uint8Array(Buffer.from(token.key, 'base64')));
+  // The site's own key: made here (or the one `stackraft init` already made), never in the token.
+  const identity = await loadOrCreateIdentity(dataDir);
   if (token.incarnation !== '') await writeClusterIncarnation(dataDir, token.incarnation, 'join');
-  await writeJoinState(dataDir, { site: token.site, nonce: newJoinNonce(), expiresAt: token.expiresAt, redeemed: false });
+  await writeJoinState(dataDir, { site: token.site, secret: token.secret, expiresAt: token.expiresAt, redeemed: false });
   const listen = options.listen && options.listen.length > 0 ? options.listen : token.addrs;
   const config = {
     site: { name: token.site, region: token.region, country: token.country, labels: token.labels },

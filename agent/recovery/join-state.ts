@@ -1,5 +1,6 @@
 // `<dataDir>/join.json`: what a site set up from a join token remembers until its token is redeemed
-// through the log: the site name, the nonce it redeems with, the token's expiry.
+// through the log: the site name, the token's one-time secret (mode 0600, dropped once redeemed) and
+// its expiry. A site set up from a format-1 token kept a nonce instead; such a file is still read.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from './incarnation.js';
@@ -9,13 +10,16 @@ const FORMAT = 'stackraft.join';
 
 export interface JoinState {
   site: string;
-  nonce: string;
   expiresAt: number;
   redeemed: boolean;
+  /** The token's secret, presented to a member (format 2); absent once redeemed. */
+  secret?: string;
+  /** A format-1 site's redemption nonce. */
+  nonce?: string;
 }
 
 export async function writeJoinState(dataDir: string, state: JoinState): Promise<void> {
-  await writeFileDurably(join(dataDir, JOIN_STATE_FILE), `${JSON.stringify({ format: FORMAT, v: 1, ...state })}\n`, 0o600);
+  await writeFileDurably(join(dataDir, JOIN_STATE_FILE), `${JSON.stringify({ format: FORMAT, v: 2, ...state })}\n`, 0o600);
 }
 
 /** null when the site was not set up from a token; throws on a damaged file. */
@@ -27,9 +31,21 @@ export async function readJoinState(dataDir: string): Promise<JoinState | null> 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const body = JSON.parse(text) as Partial<JoinState> & { format?: unknown };
-  if (body.format !== FORMAT || typeof body.site !== 'string' || typeof body.nonce !== 'string' || typeof body.expiresAt !== 'number' || typeof body.redeemed !== 'boolean') {
-    throw new Error(`${join(dataDir, JOIN_STATE_FILE)} is damaged: run stackraft init --join again with a new token`);
+  const damaged = new Error(`${join(dataDir, JOIN_STATE_FILE)} is damaged: run stackraft init --join again with a new token`);
+  let body: Partial<JoinState> & { format?: unknown };
+  try {
+    body = JSON.parse(text) as Partial<JoinState> & { format?: unknown };
+  } catch {
+    throw damaged;
   }
-  return { site: body.site, nonce: body.nonce, expiresAt: body.expiresAt, redeemed: body.redeemed };
+  if (body.format !== FORMAT || typeof body.site !== 'string' || typeof body.expiresAt !== 'number' || typeof body.redeemed !== 'boolean') throw damaged;
+  if (body.secret !== undefined && typeof body.secret !== 'string') throw damaged;
+  if (body.nonce !== undefined && typeof body.nonce !== 'string') throw damaged;
+  return {
+    site: body.site,
+    expiresAt: body.expiresAt,
+    redeemed: body.redeemed,
+    ...(body.secret === undefined ? {} : { secret: body.secret }),
+    ...(body.nonce === undefined ? {} : { nonce: body.nonce }),
+  };
 }

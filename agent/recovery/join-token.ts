@@ -1,21 +1,20 @@
 // The join token `stackraft site add NAME --token` prints and `stackraft init --join TOKEN` reads:
-// everything a new site needs to find and join the cluster, in one line an operator can paste.
+// everything a new site needs to find the cluster and prove it was invited, in one line an operator
+// can paste.
 //
-//   stackraft-join-1.<base64url of JSON { v, clusterId, incarnation, site, region, country, labels,
-//                                          addrs, members: [{ site, addr }], key, expiresAt }>
+//   stackraft-join-2.<base64url of JSON { v, clusterId, incarnation, site, region, country, labels,
+//                                          addrs, members: [{ site, addr }], secret, expiresAt }>
 //
-// The secret is the new site's private key, minted on the member that ran `site add` (its peer id
-// goes into the site's record through the log, so every member admits it at once, with no peer id
-// copied by hand). Its use is one-time through the log: the joining agent redeems it with a
-// compare-and-set of its own `site` record (`join.redeemedBy` = a nonce drawn by `init --join`), so
-// a second site started from the same token finds it redeemed by another and stops; and members
-// refuse the site's peer id once `join.expiresAt` passes unredeemed (agent/daemon/site-directory.ts).
-import { randomBytes } from 'node:crypto';
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+// The secret is a one-time random value; the site's record holds only its SHA-256. The joining site
+// makes its own key (`init --join`), presents the secret to a member over the join protocol
+// (join-door.ts), and the leader redeems the token through the log, which records the site's peer id
+// (agent/catalog/rules.ts: once, and only before `expiresAt` in the log's time). The token never
+// holds a private key: a copy used after the redemption gets nothing. Format 1 carried the site's
+// private key and is refused.
+import { createHash, randomBytes } from 'node:crypto';
 
 export const JOIN_TOKEN_PREFIX = 'stackraft-join-';
-export const JOIN_TOKEN_VERSION = 1;
+export const JOIN_TOKEN_VERSION = 2;
 /** A token names at most this many members to dial (any one reachable member is enough). */
 export const MAX_TOKEN_MEMBERS = 16;
 /** Tokens are pasted into shells: far below any command-line limit. */
@@ -35,9 +34,9 @@ export interface JoinToken {
   addrs: string[];
   /** Members to dial first (their /p2p/ addresses). */
   members: Array<{ site: string; addr: string }>;
-  /** The new site's private key (libp2p protobuf), base64. */
-  key: string;
-  /** Epoch milliseconds. */
+  /** The one-time secret (32 random bytes, base64url); the catalog keeps only its SHA-256. */
+  secret: string;
+  /** Epoch milliseconds (the member's clock when minted); the log decides whether a redemption is in time. */
   expiresAt: number;
 }
 
@@ -48,15 +47,14 @@ export class JoinTokenError extends Error {
   }
 }
 
-/** A new site identity for a token: its peer id (for the record) and its key (for the token). */
-export async function mintJoinKey(): Promise<{ peerId: string; key: string }> {
-  const privateKey = await generateKeyPair('Ed25519');
-  return { peerId: peerIdFromPrivateKey(privateKey).toString(), key: Buffer.from(privateKeyToProtobuf(privateKey)).toString('base64') };
+/** A token's one-time secret. */
+export function newJoinSecret(): string {
+  return randomBytes(32).toString('base64url');
 }
 
-/** The one-time nonce a joining site redeems its token with. */
-export function newJoinNonce(): string {
-  return randomBytes(16).toString('hex');
+/** What the site's record keeps of the secret: its SHA-256, hex. */
+export function joinSecretHash(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 export function encodeJoinToken(token: JoinToken): string {
@@ -71,6 +69,9 @@ export function decodeJoinToken(text: string): JoinToken {
   const dot = trimmed.indexOf('.');
   const version = Number(trimmed.slice(JOIN_TOKEN_PREFIX.length, dot));
   if (dot < 0 || !Number.isInteger(version)) throw new JoinTokenError('not a stackraft join token (no version)');
+  if (version === 1) {
+    throw new JoinTokenError(`the join token has format version 1, which carried the site's private key; this stackraft reads version ${JOIN_TOKEN_VERSION}, where the joining site makes its own key: ask for a new token (stackraft site add NAME --token on a member)`);
+  }
   if (version !== JOIN_TOKEN_VERSION) throw new JoinTokenError(`the join token has format version ${version}; this stackraft reads version ${JOIN_TOKEN_VERSION}`);
   let body: Record<string, unknown>;
   try {
@@ -102,9 +103,14 @@ export function decodeJoinToken(text: string): JoinToken {
     labels: labels as Record<string, string>,
     addrs: body.addrs,
     members: (members as Array<{ site: string; addr: string }>).map((m) => ({ site: m.site, addr: m.addr })),
-    key: text_('key'),
+    secret: secretOf(text_('secret')),
     expiresAt: body.expiresAt,
   };
+}
+
+function secretOf(text: string): string {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) throw new JoinTokenError('the join token is damaged (its secret): copy it again, whole');
+  return text;
 }
 
 /** `30m`, `2h`, `45s`, `1d` -> milliseconds; null when it is not a duration. */

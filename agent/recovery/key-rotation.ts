@@ -121,7 +121,7 @@ export class KeyRotator {
         // An address that names the old id by `/p2p/` would no longer match the record: kept without it.
         return this.send({ peerId: this.p.transport.peerId, nextPeerId: null, addresses: record.addresses.map(withoutPeerId) }, 'retiring the old peer id through the log');
       default:
-        return this.checkOwnKey(record.peerId, record.nextPeerId);
+        return record.peerId === undefined ? undefined : this.checkOwnKey(record.peerId, record.nextPeerId);
     }
   }
 

@@ -14,6 +14,9 @@ export class MemberGater implements ConnectionGater {
   /** Connections refused because the remote peer is not allowed. */
   refusals = 0;
 
+  /** Lets an unknown peer connect inbound for a join (agent/transport/join-guests.ts); absent: members only. */
+  admitGuest: ((peerId: string) => boolean) | null = null;
+
   constructor(private readonly onRefusal?: (peerId: string, direction: 'inbound' | 'outbound', remoteAddr?: string) => void) {}
 
   setAllowedPeers(peerIds: Iterable<string>): void {
@@ -34,6 +37,7 @@ export class MemberGater implements ConnectionGater {
 
   private refuse(peerId: PeerId, direction: 'inbound' | 'outbound', conn?: RemoteAddressed): boolean {
     if (this.isAllowed(peerId)) return false;
+    if (direction === 'inbound' && this.admitGuest?.(peerId.toString())) return false;
     this.refusals++;
     this.onRefusal?.(peerId.toString(), direction, conn?.remoteAddr?.toString());
     return true;

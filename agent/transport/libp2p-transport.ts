@@ -12,6 +12,7 @@ import type { MemberId } from '../../consensus/types.js';
 import { createCounters, type TransportCounters } from './counters.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError, MAX_CLUSTER_ID_LENGTH } from './frames.js';
 import { FirstSeen, MAX_REFUSED_PEERS_REMEMBERED } from './first-seen.js';
+import { JoinGuests } from './join-guests.js';
 import { createSiteHost, DEFAULT_DIAL_TIMEOUT_MS, MemberGater } from './host.js';
 import { peerIdFromKey } from './identity.js';
 import { serveInboundStream } from './inbound.js';
@@ -43,6 +44,8 @@ export const TRANSPORT_DEFAULTS = {
 
 /** Streams on RAFT_PROTOCOL one connection may carry at once (a member needs one). */
 const MAX_RAFT_STREAMS_PER_CONNECTION = 4;
+/** How often guests past their time are looked for. */
+const GUEST_SWEEP_MS = 1_000;
 
 export interface Libp2pTransportOptions {
   clusterId: string;
@@ -104,7 +107,10 @@ export class Libp2pTransport implements Transport {
   private messageHandler: ((from: MemberId, message: WireMessage) => void) | null = null;
   private unreachableHandler: ((member: MemberId) => void) | null = null;
   /** Protocols other parts serve on this node (the blob protocol), registered at start. */
-  private readonly extraProtocols: Array<{ protocol: string; maxStreams: number; handler: (stream: Stream, peerId: string) => void }> = [];
+  private readonly extraProtocols: Array<{ protocol: string; maxStreams: number; handler: (stream: Stream, peerId: string) => void; guests: boolean }> = [];
+  /** Strangers admitted for a join, and the sweep that closes their connections when their time is up. */
+  readonly guests: JoinGuests;
+  private guestSweep: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: Libp2pTransportOptions) {
     checkName('clusterId', options.clusterId, MAX_CLUSTER_ID_LENGTH);
@@ -145,7 +151,22 @@ export class Libp2pTransport implements Transport {
       if (retiredOf !== undefined) this.logger[level]({ peerId, direction, remoteAddr, site: retiredOf }, `connection refused: peer id is the retired key of site ${retiredOf} (its key was rotated)`);
       else this.logger[level]({ peerId, direction, remoteAddr }, 'connection refused: peer is not a member of this cluster');
     });
+    this.guests = new JoinGuests(this.now);
+    this.gater.admitGuest = (peerId) => this.guests.admit(peerId);
     this.setMembers(options.members ?? []);
+  }
+
+  /**
+   * Opens or closes the door to strangers for a join (agent/transport/join-guests.ts): open while the
+   * catalog holds a join token still within its life. Guests already in keep their time.
+   */
+  setJoinDoorOpen(open: boolean): void {
+    this.guests.setOpen(open);
+  }
+
+  /** Closes the connections of guests whose time is up (their join exchange is over or stalled). */
+  private sweepGuests(): void {
+    for (const peerId of this.guests.takeExpired()) if (!this.memberByPeer.has(peerId)) this.hangUp(peerId);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -204,6 +225,10 @@ export class Libp2pTransport implements Transport {
     }
     this.node = node;
     this.runState = 'running';
+    if (this.guestSweep === null) {
+      this.guestSweep = setInterval(() => this.sweepGuests(), GUEST_SWEEP_MS);
+      this.guestSweep.unref();
+    }
     this.logger.info({ peerId: this.localPeerId, addrs: this.multiaddrs() }, 'raft transport listening');
   }
 
@@ -211,6 +236,8 @@ export class Libp2pTransport implements Transport {
   async stop(): Promise<void> {
     if (this.runState === 'stopped') return;
     this.runState = 'stopped';
+    if (this.guestSweep !== null) clearInterval(this.guestSweep);
+    this.guestSweep = null;
     const links = [...this.links.values()];
     this.links.clear();
     await Promise.all(links.map((link) => link.shutdown(this.shutdownFlushMs)));
@@ -275,6 +302,7 @@ export class Libp2pTransport implements Transport {
     this.members = next;
     this.memberByPeer = nextByPeer;
     this.gater.setAllowedPeers(nextByPeer.keys());
+    for (const peerId of nextByPeer.keys()) this.guests?.forget(peerId);
     for (const [name, before] of previous) {
       const after = next.get(name);
       // A rotation announcing a next id keeps the link; retiring an id closes what used it.
@@ -285,6 +313,7 @@ export class Libp2pTransport implements Transport {
       for (const id of peerIdsOf(before)) {
         if (nextByPeer.has(id)) continue;
         if (after !== undefined) this.rememberRetired(id, name);
+        this.guests?.revoke(id);
         this.hangUp(id);
       }
     }
@@ -330,9 +359,12 @@ export class Libp2pTransport implements Transport {
 
   // ------------------------------------------------------------------ other protocols (blobs)
 
-  /** Serves `protocol` for members only (a stranger's stream is aborted), replacing an earlier handler; registered now or at start. */
-  async handleProtocol(protocol: string, maxStreams: number, handler: (stream: Stream, peerId: string) => void): Promise<void> {
-    const extra = { protocol, maxStreams, handler };
+  /**
+   * Serves `protocol` for members only (a stranger's stream is aborted), or with `guests` also for
+   * peers admitted for a join; replaces an earlier handler; registered now or at start.
+   */
+  async handleProtocol(protocol: string, maxStreams: number, handler: (stream: Stream, peerId: string) => void, options: { guests?: boolean } = {}): Promise<void> {
+    const extra = { protocol, maxStreams, handler, guests: options.guests === true };
     const earlier = this.extraProtocols.findIndex((p) => p.protocol === protocol);
     if (earlier >= 0) this.extraProtocols.splice(earlier, 1);
     this.extraProtocols.push(extra);
@@ -370,7 +402,7 @@ export class Libp2pTransport implements Transport {
       extra.protocol,
       (stream, connection) => {
         const peerId = connection.remotePeer.toString();
-        if (!this.memberByPeer.has(peerId)) {
+        if (!this.memberByPeer.has(peerId) && !(extra.guests && this.guests.isGuest(peerId))) {
           this.counters.badFrames.nonMember++;
           stream.abort(new Error(`peer ${peerId} is not a member`));
           return;

@@ -110,7 +110,7 @@ describe('damaged input never escapes as anything but a clear refusal', () => {
   it('20,000 mutated backup files and join tokens: each decodes or is refused with the decoder\'s own error', async () => {
     const { decodeJoinToken, encodeJoinToken, JoinTokenError } = await import('../../agent/recovery/join-token.js');
     const file = encodeBackup(contents(catalogWith(3, ['site-1'])));
-    const token = encodeJoinToken({ clusterId: 'c', incarnation: '', site: 's', region: 'r', country: 'IE', labels: {}, addrs: ['/ip4/127.0.0.1/tcp/1'], members: [{ site: 'a', addr: '/ip4/127.0.0.1/tcp/2/p2p/x' }], key: 'a2V5', expiresAt: 1 });
+    const token = encodeJoinToken({ clusterId: 'c', incarnation: '', site: 's', region: 'r', country: 'IE', labels: {}, addrs: ['/ip4/127.0.0.1/tcp/1'], members: [{ site: 'a', addr: '/ip4/127.0.0.1/tcp/2/p2p/x' }], secret: 'A'.repeat(43), expiresAt: 1 });
     let seed = 12345;
     const next = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

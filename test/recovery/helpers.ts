@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { initSite } from '../../agent/daemon/init.js';
+import { AdminHttp } from '../agent/admin-http.js';
 import { AgentProcess } from '../agent/agent-process.js';
 import { freePort } from '../agent/cluster.js';
 
@@ -37,4 +38,14 @@ export async function writeSiteConfig(site: AgentProcess, options: { clusterId: 
     log: { level: 'info' },
   };
   await writeFile(site.configPath, stringify(config));
+}
+
+/** The status of a site the cluster helper does not track by name (a second process under a site's name). */
+export async function statusOf(site: AgentProcess): Promise<{ appliedIndex: number; leader: string | null }> {
+  const admin = new AdminHttp(site.socketPath);
+  try {
+    return await admin.status();
+  } finally {
+    await admin.close();
+  }
 }

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AdminHttp, metricValue } from '../agent/admin-http.js';
+import { metricValue } from '../agent/admin-http.js';
 import { AgentProcess, sleep } from '../agent/agent-process.js';
 import { AgentCluster, CLUSTER_WAIT_MS, freePort } from '../agent/cluster.js';
 import { flavorSpec, putFlavor } from '../agent/fixtures.js';
 import { runCli } from '../agent/run-cli.js';
-import { writeSiteConfig } from './helpers.js';
+import { statusOf, writeSiteConfig } from './helpers.js';
 
 const REFUSED_CONNECTIONS_METRIC = 'stackraft_transport_connections_refused_total';
 const ROTATED = 'site-2';
@@ -116,13 +116,3 @@ describe('site rotate-key (real agents)', { timeout: 360_000 }, () => {
     console.log(`rotation under load: ${load.committed} writes committed, ${load.failed} refused or failed${load.failed ? ` (last: ${load.lastFailure.slice(0, 200)})` : ''}`);
   });
 });
-
-/** The status of a site the cluster helper does not track by name. */
-async function statusOf(site: AgentProcess): Promise<{ appliedIndex: number; leader: string | null }> {
-  const admin = new AdminHttp(site.socketPath);
-  try {
-    return await admin.status();
-  } finally {
-    await admin.close();
-  }
-}
