@@ -7,7 +7,8 @@ import type { ElapsedClock } from './checkers/linearizability.js';
 import { SIM_USAGE, SimArgsError, noFaultsNotice, parseSimArgs, type CliArgs } from './harness/options.js';
 import { TimelineRecorder } from './harness/timeline.js';
 import { runSimulation, type Progress, type RunControls } from './harness/simulation.js';
-import { formatReport, reportToJson } from './report.js';
+import { formatReport, reportToJson, type SimReport } from './report.js';
+import type { BlobRolloutReport } from './blobs/run.js';
 
 /** Exit codes: 0 every checker passed (or was inconclusive), 1 a checker failed, 2 bad arguments. */
 export const EXIT_FAILED = 1;
@@ -55,6 +56,15 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
   const timeline = args.htmlPath ? new TimelineRecorder() : undefined;
   const result = await runSimulation(args.options, { ...controls, onProgress: progress, log, checkerClock: WALL_CLOCK, timeline });
   if (progress) io.err('\r\x1b[K');
+  let referenceFailed = false;
+  if (args.compareOriginOnly === true && result.report.blobs !== undefined) {
+    const reference = await runSimulation({ ...args.options, swarm: false }, { ...controls, checkerClock: WALL_CLOCK });
+    result.report.blobs.originOnly = originOnlyFigures(reference.report, reference.verdict);
+    if (reference.verdict === 'fail') {
+      referenceFailed = true;
+      io.err(`\nstackraft sim: the origin-only run failed a check; replay with: ${reference.report.run.replayCommand}\n`);
+    }
+  }
   result.report.run.wallMs = Math.round(performance.now() - started);
   if (args.outPath) writeFileSync(args.outPath, `${reportToJson(result.report)}\n`);
   if (args.htmlPath && result.timeline) {
@@ -70,7 +80,13 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
     io.err(`replay with: ${result.report.run.replayCommand}\n`);
     return EXIT_FAILED;
   }
-  return 0;
+  return referenceFailed ? EXIT_FAILED : 0;
+}
+
+/** The origin-only run's figures, set beside the swarm's. */
+function originOnlyFigures(report: SimReport, verdict: string): NonNullable<BlobRolloutReport['originOnly']> {
+  const b = report.blobs!;
+  return { allHeldAfterMs: b.allHeldAfterMs, holding: b.holding, bytesSentByOrigin: b.bytesSentByOrigin, verdict, traceHash: report.traceHash, replayCommand: report.run.replayCommand };
 }
 
 function progressLine(io: SimIo, started: number): (p: Progress) => void {

@@ -27,6 +27,7 @@ export function formatBlobRollout(b: BlobRolloutReport): Array<[string, string]>
     ['every site holds it', `${s(b.allHeldAfterMs)} after the commit (${b.holding} of ${b.receivers} receivers; p50 ${s(b.heldAfterP50Ms)}, p90 ${s(b.heldAfterP90Ms)})`],
     ['swarm lower bound', `${s(lb.totalMs)} = ${lb.formula}: origin uplink ${lb.originUplinkGbps.toFixed(2)} Gb/s (${s(lb.originTermMs)}), slowest receiver ${lb.slowestReceiver} (${s(lb.receiverTermMs)}; slowest downlink ${lb.slowestDownlinkGbps.toFixed(2)} Gb/s)`],
     ['over the bound', b.overLowerBound === null ? 'n/a' : `${b.overLowerBound.toFixed(2)}×`],
+    ...originOnlyLines(b),
     ['bytes sent', `origin ${gib(b.bytesSentByOrigin)}, other sites ${gib(b.bytesSentByOthers)}`],
     ['streams', `${b.streams.opened} opened, ${b.streams.refused} refused; ${b.badChunks} bad chunks, ${b.duplicateChunks} chunks received again by a site that held them`],
   ];
@@ -35,4 +36,15 @@ export function formatBlobRollout(b: BlobRolloutReport): Array<[string, string]>
 
 function gib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function originOnlyLines(b: BlobRolloutReport): Array<[string, string]> {
+  const o = b.originOnly;
+  if (o === undefined) return [];
+  const s = (ms: number | null): string => (ms === null ? 'never' : `${(ms / 1000).toFixed(2)} s`);
+  const speedup = o.allHeldAfterMs !== null && b.allHeldAfterMs !== null && b.allHeldAfterMs > 0 ? `${(o.allHeldAfterMs / b.allHeldAfterMs).toFixed(2)}×` : 'n/a';
+  return [
+    ['origin only', `${s(o.allHeldAfterMs)} (${o.holding} of ${b.receivers} receivers; origin sent ${gib(o.bytesSentByOrigin)}; verdict ${o.verdict}, trace ${o.traceHash})`],
+    ['swarm speedup', `${speedup} (origin-only time over the swarm's)`],
+  ];
 }

@@ -66,6 +66,8 @@ export interface BlobRolloutReport {
   /** Chunks a site received again although it already held them verified (wasted transfers). */
   duplicateChunks: number;
   streams: { opened: number; refused: number };
+  /** `--swarm compare`: the same seed with every site fetching from the origin alone. */
+  originOnly?: { allHeldAfterMs: number | null; holding: number; bytesSentByOrigin: number; verdict: string; traceHash: string; replayCommand: string };
 }
 
 interface SiteBlobParts {

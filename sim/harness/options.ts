@@ -119,6 +119,8 @@ export interface CliArgs {
   help: boolean;
   /** Print the run's narration (faults, crashes, elections, membership) to stderr. */
   verbose: boolean;
+  /** `--swarm compare`: run the image placement again with swarm off (same seed) and report both. */
+  compareOriginOnly?: boolean;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000 };
@@ -267,8 +269,9 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
         o.imageBytes = parseSize(value);
         break;
       case '--swarm':
-        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--swarm expects on or off, got "${value}"`);
-        o.swarm = value.trim() === 'on';
+        if (!['on', 'off', 'compare'].includes(value.trim())) throw new SimArgsError(`--swarm expects on, off or compare, got "${value}"`);
+        o.swarm = value.trim() !== 'off';
+        out.compareOriginOnly = value.trim() === 'compare';
         break;
       case '--relay':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--relay expects on or off, got "${value}"`);
@@ -278,6 +281,7 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
   if (o.imageBytes !== undefined && !cloudsGiven) o.clouds = false;
+  if (out.compareOriginOnly === true && o.imageBytes === undefined) throw new SimArgsError('--swarm needs --image-size');
   out.faultsText = faultsText;
   return out;
 }
@@ -311,7 +315,7 @@ export function replayCommand(o: SimOptions): string {
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
                      [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--dr-failovers on|off]
-                     [--image-size 2GiB [--swarm on|off]] [--out report.json] [--html report.html] [--json] [--verbose]
+                     [--image-size 2GiB [--swarm on|off|compare]] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -334,8 +338,9 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
                   seed) and the WAN latency. Reports the time until every site holds it beside the
                   swarm's lower bound, with the blob checkers. Implies --clouds off (the in-memory
                   clouds do not read image bits).
-  --swarm on|off  with --image-size: off = blob streams reach only the origin, so every site fetches
-                  from it alone (the reference the swarm is compared with; default on)
+  --swarm on|off|compare  with --image-size: off = blob streams reach only the origin, so every site
+                  fetches from it alone (the reference the swarm is compared with); compare = the run,
+                  then the same seed with swarm off, and both times in the report (default on)
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
                   faults, leaders per term and elections, the commit-latency distribution against

@@ -14,6 +14,7 @@ import { BLOB_BITS_CHECK, BLOB_SERVED_CHECK } from '../../sim/checkers/blob-inte
 import type { SimHooks } from '../../sim/harness/hooks.js';
 import { DEFAULT_SIM_OPTIONS, parseSimArgs, parseSize, replayCommand, type SimOptions } from '../../sim/harness/options.js';
 import { runSimulation, type SimResult } from '../../sim/harness/simulation.js';
+import { run as runSimCommand } from '../../sim/main.js';
 import { Prng } from '../../sim/prng.js';
 import { Scheduler } from '../../sim/scheduler.js';
 
@@ -125,5 +126,20 @@ test('--image-size parses sizes, turns the clouds off, and replays', async () =>
   assert.equal(args.options.imageBytes, 2 ** 31);
   assert.equal(args.options.clouds, false);
   assert.match(replayCommand(args.options), /--clouds off --image-size 2GiB --swarm off$/);
+  assert.equal(parseSimArgs(['--image-size', '1MiB', '--swarm', 'compare']).compareOriginOnly, true);
+  assert.throws(() => parseSimArgs(['--swarm', 'compare']), /--swarm needs --image-size/);
+  assert.throws(() => parseSimArgs(['--image-size', '1MiB', '--swarm', 'maybe']), /on, off or compare/);
   await assert.rejects(runSimulation({ ...options(), clouds: true }), /needs clouds off/);
+});
+
+test('stackraft sim --swarm compare reports the origin-only run of the same seed beside the swarm', async () => {
+  let out = '';
+  const code = await runSimCommand(['--sites', '5', '--seed', '4', '--duration', '12s', '--image-size', '16MiB', '--swarm', 'compare'], {
+    out: (t) => void (out += t),
+    err: () => undefined,
+    isTTY: false,
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /origin only +\d+\.\d\d s \(4 of 4 receivers; origin sent [\d.]+ MiB; verdict pass, trace [0-9a-f]{16}\)/);
+  assert.match(out, /swarm speedup +\d+\.\d\d×/);
 });
