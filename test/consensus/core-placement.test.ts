@@ -146,3 +146,26 @@ test('a hand-over goes only to a caught-up voter: a voter cut off from the log i
   const [last] = net.leaders();
   assert.deepEqual(net.appliedTexts(last).filter((t) => t.startsWith('w')), ['w0', 'w1', 'w2', 'w3', 'w4']);
 });
+
+test("learners' traffic starts and disturbs no election: the same election with and without 20 learners", () => {
+  /** Loses the leader and lets the voters elect another; what the election looked like. */
+  const election = (learners: string[]): { term: number; leader: string; campaign: Array<{ type: string; from: string; to: string }> } => {
+    const net = new Net(['a', 'b', 'c'], {}, learners);
+    for (const id of ['a', 'b', 'c']) net.node(id).setLinkRtts(new Map(['a', 'b', 'c'].filter((v) => v !== id).map((v) => [v, 1])));
+    net.campaign('a');
+    for (let i = 0; i < 3; i++) net.propose('a', `w${i}`);
+    net.run(3 * T);
+    const since = net.delivered.length;
+    net.isolated.add('a');
+    net.run(8 * T);
+    const campaign = net.delivered.slice(since).filter((m) => m.type === 'preVote' || m.type === 'vote' || m.type === 'preVoteResp' || m.type === 'voteResp');
+    const leaders = net.leaders().filter((id) => id !== 'a');
+    assert.equal(leaders.length, 1, 'a new leader');
+    return { term: net.node(leaders[0]).status().term, leader: leaders[0], campaign: campaign.map(({ type, from, to }) => ({ type, from, to })) };
+  };
+  const alone = election([]);
+  const withLearners = election(Array.from({ length: 20 }, (_, i) => `l${i}`));
+  assert.ok(withLearners.campaign.length > 0);
+  assert.ok(withLearners.campaign.every((m) => !m.from.startsWith('l') && !m.to.startsWith('l')), 'no learner sent or got a vote request');
+  assert.deepEqual(withLearners, alone, 'the same campaigns, the same term, the same leader');
+});
