@@ -110,26 +110,30 @@ export class AuditLog {
   }
 }
 
-/** The entry for one applied write command. */
+/**
+ * The entry for one applied write command. Its fields are set in sorted key order (the order its
+ * record is encoded in, codec.ts), so encoding the entry reads it as it is instead of copying it
+ * first: this runs for every write on every site.
+ */
 export function auditEntryOf(
   command: { clientId: string; seq: number; time: number; forced?: string; audit?: AuditStamp; ops: unknown },
   index: number,
   result: CommandResult,
 ): AuditEntry {
-  const entry: AuditEntry = {
-    index,
-    time: command.time,
-    clientId: command.clientId,
-    seq: command.seq,
-    targets: targetsOf(command.ops),
-    outcome: result.ok ? 'committed' : result.code,
-    ...command.audit,
-  };
-  if (command.forced !== undefined) {
-    entry.forced = true;
-    // A forced write's reason is the one the command carries for it; older proposers sent only that.
-    entry.reason ??= command.forced;
-  }
+  const stamp = command.audit ?? {};
+  // A forced write's reason is the one the command carries for it; older proposers sent only that.
+  const reason = stamp.reason ?? command.forced;
+  const entry = { clientId: command.clientId } as AuditEntry;
+  if (command.forced !== undefined) entry.forced = true;
+  if (stamp.host !== undefined) entry.host = stamp.host;
+  entry.index = index;
+  if (stamp.operator !== undefined) entry.operator = stamp.operator;
+  entry.outcome = result.ok ? 'committed' : result.code;
+  if (reason !== undefined) entry.reason = reason;
+  entry.seq = command.seq;
+  if (stamp.site !== undefined) entry.site = stamp.site;
+  entry.targets = targetsOf(command.ops);
+  entry.time = command.time;
   return entry;
 }
 
@@ -143,7 +147,7 @@ function targetsOf(rawOps: unknown): AuditTarget[] {
     if (op !== 'put' && op !== 'patch' && op !== 'delete') continue;
     if (typeof kind !== 'string' || !(RESOURCE_KINDS as readonly string[]).includes(kind)) continue;
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_TARGET_ID_CHARS) continue;
-    targets.push({ op, kind: kind as ResourceKind, id });
+    targets.push({ id, kind: kind as ResourceKind, op }); // sorted keys, as in auditEntryOf
   }
   return targets;
 }

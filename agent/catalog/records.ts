@@ -109,11 +109,11 @@ class EncodedOnRead<T extends object> {
   }
 }
 
-const resourceEncodings = new RecordEncodings<Resource>((resource) => ({ v: CATALOG_RECORD_VERSION, resource }));
-const sessionEncodings = new RecordEncodings<Session>((session) => ({ v: CATALOG_RECORD_VERSION, session }));
-const syncEncodings = new RecordEncodings<SyncStatusEntry>((sync) => ({ v: CATALOG_RECORD_VERSION, sync }));
-const syncDigestEncodings = new RecordEncodings<SiteSyncDigest>((syncDigest) => ({ v: CATALOG_RECORD_VERSION, syncDigest }));
-const auditEncodings = new RecordEncodings<AuditEntry>((audit) => ({ v: CATALOG_RECORD_VERSION, audit }));
+const resourceEncodings = new RecordEncodings<Resource>((resource) => ({ resource, v: CATALOG_RECORD_VERSION }));
+const sessionEncodings = new RecordEncodings<Session>((session) => ({ session, v: CATALOG_RECORD_VERSION }));
+const syncEncodings = new RecordEncodings<SyncStatusEntry>((sync) => ({ sync, v: CATALOG_RECORD_VERSION }));
+const syncDigestEncodings = new RecordEncodings<SiteSyncDigest>((syncDigest) => ({ syncDigest, v: CATALOG_RECORD_VERSION }));
+const auditEncodings = new RecordEncodings<AuditEntry>((audit) => ({ audit, v: CATALOG_RECORD_VERSION }));
 
 export function resourcePut(resource: Resource): PutRecordOp {
   return resourceEncodings.put(resourceKey(resource.kind, resource.id), resource);
@@ -140,7 +140,22 @@ export function auditPut(entry: AuditEntry): PutRecordOp {
 }
 
 export function auditMetaPut(droppedThrough: number): PutRecordOp {
-  return { type: 'put', key: AUDIT_META_KEY, value: encodeCanonical({ v: CATALOG_RECORD_VERSION, droppedThrough }) };
+  return new AuditMetaPut(droppedThrough);
+}
+
+/**
+ * The audit ring's meta record, rewritten by every write once the ring is full: encoded when read,
+ * so a store that keeps only the last put of a key in a group (storage/wal-store.ts) encodes it once
+ * per group instead of once per write.
+ */
+class AuditMetaPut {
+  readonly type = 'put' as const;
+  readonly key = AUDIT_META_KEY;
+  constructor(private readonly droppedThrough: number) {}
+
+  get value(): Uint8Array {
+    return encodeCanonical({ droppedThrough: this.droppedThrough, v: CATALOG_RECORD_VERSION });
+  }
 }
 
 export function metaPut(appliedIndex: number): PutRecordOp {
@@ -154,7 +169,7 @@ class MetaPut {
   constructor(private readonly appliedIndex: number) {}
 
   get value(): Uint8Array {
-    return encodeCanonical({ v: CATALOG_RECORD_VERSION, appliedIndex: this.appliedIndex });
+    return encodeCanonical({ appliedIndex: this.appliedIndex, v: CATALOG_RECORD_VERSION });
   }
 }
 

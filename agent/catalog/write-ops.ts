@@ -165,16 +165,17 @@ function writeResource(
   if (current !== undefined && canonicallyEqual({ spec, placement }, { spec: current.spec, placement: current.placement })) {
     return { ok: true, revision: current.revision };
   }
+  // Keys in sorted order, the order the record is encoded in (codec.ts), so encoding it does not copy it.
   const resource = {
-    kind,
-    id,
-    spec,
-    revision: context.index,
     createdAt: current?.createdAt ?? context.time,
-    updatedAt: context.time,
-    ...(placement === undefined ? {} : { placement }),
     ...(roles?.dr === undefined ? {} : { dr: roles.dr }),
-    ...(context.forced === undefined ? {} : { forced: { reason: context.forced, index: context.index, time: context.time } }),
+    ...(context.forced === undefined ? {} : { forced: { index: context.index, reason: context.forced, time: context.time } }),
+    id,
+    kind,
+    ...(placement === undefined ? {} : { placement }),
+    revision: context.index,
+    spec,
+    updatedAt: context.time,
   } as Resource;
   draft.put(deepFreeze(resource));
   return { ok: true, revision: context.index };
