@@ -24,6 +24,9 @@ import { swarmLowerBound, type SwarmLowerBound } from './lower-bound.js';
 import { ModelledBlobStore } from './modelled-store.js';
 import { ObservedBlobStorage } from './observed-storage.js';
 import { SimBlobNet } from './streams.js';
+import { gateBlobImages } from './glance-gate.js';
+import { localBlobSource } from '../../agent/blobs/local-source.js';
+import type { CloudDriver } from '../../drivers/index.js';
 
 export const SIM_BLOB_IMAGE_ID = '5e1d0c2a-7b3f-4c1e-9a2d-0000000000b1';
 export const SIM_BLOB_CLIENT_ID = 'sim-blobs';
@@ -83,6 +86,8 @@ export class BlobRun implements SiteObserver {
   image: ModelledImage | null = null;
   private readonly parts = new Map<string, SiteBlobParts>();
   private readonly heldAtMs = new Map<string, number>();
+  /** Sites whose Glance got the image's bits (through the gate), and when. */
+  private readonly fedAtMs = new Map<string, number>();
   private committedAtMs: number | null = null;
   private writeError: string | null = null;
   private readonly names: string[];
@@ -109,6 +114,18 @@ export class BlobRun implements SiteObserver {
 
   siteDown(site: SimSite): void {
     this.net.siteDown(site.name);
+  }
+
+  /** A site's cloud driver, with blob-sourced images reaching its Glance only through its blob store. */
+  gateGlance(site: string, driver: CloudDriver): CloudDriver {
+    const open = localBlobSource({ store: () => this.partsOf(site).observed, progress: (root) => this.world.byName.get(site)?.running?.blobs?.progress(root) });
+    return gateBlobImages(driver, {
+      open,
+      fed: async () => {
+        if (!this.fedAtMs.has(site)) this.fedAtMs.set(site, this.scheduler.now());
+        await this.checker.checkHeld(this.scheduler.now(), [this.heldBy(site, 'is giving its Glance')]);
+      },
+    });
   }
 
   /** The site records are in: the origin gets the image and writes its record. */
@@ -206,18 +223,10 @@ export class BlobRun implements SiteObserver {
   /** The end of the run: the held-bits check over every site, then the report's figures. */
   async finish(log: FailureLog, atMs: number): Promise<BlobRolloutReport> {
     const image = this.image;
-    await this.checker.checkHeld(
-      atMs,
-      [...this.parts].map(([site, p]) => ({
-        site,
-        held: {
-          chunk: (digest: string) => p.observed.inspectChunk(digest),
-          manifestRoot: (root: string) => (p.observed.manifest(root) === undefined ? undefined : root),
-          complete: (root: string) => p.observed.isComplete(root),
-        },
-        reportsInSync: () => this.reportsInSync(site),
-      })),
-    );
+    await this.checker.checkHeld(atMs, [...this.parts.keys()].map((site) => this.heldBy(site, 'holds')), true);
+    for (const site of this.names) {
+      if (this.reportsInSync(site) && !this.fedAtMs.has(site)) this.checker.onUnfedInSync(atMs, site);
+    }
     this.checker.report(log);
     if (this.writeError !== null) log.add('workload', atMs, [this.origin], this.writeError);
     const receivers = this.names.filter((s) => s !== this.origin);
@@ -247,6 +256,21 @@ export class BlobRun implements SiteObserver {
       badChunks: fetchers.reduce((a, b) => a + b, 0),
       duplicateChunks: [...this.parts.values()].reduce((sum, p) => sum + p.modelled.duplicatePuts, 0),
       streams: { ...this.net.counts },
+    };
+  }
+
+  /** What the held-bits check reads of a site's store; `claim` says why it must hold the image. */
+  private heldBy(site: string, claim: string) {
+    const p = this.partsOf(site);
+    return {
+      site,
+      claim,
+      held: {
+        chunk: (digest: string) => p.observed.inspectChunk(digest),
+        manifestRoot: (root: string) => (p.observed.manifest(root) === undefined ? undefined : root),
+        complete: (root: string) => p.observed.isComplete(root),
+      },
+      mustHold: claim !== 'holds',
     };
   }
 

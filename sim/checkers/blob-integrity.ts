@@ -4,8 +4,10 @@
 //  blob-bits-held: every site that holds an image (its store reports the blob complete) or reports
 //    it in sync holds exactly the bits of the image's digests: the manifest named by the catalog's
 //    root, and for every chunk the bytes its store answers are the chunk's bytes (hashed unless they
-//    are the chunk's own modelled window, sim/blobs/content.ts). Checked at the end of the run, and
-//    every image's modelled bytes are hashed again then (nothing changed them during the run).
+//    are the chunk's own modelled window, sim/blobs/content.ts). Checked when a site's Glance is
+//    given the bits (sim/blobs/glance-gate.ts; a site may drop the blob once every placed site has
+//    it) and at the end of the run, where a site that reports the image in sync without its Glance
+//    ever having been given the bits fails, and every image's modelled bytes are hashed again.
 //  blob-served-verified: no site serves a chunk it has not verified: every chunk a store hands out
 //    (to its blob server) must be one this site stored through putChunk, which verifies, and its
 //    bytes must be the chunk's bytes.
@@ -54,26 +56,36 @@ export class BlobIntegrityChecker {
     }
   }
 
-  /** The end of the run: every site that holds an image, or says it is in sync, holds exactly its bits. */
-  async checkHeld(atMs: number, sites: ReadonlyArray<{ site: string; held: HeldChunks; reportsInSync(imageRoot: string): boolean }>): Promise<void> {
+  /**
+   * Every site that holds an image (its store says complete) or must hold it (its Glance is being
+   * given the bits: `mustHold`) holds exactly its bits. Run when a site's Glance is fed and at the
+   * end of the run (where the modelled bytes are hashed again too).
+   */
+  async checkHeld(atMs: number, sites: ReadonlyArray<{ site: string; claim: string; held: HeldChunks; mustHold: boolean }>, recheckPool = false): Promise<void> {
     for (const image of this.images()) {
-      for (const digest of image.recheck()) this.fail(BLOB_BITS_CHECK, atMs, '', `the modelled bytes of chunk ${digest.slice(0, 12)} changed during the run`);
-      for (const { site, held, reportsInSync } of sites) {
+      if (recheckPool) for (const digest of image.recheck()) this.fail(BLOB_BITS_CHECK, atMs, '', `the modelled bytes of chunk ${digest.slice(0, 12)} changed during the run`);
+      for (const { site, claim, held, mustHold } of sites) {
         const complete = await held.complete(image.root);
-        if (!complete && !reportsInSync(image.root)) continue;
+        if (!complete && !mustHold) continue;
         this.counts.sitesChecked++;
+        const what = `${site} ${claim} image ${image.root.slice(0, 12)}`;
         if (held.manifestRoot(image.root) === undefined) {
-          this.fail(BLOB_BITS_CHECK, atMs, site, `${site} reports image ${image.root.slice(0, 12)} in sync but holds no manifest for it`);
+          this.fail(BLOB_BITS_CHECK, atMs, site, `${what} but holds no manifest for it`);
           continue;
         }
         for (const digest of image.manifest.chunks) {
           this.counts.chunksChecked++;
           const bytes = await held.chunk(digest);
-          if (bytes === null) this.fail(BLOB_BITS_CHECK, atMs, site, `${site} ${complete ? 'holds' : 'reports in sync'} image ${image.root.slice(0, 12)} but lacks chunk ${digest.slice(0, 12)}`);
-          else if (!image.isGenuine(digest, bytes)) this.fail(BLOB_BITS_CHECK, atMs, site, `${site} holds image ${image.root.slice(0, 12)} but its chunk ${digest.slice(0, 12)} is not the chunk's bytes`);
+          if (bytes === null) this.fail(BLOB_BITS_CHECK, atMs, site, `${what} but lacks chunk ${digest.slice(0, 12)}`);
+          else if (!image.isGenuine(digest, bytes)) this.fail(BLOB_BITS_CHECK, atMs, site, `${what} but its chunk ${digest.slice(0, 12)} is not the chunk's bytes`);
         }
       }
     }
+  }
+
+  /** A site reports the image in sync although its Glance was never given the bits. */
+  onUnfedInSync(atMs: number, site: string): void {
+    this.fail(BLOB_BITS_CHECK, atMs, site, `${site} reports the image in sync but its Glance was never given its bits`);
   }
 
   report(log: FailureLog): void {

@@ -40,6 +40,8 @@ export class SimClouds {
   private readonly clouds = new Map<string, SiteCloud>();
   private readonly ended = { passes: 0, faults: 0 };
   private started = 0;
+  /** Set by an image placement (sim/blobs/run.ts): a blob-sourced image reaches Glance only through the site's blob store. */
+  wrapDriver: ((site: string, driver: CloudDriver) => CloudDriver) | null = null;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -76,7 +78,8 @@ export class SimClouds {
     const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => void scheduler.timerAt(scheduler.now() + Math.max(0, ms), resolve, clock as SiteClock));
     const driver = new MemoryCloud({ model: c.model, sleep, random: this.prng.fork(`cloud/${site}/${inc}`).asRandom(), faults: faultConfig(c.fault), clusterId: SIM_CLUSTER_ID });
     c.driver = driver;
-    return this.hooks.wrapCloudDriver?.(site, driver) ?? driver;
+    const gated = this.wrapDriver?.(site, driver) ?? driver;
+    return this.hooks.wrapCloudDriver?.(site, gated) ?? gated;
   }
 
   /** The incarnation runs: its reconciler (built by the site composition) is the one to count. */

@@ -100,8 +100,6 @@ export function validateSimOptions(o: SimOptions): void {
   if (typeof o.clouds !== 'boolean') problems.push(`clouds must be true or false, got ${String(o.clouds)}`);
   if (o.imageBytes !== undefined) {
     if (!(Number.isSafeInteger(o.imageBytes) && o.imageBytes >= 1 && o.imageBytes <= MAX_IMAGE_BYTES)) problems.push(`imageBytes must be an integer from 1 to ${MAX_IMAGE_BYTES}, got ${o.imageBytes}`);
-    // The in-memory clouds do not read image bits: a site would report the image in sync before it holds it.
-    if (o.clouds) problems.push('an image placement (imageBytes) needs clouds off: the in-memory clouds do not read image bits');
   }
   if (problems.length > 0) throw new RangeError(`invalid simulation options: ${problems.join('; ')}`);
 }
@@ -186,7 +184,6 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, faults: [] };
   let faultsText = 'none';
   let votersGiven = false;
-  let cloudsGiven = false;
   const out: CliArgs = { options: o, faultsText, faultsGiven: false, json: false, help: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -259,7 +256,6 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
       case '--clouds':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--clouds expects on or off, got "${value}"`);
         o.clouds = value.trim() === 'on';
-        cloudsGiven = true;
         break;
       case '--dr-failovers':
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--dr-failovers expects on or off, got "${value}"`);
@@ -280,7 +276,6 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
     }
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
-  if (o.imageBytes !== undefined && !cloudsGiven) o.clouds = false;
   if (out.compareOriginOnly === true && o.imageBytes === undefined) throw new SimArgsError('--swarm needs --image-size');
   out.faultsText = faultsText;
   return out;
@@ -336,8 +331,9 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
                   and writes its record placed on every site; the daemon's fetcher and blob server move
                   the bits over modelled access links (1-10 Gb/s up and down per site, drawn from the
                   seed) and the WAN latency. Reports the time until every site holds it beside the
-                  swarm's lower bound, with the blob checkers. Implies --clouds off (the in-memory
-                  clouds do not read image bits).
+                  swarm's lower bound, with the blob checkers. A site reports the image fetching
+                  (and so serves what it holds to others) through its reconciler: with --clouds
+                  off no site reports, and only the origin serves.
   --swarm on|off|compare  with --image-size: off = blob streams reach only the origin, so every site
                   fetches from it alone (the reference the swarm is compared with); compare = the run,
                   then the same seed with swarm off, and both times in the report (default on)

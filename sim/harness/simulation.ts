@@ -88,6 +88,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const quietFromMs = schedule.quietFromMs;
   const cloudRun = options.clouds ? new CloudRun(scheduler, root.fork('clouds'), world, locations, quietFromMs, hooks) : null;
   const blobRun = options.imageBytes !== undefined ? new BlobRun(scheduler, root.fork('blobs'), world, network.wan, { imageBytes: options.imageBytes, swarm: options.swarm !== false }, trace, hooks) : null;
+  if (blobRun !== null && cloudRun !== null) cloudRun.clouds.wrapDriver = (site, driver) => blobRun.gateGlance(site, driver);
   const log = controls.log;
   if (log) world.log = (line) => log(scheduler.now(), line);
   const executor = new FaultExecutor(scheduler, schedule, cloudRun?.faultTarget(world.faultTarget()) ?? world.faultTarget(), (f) => {

@@ -21,7 +21,7 @@ import { Scheduler } from '../../sim/scheduler.js';
 const MiB = 2 ** 20;
 
 function options(overrides: Partial<SimOptions> = {}): SimOptions {
-  return { ...DEFAULT_SIM_OPTIONS, sites: 6, voters: 5, seed: 3, durationMs: 15_000, clouds: false, imageBytes: 24 * MiB, ...overrides };
+  return { ...DEFAULT_SIM_OPTIONS, sites: 6, voters: 5, seed: 3, durationMs: 15_000, clouds: true, imageBytes: 24 * MiB, ...overrides };
 }
 
 function verdictOf(r: SimResult, check: string): string | undefined {
@@ -57,8 +57,8 @@ test('a small image reaches every site, the checkers pass, and the same seed giv
   assert.deepEqual(b.report.blobs, a.report.blobs);
 });
 
-test('origin only (--swarm off): every byte comes from the origin', async () => {
-  const r = await runSimulation(options({ swarm: false }));
+test('origin only (--swarm off, and without clouds): every byte comes from the origin', async () => {
+  const r = await runSimulation(options({ swarm: false, clouds: false }));
   assert.equal(r.verdict, 'pass', r.failures.map((f) => `[${f.check}] ${f.message}`).join('\n'));
   assert.equal(r.report.blobs!.holding, 5);
   assert.equal(r.report.blobs!.bytesSentByOthers, 0);
@@ -89,6 +89,23 @@ test('planted: an origin that serves a damaged chunk fails blob-served-verified,
   assert.equal(r.report.blobs!.holding, 0, 'no receiver stored the damaged chunk');
 });
 
+test('planted: a site whose store claims the whole image too early gives its Glance missing bits, and fails blob-bits-held', async () => {
+  const hooks: SimHooks = {
+    wrapBlobStorage: (site, store, run) =>
+      site === run.origin
+        ? store
+        : new (class extends ObservedBlobStorage {
+            override async isComplete(): Promise<boolean> {
+              return true;
+            }
+          })(store, { stored: () => undefined, served: () => undefined }),
+  };
+  const r = await runSimulation(options(), { hooks });
+  assert.equal(verdictOf(r, BLOB_BITS_CHECK), 'fail');
+  const f = r.failures.filter((x) => x.check === BLOB_BITS_CHECK);
+  assert.ok(f.some((x) => /is giving its Glance image \w+ but (lacks chunk|holds no manifest)/.test(x.message)), f.map((x) => x.message).join('\n'));
+});
+
 test('modelled bytes: a window is accepted as is, a copy is hashed, a damaged copy is refused', () => {
   const image = new ModelledImage(new Prng(7), 3 * MiB + 5, MiB);
   assert.equal(image.manifest.chunks.length, 4);
@@ -117,19 +134,18 @@ test('access links: flows share an uplink equally and take the rest when one end
   assert.deepEqual(done.map(([n, t]) => [n, Math.round(t * 1000) / 1000]), [['ab', 2], ['ac', 4]]);
 });
 
-test('--image-size parses sizes, turns the clouds off, and replays', async () => {
+test('--image-size parses sizes and replays', () => {
   assert.equal(parseSize('2GiB'), 2 ** 31);
   assert.equal(parseSize('64MiB'), 64 * MiB);
   assert.equal(parseSize('1.5GB'), 1.5e9);
   assert.throws(() => parseSize('2 gigs'), /invalid size/);
   const args = parseSimArgs(['--sites', '100', '--image-size', '2GiB', '--swarm', 'off']);
   assert.equal(args.options.imageBytes, 2 ** 31);
-  assert.equal(args.options.clouds, false);
-  assert.match(replayCommand(args.options), /--clouds off --image-size 2GiB --swarm off$/);
+  assert.equal(args.options.clouds, true);
+  assert.match(replayCommand(args.options), /--image-size 2GiB --swarm off$/);
   assert.equal(parseSimArgs(['--image-size', '1MiB', '--swarm', 'compare']).compareOriginOnly, true);
   assert.throws(() => parseSimArgs(['--swarm', 'compare']), /--swarm needs --image-size/);
   assert.throws(() => parseSimArgs(['--image-size', '1MiB', '--swarm', 'maybe']), /on, off or compare/);
-  await assert.rejects(runSimulation({ ...options(), clouds: true }), /needs clouds off/);
 });
 
 test('stackraft sim --swarm compare reports the origin-only run of the same seed beside the swarm', async () => {
