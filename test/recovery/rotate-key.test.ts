@@ -114,5 +114,28 @@ describe('site rotate-key (real agents)', { timeout: 360_000 }, () => {
     for (const log of memberLogs) assert.match(log, /peer id is the retired key of site site-2/);
     // Reported for the record: writes the rotation made fail (the load never stopped).
     console.log(`rotation under load: ${load.committed} writes committed, ${load.failed} refused or failed${load.failed ? ` (last: ${load.lastFailure.slice(0, 200)})` : ''}`);
+    await impostor.kill();
+  });
+
+  it('a rotation cut by kill -9 after its announcement committed resumes when the agent starts again', { timeout: 120_000 }, async () => {
+    const name = 'site-3';
+    const site = cluster.site(name);
+    const before = await cluster.admin(name).request('GET', '/v1/status');
+    const started = await cluster.admin(name).request('POST', '/v1/site/rotate-key', {});
+    assert.equal(started.status, 200, started.text);
+    const next = started.json.nextPeerId as string;
+    assert.ok(next && next !== before.json.peerId);
+    // The switch waits a second after the announcement applies: kill the agent inside that second.
+    await cluster.waitFor('the announcement to be applied (stage switching)', async () => (await cluster.admin(name).request('GET', '/v1/site/rotate-key')).json.stage === 'switching', 20_000);
+    await cluster.kill(name);
+    await cluster.restart(name);
+    await cluster.waitFor('every site to record the new peer id and no rotation in progress', async () => {
+      const records = await Promise.all(['site-1', 'site-2', 'site-3'].map((n) => cluster.admin(n).request('GET', `/v1/resources/site/${name}`)));
+      return records.every((r) => r.json?.resource?.spec?.peerId === next && r.json.resource.spec.nextPeerId === undefined);
+    });
+    assert.equal((await cluster.admin(name).request('GET', '/v1/status')).json.peerId, next);
+    const index = await putFlavor(cluster.admin('site-1'), 'after-cut-rotation', 3);
+    await cluster.waitForApplied(name, index);
+    assert.match(await site.logTail(1 << 20), /key rotation: resuming/);
   });
 });
