@@ -10,7 +10,7 @@ import { BlobFormatError, checkManifest, chunkLength, type BlobManifest } from '
 import type { BlobStorage, BlobStreams, ByteStream } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
 import { BlobStoreFullError, BlobVerifyError } from './store.js';
-import { decodeResponseHeader, encodeRequest, MAX_MANIFEST_BODY_BYTES, StreamReader, type BlobRequest } from './wire.js';
+import { decodeResponseHeader, encodeRequest, hasChunkBit, haveBitmapBytes, MAX_MANIFEST_BODY_BYTES, StreamReader, type BlobRequest } from './wire.js';
 
 export interface BlobFetchLimits {
   maxFetches: number;
@@ -23,6 +23,8 @@ export interface BlobFetchLimits {
 }
 
 export const DEFAULT_BLOB_FETCH_LIMITS: BlobFetchLimits = { maxFetches: 16, maxFetchesPerPeer: 4, chunkTimeoutMs: 30_000, maxRoundsPerChunk: 5, roundPauseMs: 500 };
+/** A partial holder's have bitmap is asked again when older than this (at most one have per holder per fetch per interval). */
+export const HAVE_REFRESH_MS = 2_000;
 /** Fetches remembered for progress (the oldest finished one is forgotten first). */
 export const MAX_FETCHES_REMEMBERED = 256;
 
@@ -77,6 +79,11 @@ interface Fetch {
   bytesAtStart: number;
   inflight: Map<MemberId, number>;
   avoided: Set<MemberId>;
+  /** Sites still fetching this blob themselves: asked only for the chunks their have bitmap lists. */
+  partial: () => MemberId[];
+  /** What each partial holder said it holds, and when (null: it could not say). */
+  haves: Map<MemberId, { bits: Uint8Array | null; at: number }>;
+  haveAsks: Map<MemberId, Promise<void>>;
 }
 
 export class BlobFetcher {
@@ -106,18 +113,19 @@ export class BlobFetcher {
 
   /**
    * Gets the whole blob into the store from `holders()` (asked again at every round, so sites that
-   * got it meanwhile are used too). One fetch per root at a time: a second call joins the first.
+   * got it meanwhile are used too), and from `partialHolders()` (sites still fetching it) for the
+   * chunks a have request says they hold. One fetch per root at a time: a second call joins the first.
    */
-  fetch(root: string, holders: () => MemberId[]): Promise<void> {
+  fetch(root: string, holders: () => MemberId[], partialHolders: () => MemberId[] = () => []): Promise<void> {
     const existing = this.running.get(root);
     if (existing !== undefined) return existing;
-    const run = this.run(root, holders).finally(() => this.running.delete(root));
+    const run = this.run(root, holders, partialHolders).finally(() => this.running.delete(root));
     this.running.set(root, run);
     return run;
   }
 
-  private async run(root: string, holders: () => MemberId[]): Promise<void> {
-    const fetch = this.begin(root);
+  private async run(root: string, holders: () => MemberId[], partialHolders: () => MemberId[]): Promise<void> {
+    const fetch = this.begin(root, partialHolders);
     try {
       const manifest = this.deps.store.manifest(root) ?? (await this.fetchManifest(fetch, root, holders));
       fetch.progress.bytesTotal = manifest.size;
@@ -155,7 +163,7 @@ export class BlobFetcher {
     }
   }
 
-  private begin(root: string): Fetch {
+  private begin(root: string, partial: () => MemberId[]): Fetch {
     // A retry keeps showing why the previous attempt failed until it has a reason of its own.
     const lastError = this.fetches.get(root)?.progress.lastError;
     this.fetches.delete(root);
@@ -169,6 +177,9 @@ export class BlobFetcher {
       bytesAtStart: 0,
       inflight: new Map(),
       avoided: new Set(),
+      partial,
+      haves: new Map(),
+      haveAsks: new Map(),
     };
     this.fetches.set(root, fetch);
     return fetch;
@@ -180,12 +191,51 @@ export class BlobFetcher {
     p.rateBytesPerSecond = p.elapsedMs > 0 ? Math.round(((p.bytesDone - fetch.bytesAtStart) * 1000) / p.elapsedMs) : 0;
   }
 
-  /** Holders not avoided, nearest first (unknown RTT last), then the least busy. */
-  private candidates(fetch: Fetch, holders: () => MemberId[], exclude: ReadonlySet<MemberId>): MemberId[] {
+  /**
+   * Holders not avoided, nearest first (unknown RTT last), then the least busy. With a chunk index,
+   * a partial holder counts only when its last have bitmap lists that chunk.
+   */
+  private candidates(fetch: Fetch, holders: () => MemberId[], exclude: ReadonlySet<MemberId>, chunk?: number): MemberId[] {
     const rtt = (m: MemberId) => this.deps.rttMs(m) ?? Number.POSITIVE_INFINITY;
-    return [...new Set(holders())]
+    const whole = new Set(holders());
+    const partial = this.partialOnly(fetch, whole).filter((m) => chunk === undefined || this.partialHas(fetch, m, chunk));
+    return [...new Set([...whole, ...partial])]
       .filter((m) => !fetch.avoided.has(m) && !exclude.has(m))
       .sort((a, b) => rtt(a) - rtt(b) || (this.peerInflight.get(a) ?? 0) - (this.peerInflight.get(b) ?? 0));
+  }
+
+  private partialOnly(fetch: Fetch, whole: ReadonlySet<MemberId>): MemberId[] {
+    return [...new Set(fetch.partial())].filter((m) => !whole.has(m) && !fetch.avoided.has(m));
+  }
+
+  private partialHas(fetch: Fetch, member: MemberId, chunk: number): boolean {
+    const bits = fetch.haves.get(member)?.bits;
+    return bits !== undefined && bits !== null && hasChunkBit(bits, chunk);
+  }
+
+  /** Asks each partial holder whose have bitmap is missing or older than HAVE_REFRESH_MS which chunks it holds (one ask at a time per holder). */
+  private async refreshHaves(fetch: Fetch, manifest: BlobManifest, holders: () => MemberId[]): Promise<void> {
+    const now = this.deps.now();
+    const asks: Promise<void>[] = [];
+    for (const member of this.partialOnly(fetch, new Set(holders()))) {
+      const known = fetch.haves.get(member);
+      if (known !== undefined && now - known.at < HAVE_REFRESH_MS) continue;
+      let ask = fetch.haveAsks.get(member);
+      if (ask === undefined) {
+        ask = this.request(member, { op: 'have', root: fetch.progress.root }, haveBitmapBytes(manifest.chunks.length))
+          .then(
+            (bits) => void fetch.haves.set(member, { bits, at: this.deps.now() }),
+            (err: Error) => {
+              fetch.haves.set(member, { bits: null, at: this.deps.now() });
+              this.deps.logger.debug({ member, blob: fetch.progress.root, err: err.message }, 'a partial holder could not say which chunks it holds');
+            },
+          )
+          .finally(() => fetch.haveAsks.delete(member));
+        fetch.haveAsks.set(member, ask);
+      }
+      asks.push(ask);
+    }
+    await Promise.all(asks);
   }
 
   private async fetchManifest(fetch: Fetch, root: string, holders: () => MemberId[]): Promise<BlobManifest> {
@@ -215,8 +265,9 @@ export class BlobFetcher {
     const length = chunkLength(manifest, index);
     for (let round = 0; round < this.limits.maxRoundsPerChunk; round++) {
       if (round > 0) await this.deps.sleep(this.limits.roundPauseMs);
+      await this.refreshHaves(fetch, manifest, holders);
       const tried = new Set<MemberId>();
-      for (let member = await this.takePeerSlot(fetch, holders, tried); member !== null; member = await this.takePeerSlot(fetch, holders, tried)) {
+      for (let member = await this.takePeerSlot(fetch, holders, tried, index); member !== null; member = await this.takePeerSlot(fetch, holders, tried, index)) {
         tried.add(member);
         let bytes: Uint8Array;
         try {
@@ -250,9 +301,9 @@ export class BlobFetcher {
    * together all see the same free slot: 16 workers sent 16 requests at once to a lone holder whose
    * limit is 4, and the server, at 8 per member, answered the rest BUSY.) inPeerSlot releases it.
    */
-  private async takePeerSlot(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>): Promise<MemberId | null> {
+  private async takePeerSlot(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>, chunk: number): Promise<MemberId | null> {
     for (;;) {
-      const candidates = this.candidates(fetch, holders, tried);
+      const candidates = this.candidates(fetch, holders, tried, chunk);
       if (candidates.length === 0) return null;
       const free = candidates.find((m) => (this.peerInflight.get(m) ?? 0) < this.limits.maxFetchesPerPeer);
       if (free !== undefined) {
@@ -305,7 +356,7 @@ export class BlobFetcher {
       const reader = new StreamReader(stream.incoming);
       const header = decodeResponseHeader(await reader.readFrame());
       if (!header.ok) throw new BlobFetchError(`${member} refused ${request.op}: ${header.code} ${header.message}`);
-      const exact = request.op === 'chunk';
+      const exact = request.op !== 'manifest';
       if (exact ? header.bytes !== maxBytes : header.bytes > maxBytes) {
         throw new BlobVerifyError(`${member} announced ${header.bytes} bytes for ${request.op}, ${exact ? 'expected' : 'at most'} ${maxBytes}`);
       }

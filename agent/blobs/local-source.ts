@@ -43,7 +43,8 @@ async function openBlob(deps: LocalBlobSourceDeps, root: string): Promise<Readab
 export function describeProgress(p: BlobFetchProgress | undefined, heldBytes: number): string {
   const mib = (n: number) => (n / 1048576).toFixed(1);
   if (p === undefined) return `${mib(heldBytes)} MiB held, no fetch started yet`;
-  const parts = [`${p.state} ${mib(p.bytesDone)} of ${mib(p.bytesTotal)} MiB`];
+  // bytesTotal is 0 until the manifest is here: say so rather than "of 0.0 MiB".
+  const parts = [`${p.state} ${mib(p.bytesDone)} of ${p.bytesTotal > 0 || p.state === 'done' ? `${mib(p.bytesTotal)} MiB` : 'a size not known yet (no manifest)'}`];
   if (p.state === 'fetching') parts.push(`${(p.rateBytesPerSecond / 1e6).toFixed(1)} MB/s from ${p.peers.join(', ') || 'no peer yet'}`);
   if (p.avoided.length > 0) parts.push(`avoiding ${p.avoided.join(', ')}`);
   if (p.lastError !== undefined) parts.push(`last error: ${p.lastError}`);

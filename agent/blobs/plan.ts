@@ -2,8 +2,9 @@
 // guessed. A blob-sourced image needs its blob at every placed site until that site reports the
 // image in-sync at its current revision (then the bits are in its Glance). Holders are the image's
 // origin and the placed sites that report it in-sync (they held it whole to get there; one that has
-// since dropped it answers NOT_HELD and the fetcher asks the next). A site keeps a blob while it
-// needs it, while it is the origin, or while it holds it and a placed site still needs it.
+// since dropped it answers NOT_HELD and the fetcher asks the next); sites still fetching it are
+// partial holders (blobPartialHolders). A site keeps a blob while it needs it, while it is the
+// origin, or while it holds it and a placed site still needs it.
 import type { Catalog } from '../catalog/index.js';
 import { placementSelects } from '../catalog/placement.js';
 import type { ResourceOf } from '../catalog/types.js';
@@ -47,6 +48,22 @@ export function blobHolders(catalog: Catalog, imageId: string, self: string): st
   const image = catalog.get('image', imageId);
   if (image?.spec.source.blob === undefined) return [];
   return holdersOf(image.spec.source.origin, inSyncSites(catalog, image), self);
+}
+
+/**
+ * Sites that may hold part of the image's blob: placed sites whose sync report at the image's
+ * revision says `fetching`, or `error` (a stalled fetch keeps what it verified). They serve the
+ * chunks they have verified, so a late site asks them which (a have request: a site holding none
+ * answers NOT_HELD or an empty bitmap) and takes those from them too. Learnt from the catalog like
+ * the whole holders, never guessed.
+ */
+export function blobPartialHolders(catalog: Catalog, imageId: string, self: string): string[] {
+  const image = catalog.get('image', imageId);
+  if (image?.spec.source.blob === undefined) return [];
+  return catalog
+    .syncStatus({ kind: 'image', id: image.id })
+    .filter((e) => (e.state === 'fetching' || e.state === 'error') && e.revision === image.revision && e.site !== self)
+    .map((e) => e.site);
 }
 
 function holdersOf(origin: string | undefined, inSync: ReadonlySet<string>, self: string): string[] {

@@ -7,7 +7,7 @@ import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
 import type { BlobStorage, ByteStream } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
-import { BlobWireError, decodeRequest, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
+import { BlobWireError, decodeRequest, encodeHaveBitmap, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
 
 export interface BlobServerLimits {
   maxServes: number;
@@ -25,6 +25,8 @@ export interface BlobServerCounters {
   manifestsServed: number;
   refused: Record<BlobRefusalCode, number>;
   badRequests: number;
+  /** Have requests answered (which chunks of a blob this site holds). */
+  havesServed: number;
 }
 
 export interface BlobServerDeps {
@@ -38,7 +40,7 @@ export interface BlobServerDeps {
 }
 
 export class BlobServer {
-  readonly counters: BlobServerCounters = { bytesServed: 0, chunksServed: 0, manifestsServed: 0, refused: { NOT_HELD: 0, BUSY: 0, BAD_REQUEST: 0, WRONG_CLUSTER: 0 }, badRequests: 0 };
+  readonly counters: BlobServerCounters = { bytesServed: 0, chunksServed: 0, manifestsServed: 0, refused: { NOT_HELD: 0, BUSY: 0, BAD_REQUEST: 0, WRONG_CLUSTER: 0 }, badRequests: 0, havesServed: 0 };
   private readonly limits: BlobServerLimits;
   private active = 0;
   private readonly activePerPeer = new Map<MemberId, number>();
@@ -84,10 +86,14 @@ export class BlobServer {
     if (request.op === 'manifest') {
       const manifest = this.deps.store.manifest(request.root);
       body = manifest === undefined ? null : Buffer.from(JSON.stringify(manifest));
+    } else if (request.op === 'have') {
+      // A site still fetching the blob serves what it has verified: this says which chunks those are.
+      const manifest = this.deps.store.manifest(request.root);
+      body = manifest === undefined ? null : encodeHaveBitmap(manifest.chunks.length, await this.deps.store.missing(request.root));
     } else {
       body = await this.deps.store.readChunk(request.digest);
     }
-    if (body === null) return this.refuse(stream, 'NOT_HELD', `this site does not hold ${request.op} ${request.op === 'manifest' ? request.root : request.digest}`);
+    if (body === null) return this.refuse(stream, 'NOT_HELD', `this site does not hold ${request.op} ${request.op === 'chunk' ? request.digest : request.root}`);
     await stream.write(encodeResponseHeader({ ok: true, bytes: body.length }));
     for (let offset = 0; offset < body.length; offset += SEND_PIECE_BYTES) {
       const piece = body.subarray(offset, offset + SEND_PIECE_BYTES);
@@ -96,6 +102,7 @@ export class BlobServer {
       this.counters.bytesServed += piece.length;
     }
     if (request.op === 'manifest') this.counters.manifestsServed++;
+    else if (request.op === 'have') this.counters.havesServed++;
     else this.counters.chunksServed++;
     await stream.end();
   }

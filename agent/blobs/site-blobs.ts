@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Catalog } from '../catalog/index.js';
 import { BlobFetcher, type BlobFetchLimits, type BlobFetchProgress } from './fetcher.js';
-import { blobHolders, blobPlan } from './plan.js';
+import { blobHolders, blobPartialHolders, blobPlan } from './plan.js';
 import type { BlobStorage, BlobStreams } from './ports.js';
 import { ByteRateLimit, type RateClock } from './rate.js';
 import { BlobServer, type BlobServerLimits } from './server.js';
@@ -154,7 +154,7 @@ export class SiteBlobs {
         if (await store.isComplete(need.root)) continue;
         this.running.add(need.root);
         void this.fetcher
-          .fetch(need.root, () => blobHolders(catalog, need.imageId, site))
+          .fetch(need.root, () => blobHolders(catalog, need.imageId, site), () => blobPartialHolders(catalog, need.imageId, site))
           .then(
             () => this.deps.logger.info({ image: need.imageId, blob: need.root, bytes: need.size }, 'blob fetched and verified'),
             (err: Error) => this.deps.logger.warn({ image: need.imageId, blob: need.root, err: err.message }, 'blob fetch failed; retried at the next round'),

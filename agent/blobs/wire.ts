@@ -2,11 +2,13 @@
 //
 //   client: u32 big-endian length | msgpack { v, cluster, op: 'manifest', root }   (then ends its side)
 //           u32 big-endian length | msgpack { v, cluster, op: 'chunk', digest }
+//           u32 big-endian length | msgpack { v, cluster, op: 'have', root }       (which chunks it holds)
 //   server: u32 big-endian length | msgpack { v, ok: true, bytes } | raw body of `bytes` bytes
 //           u32 big-endian length | msgpack { v, ok: false, code, message }
 //
 // A manifest's body is its JSON (checked against the root by the fetcher), a chunk's body its
-// bytes (checked against the digest). Headers are small and strictly shaped; anything else is a
+// bytes (checked against the digest), a have's body a bitmap of the manifest's chunks the server
+// holds verified (bit i of byte i >> 3, lowest bit first; exactly ceil(chunks / 8) bytes). Headers are small and strictly shaped; anything else is a
 // BlobWireError and closes the stream.
 import { Packr } from 'msgpackr';
 import { isDigest, MAX_CHUNK_BYTES } from './format.js';
@@ -17,7 +19,7 @@ export const MAX_BLOB_HEADER_BYTES = 4096;
 export const MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_BLOB_BODY_BYTES = Math.max(MAX_CHUNK_BYTES, MAX_MANIFEST_BODY_BYTES);
 
-export type BlobRequest = { op: 'manifest'; root: string } | { op: 'chunk'; digest: string };
+export type BlobRequest = { op: 'manifest'; root: string } | { op: 'chunk'; digest: string } | { op: 'have'; root: string };
 /** NOT_HELD: ask someone else; BUSY: this server is at its limits, try later or elsewhere; BAD_REQUEST: the request was malformed. */
 export type BlobRefusalCode = 'NOT_HELD' | 'BUSY' | 'BAD_REQUEST' | 'WRONG_CLUSTER';
 export type BlobResponseHeader = { ok: true; bytes: number } | { ok: false; code: BlobRefusalCode; message: string };
@@ -74,6 +76,11 @@ export function decodeRequest(body: Uint8Array): { cluster: string; request: Blo
     onlyKeys(o, ['v', 'cluster', 'op', 'digest']);
     if (!isDigest(o.digest)) throw new BlobWireError('chunk request: digest is not 64 hex digits');
     return { cluster: o.cluster, request: { op: 'chunk', digest: o.digest } };
+  }
+  if (o.op === 'have') {
+    onlyKeys(o, ['v', 'cluster', 'op', 'root']);
+    if (!isDigest(o.root)) throw new BlobWireError('have request: root is not 64 hex digits');
+    return { cluster: o.cluster, request: { op: 'have', root: o.root } };
   }
   throw new BlobWireError(`unknown op ${JSON.stringify(o.op)?.slice(0, 40)}`);
 }
@@ -141,4 +148,21 @@ export class StreamReader {
     this.pending = this.pending.subarray(n);
     return out;
   }
+}
+
+/** The have bitmap's length for a manifest of `chunks` chunks. */
+export function haveBitmapBytes(chunks: number): number {
+  return Math.ceil(chunks / 8);
+}
+
+/** Bit i set: chunk i is held (every index not in `missing`). */
+export function encodeHaveBitmap(chunks: number, missing: readonly number[]): Uint8Array {
+  const bits = Buffer.alloc(haveBitmapBytes(chunks), 0xff);
+  if (chunks % 8 !== 0) bits[bits.length - 1] = (1 << chunks % 8) - 1;
+  for (const i of missing) bits[i >> 3]! &= ~(1 << (i & 7));
+  return bits;
+}
+
+export function hasChunkBit(bits: Uint8Array, index: number): boolean {
+  return ((bits[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
 }

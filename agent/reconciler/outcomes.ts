@@ -82,16 +82,18 @@ export class Outcomes {
    * The image's bits are still on their way to this site (a blob fetch; `progress` says how far).
    * Reported as `fetching`, not as an error — or as an error when the last attempt stalled (no
    * holder answered), which the blob loop retries — at most once per FETCH_REPORT_INTERVAL_MS
-   * while the state stays the same, and looked at again soon without backing off.
+   * while the state and the revision stay the same (a new revision is reported at once: other
+   * sites read partial holders at the image's revision), and looked at again soon without backoff.
    */
   fetching(track: Track, desired: DesiredResource, progress: string, stalled: boolean): void {
     const now = this.clock.now();
     const state = stalled ? 'error' : 'fetching';
     track.failures = 0;
     track.retryAt = now + FETCH_RECHECK_MS;
-    const recent = track.state === state && track.fetchReportedAt !== undefined && now - track.fetchReportedAt < FETCH_REPORT_INTERVAL_MS;
+    const last = track.fetchReported;
+    const recent = track.state === state && last !== undefined && last.revision === desired.revision && now - last.at < FETCH_REPORT_INTERVAL_MS;
     if (recent) return;
-    track.fetchReportedAt = now;
+    track.fetchReported = { at: now, revision: desired.revision };
     this.report(track, state, stalled ? `image bits not here: ${progress}` : progress, desired.revision);
   }
 

@@ -42,8 +42,8 @@ export interface Track {
   /** This site's current view of the resource. */
   state: SyncState;
   message: string;
-  /** Clock time of the last `fetching` report (progress is reported at most every FETCH_REPORT_INTERVAL_MS). */
-  fetchReportedAt?: number;
+  /** The last `fetching` report's clock time and revision (progress is reported at most every FETCH_REPORT_INTERVAL_MS per revision). */
+  fetchReported?: { at: number; revision: number };
 }
 
 function newTrack(kind: ManagedKind, id: string, desired: DesiredResource | undefined): Track {
