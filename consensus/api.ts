@@ -109,6 +109,11 @@ export interface RaftCore {
   logBytes(): number;
   /** The first index held in the log (compaction drops what is below). */
   logFirstIndex(): number;
+  /**
+   * Takes the messages that may leave before any pending write is durable (Ready.messagesEarly),
+   * so the runtime can send them while an earlier Ready's write is still in flight.
+   */
+  takeEarlyMessages(): Message[];
   hasReady(): boolean;
   ready(): Ready;
   advance(ready: Ready): void;

@@ -358,6 +358,17 @@ export class Raft implements RaftCore {
     return { index, term: point.term, conf: point.conf };
   }
 
+  takeEarlyMessages(): Message[] {
+    // New proposals are not broadcast here but with the next Ready (one append per batch, not per
+    // proposal: sending each at once cost more CPU per write than it gained, measured under load).
+    const early = this.out.early;
+    if (early.length === 0) return early;
+    this.out.early = [];
+    // A read round's heartbeats may be among them: reads arriving from now on need a new round.
+    this.readRounds.closeOpen();
+    return early;
+  }
+
   hasReady(): boolean {
     if (this.out.isOutstanding) return false;
     return this.pendingBroadcast || this.out.hasWork(this.log, this.hardState());
@@ -836,7 +847,25 @@ export class Raft implements RaftCore {
       resp.reject = true;
       resp.rejectHint = last;
     }
-    this.send(resp);
+    this.answerHeartbeat(resp);
+  }
+
+  /**
+   * A heartbeat's answer is the leader's evidence of contact (CheckQuorum, ReadIndex): it must not
+   * wait behind a slow disk write. Once our term is durable it leaves before the next write,
+   * vouching only for the durable part of our log (the leader learns a match from it, and a match
+   * counts toward commit); otherwise it waits for the write like every answer.
+   */
+  private answerHeartbeat(resp: Message): void {
+    const durable = Math.min(this.out.persistedTo, this.log.lastIndex);
+    const durableTerm = this.log.term(durable);
+    if (this.out.persistedTerm !== this.term || durableTerm === undefined) {
+      this.send(resp);
+      return;
+    }
+    resp.index = durable;
+    resp.logTerm = durableTerm;
+    this.out.early.push(resp);
   }
 
   private handleSnapshotChunk(m: Message): void {

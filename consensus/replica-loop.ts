@@ -35,8 +35,11 @@ interface AppliedBatch {
 
 export class ReadyLoop {
   private tickTimer: { cancel(): void } | null = null;
+  /** When the next tick is due on the clock (ticks are on a grid of tickMs). */
+  private nextTickAt = 0;
   private driving = false;
   private kickQueued = false;
+  private earlySendQueued = false;
   private driveDone: Promise<void> = Promise.resolve();
   private appliedIndex: number;
   private snapshotIndex: number;
@@ -63,6 +66,7 @@ export class ReadyLoop {
   }
 
   start(): void {
+    this.nextTickAt = this.ctx.deps.clock.now() + this.ctx.settings.tickMs;
     this.scheduleTick();
   }
 
@@ -70,9 +74,22 @@ export class ReadyLoop {
     this.tickTimer?.cancel();
   }
 
+  /**
+   * One tick per timer, on a fixed grid of tickMs. A timer that fires late (a busy event loop, a
+   * loaded machine) still makes one tick, never a burst of the ticks it missed: a burst would count
+   * the stall as silence all at once and fire elections and CheckQuorum step-downs on a member
+   * that was only slow (as Go's time.Ticker drops ticks for etcd). The next tick is due on the
+   * grid, or a whole tickMs from now when the grid point has passed, so being late never drifts
+   * the pace either.
+   */
   private scheduleTick(): void {
-    this.tickTimer = this.ctx.deps.clock.setTimer(this.ctx.settings.tickMs, () => {
+    const { clock } = this.ctx.deps;
+    const { tickMs } = this.ctx.settings;
+    this.tickTimer = clock.setTimer(Math.max(0, this.nextTickAt - clock.now()), () => {
       if (this.ctx.stopped) return;
+      const now = clock.now();
+      this.nextTickAt += tickMs;
+      if (this.nextTickAt <= now) this.nextTickAt = now + tickMs;
       try {
         this.ctx.beforeTick();
         this.ctx.core.tick();
@@ -86,15 +103,37 @@ export class ReadyLoop {
     });
   }
 
-  /** Processes Readies soon; steps made in the same turn share one Ready (and one fsync). */
+  /**
+   * Processes Readies soon; steps made in the same turn share one Ready (and one fsync). While a
+   * Ready's write is in flight, what may leave before any write (heartbeats and their answers,
+   * appends answering acknowledgements) leaves now instead of waiting for that write to finish.
+   */
   kick(): void {
-    if (this.kickQueued || this.driving || this.ctx.stopped) return;
+    if (this.driving) {
+      this.scheduleEarlySend();
+      return;
+    }
+    if (this.kickQueued || this.ctx.stopped) return;
     this.kickQueued = true;
     queueMicrotask(() => {
       this.kickQueued = false;
       if (this.driving || this.ctx.stopped) return;
       this.driving = true;
       this.driveDone = this.drive();
+    });
+  }
+
+  private scheduleEarlySend(): void {
+    if (this.earlySendQueued || this.ctx.stopped) return;
+    this.earlySendQueued = true;
+    queueMicrotask(() => {
+      this.earlySendQueued = false;
+      if (!this.driving || this.ctx.stopped) return;
+      try {
+        for (const msg of this.ctx.core.takeEarlyMessages()) this.ctx.deps.transport.send(msg.to, { kind: 'raft', msg });
+      } catch (err) {
+        this.events.fatal(err);
+      }
     });
   }
 

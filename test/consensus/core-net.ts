@@ -84,11 +84,16 @@ export class Net {
     const node = this.node(id);
     if (!node.hasReady()) return null;
     const rd = node.ready();
+    const store = this.stores.get(id) as FakeStore;
     for (const m of rd.messagesEarly) {
       if (!EARLY_TYPES.has(m.type)) throw new Error(`persistence contract: ${m.type} in messagesEarly`);
+      // A heartbeat answer leaves before this Ready's write: what it claims must be durable already.
+      if (m.type === 'heartbeatResp') {
+        if (store.hardState.term !== m.term) throw new Error(`persistence contract: heartbeat answer in term ${m.term} sent before the term was durable`);
+        checkDurableBeforeSend(m, store);
+      }
     }
     this.queue.push(...rd.messagesEarly);
-    const store = this.stores.get(id) as FakeStore;
     if (rd.snapshot) {
       store.snapshot = rd.snapshot;
       store.entries = store.entries.filter((e) => e.index > (rd.snapshot as Snapshot).meta.index);
@@ -194,7 +199,7 @@ export class Net {
   }
 }
 
-const EARLY_TYPES = new Set(['append', 'heartbeat', 'snapshot', 'timeoutNow']);
+const EARLY_TYPES = new Set(['append', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
 
 /** What a message claims must already be on the sender's disk when it leaves. */
 function checkDurableBeforeSend(m: Message, store: FakeStore): void {
@@ -209,6 +214,10 @@ function checkDurableBeforeSend(m: Message, store: FakeStore): void {
     const last = store.entries.length > 0 ? store.entries[store.entries.length - 1].index : (store.snapshot?.meta.index ?? 0);
     if ((m.index ?? 0) > Math.max(last, store.snapshot?.meta.index ?? 0)) {
       throw new Error(`persistence contract: heartbeat answer claims ${m.index} but only ${last} is durable`);
+    }
+    const held = store.entries.find((e) => e.index === m.index);
+    if (held !== undefined && m.logTerm !== undefined && held.term !== m.logTerm) {
+      throw new Error(`persistence contract: heartbeat answer claims term ${m.logTerm} at ${m.index}, the disk holds term ${held.term}`);
     }
   }
   if (m.type === 'appendResp' && m.reject !== true) {

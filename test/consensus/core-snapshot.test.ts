@@ -210,7 +210,7 @@ test('compact at the applied index after a newer snapshot arrived mid-write keep
   net.processReady('a');
   for (const m of net.queue.splice(0)) if (m.to === 'c') c.step(m);
   const inFlight = c.ready();
-  for (const m of inFlight.messages) net.node(m.to).step(m); // the leader hears c and sends the snapshot
+  for (const m of [...inFlight.messagesEarly, ...inFlight.messages]) net.node(m.to).step(m); // the leader hears c and sends the snapshot
   net.processReady('a');
   assert.ok(net.queue.some((m) => m.type === 'snapshot' && m.to === 'c'));
   for (const m of net.queue.splice(0)) if (m.to === 'c') c.step(m);

@@ -2,7 +2,7 @@
 // cut links, and the in-memory store. Used by the replica and write-path tests.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { seededRandom } from '../../consensus/prng.js';
-import type { Clock, StateMachine, TimerHandle, Transport, WireMessage } from '../../consensus/ports.js';
+import type { Clock, LogStore, StateMachine, TimerHandle, Transport, WireMessage } from '../../consensus/ports.js';
 import { silentLogger } from '../../consensus/ports.js';
 import { Replica, type ReplicaConfig, type ReplicaHooks } from '../../consensus/replica.js';
 import type { MemberId } from '../../consensus/types.js';
@@ -130,6 +130,8 @@ export interface ClusterOptions<SM extends StateMachine> {
   replica?: Partial<ReplicaConfig>;
   /** The runtime's hooks for one site (none by default). */
   hooks?: (site: MemberId) => ReplicaHooks;
+  /** The store the replica writes through (default: the site's MemoryLogStore itself), e.g. a slow disk. */
+  storeFor?: (site: MemberId, store: MemoryLogStore, clock: ManualClock) => LogStore;
 }
 
 export class TestCluster<SM extends StateMachine> {
@@ -164,7 +166,7 @@ export class TestCluster<SM extends StateMachine> {
         bootstrap: bootstrap ? { voters: this.opts.voters, learners: this.opts.learners } : undefined,
         ...this.opts.replica,
       },
-      { clock: this.clock, store, transport: this.net.transportFor(name), stateMachine: sm, logger: silentLogger, hooks: this.opts.hooks?.(name) },
+      { clock: this.clock, store: this.opts.storeFor?.(name, store, this.clock) ?? store, transport: this.net.transportFor(name), stateMachine: sm, logger: silentLogger, hooks: this.opts.hooks?.(name) },
     );
     replica.start();
     const site = { name, store, sm, replica };
