@@ -2,7 +2,8 @@
 // busy loop per core) against real agents on 127.0.0.1 for a minute; exits 1 on any leadership
 // change (test/saturation/run.ts says how it is read). Prints the write answers by outcome.
 //
-//   npm run test:saturation -- [--sites 3] [--writers 64] [--seconds 60] [--burners N] [--target leader|spread] [--runs 1]
+//   npm run test:saturation -- [--sites 3] [--writers 64] [--seconds 60] [--burners N] [--disk-burners 0]
+//                              [--target leader|spread] [--runs 1]
 import '../../agent/runtime/promise-shim.js';
 import { parseArgs } from 'node:util';
 import { TROUBLE_CODES, defaultBurners, leadershipViolations, runSaturation, type SaturationReport } from './run.js';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       burners: { type: 'string', default: String(defaultBurners()) },
       target: { type: 'string', default: 'leader' },
       runs: { type: 'string', default: '1' },
+      'disk-burners': { type: 'string', default: '0' },
     },
   });
   const target = values.target;
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     seconds: intArg('seconds', values.seconds!, 1, 3600),
     burners: intArg('burners', values.burners!, 0, 64),
     target: target as 'leader' | 'spread',
+    diskBurners: intArg('disk-burners', values['disk-burners']!, 0, 16),
     log: (line: string) => process.stdout.write(`${line}\n`),
   };
   const runs = intArg('runs', values.runs!, 1, 100);

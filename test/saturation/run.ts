@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat, open } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { CONFIG_DEFAULTS } from '../../agent/config/schema.js';
 import { AgentCluster } from '../agent/cluster.js';
@@ -22,6 +23,8 @@ export interface SaturationOptions {
   burners: number;
   /** Where writers send: all to the leader, or spread over every site (followers forward). */
   target: 'leader' | 'spread';
+  /** Disk-burning neighbour processes: each writes 256 KiB and fdatasyncs it, in a loop (default 0). */
+  diskBurners?: number;
   log?: (line: string) => void;
 }
 
@@ -54,6 +57,9 @@ const WRITE_TIMEOUT_MS = 10_000;
 /** Pause of a writer after an answer that is not "committed", so a refusal loop does not spin. */
 const RETRY_PAUSE_MS = 10;
 const STATUS_POLL_MS = 200;
+/** A neighbour that keeps the disk busy: 256 KiB written and fdatasynced, over and over, in one file. */
+const DISK_BURNER = `const fs = require('node:fs'); const fd = fs.openSync(process.argv[1], 'w'); const b = Buffer.alloc(262144, 7);
+for (let i = 0; ; i = (i + 1) % 64) { fs.writeSync(fd, b, 0, b.length, i * b.length); fs.fdatasyncSync(fd); }`;
 /** A role log line, as agent/daemon/site-agent.ts writes it. */
 const ROLE_LINE = /"msg":"(role [^"]*)"/g;
 
@@ -85,11 +91,12 @@ export async function runSaturation(opts: SaturationOptions): Promise<Saturation
   const burners: ChildProcess[] = [];
   try {
     const { leader, term } = await cluster.waitForLeader();
-    say(`cluster of ${opts.sites} up, leader ${leader} at term ${term}; ${opts.writers} writers (${opts.target}) and ${opts.burners} CPU burner(s) for ${opts.seconds} s`);
+    say(`cluster of ${opts.sites} up, leader ${leader} at term ${term}; ${opts.writers} writers (${opts.target}) and ${opts.burners} CPU burner(s), ${opts.diskBurners ?? 0} disk burner(s) for ${opts.seconds} s`);
     const logOffsets = new Map<string, number>();
     for (const s of cluster.sites) logOffsets.set(s.name, (await stat(s.logPath)).size);
     const loadBefore = loadavg()[0];
     for (let i = 0; i < opts.burners; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    for (let i = 0; i < (opts.diskBurners ?? 0); i++) burners.push(spawn(process.execPath, ['-e', DISK_BURNER, join(cluster.dir, `disk-burner-${i}`)], { stdio: 'ignore' }));
 
     const sockets = opts.target === 'leader' ? [cluster.site(leader).socketPath] : cluster.sites.map((s) => s.socketPath);
     const load = startWriters(sockets, opts.writers);
