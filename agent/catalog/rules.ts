@@ -84,6 +84,11 @@ function checkPeerIdUnique(view: ResourceView, spec: SiteSpec): void {
  * id the site already has (no write both replaces the key and announces another).
  */
 function checkKeyRotation(current: ResourceOf<'site'>, next: SiteSpec): void {
+  // A site that has a key keeps one: a write without it (a `site add NAME --token` of a member's
+  // name, say) would revoke a running member.
+  if (current.spec.peerId !== undefined && next.peerId === undefined) {
+    throw new SpecError('spec.peerId', `site ${current.id} has peer id ${current.spec.peerId}, which a write cannot remove: remove the site first (stackraft site remove ${current.id})`);
+  }
   const pending = current.spec.nextPeerId;
   if (pending !== undefined && next.peerId !== current.spec.peerId) {
     if (next.peerId !== pending) throw new SpecError('spec.peerId', `site ${current.id} is rotating its key to ${pending}: its peer id can only become that`);

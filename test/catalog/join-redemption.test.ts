@@ -67,6 +67,20 @@ describe('join token redemption in the log', () => {
     assert.equal((mismatched as { field: string }).field, 'spec.peerId');
   });
 
+  it('refuses a write that would take a member\'s peer id away (a token minted under a member\'s name)', () => {
+    const h = new Harness();
+    h.addTwoSites();
+    const replaced = h.write({
+      op: 'put',
+      kind: 'site',
+      id: 'paris',
+      spec: { name: 'paris', addresses: ['/ip4/10.0.0.9/tcp/4001'], region: 'eu-west', country: 'FR', labels: {}, role: 'learner', join: { expiresAt: h.time + 60_000, secretHash: HASH } },
+    }).result;
+    assert.equal(replaced.ok, false);
+    assert.match((replaced as { message: string }).message, /which a write cannot remove: remove the site first/);
+    assert.equal(h.catalog.get('site', 'paris')?.spec.peerId, peerIdFor(1));
+  });
+
   it('refuses a site record with no peer id unless it waits for a token', () => {
     const h = new Harness();
     const bare = h.write({ op: 'put', kind: 'site', id: 'nice', spec: { name: 'nice', addresses: ['/ip4/10.0.0.8/tcp/4001'], region: 'eu-west', country: 'FR', labels: {}, role: 'learner' } }).result;

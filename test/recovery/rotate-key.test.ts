@@ -1,4 +1,4 @@
-// Key rotation with real processes: `stackraft site rotate-key` on site-2 while writes go on. The
+// Key rotation with real processes: `stackraft site rotate-key` on site-2, the leader, while writes go on. The
 // site keeps replicating and voting under its new key; an agent that starts with site-2's old key
 // (a copy of its disk) is refused by every other member, counted, and cannot move the term.
 import assert from 'node:assert/strict';
@@ -48,6 +48,13 @@ describe('site rotate-key (real agents)', { timeout: 360_000 }, () => {
       }
     })();
     await cluster.waitFor('the load to commit writes', async () => load.committed >= 10);
+    // The hardest case: the rotated site leads (its switch drops every connection it has).
+    const { leader: first } = await cluster.waitForLeader();
+    if (first !== ROTATED) {
+      const moved = await cluster.admin(first).request('POST', '/v1/leader/transfer', { site: ROTATED });
+      assert.equal(moved.status, 200, moved.text);
+    }
+    assert.equal((await cluster.waitForLeader()).leader, ROTATED);
 
     const run = await runCli(['site', 'rotate-key', '--wait', '120'], { socket: rotated.socketPath, timeoutMs: 150_000 });
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
