@@ -58,7 +58,9 @@ export async function run(argv: string[], io: SimIo = processIo, controls: Pick<
   if (progress) io.err('\r\x1b[K');
   let referenceFailed = false;
   if (args.compareOriginOnly === true && result.report.blobs !== undefined) {
-    const reference = await runSimulation({ ...args.options, swarm: false }, { ...controls, checkerClock: WALL_CLOCK });
+    // Clouds off too: without sync reports the daemon's plan names the origin as the only holder,
+    // so the fetchers do not spend round trips on partial holders they cannot reach.
+    const reference = await runSimulation({ ...args.options, swarm: false, clouds: false }, { ...controls, checkerClock: WALL_CLOCK });
     result.report.blobs.originOnly = originOnlyFigures(reference.report, reference.verdict);
     if (reference.verdict === 'fail') {
       referenceFailed = true;

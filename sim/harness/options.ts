@@ -336,7 +336,8 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
                   off no site reports, and only the origin serves.
   --swarm on|off|compare  with --image-size: off = blob streams reach only the origin, so every site
                   fetches from it alone (the reference the swarm is compared with); compare = the run,
-                  then the same seed with swarm off, and both times in the report (default on)
+                  then the same seed with swarm and clouds off (no sync reports: the origin is the
+                  only holder the catalog names), and both times in the report (default on)
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
                   faults, leaders per term and elections, the commit-latency distribution against
