@@ -20,6 +20,7 @@ import { returnWindowAtHalf } from './window-updates.js';
 import { PeerLink, type PeerLinkSettings, type PeerLinkStatus } from './peer-link.js';
 import { checkName, parseMembers, peerIdsOf, TransportConfigError, type MemberRecord, type TransportMember } from './members.js';
 import { MAX_MEMBER_ID_LENGTH } from './validate.js';
+import { MinRttWindow } from './min-rtt.js';
 
 export { TransportConfigError, type TransportMember } from './members.js';
 
@@ -103,6 +104,8 @@ export class Libp2pTransport implements Transport {
   private members = new Map<MemberId, MemberRecord>();
   private memberByPeer = new Map<string, MemberId>();
   private readonly links = new Map<MemberId, PeerLink>();
+  /** One per member of the current map (setMembers drops the others). */
+  private readonly rttWindows = new Map<MemberId, MinRttWindow>();
   private readonly lastUnreachableReport = new Map<MemberId, number>();
   private messageHandler: ((from: MemberId, message: WireMessage) => void) | null = null;
   private unreachableHandler: ((member: MemberId) => void) | null = null;
@@ -300,6 +303,7 @@ export class Libp2pTransport implements Transport {
     }
     const previous = this.members;
     this.members = next;
+    for (const name of this.rttWindows.keys()) if (!next.has(name)) this.rttWindows.delete(name);
     this.memberByPeer = nextByPeer;
     this.gater.setAllowedPeers(nextByPeer.keys());
     for (const peerId of nextByPeer.keys()) this.guests?.forget(peerId);
@@ -333,16 +337,28 @@ export class Libp2pTransport implements Transport {
     return this.node?.getMultiaddrs().map((ma) => ma.toString()) ?? [];
   }
 
-  /** Round trip to a member as last measured by libp2p's connection monitor (every 10 s), if known. */
+  /**
+   * Round trip to a member: the lowest that libp2p's connection monitor (every 10 s) measured within
+   * the last RTT_WINDOW_MS, so a sample taken while either process was busy does not count as
+   * distance (min-rtt.ts). Undefined until a sample arrives.
+   */
   rttMs(member: MemberId): number | undefined {
     const record = this.members.get(member);
     if (record === undefined || this.node === null) return undefined;
+    const now = this.now();
+    let window = this.rttWindows.get(member);
     for (const id of peerIdsOf(record)) {
       for (const connection of this.node.getConnections(peerIdFromString(id))) {
-        if (connection.rtt !== undefined) return connection.rtt;
+        if (connection.rtt === undefined) continue;
+        if (window === undefined) {
+          window = new MinRttWindow();
+          this.rttWindows.set(member, window);
+        }
+        window.observe(now, connection.rtt);
+        return window.value(now);
       }
     }
-    return undefined;
+    return window?.value(now);
   }
 
   /** Per-member outbound state, for status output and metrics. */
