@@ -16,6 +16,8 @@ import { loadNextPeerKey, peerIdFromKey, promoteNextPeerKey } from '../transport
 export const ROTATION_STEP_MS = 500;
 /** After its announcement applies here, the site waits this long before switching, so the others have applied it too. */
 export const SWITCH_GRACE_MS = 1_000;
+/** Bound of the leadership hand-off a leading site makes before its switch. */
+export const HANDOFF_TIMEOUT_MS = 3_000;
 
 export interface KeyRotationParts {
   dataDir: string;
@@ -132,6 +134,7 @@ export class KeyRotator {
     if (now - this.announcedSeenAt < SWITCH_GRACE_MS || this.next === null) return;
     const key = this.next;
     const from = this.p.transport.peerId;
+    await this.handOffLeadership();
     // Durable first: from here a restart runs under the new key, which the members admit (step 1 is applied).
     await promoteNextPeerKey(this.p.dataDir);
     this.next = null;
@@ -143,6 +146,24 @@ export class KeyRotator {
     }
     this.say('info', `key rotation: switched from ${from} to ${this.p.transport.peerId}`);
     void this.step();
+  }
+
+  /**
+   * The switch closes every connection this site has: a leader first hands its leadership to a live
+   * voter, so the cluster does not sit out an election timeout. Best effort: on any failure the
+   * switch goes ahead and the others elect as after any lost leader.
+   */
+  private async handOffLeadership(): Promise<void> {
+    try {
+      const status = await this.p.service.status();
+      if (status.role !== 'leader') return;
+      const to = status.members.find((m) => m.role === 'voter' && m.live && m.site !== this.p.site);
+      if (to === undefined) return;
+      const outcome = await this.p.service.leaderTransfer(to.site, { timeoutMs: HANDOFF_TIMEOUT_MS });
+      this.say('info', `key rotation: leadership handed to ${to.site} before the switch (${outcome.status})`);
+    } catch (err) {
+      this.say('warn', `key rotation: could not hand the leadership off before the switch (${(err as Error).message}); switching anyway`);
+    }
   }
 
   private async send(patch: Record<string, string | string[] | null>, what: string): Promise<void> {

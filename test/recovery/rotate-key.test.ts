@@ -121,6 +121,7 @@ describe('site rotate-key (real agents)', { timeout: 360_000 }, () => {
     for (const log of memberLogs) assert.match(log, /peer id is the retired key of site site-2/);
     // Reported for the record: writes the rotation made fail (the load never stopped).
     console.log(`rotation under load: ${load.committed} writes committed, ${load.failed} refused or failed${load.failed ? ` (last: ${load.lastFailure.slice(0, 200)})` : ''}`);
+    console.log(`the rotated leader's log: ${/leadership handed to \S+ before the switch \(\w+\)/.exec(await rotated.logTail(1 << 20))?.[0] ?? 'no hand-off before the switch'}`);
     await impostor.kill();
   });
 
