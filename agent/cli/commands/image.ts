@@ -150,9 +150,9 @@ const create: CommandSpec = {
   positionals: { min: 1, max: 1 },
   output: 'show',
   options: {
-    id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (required)' },
-    'disk-format': { type: 'string', value: 'FORMAT', help: `disk format (required): ${DISK_FORMATS.join(', ')}` },
-    'container-format': { type: 'string', value: 'FORMAT', help: `container format (required): ${CONTAINER_FORMATS.join(', ')}` },
+    id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (required, except with --from-glance: the Glance id)' },
+    'disk-format': { type: 'string', value: 'FORMAT', help: `disk format (required, except with --from-glance): ${DISK_FORMATS.join(', ')}` },
+    'container-format': { type: 'string', value: 'FORMAT', help: `container format (required, except with --from-glance): ${CONTAINER_FORMATS.join(', ')}` },
     'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (this or --file is required)' },
     file: { type: 'string', value: 'PATH', help: 'upload this file to this site; every placed site gets it over the peer network' },
     'from-glance': { type: 'string', value: 'IMAGE_ID', help: "adopt an image already in this site's Glance: its bits, id, formats and (unless given) metadata; every placed site gets the bits over the peer network" },
