@@ -169,3 +169,8 @@ test("learners' traffic starts and disturbs no election: the same election with 
   assert.ok(withLearners.campaign.every((m) => !m.from.startsWith('l') && !m.to.startsWith('l')), 'no learner sent or got a vote request');
   assert.deepEqual(withLearners, alone, 'the same campaigns, the same term, the same leader');
 });
+
+test('the shipped core runs with PreVote and CheckQuorum on (the daemon and the simulator set neither)', () => {
+  assert.equal(DEFAULT_RAFT_CONFIG.preVote, true);
+  assert.equal(DEFAULT_RAFT_CONFIG.checkQuorum, true);
+});
