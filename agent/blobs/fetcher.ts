@@ -84,6 +84,10 @@ interface Fetch {
   /** What each partial holder said it holds, and when (null: it could not say). */
   haves: Map<MemberId, { bits: Uint8Array | null; at: number }>;
   haveAsks: Map<MemberId, Promise<void>>;
+  /** Why the fetch was stopped (cancel()), or null while it may go on. */
+  cancelled: string | null;
+  /** Streams of its requests on their way (at most maxFetches), dropped when it is stopped. */
+  streams: Set<ByteStream>;
 }
 
 export class BlobFetcher {
@@ -124,6 +128,20 @@ export class BlobFetcher {
     return run;
   }
 
+  /**
+   * Stops a running fetch (its image was deleted, or no longer placed here): no chunk is asked for
+   * again and the requests on their way are dropped at once; the fetch fails with `reason`. What it
+   * verified stays in the store until garbage collection decides.
+   */
+  cancel(root: string, reason: string): void {
+    const fetch = this.fetches.get(root);
+    if (fetch === undefined || fetch.progress.state !== 'fetching' || fetch.cancelled !== null) return;
+    fetch.cancelled = reason;
+    for (const stream of fetch.streams) stream.abort(new BlobFetchError(reason));
+    fetch.streams.clear();
+    for (const wake of this.slotWaiters.splice(0)) wake();
+  }
+
   private async run(root: string, holders: () => MemberId[], partialHolders: () => MemberId[]): Promise<void> {
     const fetch = this.begin(root, partialHolders);
     try {
@@ -138,7 +156,7 @@ export class BlobFetcher {
       // simulator: each retry of a contended fetch transferred the in-flight chunks twice).
       let failure: { error: unknown } | null = null;
       const workers = Array.from({ length: Math.min(this.limits.maxFetches, queue.length) }, async () => {
-        while (failure === null) {
+        while (failure === null && fetch.cancelled === null) {
           const index = queue.shift();
           if (index === undefined) return;
           try {
@@ -149,6 +167,7 @@ export class BlobFetcher {
         }
       });
       await Promise.all(workers);
+      if (fetch.cancelled !== null) throw new BlobFetchError(`fetch stopped: ${fetch.cancelled}`);
       if (failure !== null) throw (failure as { error: unknown }).error;
       this.measure(fetch);
       fetch.progress.state = 'done';
@@ -180,6 +199,8 @@ export class BlobFetcher {
       partial,
       haves: new Map(),
       haveAsks: new Map(),
+      cancelled: null,
+      streams: new Set(),
     };
     this.fetches.set(root, fetch);
     return fetch;
@@ -265,13 +286,14 @@ export class BlobFetcher {
     const length = chunkLength(manifest, index);
     for (let round = 0; round < this.limits.maxRoundsPerChunk; round++) {
       if (round > 0) await this.deps.sleep(this.limits.roundPauseMs);
+      if (fetch.cancelled !== null) throw new BlobFetchError(`fetch stopped: ${fetch.cancelled}`);
       await this.refreshHaves(fetch, manifest, holders);
       const tried = new Set<MemberId>();
       for (let member = await this.takePeerSlot(fetch, holders, tried, index); member !== null; member = await this.takePeerSlot(fetch, holders, tried, index)) {
         tried.add(member);
         let bytes: Uint8Array;
         try {
-          bytes = await this.inPeerSlot(fetch, member, () => this.request(member, { op: 'chunk', digest }, length));
+          bytes = await this.inPeerSlot(fetch, member, () => this.request(member, { op: 'chunk', digest }, length, fetch));
         } catch (err) {
           this.failed(fetch, member, err as Error);
           continue;
@@ -303,6 +325,7 @@ export class BlobFetcher {
    */
   private async takePeerSlot(fetch: Fetch, holders: () => MemberId[], tried: ReadonlySet<MemberId>, chunk: number): Promise<MemberId | null> {
     for (;;) {
+      if (fetch.cancelled !== null) return null;
       const candidates = this.candidates(fetch, holders, tried, chunk);
       if (candidates.length === 0) return null;
       const free = candidates.find((m) => (this.peerInflight.get(m) ?? 0) < this.limits.maxFetchesPerPeer);
@@ -339,7 +362,7 @@ export class BlobFetcher {
   }
 
   /** One request on its own stream; the body, which must be exactly `maxBytes` for a chunk (at most, for a manifest). */
-  private async request(member: MemberId, request: BlobRequest, maxBytes: number): Promise<Uint8Array> {
+  private async request(member: MemberId, request: BlobRequest, maxBytes: number, fetch?: Fetch): Promise<Uint8Array> {
     const { signal, clear } = timeoutSignal(this.limits.chunkTimeoutMs, this.deps.clock);
     let stream: ByteStream;
     try {
@@ -347,6 +370,14 @@ export class BlobFetcher {
     } catch (err) {
       clear();
       throw err;
+    }
+    if (fetch !== undefined) {
+      if (fetch.cancelled !== null) {
+        clear();
+        stream.abort(new BlobFetchError(fetch.cancelled));
+        throw new BlobFetchError(`fetch stopped: ${fetch.cancelled}`);
+      }
+      fetch.streams.add(stream);
     }
     const onAbort = () => stream.abort(new Error(`no answer from ${member} within ${this.limits.chunkTimeoutMs} ms`));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -368,6 +399,7 @@ export class BlobFetcher {
     } finally {
       clear();
       signal.removeEventListener('abort', onAbort);
+      fetch?.streams.delete(stream);
     }
   }
 

@@ -169,7 +169,13 @@ export class SiteBlobs {
         if (now - at > UPLOAD_GRACE_MS) this.recentUploads.delete(root);
         else plan.keep.add(root);
       }
-      for (const root of this.running) plan.keep.add(root);
+      // A fetch no placed image needs here any more (deleted, or placed elsewhere) stops now rather
+      // than moving the rest of the blob; what it had is kept until it has ended, then collected.
+      const needed = new Set(plan.needed.map((n) => n.root));
+      for (const root of this.running) {
+        if (!needed.has(root)) this.fetcher.cancel(root, 'no image placed at this site needs the blob any more');
+        plan.keep.add(root);
+      }
       const freed = await store.retainOnly(plan.keep);
       if (freed.blobs > 0) this.deps.logger.info(freed, 'blob store: removed blobs no placed site needs');
     } catch (err) {
