@@ -69,6 +69,11 @@ export interface BlobFetcherDeps {
   sleep(ms: number): Promise<void>;
   /** Timers for request timeouts (the site's clock: virtual in the simulator); real timers when absent. */
   clock?: Clock;
+  /**
+   * Where this site starts in a blob's chunk list (the site's name): sites that all began at chunk 0
+   * would hold the same chunks, so a partial holder would have nothing the others lack.
+   */
+  orderKey?: string;
   logger: Logger;
 }
 
@@ -150,7 +155,7 @@ export class BlobFetcher {
       const missing = await this.deps.store.missing(root);
       fetch.progress.bytesDone = manifest.size - missing.reduce((sum, i) => sum + chunkLength(manifest, i), 0);
       fetch.bytesAtStart = fetch.progress.bytesDone;
-      const queue = [...missing];
+      const queue = spreadOrder(missing, manifest.chunks.length, this.deps.orderKey);
       // Once a chunk fails, the workers take no more chunks, and the fetch ends only when every
       // worker has stopped: a retry must not ask again for chunks still on their way (found by the
       // simulator: each retry of a contended fetch transferred the in-flight chunks twice).
@@ -425,4 +430,17 @@ export function timeoutSignal(ms: number, clock?: Clock): { signal: AbortSignal;
   const controller = new AbortController();
   const timer = clock.setTimer(ms, () => controller.abort(new Error(`timed out after ${ms} ms`)));
   return { signal: controller.signal, clear: () => timer.cancel() };
+}
+
+/**
+ * The missing chunks in the order to fetch them: from a start that `key` picks (FNV-1a of it, modulo
+ * the chunk count), wrapping round. Each site starts elsewhere, so partial holders hold different
+ * chunks and can serve each other; without a key, in order.
+ */
+export function spreadOrder(missing: readonly number[], chunks: number, key: string | undefined): number[] {
+  if (key === undefined || chunks === 0) return [...missing];
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  const start = hash % chunks;
+  return [...missing].sort((a, b) => ((a - start + chunks) % chunks) - ((b - start + chunks) % chunks));
 }

@@ -72,6 +72,7 @@ export class SiteBlobs {
       now: deps.rateClock.now,
       sleep: deps.rateClock.sleep,
       clock: deps.clock,
+      orderKey: deps.site,
       logger: deps.logger,
     });
     deps.streams.serve((stream, member) => this.server.handle(stream, member));
