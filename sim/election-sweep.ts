@@ -11,6 +11,7 @@ import { runSimulation } from './harness/simulation.js';
 import { WALL_CLOCK } from './main.js';
 import type { SimReport } from './report.js';
 import { summarize, type Summary } from './stats.js';
+import { countArg } from './sweep.js';
 
 export const ELECTION_SWEEP_USAGE = `usage: npm run sim:elections -- --seeds N [--from S] [--out FILE] [sim options: --sites --duration --voters --faults --rate --clouds ...]
 Runs seeds S..S+N-1 one after the other (all faults and clouds off unless the options say otherwise) and
@@ -83,16 +84,10 @@ function parseArgs(argv: readonly string[]): ElectionSweepArgs {
   let from = 1;
   let outPath: string | undefined;
   const rest: string[] = [];
-  const count = (flag: string, text: string | undefined, max: number): number => {
-    if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-      throw new SimArgsError(`${flag} expects an integer from 1 to ${max}, got ${text ?? 'nothing'}`);
-    }
-    return Number(text);
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--seeds') seeds = count(a, argv[++i], MAX_SEEDS);
-    else if (a === '--from') from = count(a, argv[++i], Number.MAX_SAFE_INTEGER);
+    if (a === '--seeds') seeds = countArg(a, argv[++i], MAX_SEEDS);
+    else if (a === '--from') from = countArg(a, argv[++i], Number.MAX_SAFE_INTEGER);
     else if (a === '--out') {
       outPath = argv[++i];
       if (outPath === undefined || outPath.startsWith('--')) throw new SimArgsError('--out needs a file name');

@@ -60,6 +60,14 @@ each unless --duration says otherwise, on J worker threads (default: the number 
 result as JSON. --merge combines the result files of all N slices of one sweep (each exactly once)
 into the result of the whole range, prints it as a sweep does, and exits 1 if any seed failed.`;
 
+/** `--flag N`: an integer from 1 to `max`, else a SimArgsError naming the flag. */
+export function countArg(flag: string, text: string | undefined, max: number): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new SimArgsError(`${flag} expects an integer from 1 to ${max}, got ${text ?? 'nothing'}`);
+  }
+  return Number(text);
+}
+
 export function parseSweepArgs(argv: readonly string[]): SweepArgs {
   let seeds: number | undefined;
   let from = 1;
@@ -67,17 +75,11 @@ export function parseSweepArgs(argv: readonly string[]): SweepArgs {
   let shard: Shard | undefined;
   let outPath: string | undefined;
   const rest: string[] = [];
-  const count = (flag: string, text: string | undefined, max: number): number => {
-    if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-      throw new SimArgsError(`${flag} expects an integer from 1 to ${max}, got ${text ?? 'nothing'}`);
-    }
-    return Number(text);
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--seeds') seeds = count(a, argv[++i], MAX_SEEDS);
-    else if (a === '--from') from = count(a, argv[++i], Number.MAX_SAFE_INTEGER);
-    else if (a === '--jobs') jobs = count(a, argv[++i], 64);
+    if (a === '--seeds') seeds = countArg(a, argv[++i], MAX_SEEDS);
+    else if (a === '--from') from = countArg(a, argv[++i], Number.MAX_SAFE_INTEGER);
+    else if (a === '--jobs') jobs = countArg(a, argv[++i], 64);
     else if (a === '--shard') shard = parseShard(argv[++i]);
     else if (a === '--out') outPath = pathArg(a, argv[++i]);
     else if (a === '--seed' || a === '--json' || a === '--merge') throw new SimArgsError(`${a} is not a sweep option (use --from and --seeds)`);
