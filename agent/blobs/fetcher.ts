@@ -397,7 +397,12 @@ export class BlobFetcher {
         throw new BlobVerifyError(`${member} announced ${header.bytes} bytes for ${request.op}, ${exact ? 'expected' : 'at most'} ${maxBytes}`);
       }
       await this.deps.downloadLimit?.take(header.bytes);
-      return await reader.read(header.bytes);
+      const body = await reader.read(header.bytes);
+      if (!(await reader.endsHere())) {
+        stream.abort(new BlobVerifyError('more bytes than announced'));
+        throw new BlobVerifyError(`${member} sent more than the ${header.bytes} bytes it announced for ${request.op}`);
+      }
+      return body;
     } catch (err) {
       if (signal.aborted) throw new BlobFetchError(`${member}: no answer within ${this.limits.chunkTimeoutMs} ms`);
       throw err;

@@ -136,6 +136,19 @@ export class StreamReader {
     }
   }
 
+  /**
+   * Whether the stream ends with nothing past what was read. A peer that sends more than it announced
+   * would otherwise have libp2p buffer the rest for as long as the stream stays open, without bound.
+   */
+  async endsHere(): Promise<boolean> {
+    if (this.pending.length > 0) return false;
+    for (;;) {
+      const next = await this.iterator.next();
+      if (next.done) return true;
+      if (next.value.length > 0) return false;
+    }
+  }
+
   /** A length-prefixed header body (at most MAX_BLOB_HEADER_BYTES). */
   async readFrame(): Promise<Uint8Array> {
     const length = Buffer.from(await this.read(4)).readUInt32BE(0);

@@ -142,3 +142,48 @@ describe('blob fetch request limits', () => {
     });
   });
 });
+
+/** A member whose answers carry bytes past the body they announce (to each stream, after the body). */
+class OverSendingStreams implements BlobStreams {
+  constructor(
+    private readonly servers: Map<string, BlobServer>,
+    private readonly liar: string,
+  ) {}
+
+  async open(member: string): Promise<ByteStream> {
+    const server = this.servers.get(member);
+    if (server === undefined) throw new Error(`${member} is not reachable`);
+    const [client, serverSide] = pipePair(() => {});
+    const served: ByteStream =
+      member !== this.liar
+        ? serverSide
+        : {
+            ...serverSide,
+            async end() {
+              await serverSide.write(new Uint8Array(64 * 1024).fill(7));
+              await serverSide.end();
+            },
+          };
+    setTimeout(() => server.handle(served, 'fetcher'), SERVE_DELAY_MS);
+    return client;
+  }
+
+  serve(): void {}
+}
+
+describe('blob answers longer than announced', () => {
+  it('counts a member that sends bytes past the body it announced as lying, avoids it and fetches elsewhere', async () => {
+    await withTempDir(async (dir) => {
+      const bytes = patternBytes(6 * CHUNK, 8);
+      const liar = await holderOf(dir, 'liar', bytes);
+      const honest = await holderOf(dir, 'honest', bytes);
+      const streams = new OverSendingStreams(new Map([['liar', liar.server], ['honest', honest.server]]), 'liar');
+      const store = await BlobStore.open(nodeBlobDisk(`${dir}/fetcher`), { maxBytes: 64 * CHUNK, chunkBytes: CHUNK });
+      const fetcher = fetcherOf(store, streams, 4);
+      // The liar is listed first, so it is asked first.
+      await fetcher.fetch(liar.root, () => ['liar', 'honest']);
+      assert.ok(await store.isComplete(liar.root));
+      assert.ok(fetcher.counters.badChunks >= 1, `bad answers counted: ${fetcher.counters.badChunks}`);
+    });
+  });
+});
