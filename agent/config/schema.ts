@@ -20,6 +20,8 @@ export const CONFIG_DEFAULTS = {
   tickMs: 50,
   electionTimeoutTicks: 20,
   heartbeatTicks: 2,
+  /** Off: on a LAN, or on a busy machine, measured round trips are load more than distance (DESIGN.md). */
+  leaderPlacement: false,
   voters: 5,
   logLevel: 'info',
   openstackInterface: 'public',
@@ -154,7 +156,9 @@ const timingSection = z
     tickMs: integerIn(10, 10_000, 'a positive integer from 10 to 10000 (milliseconds)').default(CONFIG_DEFAULTS.tickMs),
     electionTimeoutTicks: integerIn(3, 1_000, 'an integer from 3 to 1000').default(CONFIG_DEFAULTS.electionTimeoutTicks),
     heartbeatTicks: integerIn(1, 1_000, 'a positive integer up to 1000').default(CONFIG_DEFAULTS.heartbeatTicks),
-  }, expecting('a mapping with tickMs, electionTimeoutTicks, heartbeatTicks'))
+    /** Hand the leadership to a clearly better-placed voter (consensus/placement.ts). */
+    leaderPlacement: z.boolean({ error: (i) => `expected true or false, got ${describeValue(i.input)}` }).default(CONFIG_DEFAULTS.leaderPlacement),
+  }, expecting('a mapping with tickMs, electionTimeoutTicks, heartbeatTicks, leaderPlacement'))
   .superRefine((timing, ctx) => {
     if (timing.heartbeatTicks >= timing.electionTimeoutTicks) {
       ctx.addIssue({

@@ -262,7 +262,7 @@ function siteSettings(config: AgentConfig, peerId: string, options: StartOptions
     voters: config.voters,
     replica: {
       tickMs: config.timing.tickMs,
-      raft: { electionTimeoutTicks: config.timing.electionTimeoutTicks, heartbeatTicks: config.timing.heartbeatTicks },
+      raft: { electionTimeoutTicks: config.timing.electionTimeoutTicks, heartbeatTicks: config.timing.heartbeatTicks, leaderPlacement: config.timing.leaderPlacement },
       bootstrap: options.bootstrap ? { voters: [config.site.name] } : undefined,
     },
     processMetrics: true,

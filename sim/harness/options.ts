@@ -33,6 +33,12 @@ export interface SimOptions {
   clouds: boolean;
   /** Learners are fed by relays, as in the daemon (`--relay off`: the leader feeds them, for comparison). */
   relayLearners?: boolean;
+  /**
+   * Leadership hand-over to a better-placed voter (`--placement off`). On by default here, unlike the
+   * daemon's config: the simulated WAN's distances are real and its processes are never starved, which
+   * is the deployment the option is for (DESIGN.md, Elections across a WAN).
+   */
+  leaderPlacement?: boolean;
   /** DR operations (failover, forced failover, failback, drills) in the workload (`--dr-failovers on`). */
   drFailovers?: boolean;
   /** Places an image of this many bytes at every site over the peer network (`--image-size 2GiB`; sim/blobs/). */
@@ -177,7 +183,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--dr-failovers', '--image-size', '--swarm'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--placement', '--dr-failovers', '--image-size', '--swarm'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -273,6 +279,10 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
         if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--relay expects on or off, got "${value}"`);
         o.relayLearners = value.trim() === 'on';
         break;
+      case '--placement':
+        if (value.trim() !== 'on' && value.trim() !== 'off') throw new SimArgsError(`--placement expects on or off, got "${value}"`);
+        o.leaderPlacement = value.trim() === 'on';
+        break;
     }
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
@@ -302,6 +312,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.clients !== DEFAULT_SIM_OPTIONS.clients) parts.push(`--clients ${o.clients}`);
   if (!o.clouds) parts.push('--clouds off');
   if (o.relayLearners === false) parts.push('--relay off');
+  if (o.leaderPlacement === false) parts.push('--placement off');
   if (o.drFailovers === true) parts.push('--dr-failovers on');
   if (o.imageBytes !== undefined) parts.push(`--image-size ${formatSize(o.imageBytes)}`);
   if (o.imageBytes !== undefined && o.swarm === false) parts.push('--swarm off');
@@ -309,7 +320,7 @@ export function replayCommand(o: SimOptions): string {
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
-                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--dr-failovers on|off]
+                     [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--placement on|off] [--dr-failovers on|off]
                      [--image-size 2GiB [--swarm on|off|compare]] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
@@ -327,6 +338,7 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
   --clouds on|off every site's reconciler converges an in-memory cloud, checked after the heal (default on)
   --dr-failovers on|off  protection-group failovers, forced failovers, failbacks and drills in the workload, with the DR checkers (default off)
   --relay on|off  learners are fed by relays (live voters) instead of the leader, as in the daemon (default on)
+  --placement on|off  a leader hands over to a clearly better-placed voter (default on here; off in the daemon's config)
   --image-size S  once the sites are up, one seeded site (the origin) holds an image of S bytes (e.g. 2GiB)
                   and writes its record placed on every site; the daemon's fetcher and blob server move
                   the bits over modelled access links (1-10 Gb/s up and down per site, drawn from the

@@ -108,7 +108,7 @@ export class World implements SiteEvents {
       prng,
       replicaConfig: {
         tickMs: options.tickMs,
-        raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks, ...(options.relayLearners === false ? { relayLearners: false } : {}) },
+        raft: { electionTimeoutTicks: options.electionTimeoutTicks, heartbeatTicks: options.heartbeatTicks, ...(options.relayLearners === false ? { relayLearners: false } : {}), leaderPlacement: options.leaderPlacement !== false },
         proposalTimeoutMs: options.proposalTimeoutMs,
         snapshotEveryEntries: options.snapshotEveryEntries,
         retainEntries: options.retainEntries,

@@ -43,7 +43,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
       peers: [],
       adminSocket: '/run/stackraft/admin.sock',
       cloud: { type: 'none' },
-      timing: { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2 },
+      timing: { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2, leaderPlacement: false },
       voters: 5,
       log: { level: 'info' },
       metrics: { listen: null },
@@ -83,7 +83,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
     const config = await loadConfig(file);
     assert.equal(config.site.country, 'US');
     assert.deepEqual(config.cloud, { type: 'openstack', cloud: 'us-east-1', cloudsYaml: '/etc/stackraft/clouds.yaml', region: 'RegionOne', interface: 'public' });
-    assert.deepEqual(config.timing, { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2 });
+    assert.deepEqual(config.timing, { tickMs: 50, electionTimeoutTicks: 20, heartbeatTicks: 2, leaderPlacement: false });
     assert.equal(config.metrics.listen, '127.0.0.1:9464');
     assert.equal(config.memory.heapGrowthPercent, 100);
     assert.deepEqual(config.peers, [{ site: 'eu-west-1', addr: `/dns4/b.example.net/tcp/7420/p2p/${PEER}` }]);
@@ -153,6 +153,7 @@ describe('config: loadConfig', { timeout: 10_000 }, () => {
   it('cross-field and domain rules: heartbeat below election timeout, odd voters, real countries, label syntax', () => {
     assert.match(refused(`${MINIMAL}timing: { electionTimeoutTicks: 5, heartbeatTicks: 5 }\n`).message, /timing\.heartbeatTicks: must be less than timing\.electionTimeoutTicks \(5\), got 5/);
     assert.match(refused(`${MINIMAL}voters: 4\n`).message, /voters: expected an odd integer from 1 to 15/);
+    assert.match(refused(`${MINIMAL}timing: { leaderPlacement: sometimes }\n`).message, /timing\.leaderPlacement: expected true or false, got "sometimes"/);
     assert.match(refused(MINIMAL.replace('country: IE', 'country: UK')).message, /site\.country: expected an ISO 3166-1 alpha-2 country code such as DE, got "UK"/);
     assert.match(refused(MINIMAL.replace('  country: IE\n', '')).message, /site\.country: required field is missing/);
     assert.match(refused(MINIMAL.replace('  region: eu-west', '  region: eu-west\n  labels: { "-tier": gold }')).message, /site\.labels\.-tier: expected a label name/);
