@@ -182,6 +182,15 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       });
     });
 
+    it('create without --id draws a random UUID, writes it at revision 0 and prints it', async () => {
+      const run = await cli('image', 'create', 'noid', '--disk-format', 'raw', '--container-format', 'bare', '--source-url', 'https://example.com/n.img', '--sha256', SHA256, '-f', 'json');
+      ok(run);
+      const write = lastWrite()[0][0] as { id: string; expectedRevision: number };
+      assert.match(write.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(write.expectedRevision, 0);
+      assert.equal((JSON.parse(run.stdout) as { id: string }).id, write.id);
+    });
+
     it('set adds tags and properties, unset removes them', async () => {
       ok(await cli('image', 'set', 'cirros', '--tag', 'c', '--property', 'hw_disk_bus=virtio', '--unprotected', '--public'));
       const patch = (lastWrite()[0][0] as { patch: Record<string, unknown> }).patch;

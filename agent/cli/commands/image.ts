@@ -1,5 +1,6 @@
 // stackraft image create|list|show|set|unset|delete: public (or community) Glance images, imported
 // by every selected site from one source URL and checked against one digest.
+import { randomUUID } from 'node:crypto';
 import type { JsonObject, ResourceView, SyncStatusView } from '../../admin/service.js';
 import { CONTAINER_FORMATS, DISK_FORMATS, IMAGE_DEFAULTS, IMAGE_VISIBILITIES, type ImageField } from '../../admin/vocabulary.js';
 import { exclusiveFlags, parseChoice, parseInteger, parseKeyValues, requireOption, type CommandContext, type CommandSpec } from '../command.js';
@@ -145,12 +146,12 @@ async function createFromGlance(ctx: CommandContext): Promise<void> {
 
 const create: CommandSpec = {
   words: [KIND, 'create'],
-  summary: 'create an image on every site its placement selects (each site imports it from the source URL)',
+  summary: 'create an image on every site its placement selects (from a source URL, a file uploaded here, or this site\'s Glance)',
   args: 'NAME',
   positionals: { min: 1, max: 1 },
   output: 'show',
   options: {
-    id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (required, except with --from-glance: the Glance id)' },
+    id: { type: 'string', value: 'UUID', help: 'image id, the same on every site (default: a new random UUID, printed; with --from-glance: the Glance id)' },
     'disk-format': { type: 'string', value: 'FORMAT', help: `disk format (required, except with --from-glance): ${DISK_FORMATS.join(', ')}` },
     'container-format': { type: 'string', value: 'FORMAT', help: `container format (required, except with --from-glance): ${CONTAINER_FORMATS.join(', ')}` },
     'source-url': { type: 'string', value: 'URL', help: 'where every site downloads the image from (this or --file is required)' },
@@ -169,7 +170,8 @@ const create: CommandSpec = {
   },
   run: async (ctx) => {
     if (ctx.has('from-glance')) return createFromGlance(ctx);
-    const givenId = requireOption(ctx, 'id');
+    // A new id is safe to draw here: the write expects revision 0, so it can never replace an image.
+    const givenId = ctx.str('id') ?? randomUUID();
     if (!UUID_PATTERN.test(givenId)) throw new UsageError(`--id: expected a UUID, got ${JSON.stringify(givenId)}`);
     const id = givenId.toLowerCase(); // Glance ids are lower-case
     const spec: JsonObject = {
