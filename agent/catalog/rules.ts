@@ -14,7 +14,7 @@ import type { ImageSpec, ProtectionGroupSpec, Resource, ResourceOf, SiteSpec, Sp
 export function checkWriteRules(view: ResourceView, next: { kind: string; spec: SpecByKind[keyof SpecByKind] }, current: Resource | undefined, time = 0): void {
   switch (next.kind) {
     case 'site':
-      checkPeerIdUnique(view, next.spec as SiteSpec);
+      checkPeerIdUnique(view, next.spec as SiteSpec, (current as ResourceOf<'site'> | undefined)?.spec);
       if (current !== undefined) checkJoinRedeemedOnce(current as ResourceOf<'site'>, next.spec as SiteSpec);
       if (current !== undefined) checkJoinRedemption(current as ResourceOf<'site'>, next.spec as SiteSpec, time);
       if (current !== undefined) checkKeyRotation(current as ResourceOf<'site'>, next.spec as SiteSpec);
@@ -67,7 +67,13 @@ function checkJoinRedeemedOnce(current: ResourceOf<'site'>, next: SiteSpec): voi
 }
 
 /** A peer id names one site: a rotation's next id counts as the site's too. */
-function checkPeerIdUnique(view: ResourceView, spec: SiteSpec): void {
+/**
+ * Only a write that sets a peer id scans the other sites: ids the record already had were checked
+ * when they were set, and every site's housekeeping patches its own record, so scanning on every
+ * site write cost each site O(sites) per write (19 % of a 300-site simulator profile).
+ */
+function checkPeerIdUnique(view: ResourceView, spec: SiteSpec, before: SiteSpec | undefined): void {
+  if (before !== undefined && before.peerId === spec.peerId && before.nextPeerId === spec.nextPeerId) return;
   const own = [spec.peerId, spec.nextPeerId].filter((id): id is string => id !== undefined);
   if (own.length === 0) return;
   for (const site of view.list('site')) {

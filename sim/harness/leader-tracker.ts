@@ -26,6 +26,8 @@ export class LeaderTracker {
   private lostReason: LossReason | null = null;
   private lastLeaderSite: string | null = null;
   private readonly leaderOfTerm = new Map<number, string>();
+  /** Elections counted; their times are kept for the first MAX_LEADER_HISTORY only. */
+  elections = 0;
   readonly electionsMs: number[] = [];
   /** The same elections as intervals: from losing the leader to the next one. */
   readonly electionSpans: Array<{ fromMs: number; toMs: number }> = [];
@@ -50,8 +52,11 @@ export class LeaderTracker {
       this.handOvers++;
       if (this.transfersMs.length < MAX_LEADER_HISTORY) this.transfersMs.push(atMs - this.lostAtMs);
     } else if (this.lostAtMs !== null) {
-      this.electionsMs.push(atMs - this.lostAtMs);
-      this.electionSpans.push({ fromMs: this.lostAtMs, toMs: atMs });
+      this.elections++;
+      if (this.electionsMs.length < MAX_LEADER_HISTORY) {
+        this.electionsMs.push(atMs - this.lostAtMs);
+        this.electionSpans.push({ fromMs: this.lostAtMs, toMs: atMs });
+      }
     }
     this.transferTarget = null;
     if (this.lastLeaderSite !== null && this.lastLeaderSite !== site) this.changes++;

@@ -118,7 +118,7 @@ export function buildReport(options: SimOptions, parts: RunParts, c: CheckOutcom
       perWriteRatioP50: perWriteRatio,
       perWriteModelRatioP50: perWriteModelRatio,
     },
-    elections: { count: world.leaders.electionsMs.length, p50Ms: e50, p99Ms: e99, ...electionSplit(world), ...handOvers(world.leaders.handOvers, world.leaders.transfersMs) },
+    elections: { count: world.leaders.elections, p50Ms: e50, p99Ms: e99, ...electionSplit(world), ...handOvers(world.leaders.handOvers, world.leaders.transfersMs) },
     convergence: {
       healedAtMs: options.faults.length > 0 ? quietFromMs : null,
       leaderAfterMs: c.liveness.leaderAfterMs,

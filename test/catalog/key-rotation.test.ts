@@ -47,6 +47,15 @@ describe('site key rotation rules', () => {
     assert.match(clash.message ?? '', /rotating to/);
   });
 
+  it('refuses a new site with a peer id another site has; a site that keeps its ids may still be patched', () => {
+    const h = withSites();
+    const taken = refusal(h.write({ op: 'put', kind: 'site', id: 'lyon', spec: siteSpec('lyon', 3, { peerId: peerIdFor(2), addresses: ['/ip4/10.0.0.3/tcp/4001'] }) }).result);
+    assert.equal(taken.field, 'spec.peerId');
+    assert.match(taken.message ?? '', /already used by site/);
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { addresses: ['/ip4/10.0.0.9/tcp/4001'] } }).result);
+    assert.equal(h.catalog.get('site', 'lyon'), undefined);
+  });
+
   it('refuses a write that both replaces the peer id and announces a rotation', () => {
     const h = withSites();
     const both = refusal(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: peerIdFor(11), nextPeerId: next, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
