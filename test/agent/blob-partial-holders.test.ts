@@ -78,6 +78,8 @@ describe('fetch progress and partial holders (real agents)', { timeout: 300_000 
     await cluster.kill('site-1');
     const partial = await held('site-2');
     assert.ok(partial > 0 && partial < FILE_BYTES, `site-2 holds ${partial} of ${FILE_BYTES} bytes when the origin dies`);
+    // site-1 founded the cluster and usually leads: the write waits for the other two to elect.
+    await cluster.waitForLeader({ among: ['site-2', 'site-3'], notLeader: 'site-1' });
     const widen = await runCli(['image', 'set', id, '--placement', 'all'], { socket: cluster.site('site-2').socketPath });
     assert.equal(widen.code, 0, widen.stderr);
     await cluster.waitFor('site-3 to fetch what site-2 holds', async () => (await held('site-3')) >= partial, 90_000);
