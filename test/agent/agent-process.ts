@@ -99,6 +99,30 @@ export class AgentProcess {
 
   /** Spawns the agent; resolves once its admin socket exists. */
   async start(bootstrap: boolean, readyTimeoutMs: number): Promise<void> {
+    const child = this.spawnAgent(bootstrap);
+    const deadline = Date.now() + readyTimeoutMs;
+    while (!existsSync(this.socketPath)) {
+      if (this.child !== child) throw new Error(`${this.name} exited before opening its admin socket:\n${await this.logTail()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} did not open its admin socket within ${readyTimeoutMs} ms:\n${await this.logTail()}`);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Spawns an agent the test expects to refuse something and stop on its own; resolves once it has
+   * exited. (Such an agent may open its admin socket and close it again between two polls of start.)
+   */
+  async runUntilExit(timeoutMs: number): Promise<void> {
+    const child = this.spawnAgent(false);
+    const timedOut = await Promise.race([this.exited.then(() => false), sleep(timeoutMs).then(() => true)]);
+    if (timedOut) {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      await this.exited;
+      throw new Error(`${this.name} (pid ${child.pid}) was still running ${timeoutMs} ms after it started; killed it:\n${await this.logTail()}`);
+    }
+  }
+
+  private spawnAgent(bootstrap: boolean): ChildProcess {
     if (this.child) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
     const log = openSync(this.logPath, 'a');
     const args = [...AGENT_NODE_FLAGS, ...this.nodeArgs, CLI_SCRIPT, 'agent', '--config', this.configPath, ...(bootstrap ? ['--bootstrap'] : [])];
@@ -114,12 +138,7 @@ export class AgentProcess {
         resolve();
       });
     });
-    const deadline = Date.now() + readyTimeoutMs;
-    while (!existsSync(this.socketPath)) {
-      if (this.child !== child) throw new Error(`${this.name} exited before opening its admin socket:\n${await this.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} did not open its admin socket within ${readyTimeoutMs} ms:\n${await this.logTail()}`);
-      await sleep(50);
-    }
+    return child;
   }
 
   /** Sends `signal` to the process (by PID) and waits until it has exited. */

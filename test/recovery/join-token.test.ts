@@ -17,6 +17,8 @@ import { runCli } from '../agent/run-cli.js';
 import { statusOf } from './helpers.js';
 
 const JOIN_REQUESTS_METRIC = 'stackraft_join_requests_total';
+/** How long an agent whose join is refused may take to start, be refused and stop. */
+const EXIT_WAIT_MS = 30_000;
 
 describe('join with one token (real agents)', { timeout: 300_000 }, () => {
   let cluster: AgentCluster;
@@ -52,10 +54,6 @@ describe('join with one token (real agents)', { timeout: 300_000 }, () => {
     const site = new AgentProcess({ name, dir, port, peerId });
     if (run.code === 0) cluster.sites.push(site);
     return { site, peerId, code: run.code, stderr: run.stderr };
-  }
-
-  async function waitForExit(site: AgentProcess): Promise<void> {
-    await cluster.waitFor(`${site.name} (${site.dir}) to stop`, async () => !site.running, 30_000);
   }
 
   async function joinRequests(outcome: string): Promise<number> {
@@ -94,8 +92,7 @@ describe('join with one token (real agents)', { timeout: 300_000 }, () => {
     await first.kill('SIGTERM');
     const second = await initFromToken('site-4', 'site-4-copy', first.port, firstToken);
     assert.equal(second.code, 0, second.stderr);
-    await second.site.start(false, CLUSTER_WAIT_MS);
-    await waitForExit(second.site);
+    await second.site.runUntilExit(EXIT_WAIT_MS);
     assert.match(await second.site.logTail(), /this join token was already used by another site \(redeemed through the log by peer 12D3KooW\w+\)/);
     const after = await cluster.admin('site-1').request('GET', '/v1/resources/site/site-4');
     assert.deepEqual(after.json.resource.spec, record.json.resource.spec, 'the refused copy changed nothing');
@@ -108,8 +105,7 @@ describe('join with one token (real agents)', { timeout: 300_000 }, () => {
     const usedBefore = await joinRequests('used');
     const thief = await initFromToken('site-4', 'thief', await freePort(), firstToken);
     assert.equal(thief.code, 0, thief.stderr);
-    await thief.site.start(false, CLUSTER_WAIT_MS);
-    await waitForExit(thief.site);
+    await thief.site.runUntilExit(EXIT_WAIT_MS);
     assert.match(await thief.site.logTail(), /already used by another site/);
     assert.ok((await joinRequests('used')) > usedBefore, 'the members counted the refused redemption');
     // Past its own check (its join state says redeemed), it still receives nothing: its peer id is no member's.
@@ -135,8 +131,7 @@ describe('join with one token (real agents)', { timeout: 300_000 }, () => {
     const expiredBefore = await joinRequests('expired');
     const late = await initFromToken('site-5', 'site-5-late', port, short);
     assert.equal(late.code, 0, late.stderr);
-    await late.site.start(false, CLUSTER_WAIT_MS);
-    await waitForExit(late.site);
+    await late.site.runUntilExit(EXIT_WAIT_MS);
     assert.match(await late.site.logTail(), /the join token expired at .* \(this redemption's entry is stamped /);
     assert.ok((await joinRequests('expired')) > expiredBefore);
     const record = await cluster.admin('site-1').request('GET', '/v1/resources/site/site-5');
