@@ -42,7 +42,7 @@ export function ensureEtcdInstalled(say: (line: string) => void): void {
 
 export class EtcdCluster {
   private constructor(
-    private readonly dir: string,
+    readonly dir: string,
     private readonly members: Member[],
   ) {}
 
@@ -121,6 +121,17 @@ export class EtcdCluster {
   async maxTerm(): Promise<number> {
     const terms = await Promise.all(this.running().map((name) => this.status(name).then((s) => s.term, () => 0)));
     return Math.max(0, ...terms);
+  }
+
+  /**
+   * What each running member says now: the member it names as leader (null for none) and its term; a
+   * member that does not answer within the status timeout is left out.
+   */
+  async views(): Promise<Array<{ name: string; leader: string | null; term: number }>> {
+    const answers = await Promise.all(this.running().map((name) => this.status(name).then((s) => ({ name, ...s }), () => null)));
+    const live = answers.filter((a) => a !== null);
+    const nameOf = new Map(live.map((a) => [a.memberId, a.name]));
+    return live.map((a) => ({ name: a.name, leader: a.leader === '0' ? null : (nameOf.get(a.leader) ?? `member ${a.leader}`), term: a.term }));
   }
 
   private async status(name: string): Promise<{ memberId: string; leader: string; term: number }> {

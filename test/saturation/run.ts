@@ -95,8 +95,7 @@ export async function runSaturation(opts: SaturationOptions): Promise<Saturation
     const logOffsets = new Map<string, number>();
     for (const s of cluster.sites) logOffsets.set(s.name, (await stat(s.logPath)).size);
     const loadBefore = loadavg()[0];
-    for (let i = 0; i < opts.burners; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-    for (let i = 0; i < (opts.diskBurners ?? 0); i++) burners.push(spawn(process.execPath, ['-e', DISK_BURNER, join(cluster.dir, `disk-burner-${i}`)], { stdio: 'ignore' }));
+    burners.push(...startBurners(opts, cluster.dir));
 
     const sockets = opts.target === 'leader' ? [cluster.site(leader).socketPath] : cluster.sites.map((s) => s.socketPath);
     const load = startWriters(sockets, opts.writers);
@@ -140,7 +139,15 @@ export function defaultBurners(): number {
   return Math.max(1, cpus().length);
 }
 
-async function stopBurners(burners: ChildProcess[]): Promise<void> {
+/** The CPU (and disk) burning neighbours of a run; the disk burners write their files in `dir`. */
+export function startBurners(opts: Pick<SaturationOptions, 'burners' | 'diskBurners'>, dir: string): ChildProcess[] {
+  const burners: ChildProcess[] = [];
+  for (let i = 0; i < opts.burners; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  for (let i = 0; i < (opts.diskBurners ?? 0); i++) burners.push(spawn(process.execPath, ['-e', DISK_BURNER, join(dir, `disk-burner-${i}`)], { stdio: 'ignore' }));
+  return burners;
+}
+
+export async function stopBurners(burners: ChildProcess[]): Promise<void> {
   await Promise.all(
     burners.map(async (b) => {
       if (b.exitCode !== null || b.signalCode !== null) return;
