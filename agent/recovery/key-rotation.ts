@@ -167,7 +167,7 @@ export class KeyRotator {
   }
 
   private async send(patch: Record<string, string | string[] | null>, what: string): Promise<void> {
-    const outcome = await this.p.service.write([{ op: 'patch', kind: 'site', id: this.p.site, patch }], { force: false, clientId: this.clientId, seq: ++this.seq });
+    const outcome = await this.p.service.write([{ op: 'patch', kind: 'site', id: this.p.site, patch }], { force: false, clientId: this.clientId, seq: ++this.seq, operator: 'key-rotation', reason: `key rotation: ${what}` });
     if (outcome.status === 'committed') {
       this.say('info', `key rotation: ${what}: committed at ${outcome.index}`);
       if (patch.nextPeerId === null) this.say('info', `key rotation: done; this site is ${this.p.transport.peerId}, and every member refuses the old peer id`);

@@ -145,5 +145,9 @@ describe('site rotate-key (real agents)', { timeout: 360_000 }, () => {
     const index = await putFlavor(cluster.admin('site-1'), 'after-cut-rotation', 3);
     await cluster.waitForApplied(name, index);
     assert.match(await site.logTail(1 << 20), /key rotation: resuming/);
+    const audit = await cluster.admin('site-1').request('GET', '/v1/audit?kind=site');
+    const steps = (audit.json.entries as Array<{ operator?: string; site?: string; reason?: string; targets: Array<{ id: string }> }>).filter((e) => e.targets.some((t) => t.id === name) && e.operator === 'key-rotation');
+    assert.ok(steps.some((e) => e.site === name && /announcing the new peer id/.test(e.reason ?? '')), `the announcement is in the audit trail as the rotation's: ${audit.text}`);
+    assert.ok(steps.some((e) => e.site === name && /retiring the old peer id/.test(e.reason ?? '')), `the retirement is in the audit trail as the rotation's: ${audit.text}`);
   });
 });
