@@ -152,7 +152,7 @@ export class SiteAgent {
           void agent.stop().finally(() => process.exit(1));
         },
       });
-      agent.redeemer.start();
+      void agent.redeemer.start();
     }
     agent.rotator = new KeyRotator({
       dataDir: config.dataDir,

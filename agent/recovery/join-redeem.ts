@@ -45,16 +45,17 @@ export class JoinRedeemer {
 
   constructor(private readonly p: RedeemParts) {}
 
-  start(): void {
+  /** Starts asking, a round every REDEEM_INTERVAL_MS; resolves when the first round is over. */
+  start(): Promise<void> {
     const { state } = this.p;
     if (state.secret === undefined) {
       // Set up from a format-1 token (it carried the key) and never redeemed: that protocol is gone.
       this.p.refused(`this site was set up from a join token of format 1, which this stackraft no longer redeems: ask for a new token (stackraft site remove ${state.site}, then stackraft site add ${state.site} --token) and run stackraft init --join in an empty data directory`);
-      return;
+      return Promise.resolve();
     }
     this.timer = setInterval(() => void this.step(), REDEEM_INTERVAL_MS);
     this.timer.unref();
-    void this.step();
+    return this.step();
   }
 
   stop(): void {
