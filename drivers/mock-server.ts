@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultConfig } from './faults.js';
 import { CloudModel } from './memory/model.js';
 import { failureOf, sendError, type RequestInfo, type Route } from './mock/http-kit.js';
-import { glanceRoutes } from './mock/glance.js';
+import { glanceRoutes, ImageBits, type ImageDownloadPace } from './mock/glance.js';
 import { discoveryRoutes } from './mock/discovery.js';
 import { identityRoutes, TokenStore, type MockApplicationCredential, type MockUser } from './mock/identity.js';
 import { novaRoutes } from './mock/nova.js';
@@ -70,6 +70,8 @@ export interface MockCloud {
   serviceProjectId: string;
   model: CloudModel;
   faults: FaultInjector;
+  /** How image downloads are served (slow, cut midway); change it while the mock runs. */
+  imageDownloads: ImageDownloadPace;
   tokens: TokenStore;
   /** Every request, in arrival order (bounded by MAX_REQUEST_LOG). */
   requests: RequestLogEntry[];
@@ -92,6 +94,7 @@ export async function startMockCloud(options: MockCloudOptions = {}): Promise<Mo
   const faults = new FaultInjector(options.random ?? Math.random, sleep, options.faults);
   const tokens = new TokenStore();
   const requests: RequestLogEntry[] = [];
+  const imageDownloads: ImageDownloadPace = { bytesPerSecond: null, failAfterBytes: null };
   let baseUrl = '';
 
   const catalog = (projectId: string) => {
@@ -123,7 +126,7 @@ export async function startMockCloud(options: MockCloudOptions = {}): Promise<Mo
       () => baseUrl,
     ),
     ...discoveryRoutes(() => baseUrl),
-    ...glanceRoutes(model),
+    ...glanceRoutes(model, new ImageBits(), imageDownloads),
     ...novaRoutes(model, () => baseUrl),
     ...cinderRoutes(model),
     ...(options.withNetwork ? neutronRoutes(model) : []),
@@ -209,6 +212,7 @@ export async function startMockCloud(options: MockCloudOptions = {}): Promise<Mo
     serviceProjectId,
     model,
     faults,
+    imageDownloads,
     tokens,
     requests,
     env: () => ({

@@ -20,10 +20,11 @@ export interface AdoptedGlanceImage {
 
 export async function adoptFromGlance(client: AdminClient, imageId: string, progress: (view: AdoptionView) => void = () => {}): Promise<AdoptedGlanceImage> {
   let view = await client.post<AdoptionView>('/v1/glance-adoptions', { imageId });
+  progress(view);
   while (view.state === 'running') {
-    progress(view);
     await new Promise((resolve) => setTimeout(resolve, ADOPTION_POLL_MS));
     view = await client.get<AdoptionView>(`/v1/glance-adoptions/${encodeURIComponent(imageId)}`);
+    progress(view);
   }
   if (view.state === 'failed' || view.blob === undefined || view.image === undefined) {
     const error = view.error ?? { code: 'CLOUD_ERROR', message: 'the agent gave no result' };

@@ -4,6 +4,8 @@ export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
+  /** Whether stderr is a terminal (progress lines are then drawn by default). */
+  stderrIsTTY?: boolean;
   /** Reads all of standard input (for `apply -f -`). */
   readStdin(): Promise<string>;
 }
@@ -13,6 +15,7 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -31,6 +31,7 @@ export async function uploadFile(client: AdminClient, path: string, given: { sha
     try {
       const buffer = Buffer.allocUnsafe(Math.min(UPLOAD_PART_BYTES, Math.max(1, before.size)));
       let sent = 0;
+      progress(0, before.size);
       for (let part = 0; sent < before.size; part++) {
         const { bytesRead } = await file.read(buffer, 0, buffer.length, sent);
         if (bytesRead === 0) break; // shorter than it was: the agent's size check refuses it

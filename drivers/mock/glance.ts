@@ -162,7 +162,35 @@ export class ImageBits {
   }
 }
 
-function sendImageData(model: CloudModel, bits: ImageBits, r: RequestInfo): void {
+/**
+ * How the mock serves image downloads (GET .../file), changeable while it runs: a test can make
+ * Glance slow (a long copy the operator watches) or cut a download midway (a copy that fails).
+ */
+export interface ImageDownloadPace {
+  /** Bytes per second, sent in pieces of DOWNLOAD_PIECE_BYTES; null: at once. */
+  bytesPerSecond: number | null;
+  /** The connection is dropped once this many bytes were sent; null: never. */
+  failAfterBytes: number | null;
+}
+
+/** The grain of a paced download. */
+export const DOWNLOAD_PIECE_BYTES = 64 * 1024;
+
+async function sendPaced(r: RequestInfo, data: Buffer, pace: ImageDownloadPace): Promise<void> {
+  const piece = DOWNLOAD_PIECE_BYTES;
+  for (let sent = 0; sent < data.length; sent += piece) {
+    if (pace.failAfterBytes !== null && sent >= pace.failAfterBytes) {
+      r.res.destroy();
+      return;
+    }
+    if (r.res.destroyed) return;
+    if (!r.res.write(data.subarray(sent, sent + piece))) await new Promise((resolve) => r.res.once('drain', resolve));
+    if (pace.bytesPerSecond !== null) await new Promise((resolve) => setTimeout(resolve, (piece * 1000) / pace.bytesPerSecond!));
+  }
+  r.res.end();
+}
+
+async function sendImageData(model: CloudModel, bits: ImageBits, r: RequestInfo, pace: ImageDownloadPace): Promise<void> {
   const image = model.getImage(pathParam(r, 0));
   if (image.status !== 'active') {
     r.res.writeHead(204).end(); // Glance: an image without data answers 204 No Content
@@ -172,10 +200,12 @@ function sendImageData(model: CloudModel, bits: ImageBits, r: RequestInfo): void
   if (data === undefined) throw new HttpFailure(404, `Image ${image.id} has data, but the mock cloud did not keep it (uploaded before it kept bits, or dropped past ${MAX_KEPT_IMAGE_BYTES} bytes kept)`);
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) };
   if (image.checksum !== null) headers['Content-MD5'] = image.checksum;
-  r.res.writeHead(200, headers).end(data);
+  r.res.writeHead(200, headers);
+  if (pace.bytesPerSecond === null && pace.failAfterBytes === null) r.res.end(data);
+  else await sendPaced(r, data, pace);
 }
 
-export function glanceRoutes(model: CloudModel, bits = new ImageBits()): Route[] {
+export function glanceRoutes(model: CloudModel, bits = new ImageBits(), pace: ImageDownloadPace = { bytesPerSecond: null, failAfterBytes: null }): Route[] {
   const id = '([^/]+)';
   return [
     route('GET', /^\/image\/v2\/images$/, 'image', (r) => listImages(model, r)),
@@ -195,7 +225,7 @@ export function glanceRoutes(model: CloudModel, bits = new ImageBits()): Route[]
       await receiveImageData(model, pathParam(r, 0), bits.tee(pathParam(r, 0), r.req));
       r.res.writeHead(204).end();
     }),
-    route('GET', new RegExp(`^/image/v2/images/${id}/file$`), 'image', (r) => sendImageData(model, bits, r)),
+    route('GET', new RegExp(`^/image/v2/images/${id}/file$`), 'image', (r) => sendImageData(model, bits, r, pace)),
     route('DELETE', new RegExp(`^/image/v2/images/${id}$`), 'image', (r) => {
       model.deleteImage(pathParam(r, 0));
       bits.drop(pathParam(r, 0));

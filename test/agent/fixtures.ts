@@ -1,5 +1,8 @@
 // Catalog resources the end-to-end tests write, with the catalog's own field names.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ImageApi } from '../../drivers/service-api.js';
 import type { AdminHttp, Reply } from './admin-http.js';
 import type { AgentCluster } from './cluster.js';
 
@@ -38,4 +41,12 @@ export function errorCodeOf(reply: Reply): string {
   assert.equal(typeof reply.json?.error?.code, 'string', `expected a JSON error body, got HTTP ${reply.status}: ${reply.text}`);
   assert.equal(typeof reply.json.error.message, 'string');
   return reply.json.error.code as string;
+}
+
+/** An operator's raw image in a cloud's Glance, its bits uploaded over HTTP (so a mock cloud keeps them for downloads). */
+export async function glanceImageWithBits(images: ImageApi, name: string, bytes: Buffer, visibility = 'public'): Promise<string> {
+  const id = randomUUID();
+  await images.createImage({ id, name, diskFormat: 'raw', containerFormat: 'bare', visibility, minDisk: 0, minRam: 0, protected: false, tags: [], properties: {} });
+  await images.uploadImageData(id, Readable.from([bytes]));
+  return id;
 }

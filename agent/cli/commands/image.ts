@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { blobSourceUrl } from '../../catalog/types.js';
 import { uploadFile } from '../upload.js';
 import { adoptFromGlance } from '../glance-adopt.js';
+import { progressFor, PROGRESS_OPTION } from '../progress.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Column } from '../output.js';
 import {
@@ -95,7 +96,14 @@ async function fileSource(ctx: CommandContext): Promise<JsonObject> {
   if (ctx.has('sha256') || ctx.has('sha512')) Object.assign(given, ctx.has('sha256') && ctx.has('sha512') ? { sha256: ctx.str('sha256')!.toLowerCase(), sha512: ctx.str('sha512')!.toLowerCase() } : digest(ctx));
   const client = ctx.client();
   const { site } = await client.get<{ site: string }>('/v1/status');
-  const blob = await uploadFile(client, ctx.str('file')!, given);
+  const file = ctx.str('file')!;
+  const progress = progressFor(ctx, `uploading ${file}`);
+  let blob;
+  try {
+    blob = await uploadFile(client, file, given, (sent, total) => progress.update(sent, total));
+  } finally {
+    progress.end();
+  }
   return {
     kind: 'file',
     url: blobSourceUrl(blob.root),
@@ -126,7 +134,13 @@ async function createFromGlance(ctx: CommandContext): Promise<void> {
   const id = glanceId.toLowerCase();
   if (ctx.has('id') && ctx.str('id')!.toLowerCase() !== id) throw new UsageError(`--id ${ctx.str('id')}: an image taken from Glance keeps its Glance id (${id}); leave --id out`);
   const placement = placementChange(ctx);
-  const adopted = await adoptFromGlance(ctx.client(), id);
+  const progress = progressFor(ctx, `taking Glance image ${id}`);
+  let adopted;
+  try {
+    adopted = await adoptFromGlance(ctx.client(), id, (view) => progress.update(view.bytesDone, view.bytesTotal));
+  } finally {
+    progress.end();
+  }
   const g = adopted.image;
   const spec: JsonObject = {
     name: ctx.positionals[0],
@@ -167,6 +181,7 @@ const create: CommandSpec = {
     property: { type: 'string', multiple: true, value: 'K=V', help: 'image property' },
     tag: { type: 'string', multiple: true, value: 'TAG', help: 'image tag' },
     ...PLACEMENT_OPTION,
+    ...PROGRESS_OPTION,
   },
   run: async (ctx) => {
     if (ctx.has('from-glance')) return createFromGlance(ctx);

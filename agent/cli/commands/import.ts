@@ -7,6 +7,7 @@ import { CliError, EXIT, UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import { PLACEMENT_OPTION, printList, putResource } from '../resources.js';
 import { adoptFromGlance } from '../glance-adopt.js';
+import { progressFor, PROGRESS_OPTION } from '../progress.js';
 import type { CommandContext } from '../command.js';
 
 const columns: Column<ImportItemView>[] = [
@@ -34,7 +35,13 @@ async function adoptImages(ctx: CommandContext, view: ImportView): Promise<void>
   for (const item of view.items) {
     if (item.action !== 'import' || item.spec === undefined) continue;
     try {
-      const adopted = await adoptFromGlance(ctx.client(), item.id);
+      const progress = progressFor(ctx, `taking Glance image ${item.id}`);
+      let adopted;
+      try {
+        adopted = await adoptFromGlance(ctx.client(), item.id, (v) => progress.update(v.bytesDone, v.bytesTotal));
+      } finally {
+        progress.end();
+      }
       await putResource(ctx, 'image', item.id, { spec: { ...item.spec, source: adopted.source }, placement: view.placement, expectedRevision: 0 });
       item.result = IMAGE_IMPORTED;
     } catch (error) {
@@ -55,6 +62,7 @@ const importCommand: CommandSpec = {
     project: { type: 'string', multiple: true, value: 'PROJECT_ID', help: 'with --kind quota: a project whose quota set to read (repeatable, required)' },
     apply: { type: 'boolean', help: 'commit the importable resources to the catalog and mark this site\'s flavors as this cluster\'s (images: copy their bits into the blob store first)' },
     ...PLACEMENT_OPTION,
+    ...PROGRESS_OPTION,
   },
   notes: [
     'Default placement: the importing site only (site in (SITE)); widen it later with `flavor set --placement`.',
