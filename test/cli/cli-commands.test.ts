@@ -199,8 +199,20 @@ describe('stackraft commands', { timeout: 30_000 }, () => {
       const spec = h.service.resources.get(`image/${IMAGE_ID}`)!.spec;
       assert.deepEqual(spec.tags, ['b', 'c']);
       assert.deepEqual(spec.properties, { hw_disk_bus: 'virtio' });
-      const show = await cli('image', 'show', 'cirros', '-f', 'value', '-c', 'checksum', '-c', 'source_url');
-      assert.equal(show.stdout, `sha256:${SHA256}\nhttps://example.com/c.img\n`);
+      const show = await cli('image', 'show', 'cirros', '-f', 'value', '-c', 'checksum', '-c', 'source_url', '-c', 'blob');
+      assert.equal(show.stdout, `sha256:${SHA256}\nhttps://example.com/c.img\n\n`);
+    });
+
+    it('show gives the root and size of a blob image, not the placeholder url of the catalog', async () => {
+      const root = 'ab'.repeat(32);
+      const view = h.service.resources.get(`image/${IMAGE_ID}`)!;
+      h.service.resources.set('image/blobbed', { ...view, id: 'blobbed', spec: { ...view.spec, name: 'blobbed', source: { url: `http://blob.stackraft.invalid/${root}`, sha512: 'cd'.repeat(64), kind: 'file', origin: 'site-1', blob: { root, size: 3_000_000, md5: 'ef'.repeat(16) } } } });
+      const show = await cli('image', 'show', 'blobbed', '-f', 'json');
+      ok(show);
+      const out = JSON.parse(show.stdout) as Record<string, unknown>;
+      assert.equal(out.source_url, '');
+      assert.equal(out.blob, `${root} (3000000 bytes)`);
+      assert.equal(out.source_kind, 'file from site-1');
     });
   });
 

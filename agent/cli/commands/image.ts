@@ -39,6 +39,12 @@ function source(r: ResourceView): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
 }
 
+/** The blob an image's bits travel as between agents (a file or Glance origin), or undefined for a URL image. */
+function blob(r: ResourceView): { root: string; size: number } | undefined {
+  const value = source(r).blob as { root?: unknown; size?: unknown } | undefined;
+  return typeof value?.root === 'string' && typeof value.size === 'number' ? { root: value.root, size: value.size } : undefined;
+}
+
 /** The columns of each spec field, as `openstack image show` names them (in its order). */
 const specColumns: Record<ImageField, Column<ResourceView>[]> = {
   name: [{ header: 'Name', key: 'name', get: specField('name') }],
@@ -49,7 +55,9 @@ const specColumns: Record<ImageField, Column<ResourceView>[]> = {
   minRam: [{ header: 'Min RAM', key: 'min_ram', get: (r) => r.spec.minRam ?? IMAGE_DEFAULTS.minRam }],
   protected: [{ header: 'Protected', key: 'protected', get: (r) => r.spec.protected ?? IMAGE_DEFAULTS.protected }],
   source: [
-    { header: 'Source URL', key: 'source_url', get: (r) => source(r).url },
+    // A blob image's url is the catalog's internal placeholder (blob.stackraft.invalid): not for operators.
+    { header: 'Source URL', key: 'source_url', get: (r) => (blob(r) ? '' : source(r).url) },
+    { header: 'Blob', key: 'blob', get: (r) => { const b = blob(r); return b ? `${b.root} (${b.size} bytes)` : ''; } },
     { header: 'Source', key: 'source_kind', get: (r) => `${String(source(r).kind ?? 'url')}${source(r).origin ? ` from ${String(source(r).origin)}` : ''}` },
     { header: 'Checksum', key: 'checksum', get: (r) => (source(r).sha512 ? `sha512:${String(source(r).sha512)}` : source(r).sha256 ? `sha256:${String(source(r).sha256)}` : '') },
   ],
