@@ -59,6 +59,8 @@ export const MAX_INFLIGHT_WRITES = 1024;
 type Lane = 'log' | 'state' | 'both';
 
 interface InflightWrite {
+  /** Order of the write() calls (a lane's writes reach the disk in this order). */
+  seq: number;
   lane: Lane;
   /** The log's part (lane log or both), null for none or for a write the disk fails. */
   plan: WritePlan | null;
@@ -81,7 +83,17 @@ export class MemoryLogStore implements LogStore {
   private phase: Phase = 'closed';
   /** The disk plus every write not yet synced: what reads see. */
   private view: MemoryImage | null = null;
-  private inflight: InflightWrite[] = [];
+  /**
+   * Writes not yet on the disk, by lane, in the order they were made (a write to both lanes is in
+   * both). Kept apart so that a sync looks at each lane's oldest write only: the state lane holds
+   * every unsynced apply until the next snapshot, hundreds in the simulator, and scanning them on
+   * every log fsync was quadratic.
+   */
+  private lanes = { log: new WriteQueue(), state: new WriteQueue() };
+  private inflightCount = 0;
+  private nextSeq = 0;
+  /** Per lane, the seq past the last write whose fsync completed: unsynced writes before it are durable. */
+  private syncedBefore = { log: 0, state: 0 };
   /** How to settle each write() call still waiting for its fsync. */
   private settlers = new Map<InflightWrite, { resolve: () => void; reject: (err: Error) => void }>();
   /** Settles (never rejects) with each write() call not yet settled; close() waits for them. */
@@ -117,7 +129,7 @@ export class MemoryLogStore implements LogStore {
     const image = this.disk.image;
     if (image.appliedIndex > image.hardState.commit) image.hardState = { ...image.hardState, commit: image.appliedIndex };
     this.view = cloneImage(this.disk.image);
-    this.inflight = [];
+    this.resetInflight();
     this.settlers = new Map();
     this.pendingSettled = new Set();
     this.writeFailure = null;
@@ -130,12 +142,12 @@ export class MemoryLogStore implements LogStore {
     const view = this.openView();
     if (this.phase !== 'open') throw new StoreStateError(`store ${this.name} is closing`);
     if (this.writeFailure) throw this.writeFailure;
-    if (this.inflight.length >= MAX_INFLIGHT_WRITES) {
+    if (this.inflightCount >= MAX_INFLIGHT_WRITES) {
       throw new StoreStateError(`store ${this.name} has ${MAX_INFLIGHT_WRITES} writes in flight; refusing more`);
     }
     if (this.disk.takeWriteFailure()) {
       this.writeFailure = new StoreWriteError(this.name, new Error('simulated disk failure'));
-      return this.awaitSync({ lane: 'both', plan: null, applied: null, error: this.writeFailure, synced: false, lazy: false });
+      return this.awaitSync({ seq: this.nextSeq++, lane: 'both', plan: null, applied: null, error: this.writeFailure, synced: false, lazy: false });
     }
     const snapshotIndex = snapshotIndexOf(batch);
     const termAtSnapshot = snapshotIndex === undefined ? undefined : termInImage(view, snapshotIndex);
@@ -144,7 +156,7 @@ export class MemoryLogStore implements LogStore {
     applyPlan(view, plan);
     const sync = batch.sync !== false;
     const write = (lane: Lane, part: WritePlan | null, applied: AppliedChanges | null, lazy: boolean): InflightWrite =>
-      ({ lane, plan: part, applied, error: null, synced: false, lazy });
+      ({ seq: this.nextSeq++, lane, plan: part, applied, error: null, synced: false, lazy });
     if (plan.snapshot) return this.awaitSync(write('both', plan, null, false));
     const { log, applied } = splitPlan(plan);
     const changesLog = plan.entries.length > 0 || plan.hardState !== undefined || plan.deleteRanges.length > 0;
@@ -152,7 +164,7 @@ export class MemoryLogStore implements LogStore {
     if (!applied) return this.awaitSync(write('log', log, null, !sync));
     // The log's part settles the call; the applied part follows it to LevelDB without sync.
     const done = this.awaitSync(write('log', log, null, !sync));
-    this.inflight.push(write('state', null, applied, true));
+    this.enqueue(write('state', null, applied, true));
     return done;
   }
 
@@ -164,7 +176,7 @@ export class MemoryLogStore implements LogStore {
   private awaitSync(write: InflightWrite): Promise<void> {
     const life = this.life;
     const promise = new Promise<void>((resolve, reject) => {
-      this.inflight.push(write);
+      this.enqueue(write);
       this.settlers.set(write, { resolve, reject });
       if (write.lazy) {
         queueMicrotask(() => {
@@ -177,10 +189,8 @@ export class MemoryLogStore implements LogStore {
       const synced = (): void => {
         if (life !== this.life) return;
         // This fsync also makes the unsynced writes made before it in its lane(s) durable.
-        for (const earlier of this.inflight) {
-          if (earlier === write) break;
-          if (earlier.lazy && (write.lane === 'both' || earlier.lane === write.lane || earlier.lane === 'both')) earlier.synced = true;
-        }
+        if (write.lane !== 'state') this.syncedBefore.log = Math.max(this.syncedBefore.log, write.seq);
+        if (write.lane !== 'log') this.syncedBefore.state = Math.max(this.syncedBefore.state, write.seq);
         write.synced = true;
         this.completeSyncedWrites();
       };
@@ -195,17 +205,18 @@ export class MemoryLogStore implements LogStore {
     return promise;
   }
 
-  /** Each lane's writes reach the disk in the order they were made, each once it and all before it in its lane are synced. */
+  /**
+   * Each lane's writes reach the disk in the order they were made, each once it and all before it in
+   * its lane are synced (a write to both lanes waits for both). Completed oldest first, so callers
+   * are settled in the order of their write() calls.
+   */
   private completeSyncedWrites(): void {
-    const blocked = { log: false, state: false };
-    const waiting: InflightWrite[] = [];
-    for (const write of this.inflight) {
-      const lanes: Array<'log' | 'state'> = write.lane === 'both' ? ['log', 'state'] : [write.lane];
-      if (!write.synced || lanes.some((lane) => blocked[lane])) {
-        for (const lane of lanes) blocked[lane] = true;
-        waiting.push(write);
-        continue;
-      }
+    for (;;) {
+      const write = this.nextCompletable();
+      if (write === undefined) return;
+      if (write.lane !== 'state') this.lanes.log.shift();
+      if (write.lane !== 'log') this.lanes.state.shift();
+      this.inflightCount--;
       const settle = this.settlers.get(write);
       this.settlers.delete(write);
       if (write.error) {
@@ -217,7 +228,34 @@ export class MemoryLogStore implements LogStore {
       this.disk.syncedWrites++;
       settle?.resolve();
     }
-    this.inflight = waiting;
+  }
+
+  /** The oldest write at the head of its lane(s) whose data is synced, if any. */
+  private nextCompletable(): InflightWrite | undefined {
+    const log = this.lanes.log.peek();
+    const state = this.lanes.state.peek();
+    const logReady = log !== undefined && this.isSynced(log) && (log.lane === 'log' || log === state);
+    const stateReady = state !== undefined && this.isSynced(state) && (state.lane === 'state' || state === log);
+    if (logReady && stateReady) return log!.seq <= state!.seq ? log : state;
+    return logReady ? log : stateReady ? state : undefined;
+  }
+
+  private isSynced(write: InflightWrite): boolean {
+    if (write.synced) return true;
+    if (!write.lazy) return false;
+    return (write.lane !== 'state' && write.seq < this.syncedBefore.log) || (write.lane !== 'log' && write.seq < this.syncedBefore.state);
+  }
+
+  private enqueue(write: InflightWrite): void {
+    if (write.lane !== 'state') this.lanes.log.push(write);
+    if (write.lane !== 'log') this.lanes.state.push(write);
+    this.inflightCount++;
+  }
+
+  private resetInflight(): void {
+    this.lanes = { log: new WriteQueue(), state: new WriteQueue() };
+    this.inflightCount = 0;
+    this.syncedBefore = { log: 0, state: 0 };
   }
 
   async entries(lo: number, hi: number, maxBytes = Infinity): Promise<Entry[]> {
@@ -267,7 +305,7 @@ export class MemoryLogStore implements LogStore {
 
   /** Writes made and not yet durable. */
   get inflightWrites(): number {
-    return this.inflight.length;
+    return this.inflightCount;
   }
 
   /** See MemoryDisk.failNextWrites. */
@@ -283,7 +321,8 @@ export class MemoryLogStore implements LogStore {
     await Promise.race([Promise.all([...this.pendingSettled]), this.crashed]);
     if (life !== this.life) return;
     // A clean close leaves unsynced writes in the OS's hands, as a process that exits does.
-    for (const write of this.inflight) write.synced = true;
+    this.lanes.log.forEach((write) => (write.synced = true));
+    this.lanes.state.forEach((write) => (write.synced = true));
     this.completeSyncedWrites();
     this.release('closed');
   }
@@ -299,7 +338,7 @@ export class MemoryLogStore implements LogStore {
   private release(phase: Phase): void {
     this.phase = phase;
     this.view = null;
-    this.inflight = [];
+    this.resetInflight();
     this.settlers = new Map();
     this.pendingSettled = new Set();
     if (this.disk.holder === this) this.disk.holder = null;
@@ -310,5 +349,34 @@ export class MemoryLogStore implements LogStore {
       throw new StoreStateError(`store ${this.name} is ${this.phase === 'crashed' ? 'crashed' : 'not open'}`);
     }
     return this.view;
+  }
+}
+
+/** A FIFO of writes: an array read from a moving head, trimmed once the head is past half of it. */
+class WriteQueue {
+  private items: InflightWrite[] = [];
+  private head = 0;
+
+  push(write: InflightWrite): void {
+    this.items.push(write);
+  }
+
+  peek(): InflightWrite | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  forEach(fn: (write: InflightWrite) => void): void {
+    for (let i = this.head; i < this.items.length; i++) fn(this.items[i]);
   }
 }
