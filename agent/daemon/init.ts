@@ -83,7 +83,11 @@ export async function run(argv: string[]): Promise<number> {
     `${result.created ? 'created' : 'found'} the key of this site in ${result.keyFile}\n` +
       `peer id: ${result.peerId}\n\n` +
       `To add this site to a cluster, run on any member:\n` +
-      `  stackraft site add ${site} --peer-id ${result.peerId} ${announce.map((a) => `--addr ${a}`).join(' ') || '--addr /ip4/<public-ip>/tcp/7420'} --region <region> --country <CC>\n`,
+      `  stackraft site add ${site} --peer-id ${result.peerId} ${announce.map((a) => `--addr ${a}`).join(' ') || '--addr /ip4/<public-ip>/tcp/7420'} --region <region> --country <CC>\n` +
+      `(The first site of a new cluster needs none: start its agent once with --bootstrap.)\n` +
+      `A new site can instead join with one token, which writes its config too: run\n` +
+      `\`stackraft site add <site-name> --token --addr ... --region ... --country ...\` on a member and\n` +
+      `\`stackraft init --join TOKEN\` here (it keeps the key just made).\n`,
   );
   return 0;
 }
