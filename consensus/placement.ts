@@ -65,6 +65,37 @@ export function electionTimeoutRange(b: TimeoutBounds): { low: number; spread: n
   return { low, spread };
 }
 
+/**
+ * The range a candidate draws the time it waits for its vote round from, before it campaigns again.
+ * A split vote (two candidates in one term, neither with a majority) is settled only by one of
+ * them campaigning again; waiting a whole election timeout for that doubled the election (issue
+ * 16: every election over 2 timeouts with a quorum connected in the 20-site traces was one). The
+ * floor T guards a leader's lease, and a candidate has no lease to respect: every voter that granted
+ * its pre-vote had already given up on the leader. So the wait is one campaign, drawn over the
+ * usual spread, and doubles with each campaign that did not end with a leader (`campaigns`, from
+ * 1), back to the ordinary range: a vote round that is merely slow (a far voter, a slow disk)
+ * still completes. Unknown round trips give the ordinary range, as before measurements existed.
+ */
+export function campaignRetryRange(b: TimeoutBounds, campaigns: number): { low: number; spread: number } {
+  const ordinary = electionTimeoutRange(b);
+  if (b.quorumRttTicks === undefined) return ordinary;
+  const campaign = Math.max(MIN_SPREAD_TICKS, Math.ceil(2 * b.quorumRttTicks));
+  const low = Math.min(ordinary.low, campaign * 2 ** Math.min(Math.max(campaigns, 1) - 1, 16));
+  return { low, spread: ordinary.spread };
+}
+
+/**
+ * Ticks a voter that has just granted a pre-vote should leave before its own timeout fires: about
+ * the time the pre-candidate needs to win its pre-vote and ask for votes (its quorum round trip,
+ * estimated by ours and by the round trip to it, twice over, and a tick). Campaigning in that
+ * window would only make a second candidate for the same term, a split vote. Undefined without
+ * measurements: nothing changes then.
+ */
+export function preVoteGrantHoldTicks(ownQuorumRttTicks: number | undefined, rttToCandidateTicks: number | undefined): number | undefined {
+  if (ownQuorumRttTicks === undefined) return undefined;
+  return Math.ceil(2 * Math.max(ownQuorumRttTicks, rttToCandidateTicks ?? 0)) + 1;
+}
+
 export interface PlacedVoter {
   member: MemberId;
   /** Its quorum round trip as it reported it. */

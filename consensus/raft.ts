@@ -37,7 +37,7 @@ import { validateRaftConfig } from './config-check.js';
 import { applyConfChange, confChangeShapeError, decodeConfChange, encodeConfChange } from './confchange.js';
 import { EMPTY_CONF, Membership } from './membership.js';
 import type { Progress } from './progress.js';
-import { TRANSFER_HOLD_TIMEOUTS, betterPlacedVoter, electionTimeoutRange, quorumRttTicks, type PlacedVoter } from './placement.js';
+import { TRANSFER_HOLD_TIMEOUTS, betterPlacedVoter, campaignRetryRange, electionTimeoutRange, preVoteGrantHoldTicks, quorumRttTicks, type PlacedVoter } from './placement.js';
 import { majorityMatch, quorumSize, tallyVotes } from './quorum.js';
 import { logFromBoot, type RaftLog } from './raft-log.js';
 import { ReadIndexRounds } from './read-only.js';
@@ -117,6 +117,8 @@ export class Raft implements RaftCore {
   /** Ticks since this (pre-)campaign started, and whether a leadership transfer asked for it. */
   private campaignElapsed = 0;
   private campaignTransfer = false;
+  /** Campaigns (terms stood in as a candidate) since this member last followed or was a leader. */
+  private campaigns = 0;
 
   // ---- leader
   private readonly replication: Replication;
@@ -507,6 +509,7 @@ export class Raft implements RaftCore {
     this.leaveLeadership();
     this.role = 'follower';
     this.leader = leader;
+    if (leader !== '') this.campaigns = 0;
     this.votes.clear();
     this.resetElectionTimer();
   }
@@ -533,6 +536,7 @@ export class Raft implements RaftCore {
     this.vote = this.id;
     this.role = 'candidate';
     this.leader = '';
+    this.campaigns++;
     this.votes.clear();
     this.votes.set(this.id, true);
     this.resetElectionTimer();
@@ -562,6 +566,7 @@ export class Raft implements RaftCore {
     this.relayPlan?.reset();
     this.role = 'leader';
     this.leader = this.id;
+    this.campaigns = 0;
     this.transferTarget = '';
     this.handedOverTo = '';
     this.leaderSinceTick = this.tickCount;
@@ -589,17 +594,40 @@ export class Raft implements RaftCore {
     this.leaderMayPipeline = false;
   }
 
-  /** A new timeout from the range the measured round trips allow (placement.ts; [T, 2T) without them). */
+  /**
+   * A new timeout from the range the measured round trips allow (placement.ts; [T, 2T) without them).
+   * A candidate's is the shorter wait for its vote round (campaignRetryRange): a split vote is
+   * settled by campaigning again, and a candidate has no leader's lease to respect.
+   */
   private resetElectionTimer(): void {
     this.electionElapsed = 0;
-    const { low, spread } = electionTimeoutRange({
+    const bounds = {
       minTicks: this.cfg.electionTimeoutTicks,
       maxTicks: this.electionTimeoutMaxTicks,
       heartbeatTicks: this.cfg.heartbeatTicks,
       leaderRttTicks: this.leader === '' ? undefined : this.linkRtts.get(this.leader),
       quorumRttTicks: this.ownQuorumRtt,
-    });
+    };
+    const { low, spread } = this.role === 'candidate' ? campaignRetryRange(bounds, this.campaigns) : electionTimeoutRange(bounds);
     this.randomizedElectionTimeout = low + Math.min(spread - 1, Math.floor(this.cfg.random() * spread));
+  }
+
+  /**
+   * Having granted a pre-vote, leave the pre-candidate the time to ask for votes before our own
+   * timeout can fire (preVoteGrantHoldTicks): campaigning in that window only makes a second
+   * candidate for the same term. A pre-candidate steps back for a rival that outranks it (a more
+   * up-to-date log, or as up to date and the lower name), so of two that started within a round
+   * trip of each other one goes on. Timing only: who may be elected is unchanged.
+   */
+  private holdAfterPreVoteGrant(m: Message): void {
+    const hold = preVoteGrantHoldTicks(this.ownQuorumRtt, this.linkRtts.get(m.from));
+    if (hold === undefined) return;
+    if (this.role === 'preCandidate') {
+      const sameLog = (m.logTerm ?? 0) === this.log.lastTerm && (m.index ?? 0) === this.log.lastIndex;
+      if (sameLog && m.from > this.id) return; // we outrank it: go on
+      this.becomeFollower(this.term, '');
+    }
+    if (this.role === 'follower') this.randomizedElectionTimeout = Math.max(this.randomizedElectionTimeout, this.electionElapsed + hold);
   }
 
   /**
@@ -726,6 +754,8 @@ export class Raft implements RaftCore {
       if (!isPre) {
         this.vote = m.from;
         this.resetElectionTimer();
+      } else {
+        this.holdAfterPreVoteGrant(m);
       }
     } else {
       this.send({ type, from: this.id, to: m.from, term: this.term, reject: true });

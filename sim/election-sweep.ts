@@ -25,6 +25,8 @@ export interface SeedElections {
   elections: number;
   quorumConnectedMs: number[];
   noQuorumMs: number[];
+  /** Each election's span in the run's virtual time (to replay it with `sim --seed S --verbose`). */
+  spansMs: Array<[number, number]>;
   commitP50Ms: number;
   modelFloorMs: number | undefined;
   leaderEgressPerWrite: number | undefined;
@@ -50,6 +52,7 @@ export function seedElections(seed: number, report: SimReport, wallMs: number, v
     elections: splits.length,
     quorumConnectedMs: splits.map((s) => s.quorumMs),
     noQuorumMs: splits.map((s) => s.noQuorumMs),
+    spansMs: splits.map((s) => [s.fromMs, s.toMs]),
     commitP50Ms: report.commitLatency.p50Ms,
     modelFloorMs: report.commitLatency.modelFloorMs,
     leaderEgressPerWrite: report.consensus.leaderEgressPerWrite,
@@ -118,6 +121,8 @@ async function main(argv: string[]): Promise<number> {
     const r = await runSimulation({ ...args.base, seed }, { checkerClock: WALL_CLOCK });
     const s = seedElections(seed, r.report, WALL_CLOCK.nowMs() - started, r.verdict);
     results.push(s);
+    // Kept after every seed, so a sweep stopped early still leaves what it measured.
+    if (args.outPath !== undefined) writeFileSync(args.outPath, `${JSON.stringify({ options: args.base, seeds: results }, null, 1)}\n`);
     const q = summarize(s.quorumConnectedMs);
     const floor = s.modelFloorMs === undefined ? 'n/a' : fixed(s.commitP50Ms / s.modelFloorMs, 2);
     process.stdout.write(

@@ -77,7 +77,7 @@ export interface SimReport {
     quorumConnected?: { p50Ms: number; p99Ms: number; maxMs: number };
     noQuorum?: { p50Ms: number; p99Ms: number; maxMs: number };
     /** Every election's split, in order (at most MAX_LEADER_HISTORY): what sweeps pool across seeds. */
-    splits?: Array<{ quorumMs: number; noQuorumMs: number }>;
+    splits?: Array<{ quorumMs: number; noQuorumMs: number; fromMs: number; toMs: number }>;
     /**
      * Planned hand-overs to a better-placed voter that reached it (not elections: no leader was
      * lost); p50/max over those whose step-down the harness saw before the new leader (`timed`).

@@ -41,7 +41,7 @@ function leaderEgress(total: number, entries: number, writes: number): Pick<SimR
 function electionSplit(world: RunParts['world']): Pick<SimReport['elections'], 'quorumConnected' | 'noQuorum' | 'splits'> {
   const spans = world.leaders.electionSpans;
   if (spans.length === 0) return {};
-  const splits = spans.map((s) => world.quorumTimeline.split(s.fromMs, s.toMs));
+  const splits = spans.map((s) => ({ ...world.quorumTimeline.split(s.fromMs, s.toMs), fromMs: s.fromMs, toMs: s.toMs }));
   const summary = (values: number[]): { p50Ms: number; p99Ms: number; maxMs: number } => {
     const [p50Ms, p99Ms] = percentiles(values, [50, 99]);
     return { p50Ms, p99Ms, maxMs: Math.max(...values) };

@@ -52,7 +52,7 @@ test('LeaderEgress sums what each site sent while it led', () => {
 
 test('poolElections: every election of every seed in one distribution, also in election timeouts', () => {
   const seed = (n: number, quorumConnectedMs: number[], noQuorumMs: number[]): SeedElections => ({
-    seed: n, verdict: 'pass', elections: quorumConnectedMs.length, quorumConnectedMs, noQuorumMs,
+    seed: n, verdict: 'pass', elections: quorumConnectedMs.length, quorumConnectedMs, noQuorumMs, spansMs: quorumConnectedMs.map(() => [0, 1]),
     commitP50Ms: 100, modelFloorMs: 90, leaderEgressPerWrite: 1, virtualMs: 1_000, wallMs: 1_000,
   });
   const pooled = poolElections([seed(1, [1000, 3000], [0, 0]), seed(2, [2000], [500]), seed(3, [], [])], 1_000);
