@@ -44,7 +44,8 @@ const FAIL_FOREVER = 1_000_000_000;
 /** What a site tells the world; the world wires it to the checkers and statistics. */
 export interface SiteEvents {
   onStarted(site: SimSite, appliedIndex: number): void;
-  onRole(site: SimSite, role: Role, term: number, leader: MemberId): void;
+  /** `before`: the role it had until now (the narration names a campaign that ended without a win). */
+  onRole(site: SimSite, role: Role, term: number, leader: MemberId, before?: Role): void;
   /** Any state machine applied an entry (before it is durable): the first such apply fixes its effect. */
   onStateMachineApply(site: SimSite, entry: Entry, result: unknown): void;
   /** The replica applied a Normal entry and made it durable. */
@@ -194,9 +195,10 @@ export class SimSite {
         },
         onRoleChange: (role, term, leader) => {
           if (!live()) return;
+          const before = this.role;
           this.role = role;
           this.term = term;
-          events.onRole(this, role, term, leader);
+          events.onRole(this, role, term, leader, before);
         },
         onApplied: (entry, result) => live() && events.onApplied(this, entry, result),
         onConfChangeApplied: (change, entry) => live() && events.onConfChangeApplied(this, change, entry),

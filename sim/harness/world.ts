@@ -195,7 +195,7 @@ export class World implements SiteEvents {
     for (const o of this.observers) o.siteStarted(site);
   }
 
-  onRole(site: SimSite, role: Role, term: number, _leader: MemberId): void {
+  onRole(site: SimSite, role: Role, term: number, leader: MemberId, before?: Role): void {
     const now = this.scheduler.now();
     if (role === 'leader') this.leaderEgress.onLeader(site.name);
     else this.leaderEgress.onNotLeader(site.name);
@@ -214,6 +214,7 @@ export class World implements SiteEvents {
       if (current?.site === site.name && handedOverTo !== undefined) this.leaders.onHandedOver(site.name, current.term, handedOverTo, now);
       else if (current?.site === site.name) this.leaders.onLost(site.name, current.term, now, 'step-down');
       if (role !== 'follower' || current?.site === site.name) this.log(`${site.name} is ${role} in term ${term}`);
+      else if (before === 'preCandidate' || before === 'candidate') this.log(`${site.name} ends its campaign as follower in term ${term}${leader === '' ? '' : ` of ${leader}`}`);
     }
   }
 
