@@ -29,7 +29,6 @@ const LOG_KEY_BYTES = 9;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 /** A stored value that does not decode; the caller names where it was found. */
 export class CorruptValue extends Error {}
@@ -63,10 +62,12 @@ export function kindRange(kind: number): { gte: Uint8Array; lt: Uint8Array } {
 }
 
 export function recordKey(name: string): Uint8Array {
-  const bytes = utf8Encoder.encode(name);
-  const key = new Uint8Array(bytes.byteLength + 1);
+  // Written in place from Node's buffer pool (the same UTF-8 bytes a TextEncoder gives, lone
+  // surrogates included): every applied write makes several of these, and encoding to a
+  // temporary array and copying it cost an allocation each.
+  const key = Buffer.allocUnsafe(Buffer.byteLength(name, 'utf8') + 1);
   key[0] = KeyKind.Record;
-  key.set(bytes, 1);
+  key.write(name, 1, 'utf8');
   return key;
 }
 
@@ -83,7 +84,12 @@ export function nameOfRecordKey(key: Uint8Array): string {
 export function seal(payload: Uint8Array): Uint8Array {
   const value = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
   value[0] = VALUE_FRAME_VERSION;
-  new DataView(value.buffer).setUint32(1, crc32(payload));
+  const crc = crc32(payload);
+  // Big-endian by hand: a DataView per sealed value was an allocation on every record of every apply.
+  value[1] = crc >>> 24;
+  value[2] = (crc >>> 16) & 0xff;
+  value[3] = (crc >>> 8) & 0xff;
+  value[4] = crc & 0xff;
   value.set(payload, FRAME_HEADER_BYTES);
   return value;
 }

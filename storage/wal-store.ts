@@ -60,7 +60,7 @@ export interface WalLogStoreOptions {
   segmentBytes?: number;
 }
 
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 interface QueuedWrite {
@@ -480,7 +480,7 @@ function writesAlone(batch: StoreBatch): boolean {
   return Boolean(batch?.snapshot || batch?.applied?.replaceAll);
 }
 
-function pushAppliedOps(ops: BatchOp[], recordOps: Iterable<RecordOp>, appliedIndex: number): void {
+export function pushAppliedOps(ops: BatchOp[], recordOps: Iterable<RecordOp>, appliedIndex: number): void {
   for (const op of recordOps) {
     ops.push(op.type === 'put' ? { type: 'put', key: recordKey(op.key), value: encodeBytes(op.value) } : { type: 'del', key: recordKey(op.key) });
   }
@@ -494,7 +494,7 @@ function pushAppliedOps(ops: BatchOp[], recordOps: Iterable<RecordOp>, appliedIn
  * index, the audit ring's meta record, a busy client's session), so a group of k writes saves ~k ops
  * per shared key. The batch stays atomic, so the state after it is the same.
  */
-class LatestRecordOps {
+export class LatestRecordOps {
   private readonly byKey = new Map<string, RecordOp>();
 
   add(ops: readonly RecordOp[]): void {

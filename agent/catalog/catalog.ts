@@ -6,7 +6,7 @@ import type { ApplyResult, RecordOp, StateMachine } from '../../consensus/ports.
 import type { AuditEntry, AuditFilter } from './audit.js';
 import { AuditLog, auditEntryOf, type AuditBounds } from './audit-log.js';
 import { deepFreeze } from './codec.js';
-import { decodeCommand, type ReceivedCommand } from './command.js';
+import { decodeCommand, decodeOwnCommand, type DecodeCommandResult, type ReceivedCommand } from './command.js';
 import { DEFAULT_MAX_SESSIONS } from './limits.js';
 import { placementSelects } from './placement.js';
 import { decodeRecord, metaPut, resourceKey, resourcePut, sessionKey, sessionPut } from './records.js';
@@ -34,6 +34,12 @@ export interface CatalogOptions {
   maxSessions?: number;
   /** Audit ring bounds (tests use small ones); part of the replicated protocol like maxSessions. */
   auditBounds?: AuditBounds;
+  /**
+   * 'shared' where every site applies the same entry objects (the simulator hands entries over by
+   * reference): one frozen decode serves them all. 'own' (default) where each site has its own
+   * bytes (the daemon): a decode nobody else reads is neither remembered nor frozen.
+   */
+  commandDecode?: 'own' | 'shared';
 }
 
 export interface ListFilter {
@@ -59,10 +65,12 @@ export class Catalog implements StateMachine {
   private readonly sync = new SyncStatusTable(this.syncWorld());
   private readonly audit: AuditLog;
   private applied = 0;
+  private readonly decode: (bytes: Uint8Array) => DecodeCommandResult;
 
   constructor(options: CatalogOptions = {}) {
     this.sessions = new SessionTable(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
     this.audit = new AuditLog(options.auditBounds);
+    this.decode = options.commandDecode === 'shared' ? decodeCommand : decodeOwnCommand;
   }
 
   /** Index of the last entry applied (or restored/loaded). */
@@ -241,7 +249,7 @@ export class Catalog implements StateMachine {
   }
 
   private applyCommand(entry: Entry, ops: RecordOp[]): CommandResult {
-    const decoded = decodeCommand(entry.data);
+    const decoded = this.decode(entry.data);
     if (!decoded.ok) return decoded.failure;
     const { command } = decoded;
     const verdict = this.sessions.check(command.clientId, command.seq);

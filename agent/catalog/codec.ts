@@ -1,6 +1,6 @@
 // Canonical msgpack: the same value always gives the same bytes on every site, so snapshots and
 // stored records can be compared byte for byte. Object keys are sorted; undefined members dropped.
-import { Packr } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE } from 'msgpackr';
 import { MAX_VALUE_DEPTH } from './limits.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -44,15 +44,24 @@ export class ValueTooDeepError extends Error {
  * Throws ValueTooDeepError for a value nested deeper than MAX_VALUE_DEPTH.
  */
 export function encodeCanonical(value: unknown): Uint8Array {
-  return new Uint8Array(packr.pack(canonicalize(value, 0)));
+  // The bytes are copied out at once, so msgpackr may write the next value over them: without
+  // RESET_BUFFER_MODE it moves on through its buffer and allocates a new 8 KiB one every few
+  // records, which every apply on every site paid for in allocation and GC.
+  return new Uint8Array(packr.pack(canonicalize(value, 0), RESET_BUFFER_MODE));
 }
 
 /** Whether `value` nests objects or arrays more than `limit` levels deep (stops looking at the limit). */
 export function exceedsDepth(value: unknown, limit = MAX_VALUE_DEPTH): boolean {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
   if (limit <= 0) return true;
-  const members = Array.isArray(value) ? value : Object.values(value);
-  return members.some((member) => exceedsDepth(member, limit - 1));
+  // Loops, not Object.values(): this walks every command on every site and allocated an array per object.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (exceedsDepth(value[i], limit - 1)) return true;
+    return false;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) if (exceedsDepth((value as Record<string, unknown>)[keys[i]!], limit - 1)) return true;
+  return false;
 }
 
 /**
@@ -73,8 +82,10 @@ function canonicalize(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const c = canonicalize(value[i], depth + 1);
-      if (c !== value[i] && copy === null) copy = value.slice(0, i);
+      const member: unknown = value[i];
+      // A primitive is its own canonical form: no call for each number of a session's recent list.
+      const c = member === null || typeof member !== 'object' ? member : canonicalize(member, depth + 1);
+      if (c !== member && copy === null) copy = value.slice(0, i);
       if (copy !== null) copy.push(c);
     }
     return copy ?? value;
@@ -82,32 +93,36 @@ function canonicalize(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
-  const members = new Array<unknown>(keys.length);
-  let changed = false;
+  // Allocated only once a member changes: a value already canonical (the common case) costs no copy.
+  let members: unknown[] | null = null;
   let sorted = true;
   let previous: string | null = null;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (key === UNCARRIED_KEY) throw new UncarriedKeyError();
     const member = record[key];
-    const c = member === undefined ? undefined : canonicalize(member, depth + 1);
-    members[i] = c;
-    if (c !== member || member === undefined) changed = true;
+    const c = member === null || typeof member !== 'object' ? member : canonicalize(member, depth + 1);
+    if (members === null && (c !== member || member === undefined)) {
+      members = new Array<unknown>(keys.length);
+      for (let j = 0; j < i; j++) members[j] = record[keys[j]!];
+    }
+    if (members !== null) members[i] = c;
     if (!isIndexKey(key)) {
       if (previous !== null && previous > key) sorted = false;
       previous = key;
     }
   }
-  if (!changed && sorted) return value;
+  if (members === null && sorted) return value;
+  const memberAt = members === null ? (i: number) => record[keys[i]!] : (i: number) => members[i];
   const order = keys.map((_, i) => i);
   if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   // A plain loop: Object.fromEntries costs several microseconds per small object, and this runs
   // for every record of every apply on every site.
   const out: Record<string, unknown> = {};
   for (const i of order) {
-    const key = keys[i]!;
-    if (members[i] === undefined) continue;
-    out[key] = members[i]; // never '__proto__': refused above
+    const member = memberAt(i);
+    if (member === undefined) continue;
+    out[keys[i]!] = member; // never '__proto__': refused above
   }
   return out;
 }
@@ -141,9 +156,13 @@ function definedKeys(record: Record<string, unknown>): string[] {
 }
 
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Uint8Array)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value) || value instanceof Uint8Array) return value;
+  // Loops, not Object.values(): every apply freezes what it stores, and the array per object was garbage.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  } else {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) deepFreeze((value as Record<string, unknown>)[keys[i]!]);
   }
-  return value;
+  return Object.freeze(value) as T;
 }

@@ -56,6 +56,15 @@ export function decodeCommand(bytes: Uint8Array): DecodeCommandResult {
   return decoded;
 }
 
+/**
+ * decodeCommand for a caller that is the only one to see these bytes (a daemon's site decodes each
+ * entry once, from its own copy): neither remembered nor frozen, since nothing else will read it.
+ * Apply never changes a decoded command (the simulator, which shares and freezes it, would throw).
+ */
+export function decodeOwnCommand(bytes: Uint8Array): DecodeCommandResult {
+  return decodeCommandBytes(bytes);
+}
+
 function decodeCommandBytes(bytes: Uint8Array): DecodeCommandResult {
   if (bytes.length > MAX_COMMAND_BYTES) {
     return invalid('command', `command is ${bytes.length} bytes (at most ${MAX_COMMAND_BYTES})`);

@@ -25,7 +25,9 @@ import type {
   PlacementTarget,
 } from './types.js';
 
-export const PLACEMENT_ALL: Placement = Object.freeze({ type: 'all', text: 'all' });
+// Placements are built in sorted key order, the order their records are encoded in (codec.ts), so
+// encoding a resource does not copy it and everything around it.
+export const PLACEMENT_ALL: Placement = Object.freeze({ text: 'all', type: 'all' });
 
 export type PlacementParseResult = { ok: true; placement: Placement } | { ok: false; message: string };
 
@@ -46,12 +48,12 @@ export function placementFromInput(input: unknown): Placement {
     throw new SpecError('placement', "placement must be 'all', a list of site names or a selector expression");
   }
   const text = input.trim();
-  if (text === 'all' || text === '*') return { type: 'all', text };
+  if (text === 'all' || text === '*') return { text, type: 'all' };
   if (text === '') throw new SpecError('placement', 'placement expression is empty');
   if (charCount(text) > MAX_PLACEMENT_TEXT_CHARS) {
     throw new SpecError('placement', `placement expression is longer than ${MAX_PLACEMENT_TEXT_CHARS} characters`);
   }
-  return { type: 'selector', text, requirements: new SelectorParser(text).parse() };
+  return { requirements: new SelectorParser(text).parse(), text, type: 'selector' };
 }
 
 function siteListPlacement(names: unknown[]): Placement {
@@ -60,7 +62,7 @@ function siteListPlacement(names: unknown[]): Placement {
     throw new SpecError('placement', `placement lists ${names.length} sites (at most ${MAX_PLACEMENT_SITES})`);
   }
   const sites = [...new Set(names.map((name, i) => checkPlacementString(name, `placement[${i}]`, SITE_NAME)))].sort();
-  return { type: 'sites', text: sites.join(', '), sites };
+  return { sites, text: sites.join(', '), type: 'sites' };
 }
 
 function checkPlacementString(value: unknown, what: string, rule: StringRule): string {

@@ -94,7 +94,8 @@ export class SessionTable {
 export function advancedSession(previous: Session | undefined, clientId: string, seq: number, index: number, result: CommandResult): Session {
   const recent = previous === undefined ? [] : recentOf(previous);
   const applied: AppliedSeq = result.ok ? [seq, index] : [seq, index, result.code];
-  return { clientId, lastSeq: seq, lastIndex: index, lastResult: result, recent: [...recent, applied].slice(-SESSION_RECENT_SEQS) };
+  // Keys in sorted order, the order the record is encoded in (codec.ts), so encoding it does not copy it.
+  return { clientId, lastIndex: index, lastResult: result, lastSeq: seq, recent: [...recent, applied].slice(-SESSION_RECENT_SEQS) };
 }
 
 /** A session recorded before `recent` existed knows its last sequence only. */

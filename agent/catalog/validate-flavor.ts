@@ -31,30 +31,38 @@ const EXTRA_SPEC_KEY: StringRule = {
 export function normalizeFlavorSpec(input: unknown): FlavorSpec {
   const spec = expectObject(input, 'spec');
   rejectUnknownFields(spec, FLAVOR_FIELDS, 'spec');
-  const normalized: FlavorSpec = {
-    name: readString(spec, 'name', 'spec', NOVA_NAME),
-    vcpus: readInt(spec, 'vcpus', 'spec', { min: 1, max: NOVA_MAX_INT }),
-    ram: readInt(spec, 'ram', 'spec', { min: 1, max: NOVA_MAX_INT }),
-    disk: readInt(spec, 'disk', 'spec', { min: 0, max: NOVA_MAX_INT }),
-    ephemeral: readInt(spec, 'ephemeral', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.ephemeral),
-    swap: readInt(spec, 'swap', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.swap),
-    rxtxFactor: readPositiveNumber(spec, 'rxtxFactor', 'spec', NOVA_MAX_RXTX_FACTOR, FLAVOR_DEFAULTS.rxtxFactor),
-    isPublic: readBoolean(spec, 'isPublic', 'spec', FLAVOR_DEFAULTS.isPublic),
-    extraSpecs: readStringMap(spec, 'extraSpecs', 'spec', {
-      maxEntries: MAX_FLAVOR_EXTRA_SPECS,
-      key: EXTRA_SPEC_KEY,
-      value: { min: 0, max: 255 },
-    }),
-  };
+  // Read in this order (it decides which error a spec with several bad fields gets, on every site)...
+  const name = readString(spec, 'name', 'spec', NOVA_NAME);
+  const vcpus = readInt(spec, 'vcpus', 'spec', { min: 1, max: NOVA_MAX_INT });
+  const ram = readInt(spec, 'ram', 'spec', { min: 1, max: NOVA_MAX_INT });
+  const disk = readInt(spec, 'disk', 'spec', { min: 0, max: NOVA_MAX_INT });
+  const ephemeral = readInt(spec, 'ephemeral', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.ephemeral);
+  const swap = readInt(spec, 'swap', 'spec', { min: 0, max: NOVA_MAX_INT }, FLAVOR_DEFAULTS.swap);
+  const rxtxFactor = readPositiveNumber(spec, 'rxtxFactor', 'spec', NOVA_MAX_RXTX_FACTOR, FLAVOR_DEFAULTS.rxtxFactor);
+  const isPublic = readBoolean(spec, 'isPublic', 'spec', FLAVOR_DEFAULTS.isPublic);
+  const extraSpecs = readStringMap(spec, 'extraSpecs', 'spec', {
+    maxEntries: MAX_FLAVOR_EXTRA_SPECS,
+    key: EXTRA_SPEC_KEY,
+    value: { min: 0, max: 255 },
+  });
   const description = readOptionalString(spec, 'description', 'spec', { min: 0, max: MAX_DESCRIPTION_CHARS, multiline: true });
-  if (description !== undefined) normalized.description = description;
   const accessProjects = readStringList(spec, 'accessProjects', 'spec', { maxItems: MAX_FLAVOR_ACCESS_PROJECTS, item: PROJECT_ID, unique: true });
-  if (accessProjects.length > 0) {
-    if (normalized.isPublic) {
-      throw new SpecError('spec.accessProjects', 'spec.accessProjects gives projects access to a private flavor; a public flavor is open to every project (set isPublic false)');
-    }
-    // Sorted, so the same set is the same spec (no new revision for a reordering).
-    normalized.accessProjects = [...accessProjects].sort();
+  if (accessProjects.length > 0 && isPublic) {
+    throw new SpecError('spec.accessProjects', 'spec.accessProjects gives projects access to a private flavor; a public flavor is open to every project (set isPublic false)');
   }
+  // ...and built in sorted key order, the order its record is encoded in (codec.ts), so encoding
+  // the resource does not copy it. accessProjects is sorted, so the same set is the same spec.
+  const normalized = {} as FlavorSpec;
+  if (accessProjects.length > 0) normalized.accessProjects = [...accessProjects].sort();
+  if (description !== undefined) normalized.description = description;
+  normalized.disk = disk;
+  normalized.ephemeral = ephemeral;
+  normalized.extraSpecs = extraSpecs;
+  normalized.isPublic = isPublic;
+  normalized.name = name;
+  normalized.ram = ram;
+  normalized.rxtxFactor = rxtxFactor;
+  normalized.swap = swap;
+  normalized.vcpus = vcpus;
   return normalized;
 }

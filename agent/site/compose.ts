@@ -46,7 +46,7 @@ export class Site {
    */
   static async open(settings: SiteSettings, ports: SitePorts, observers: SiteObservers = {}): Promise<Site> {
     const logger = ports.logger;
-    const catalog = new Catalog();
+    const catalog = new Catalog(settings.commandDecode === undefined ? {} : { commandDecode: settings.commandDecode });
     const changes = new ChangeFeed(0, settings.watchEvents ?? MAX_WATCH_EVENTS);
     // Every series carries the site, so one Prometheus scraping all sites can tell them apart by name.
     const metrics = createAgentMetrics({ processMetrics: settings.processMetrics ?? false, defaultLabels: { site: settings.profile.name } });

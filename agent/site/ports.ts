@@ -86,6 +86,8 @@ export interface SiteSettings {
   processMetrics?: boolean;
   /** Committed changes kept for `watch` to replay (default MAX_WATCH_EVENTS; the simulator, which has no watchers, keeps none). */
   watchEvents?: number;
+  /** How the catalog decodes entries (CatalogOptions.commandDecode): 'shared' in the simulator, whose sites apply the same entry objects. */
+  commandDecode?: 'own' | 'shared';
 }
 
 /** Observers of the site's replica; the daemon logs and refreshes its peer directory, the simulator checks. */

@@ -231,6 +231,7 @@ export class SimSite {
       reconciler: SIM_RECONCILER_OPTIONS,
       reportTimeoutMs: SIM_REPORT_TIMEOUT_MS,
       watchEvents: 0,
+      commandDecode: 'shared',
     };
   }
 
