@@ -281,7 +281,7 @@ export class WalLogStore implements LogStore {
     let located: Array<{ content: RecordContent; seq: number; offsets: number[] }> = [];
     try {
       const withSnapshot = accepted.find((a) => a.plan.snapshot);
-      if (withSnapshot) await db.batch(await this.snapshotOps(db, withSnapshot.plan), { sync: true });
+      if (withSnapshot) await writeBatch(db, await this.snapshotOps(db, withSnapshot.plan), true);
       const toLog = contents.filter((c) => c !== null);
       if (toLog.length > 0) {
         const written = await this.wal!.append(toLog, walStateOf(this.state), sync);
@@ -289,7 +289,7 @@ export class WalLogStore implements LogStore {
         this.counters.syncs += sync ? 1 : 0;
       }
       const ops = await this.appliedOps(db, accepted);
-      if (ops.length > 0) await db.batch(ops, { sync: sync && toLog.length === 0 });
+      if (ops.length > 0) await writeBatch(db, ops, sync && toLog.length === 0);
     } catch (err) {
       this.writeFailure = new StoreWriteError(this.dir, err);
       this.logger.error({ dir: this.dir, err: (err as Error).message }, 'storage: write failed');
@@ -478,6 +478,26 @@ function logRecordOf(plan: WritePlan, prev: LogState): RecordContent | null {
 /** A write that forms a group alone: a snapshot (written to LevelDB first), or one that replaces every record. */
 function writesAlone(batch: StoreBatch): boolean {
   return Boolean(batch?.snapshot || batch?.applied?.replaceAll);
+}
+
+/**
+ * One atomic LevelDB batch, built op by op (a chained batch) rather than handed over as an array:
+ * the array form clones every op and classic-level reads each one's fields through N-API, and it
+ * cost about 3x the CPU per op (classic-level 3, 40 puts of 500 bytes per batch: 20-24 vs 6-7 µs per
+ * op, alternating, load ~30). Same LevelDB WriteBatch, so the same atomicity.
+ */
+async function writeBatch(db: Db, ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (err) {
+    await batch.close();
+    throw err;
+  }
+  await batch.write({ sync });
 }
 
 export function pushAppliedOps(ops: BatchOp[], recordOps: Iterable<RecordOp>, appliedIndex: number): void {
