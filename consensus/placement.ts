@@ -65,23 +65,28 @@ export function electionTimeoutRange(b: TimeoutBounds): { low: number; spread: n
   return { low, spread };
 }
 
+/** Without measured round trips a campaign is assumed to take at most this fraction of the election timeout. */
+export const UNMEASURED_CAMPAIGN_FRACTION = 0.25;
+
 /**
  * The range a candidate draws the time it waits for its vote round from, before it campaigns again.
  * A split vote (two candidates in one term, neither with a majority) is settled only by one of
  * them campaigning again; waiting a whole election timeout for that doubled the election (issue
- * 16: every election over 2 timeouts with a quorum connected in the 20-site traces was one). The
+ * 16: most elections over 2 timeouts with a quorum connected in the 20-site traces were one). The
  * floor T guards a leader's lease, and a candidate has no lease to respect: every voter that granted
- * its pre-vote had already given up on the leader. So the wait is one campaign, drawn over the
- * usual spread, and doubles with each campaign that did not end with a leader (`campaigns`, from
- * 1), back to the ordinary range: a vote round that is merely slow (a far voter, a slow disk)
- * still completes. Unknown round trips give the ordinary range, as before measurements existed.
+ * its pre-vote had already given up on the leader. So the wait is one campaign (two quorum round
+ * trips; without measurements, a quarter of T, as Raft asks the broadcast time to be well below
+ * the election timeout), drawn over the usual spread (half of T without measurements), and it
+ * doubles with each campaign that did not end with a leader (`campaigns`, from 1) until it is the
+ * ordinary range again: a vote round that is merely slow (a far voter, a slow disk) still completes.
  */
 export function campaignRetryRange(b: TimeoutBounds, campaigns: number): { low: number; spread: number } {
   const ordinary = electionTimeoutRange(b);
-  if (b.quorumRttTicks === undefined) return ordinary;
-  const campaign = Math.max(MIN_SPREAD_TICKS, Math.ceil(2 * b.quorumRttTicks));
-  const low = Math.min(ordinary.low, campaign * 2 ** Math.min(Math.max(campaigns, 1) - 1, 16));
-  return { low, spread: ordinary.spread };
+  const measured = b.quorumRttTicks !== undefined;
+  const campaign = Math.max(MIN_SPREAD_TICKS, Math.ceil(measured ? 2 * b.quorumRttTicks! : UNMEASURED_CAMPAIGN_FRACTION * b.minTicks));
+  const low = campaign * 2 ** Math.min(Math.max(campaigns, 1) - 1, 16);
+  if (low >= ordinary.low) return ordinary;
+  return { low, spread: measured ? ordinary.spread : Math.min(ordinary.spread, Math.max(MIN_SPREAD_TICKS, Math.ceil(b.minTicks / 2))) };
 }
 
 /**

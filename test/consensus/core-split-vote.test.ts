@@ -45,9 +45,11 @@ function splitAndWait(node: Raft, term: number): number {
   throw new Error('the candidate never campaigned again');
 }
 
-test('campaignRetryRange: one campaign, doubling per campaign, back to the ordinary range; unchanged without measurements', () => {
+test('campaignRetryRange: one campaign, doubling per campaign, back to the ordinary range; a quarter of T without measurements', () => {
   const bounds = { minTicks: 10, maxTicks: 20, heartbeatTicks: 1 };
-  assert.deepEqual(campaignRetryRange(bounds, 1), electionTimeoutRange(bounds), 'no measurements: [T, 2T) as before');
+  assert.deepEqual(campaignRetryRange(bounds, 1), { low: 3, spread: 5 }, 'no measurements: [T/4, 3T/4)');
+  assert.deepEqual(campaignRetryRange(bounds, 2), { low: 6, spread: 5 });
+  assert.deepEqual(campaignRetryRange(bounds, 3), electionTimeoutRange(bounds), 'then [T, 2T) as before');
   const q = { ...bounds, quorumRttTicks: 1.5 };
   assert.deepEqual(campaignRetryRange(q, 1), { low: 3, spread: 6 }, 'a campaign is a pre-vote and a vote round of 1.5 ticks each');
   assert.deepEqual(campaignRetryRange(q, 2), { low: 6, spread: 6 });
@@ -77,11 +79,13 @@ test('a candidate in a split vote campaigns again after one campaign, not a whol
   }
 });
 
-test('without measured round trips a split candidate waits a whole election timeout, as before', () => {
+test('without measured round trips a split candidate campaigns again within [T/4, 3T/4), then [T/2, T), then [T, 2T)', () => {
   for (let seed = 1; seed <= 20; seed++) {
     const a = founder('a', VOTERS, {}, [], seed);
-    const wait = splitAndWait(a, toCandidate(a));
-    assert.ok(wait >= T && wait < 2 * T, `${wait}`);
+    const waits = [0, 1, 2].map(() => splitAndWait(a, toCandidate(a)));
+    assert.ok(waits[0] >= 3 && waits[0] < 8, `${waits[0]}`);
+    assert.ok(waits[1] >= 6 && waits[1] < 11, `${waits[1]}`);
+    assert.ok(waits[2] >= T && waits[2] < 2 * T, `${waits[2]}`);
   }
 });
 
