@@ -79,12 +79,14 @@ export const UNMEASURED_CAMPAIGN_FRACTION = 0.25;
  * the election timeout), drawn over the usual spread (half of T without measurements), and it
  * doubles with each campaign that did not end with a leader (`campaigns`, from 1) until it is the
  * ordinary range again: a vote round that is merely slow (a far voter, a slow disk) still completes.
+ * The first wait is longer than `resendTicks`, the interval at which a candidate asks the voters that
+ * have not answered again, so a lost request or answer is asked again before a new term is started.
  */
-export function campaignRetryRange(b: TimeoutBounds, campaigns: number): { low: number; spread: number } {
+export function campaignRetryRange(b: TimeoutBounds, campaigns: number, resendTicks: number): { low: number; spread: number } {
   const ordinary = electionTimeoutRange(b);
   const measured = b.quorumRttTicks !== undefined;
   const campaign = Math.max(MIN_SPREAD_TICKS, Math.ceil(measured ? 2 * b.quorumRttTicks! : UNMEASURED_CAMPAIGN_FRACTION * b.minTicks));
-  const low = campaign * 2 ** Math.min(Math.max(campaigns, 1) - 1, 16);
+  const low = Math.max(campaign, resendTicks + 1) * 2 ** Math.min(Math.max(campaigns, 1) - 1, 16);
   if (low >= ordinary.low) return ordinary;
   return { low, spread: measured ? ordinary.spread : Math.min(ordinary.spread, Math.max(MIN_SPREAD_TICKS, Math.ceil(b.minTicks / 2))) };
 }

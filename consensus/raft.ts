@@ -608,7 +608,7 @@ export class Raft implements RaftCore {
       leaderRttTicks: this.leader === '' ? undefined : this.linkRtts.get(this.leader),
       quorumRttTicks: this.ownQuorumRtt,
     };
-    const { low, spread } = this.role === 'candidate' ? campaignRetryRange(bounds, this.campaigns) : electionTimeoutRange(bounds);
+    const { low, spread } = this.role === 'candidate' ? campaignRetryRange(bounds, this.campaigns, VOTE_RESEND_HEARTBEATS * this.cfg.heartbeatTicks) : electionTimeoutRange(bounds);
     this.randomizedElectionTimeout = low + Math.min(spread - 1, Math.floor(this.cfg.random() * spread));
   }
 

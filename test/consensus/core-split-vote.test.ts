@@ -45,17 +45,18 @@ function splitAndWait(node: Raft, term: number): number {
   throw new Error('the candidate never campaigned again');
 }
 
-test('campaignRetryRange: one campaign, doubling per campaign, back to the ordinary range; a quarter of T without measurements', () => {
+test('campaignRetryRange: one campaign (after the first resend), doubling per campaign, back to the ordinary range; a quarter of T without measurements', () => {
   const bounds = { minTicks: 10, maxTicks: 20, heartbeatTicks: 1 };
-  assert.deepEqual(campaignRetryRange(bounds, 1), { low: 3, spread: 5 }, 'no measurements: [T/4, 3T/4)');
-  assert.deepEqual(campaignRetryRange(bounds, 2), { low: 6, spread: 5 });
-  assert.deepEqual(campaignRetryRange(bounds, 3), electionTimeoutRange(bounds), 'then [T, 2T) as before');
-  const q = { ...bounds, quorumRttTicks: 1.5 };
-  assert.deepEqual(campaignRetryRange(q, 1), { low: 3, spread: 6 }, 'a campaign is a pre-vote and a vote round of 1.5 ticks each');
-  assert.deepEqual(campaignRetryRange(q, 2), { low: 6, spread: 6 });
-  assert.deepEqual(campaignRetryRange(q, 3), { low: 10, spread: 6 }, 'never above the ordinary floor');
-  assert.deepEqual(campaignRetryRange(q, 40), electionTimeoutRange(q), 'long runs of failed campaigns: the ordinary range');
-  assert.deepEqual(campaignRetryRange({ ...bounds, quorumRttTicks: 0.01 }, 1), { low: 2, spread: 2 }, 'at least two ticks');
+  const resend = 3;
+  assert.deepEqual(campaignRetryRange(bounds, 1, resend), { low: 4, spread: 5 }, 'no measurements: a quarter of T, past the resend');
+  assert.deepEqual(campaignRetryRange(bounds, 2, resend), { low: 8, spread: 5 });
+  assert.deepEqual(campaignRetryRange(bounds, 3, resend), electionTimeoutRange(bounds), 'then [T, 2T) as before');
+  const q = { ...bounds, quorumRttTicks: 2.5 };
+  assert.deepEqual(campaignRetryRange(q, 1, resend), { low: 5, spread: 10 }, 'a campaign is a pre-vote and a vote round of 2.5 ticks each');
+  assert.deepEqual(campaignRetryRange(q, 2, resend), electionTimeoutRange(q), 'never above the ordinary floor');
+  assert.deepEqual(campaignRetryRange({ ...q, quorumRttTicks: 1.5 }, 1, resend), { low: 4, spread: 6 }, 'not before the first resend');
+  assert.deepEqual(campaignRetryRange({ ...q, quorumRttTicks: 0.01 }, 1, 0), { low: 2, spread: 2 }, 'at least two ticks');
+  assert.deepEqual(campaignRetryRange(q, 40, resend), electionTimeoutRange(q), 'long runs of failed campaigns: the ordinary range');
   assert.equal(preVoteGrantHoldTicks(undefined, 3), undefined, 'no measurements: no hold');
   assert.equal(preVoteGrantHoldTicks(1, 0.5), 3);
   assert.equal(preVoteGrantHoldTicks(1, 2.2), 6, 'a far pre-candidate gets longer');
@@ -71,20 +72,20 @@ test('a candidate in a split vote campaigns again after one campaign, not a whol
       assert.equal(a.status().role, 'preCandidate', 'it campaigns again through a pre-vote');
       assert.equal(a.status().term, term, 'the pre-vote does not raise the term');
     }
-    // quorum round trip 1 tick: a campaign is 2 ticks, spread 4 ticks.
-    assert.ok(waits[0] >= 2 && waits[0] < 6, `first retry within [2, 6): ${waits[0]}`);
-    assert.ok(waits[1] >= 4 && waits[1] < 8, `second within [4, 8): ${waits[1]}`);
-    assert.ok(waits[2] >= 8 && waits[2] < 12, `third within [8, 12): ${waits[2]}`);
-    assert.ok(waits[3] >= T, `then the ordinary floor again: ${waits[3]}`);
+    // quorum round trip 1 tick: a campaign is 2 ticks, but the first resend is at 3; spread 4 ticks.
+    assert.ok(waits[0] >= 4 && waits[0] < 8, `first retry within [4, 8): ${waits[0]}`);
+    assert.ok(waits[1] >= 8 && waits[1] < 12, `second within [8, 12): ${waits[1]}`);
+    assert.ok(waits[2] >= T && waits[2] < T + 4, `then the ordinary range again: ${waits[2]}`);
+    assert.ok(waits[3] >= T, `and it stays there: ${waits[3]}`);
   }
 });
 
-test('without measured round trips a split candidate campaigns again within [T/4, 3T/4), then [T/2, T), then [T, 2T)', () => {
+test('without measured round trips a split candidate campaigns again within [T/4, 3T/4) (past the first resend), then [T/2, T), then [T, 2T)', () => {
   for (let seed = 1; seed <= 20; seed++) {
     const a = founder('a', VOTERS, {}, [], seed);
     const waits = [0, 1, 2].map(() => splitAndWait(a, toCandidate(a)));
-    assert.ok(waits[0] >= 3 && waits[0] < 8, `${waits[0]}`);
-    assert.ok(waits[1] >= 6 && waits[1] < 11, `${waits[1]}`);
+    assert.ok(waits[0] >= 4 && waits[0] < 9, `${waits[0]}`);
+    assert.ok(waits[1] >= 8 && waits[1] < 13, `${waits[1]}`);
     assert.ok(waits[2] >= T && waits[2] < 2 * T, `${waits[2]}`);
   }
 });
@@ -98,7 +99,7 @@ test('a leader resets the count: after a term of leading, the first failed campa
   a.step({ type: 'heartbeat', from: 'b', to: 'a', term: term + 1, commit: 0 }); // b leads term + 1
   assert.equal(a.status().role, 'follower');
   const wait = splitAndWait(a, toCandidate(a));
-  assert.ok(wait < 6, `first campaign since following a leader: ${wait}`);
+  assert.ok(wait < 8, `first campaign since following a leader: ${wait}`);
 });
 
 function preVoteFrom(node: Raft, from: string, lastTermDelta = 0): Message {
