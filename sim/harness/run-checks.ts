@@ -14,7 +14,7 @@
 //  replica-fatal      no replica stopped on a broken invariant (only failing disks may stop one).
 //  runaway            no virtual second took more than a bound of events (a storm stops the run).
 //  workload           the simulator's own writes were well-formed (no VALIDATION refusal).
-import { fnv1a64Hex } from '../stats.js';
+import { createHash } from 'node:crypto';
 import { FailureLog } from '../checkers/failure.js';
 import type { ApplyLog } from './apply-log.js';
 import type { History } from './history.js';
@@ -141,7 +141,15 @@ export interface FinalState {
 
 /** The running sites' catalogs: applied index and a digest of the snapshot image. */
 export function finalStates(sites: readonly SimSite[]): FinalState[] {
-  return sites.filter((s) => s.isUp).map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: fnv1a64Hex(s.catalog!.snapshot()) }));
+  return sites.filter((s) => s.isUp).map((s) => ({ site: s.name, appliedIndex: s.catalog!.appliedIndex, stateDigest: imageDigest(s.catalog!.snapshot()) }));
+}
+
+/**
+ * 64 bits of SHA-256, computed natively: the images are hundreds of KB per site at the end of a run,
+ * and the byte-wise FNV-1a in JavaScript (stats.ts) took 2.6 ms per 200 KB against 0.2 ms.
+ */
+function imageDigest(image: Uint8Array): string {
+  return createHash('sha256').update(image).digest('hex').slice(0, 16);
 }
 
 export function checkConvergence(log: FailureLog, sites: readonly SimSite[], finals: readonly FinalState[], atMs: number, grace: ConvergenceGrace): ConvergenceResult {
