@@ -486,7 +486,7 @@ function writesAlone(batch: StoreBatch): boolean {
  * cost about 3x the CPU per op (classic-level 3, 40 puts of 500 bytes per batch: 20-24 vs 6-7 µs per
  * op, alternating, load ~30). Same LevelDB WriteBatch, so the same atomicity.
  */
-async function writeBatch(db: Db, ops: readonly BatchOp[], sync: boolean): Promise<void> {
+export async function writeBatch(db: Db, ops: readonly BatchOp[], sync: boolean): Promise<void> {
   const batch = db.batch();
   try {
     for (const op of ops) {
