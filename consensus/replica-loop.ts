@@ -14,7 +14,7 @@ const MIN_ENTRIES_PER_SNAPSHOT = 64;
 export interface ReadyLoopEvents {
   /** A received snapshot replaces the state up to `index` (called before it is written). */
   snapshotInstalled(index: number): void;
-  /** An entry is applied and durable. */
+  /** An entry is applied; it is durable in this site's log (its applied records may still be on their way to the store). */
   entryApplied(entry: Entry, result: unknown): void;
   /** The core confirmed leadership for pending read barriers. */
   readStates(rd: Ready): void;
@@ -156,18 +156,27 @@ export class ReadyLoop {
     if (rd.hardState) batch.hardState = rd.hardState;
     if (rd.entries.length > 0) batch.entries = rd.entries;
     const applied = this.applyCommitted(rd, batch);
+    // Entries this site already holds durably (always so on the leader, which counts itself only
+    // after its write) are answered before their applied records are written: they are committed,
+    // and a crash before the write rebuilds those records from the log.
+    const answerNow = applied.index <= this.lastDurableIndex && !batch.snapshot;
+    if (answerNow) this.announceApplied(applied);
     await this.persist(rd, batch);
     if (this.ctx.stopped) return;
     for (const msg of rd.messages) transport.send(msg.to, { kind: 'raft', msg });
     this.checkDurable(rd, applied);
     invariant(applied.index >= this.appliedIndex, () => `the applied index would go back from ${this.appliedIndex} to ${applied.index}`);
     this.appliedIndex = applied.index;
-    for (const { entry, result } of applied.entries) this.events.entryApplied(entry, result);
+    if (!answerNow) this.announceApplied(applied);
     this.events.readStates(rd);
     this.ctx.core.advance(rd);
     this.events.appliedAdvanced(this.appliedIndex);
     this.events.changed();
     await this.compactIfDue();
+  }
+
+  private announceApplied(applied: AppliedBatch): void {
+    for (const { entry, result } of applied.entries) this.events.entryApplied(entry, result);
   }
 
   /** Installs a received snapshot and applies the committed entries; their records join the batch. */

@@ -12,6 +12,8 @@
 //   2. the log records (hard state, entries, snapshot marker, first index) are appended and, when
 //      any write of the group asks for sync, fdatasynced;
 //   3. applied records and the applied index go to LevelDB without sync (rebuilt from the log).
+// The group's writes settle after step 2 (a write with nothing for the log, after step 3): an append's
+// answer or a write's acknowledgement needs only the log, and the next group starts after step 3.
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { LogStore, Logger, RecordOp, StoreBatch, StoreMeta } from '../consensus/ports.js';
@@ -88,6 +90,8 @@ export class WalLogStore implements LogStore {
   private queue: QueuedWrite[] = [];
   private pumping: Promise<void> | null = null;
   private writeFailure: StoreWriteError | null = null;
+  /** The applied records' LevelDB batch in flight, written after its writes were settled. */
+  private stateWrite: Promise<void> | null = null;
   /** Groups written and fdatasyncs made (for tests and the benchmark). */
   readonly counters = { groups: 0, syncs: 0, writes: 0 };
 
@@ -283,24 +287,49 @@ export class WalLogStore implements LogStore {
       const withSnapshot = accepted.find((a) => a.plan.snapshot);
       if (withSnapshot) await writeBatch(db, await this.snapshotOps(db, withSnapshot.plan), true);
       const toLog = contents.filter((c) => c !== null);
-      if (toLog.length > 0) {
-        const written = await this.wal!.append(toLog, walStateOf(this.state), sync);
+      const appending = toLog.length > 0 ? this.wal!.append(toLog, walStateOf(this.state), sync) : null;
+      // The applied records are encoded while the log's write is in flight.
+      const ops = await this.appliedOps(db, accepted).catch(async (err: unknown) => {
+        await appending?.catch(() => undefined);
+        throw err;
+      });
+      if (appending) {
+        const written = await appending;
         located = toLog.map((content, i) => ({ content, seq: written.seq, offsets: written.entryOffsets[i] }));
         this.counters.syncs += sync ? 1 : 0;
+        // Once the log's part is written (and fdatasynced when asked), the writes are settled: what
+        // depends on them (an append's answer, a write's acknowledgement) needs only the log, and the
+        // applied records follow without sync, as the twin's state lane does. The next group waits
+        // for them, so LevelDB still takes the batches in log order.
+        this.settle(located, cur, accepted);
       }
-      const ops = await this.appliedOps(db, accepted);
-      if (ops.length > 0) await writeBatch(db, ops, sync && toLog.length === 0);
+      if (ops.length > 0) await this.writeState(db, ops, sync && toLog.length === 0);
     } catch (err) {
       this.writeFailure = new StoreWriteError(this.dir, err);
       this.logger.error({ dir: this.dir, err: (err as Error).message }, 'storage: write failed');
       throw this.writeFailure;
     }
+    if (located.length === 0) this.settle(located, cur, accepted);
+    if (sync) await this.removeCompactedSegments();
+  }
+
+  private settle(located: Array<{ content: RecordContent; seq: number; offsets: number[] }>, cur: LogState, accepted: Accepted[]): void {
     this.follow(located, cur);
     this.state = cur;
     this.counters.groups++;
     this.counters.writes += accepted.length;
     for (const a of accepted) a.write.resolve();
-    if (sync) await this.removeCompactedSegments();
+  }
+
+  /** The applied records' batch; records() waits for the one in flight, so it reads what write() settled. */
+  private async writeState(db: Db, ops: BatchOp[], sync: boolean): Promise<void> {
+    const written = writeBatch(db, ops, sync);
+    this.stateWrite = written.catch(() => undefined);
+    try {
+      await written;
+    } finally {
+      this.stateWrite = null;
+    }
   }
 
   /** Moves the entry index along the records just written and checks it lands where planWrite said. */
@@ -418,6 +447,8 @@ export class WalLogStore implements LogStore {
 
   async records(): Promise<Array<[string, Uint8Array]>> {
     const db = this.openWalOrThrow();
+    if (this.stateWrite) await this.stateWrite;
+    if (this.writeFailure) throw this.writeFailure;
     return readCatalogRecords(db, this.dir);
   }
 
