@@ -16,6 +16,7 @@ import { Level } from 'level';
 import type { RecordOp } from '../consensus/ports.js';
 import { EntryType, type Entry } from '../consensus/types.js';
 import { Catalog, encodeCommand, putOp, writeCommand } from '../agent/catalog/index.js';
+import { LEVEL_MEMORY_OPTIONS } from '../storage/level-options.js';
 import { LatestRecordOps, pushAppliedOps, writeBatch, type BatchOp } from '../storage/wal-store.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   const entries = entriesOf(writes, writers, 1);
   // One untimed run first: the optimising compiler has not settled within the first run's warm-up.
   const dir = write === undefined ? null : await mkdtemp(join(tmpdir(), 'apply-bench-'));
-  const db: Db | null = dir === null ? null : new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  const db: Db | null = dir === null ? null : new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', ...LEVEL_MEMORY_OPTIONS });
   try {
     await db?.open();
     const level = db === null ? null : { db, write: write as LevelWrite };
