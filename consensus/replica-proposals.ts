@@ -155,9 +155,13 @@ export class Proposals {
   }
 
   /** The leader answered a write this member forwarded. */
-  onForwardedResult(id: string, outcome: ProposalOutcome): void {
+  onForwardedResult(from: MemberId, id: string, outcome: ProposalOutcome): void {
     const entry = this.forwarded.get(id);
     if (!entry) return; // timed out or abandoned already: the caller has its answer
+    // Only the leader the write is with now can say what became of it. A copy of an earlier hop's
+    // answer (the network duplicates) would settle a write that the next leader may still commit:
+    // a NO_LEADER refusal for an applied write (simulator, 20 sites, seed 16, all faults).
+    if (from !== entry.leader) return;
     // The leader we asked had just lost leadership and named another: one more hop is safe,
     // because a refusal is definite (nothing was proposed).
     if (outcome.status === 'refused' && outcome.code === 'NO_LEADER' && outcome.leader && outcome.leader !== entry.leader && !entry.retried && outcome.leader !== this.ctx.id) {

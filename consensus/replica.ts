@@ -271,7 +271,7 @@ export class Replica {
           this.proposals.serveForwarded(from, message);
           return;
         case 'proposeResult':
-          this.proposals.onForwardedResult(message.id, message.outcome);
+          this.proposals.onForwardedResult(from, message.id, message.outcome);
           return;
         case 'readIndex':
           void this.reads.serveForwarded(from, message.id);

@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { Catalog, encodeCommand, putOp, writeCommand } from '../../agent/catalog/index.js';
 import type { WireMessage } from '../../consensus/ports.js';
+import { refused } from '../../consensus/replica-refusals.js';
 import { MemoryLogStore } from '../../storage/memory-store.js';
 import { flavorSpec } from '../catalog/helpers.js';
 import { TestCluster } from './harness.js';
@@ -108,6 +109,25 @@ describe('forwarded request ids', () => {
     assert.notEqual(second.status === 'committed' && second.index, firstIndex, 'settled with the old answer');
     await c.clock.advance(500);
     assert.ok(leader.sm.get('flavor', 'new-1'), 'the new write was proposed and applied');
+    await c.stopAll();
+  });
+
+  it("an answer from a site the write is no longer with is ignored: a copy of the first hop's refusal does not settle a write the next leader commits", async () => {
+    const c = new TestCluster<Catalog>({ voters: ['a', 'b', 'c'], makeStateMachine: () => new Catalog(), seed: 24 });
+    await c.start();
+    const leader = await c.waitForLeader();
+    const [follower, other] = ['a', 'b', 'c'].filter((n) => n !== leader.name);
+    let injected = false;
+    c.net.onSend = (from, _to, m) => {
+      if (from === follower && m.kind === 'propose' && !injected) {
+        injected = true;
+        // What a duplicated answer of an earlier hop looks like: a definite refusal naming the leader.
+        c.net.inject(other, follower, { kind: 'proposeResult', id: m.id, outcome: refused('NO_LEADER', `site ${other} is no longer the leader`, leader.name) });
+      }
+    };
+    const outcome = await c.run(c.site(follower).replica.propose(flavorWrite('hop', 1)));
+    assert.ok(injected);
+    assert.equal(outcome.status, 'committed', JSON.stringify(outcome));
     await c.stopAll();
   });
 });
