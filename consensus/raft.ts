@@ -683,6 +683,7 @@ export class Raft implements RaftCore {
   private tickLeader(): void {
     this.heartbeatElapsed++;
     if (this.cfg.checkQuorum && !this.quorumActive()) {
+      this.urgeSuccessorOnStepDown();
       this.becomeFollower(this.term, '');
       return;
     }
@@ -694,6 +695,26 @@ export class Raft implements RaftCore {
       this.broadcastHeartbeats();
     }
     if ((this.tickCount - this.leaderSinceTick) % this.cfg.electionTimeoutTicks === 0) this.maybeHandOverToBetterPlaced();
+  }
+
+  /**
+   * A leader that hears no quorum may still be heard: a link that fails one way (the leader cannot
+   * hear) leaves every follower in its lease, ignoring pre-votes, until a whole election timeout
+   * after this step-down (issue 16: such elections took 2-2.4 election timeouts with a quorum
+   * connected). So, as when a removed leader steps down, it asks the most caught-up voter it could
+   * not hear to campaign now (the dissertation's TimeoutNow: a transfer vote is not refused for a
+   * lease). A voter it still hears is on its side of any cut and is not asked: without pre-vote its
+   * campaign would only raise its term. Only a voter holding every committed entry is asked, and
+   * voters grant it only if its log is as up to date as theirs: nothing committed can be lost.
+   */
+  private urgeSuccessorOnStepDown(): void {
+    let best: { member: MemberId; match: number } | undefined;
+    for (const voter of this.members.voters) {
+      const pr = voter === this.id ? undefined : this.replication.get(voter);
+      if (pr === undefined || pr.match < this.commit || this.ticksSinceHeard(voter) < this.cfg.electionTimeoutTicks) continue;
+      if (best === undefined || pr.match > best.match || (pr.match === best.match && voter < best.member)) best = { member: voter, match: pr.match };
+    }
+    if (best !== undefined) this.replication.sendTimeoutNow(best.member);
   }
 
   /**
