@@ -3,15 +3,20 @@
 //   client: u32 big-endian length | msgpack { v, cluster, op: 'manifest', root }   (then ends its side)
 //           u32 big-endian length | msgpack { v, cluster, op: 'chunk', digest }
 //           u32 big-endian length | msgpack { v, cluster, op: 'have', root }       (which chunks it holds)
+//           u32 big-endian length | msgpack { v, cluster, op: 'pick', root, chunks } (one of these, its choice)
 //   server: u32 big-endian length | msgpack { v, ok: true, bytes } | raw body of `bytes` bytes
+//           u32 big-endian length | msgpack { v, ok: true, bytes, chunk } | raw body   (answer to a pick)
 //           u32 big-endian length | msgpack { v, ok: false, code, message }
 //
 // A manifest's body is its JSON (checked against the root by the fetcher), a chunk's body its
 // bytes (checked against the digest), a have's body a bitmap of the manifest's chunks the server
-// holds verified (bit i of byte i >> 3, lowest bit first; exactly ceil(chunks / 8) bytes). Headers are small and strictly shaped; anything else is a
+// holds verified (bit i of byte i >> 3, lowest bit first; exactly ceil(chunks / 8) bytes). A pick
+// names up to MAX_PICK_CHOICES chunk indexes of a blob; the server sends the one of them it holds
+// and has sent least often (`chunk` says which; the fetcher checks it was one it named, and its
+// bytes against that chunk's digest). Headers are small and strictly shaped; anything else is a
 // BlobWireError and closes the stream.
 import { Packr } from 'msgpackr';
-import { isDigest, MAX_CHUNK_BYTES } from './format.js';
+import { isDigest, MAX_CHUNK_BYTES, MAX_MANIFEST_CHUNKS } from './format.js';
 
 export const BLOB_WIRE_VERSION = 1;
 export const MAX_BLOB_HEADER_BYTES = 4096;
@@ -19,10 +24,13 @@ export const MAX_BLOB_HEADER_BYTES = 4096;
 export const MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_BLOB_BODY_BYTES = Math.max(MAX_CHUNK_BYTES, MAX_MANIFEST_BODY_BYTES);
 
-export type BlobRequest = { op: 'manifest'; root: string } | { op: 'chunk'; digest: string } | { op: 'have'; root: string };
+/** Chunk indexes one pick request may name. */
+export const MAX_PICK_CHOICES = 16;
+
+export type BlobRequest = { op: 'manifest'; root: string } | { op: 'chunk'; digest: string } | { op: 'have'; root: string } | { op: 'pick'; root: string; chunks: number[] };
 /** NOT_HELD: ask someone else; BUSY: this server is at its limits, try later or elsewhere; BAD_REQUEST: the request was malformed. */
 export type BlobRefusalCode = 'NOT_HELD' | 'BUSY' | 'BAD_REQUEST' | 'WRONG_CLUSTER';
-export type BlobResponseHeader = { ok: true; bytes: number } | { ok: false; code: BlobRefusalCode; message: string };
+export type BlobResponseHeader = { ok: true; bytes: number; chunk?: number } | { ok: false; code: BlobRefusalCode; message: string };
 
 export class BlobWireError extends Error {
   override readonly name = 'BlobWireError';
@@ -82,6 +90,15 @@ export function decodeRequest(body: Uint8Array): { cluster: string; request: Blo
     if (!isDigest(o.root)) throw new BlobWireError('have request: root is not 64 hex digits');
     return { cluster: o.cluster, request: { op: 'have', root: o.root } };
   }
+  if (o.op === 'pick') {
+    onlyKeys(o, ['v', 'cluster', 'op', 'root', 'chunks']);
+    if (!isDigest(o.root)) throw new BlobWireError('pick request: root is not 64 hex digits');
+    const chunks = o.chunks;
+    if (!Array.isArray(chunks) || chunks.length === 0 || chunks.length > MAX_PICK_CHOICES || !chunks.every(isChunkIndex)) {
+      throw new BlobWireError(`pick request: chunks must be 1 to ${MAX_PICK_CHOICES} chunk indexes`);
+    }
+    return { cluster: o.cluster, request: { op: 'pick', root: o.root, chunks: [...(chunks as number[])] } };
+  }
   throw new BlobWireError(`unknown op ${JSON.stringify(o.op)?.slice(0, 40)}`);
 }
 
@@ -90,9 +107,11 @@ const CODES: readonly BlobRefusalCode[] = ['NOT_HELD', 'BUSY', 'BAD_REQUEST', 'W
 export function decodeResponseHeader(body: Uint8Array): BlobResponseHeader {
   const o = unpackObject(body);
   if (o.ok === true) {
-    onlyKeys(o, ['v', 'ok', 'bytes']);
+    onlyKeys(o, ['v', 'ok', 'bytes', 'chunk']);
     if (!Number.isSafeInteger(o.bytes) || (o.bytes as number) < 0 || (o.bytes as number) > MAX_BLOB_BODY_BYTES) throw new BlobWireError('response: bytes out of range');
-    return { ok: true, bytes: o.bytes as number };
+    if (o.chunk === undefined) return { ok: true, bytes: o.bytes as number };
+    if (!isChunkIndex(o.chunk)) throw new BlobWireError('response: chunk is not a chunk index');
+    return { ok: true, bytes: o.bytes as number, chunk: o.chunk };
   }
   if (o.ok === false) {
     onlyKeys(o, ['v', 'ok', 'code', 'message']);
@@ -101,6 +120,10 @@ export function decodeResponseHeader(body: Uint8Array): BlobResponseHeader {
     return { ok: false, code: o.code as BlobRefusalCode, message: o.message };
   }
   throw new BlobWireError('response: ok is neither true nor false');
+}
+
+function isChunkIndex(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_MANIFEST_CHUNKS;
 }
 
 /** Reads exact byte counts from a stream of arbitrary pieces. */

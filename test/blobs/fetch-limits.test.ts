@@ -10,7 +10,7 @@ import { MIN_CHUNK_BYTES } from '../../agent/blobs/format.js';
 import type { BlobStreams, ByteStream } from '../../agent/blobs/ports.js';
 import { BlobServer } from '../../agent/blobs/server.js';
 import { BlobStore } from '../../agent/blobs/store.js';
-import { patternBytes, piecesOf, withTempDir } from './helpers.js';
+import { patternBytes, piecesOf, pipePair, withTempDir } from './helpers.js';
 
 const CHUNK = MIN_CHUNK_BYTES;
 const CLUSTER = 'limits-test';
@@ -38,59 +38,6 @@ class CountingStreams implements BlobStreams {
   }
 
   serve(): void {}
-}
-
-/** Two connected in-memory ByteStreams; `onClientDone` runs when the server has ended its side. */
-function pipePair(onClientDone: () => void): [ByteStream, ByteStream] {
-  const toServer: Uint8Array[] = [];
-  const toClient: Uint8Array[] = [];
-  let serverEnded = false;
-  let clientEnded = false;
-  let wakeServer: (() => void) | undefined;
-  let wakeClient: (() => void) | undefined;
-  async function* drain(queue: Uint8Array[], ended: () => boolean, park: (wake: () => void) => void): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      const next = queue.shift();
-      if (next !== undefined) yield next;
-      else if (ended()) return;
-      else await new Promise<void>((resolve) => park(resolve));
-    }
-  }
-  const client: ByteStream = {
-    async write(bytes) {
-      toServer.push(Uint8Array.from(bytes));
-      wakeServer?.();
-    },
-    async end() {
-      clientEnded = true;
-      wakeServer?.();
-    },
-    incoming: drain(toClient, () => serverEnded, (wake) => (wakeClient = wake)),
-    abort() {
-      serverEnded = true;
-      wakeClient?.();
-    },
-  };
-  const server: ByteStream = {
-    async write(bytes) {
-      toClient.push(Uint8Array.from(bytes));
-      wakeClient?.();
-    },
-    async end() {
-      serverEnded = true;
-      onClientDone();
-      wakeClient?.();
-    },
-    incoming: drain(toServer, () => clientEnded, (wake) => (wakeServer = wake)),
-    abort() {
-      clientEnded = true;
-      serverEnded = true;
-      onClientDone();
-      wakeServer?.();
-      wakeClient?.();
-    },
-  };
-  return [client, server];
 }
 
 async function holderOf(dir: string, name: string, bytes: Uint8Array): Promise<{ store: BlobStore; server: BlobServer; root: string }> {
