@@ -51,12 +51,19 @@ async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** A member that serves its manifests but answers chunk requests with `answer` instead of its server. */
+/**
+ * A member that serves its manifests but answers chunk requests with `answer` instead of its server.
+ * It refuses picks (NOT_HELD), so the fetcher asks it chunk by chunk.
+ */
 function misbehave(peer: Peer, answer: (stream: ByteStream, digest: string) => Promise<void>): void {
   peer.streams.serve((stream) => {
     void (async () => {
       const { request } = decodeRequest(await new StreamReader(stream.incoming).readFrame());
       if (request.op === 'chunk') return answer(stream, request.digest);
+      if (request.op === 'pick') {
+        await stream.write(encodeResponseHeader({ ok: false, code: 'NOT_HELD', message: 'no picks here' }));
+        return stream.end();
+      }
       const manifest = Buffer.from(JSON.stringify(peer.store.manifest(request.root)));
       await stream.write(encodeResponseHeader({ ok: true, bytes: manifest.length }));
       await stream.write(manifest);
