@@ -152,7 +152,8 @@ export class AgentCluster {
   }
 
   /** Polls `check` until it returns true; a thrown error counts as "not yet" and is reported at timeout. */
-  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = CLUSTER_WAIT_MS): Promise<void> {
+  /** Polls `check` until it holds; `what` may be a function, to say in the error what was last seen. */
+  async waitFor(what: string | (() => string), check: () => Promise<boolean>, timeoutMs = CLUSTER_WAIT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
     for (;;) {
@@ -162,7 +163,7 @@ export class AgentCluster {
         lastError = (err as Error).message;
       }
       if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}\n${await this.logTails()}`);
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}${lastError ? ` (last error: ${lastError})` : ''}\n${await this.logTails()}`);
       }
       await sleep(POLL_MS);
     }

@@ -23,10 +23,12 @@ describe('relayed replication between real agents', { timeout: 150_000 }, () => 
   /** The relay the leader names for the learner, once it names one among `among`. */
   async function relayOf(learner: string, among: (site: string) => boolean): Promise<{ leader: string; relay: string }> {
     let found: { leader: string; relay: string } | null = null;
-    await cluster.waitFor(`the leader to name a relay for ${learner}`, async () => {
+    let seen = 'nothing yet';
+    await cluster.waitFor(() => `the leader to name a relay for ${learner} (last seen: ${seen})`, async () => {
       const { leader } = await cluster.waitForLeader({ among: cluster.running().map((s) => s.name) });
       const st = await cluster.admin(leader).status();
       const member = st.members.find((m) => m.site === learner);
+      seen = `leader ${leader} term ${st.term}: ${JSON.stringify(st.members)}`;
       if (member?.role !== 'learner' || member.relay === undefined || !among(member.relay) || !member.live) return false;
       found = { leader, relay: member.relay };
       return true;
