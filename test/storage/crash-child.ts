@@ -47,14 +47,21 @@ async function main(): Promise<void> {
   const records = new Map(await store.records());
   const lastRecord = records.get('last');
   let batch = lastRecord ? (JSON.parse(decoder.decode(lastRecord)) as BatchMark).batch : 0;
-  // `ready` names the batch the applied state holds: the parent reads it as acknowledged, and a batch
-  // the log holds beyond it (written before a kill cut the applied write) is not applied until the
-  // replica replays it, which this child does not do.
-  const appliedBatch = batch;
+  // `ready` names the batch the applied state holds (after the replay below): the parent reads it as
+  // acknowledged.
+  let appliedBatch = batch;
   if (meta.lastIndex >= meta.firstIndex) {
-    // The WAL store writes the log before the applied state: after a kill the log can hold one batch more.
+    // The WAL store writes the log before the applied state: after a kill the log can hold one batch
+    // more. The replica replays such a batch when it starts; so does this child, or a second kill
+    // could leave the applied state two batches behind, which the replica never lets happen.
     const [tail] = await store.entries(meta.lastIndex, meta.lastIndex + 1);
-    batch = Math.max(batch, (JSON.parse(decoder.decode(tail.data)) as BatchMark).batch);
+    const logBatch = (JSON.parse(decoder.decode(tail.data)) as BatchMark).batch;
+    if (logBatch > batch) {
+      const mark = json({ batch: logBatch, lastIndex: meta.lastIndex } satisfies BatchMark);
+      await store.write({ applied: { index: meta.lastIndex, ops: [{ type: 'put', key: 'last', value: mark }, { type: 'put', key: `batch/${logBatch % 10}`, value: mark }] } });
+      appliedBatch = logBatch;
+    }
+    batch = Math.max(batch, logBatch);
   }
   let lastIndex = meta.lastIndex;
   let term = Math.max(meta.hardState.term, 1);
