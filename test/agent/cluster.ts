@@ -244,14 +244,33 @@ export class AgentCluster {
   }
 }
 
+/**
+ * Ports handed out come from below Linux's ephemeral range (32768-60999 by default): a port the
+ * kernel picked for `listen(0)` is also one it may give the next outgoing connection as its local
+ * port, and CI once lost an agent's start to that (EADDRINUSE a moment after the port was free).
+ */
+const PORT_RANGE = { low: 20_000, high: 32_000 };
+const PORT_ATTEMPTS = 50;
+/** Ports this process handed out: never twice. */
+const handedOut = new Set<number>();
+
 /** A TCP port free on 127.0.0.1 right now (the agent binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port on 127.0.0.1 in ${PORT_RANGE.low}-${PORT_RANGE.high} after ${PORT_ATTEMPTS} attempts`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
