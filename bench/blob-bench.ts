@@ -5,7 +5,7 @@
 // (timed by site-2's fetcher: first request to last verified chunk stored); the TCP copy of the same
 // file runs before or after it, alternating, so load from other tenants hits both. Prints every run,
 // the medians and the median of the per-run ratios, with the machine's load average.
-// Run: npm run bench:blob [-- --mib 128 --runs 5 --json FILE --cpu-prof DIR]
+// Run: npm run bench:blob [-- --mib 128 --runs 5 --json FILE --cpu-prof DIR] (--help prints the options)
 // --cpu-prof DIR: both agents run with node's --cpu-prof and write their profiles to DIR when the
 // bench stops them (SIGTERM); read them with scripts/cpu-profile-top.js.
 import '../agent/runtime/promise-shim.js';
@@ -24,9 +24,34 @@ import { runCli } from '../test/agent/run-cli.js';
 import { patternBytes } from '../test/blobs/helpers.js';
 import { median } from './closed-loop.js';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '128' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const USAGE = `usage: node dist/bench/blob-bench.js [--mib N] [--runs N] [--json FILE] [--cpu-prof DIR]
+  --mib N         size of the file each run transfers, MiB (default 128)
+  --runs N        runs; blob fetch and plain TCP copy alternate which goes first (default 5)
+  --json FILE     also write every run and the medians to FILE
+  --cpu-prof DIR  run both agents with node --cpu-prof, profiles written to DIR when they stop
+                  (read them with node dist/bench/cpu-profile-top.js FILE)
+  --help          print this and exit`;
+
+function parseOptions(): { mib?: string; runs?: string; json?: string; 'cpu-prof'?: string; help?: boolean } {
+  try {
+    return parseArgs({ options: { mib: { type: 'string', default: '128' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, 'cpu-prof': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = parseOptions();
+if (values.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const MIB = Number(values.mib);
 const RUNS = Number(values.runs);
+if (!(Number.isSafeInteger(MIB) && MIB > 0 && Number.isSafeInteger(RUNS) && RUNS > 0)) {
+  console.error(`--mib and --runs take whole numbers above 0\n${USAGE}`);
+  process.exit(2);
+}
 const FETCH_WAIT_MS = 10 * 60_000;
 
 interface Run {
@@ -36,6 +61,9 @@ interface Run {
   ratio: number;
   /** CPU time of both agents (user + system) per MiB fetched, from the upload's end to the fetch's end. */
   cpuMsPerMiB: number;
+  /** The same for the serving agent (site-1) and the fetching agent (site-2) alone. */
+  serverCpuMsPerMiB: number;
+  fetcherCpuMsPerMiB: number;
 }
 
 /** A process's user + system CPU time so far, in ms (Linux /proc; clock ticks of 10 ms). */
@@ -46,8 +74,9 @@ async function cpuMs(pid: number | undefined): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function agentsCpuMs(cluster: AgentCluster): Promise<number> {
-  return (await cpuMs(cluster.site('site-1').pid)) + (await cpuMs(cluster.site('site-2').pid));
+/** CPU time so far of the serving agent (site-1) and the fetching one (site-2), ms. */
+async function agentsCpuMs(cluster: AgentCluster): Promise<{ server: number; fetcher: number }> {
+  return { server: await cpuMs(cluster.site('site-1').pid), fetcher: await cpuMs(cluster.site('site-2').pid) };
 }
 
 /** A child process serves the file on a loopback port; this process receives it to disk and fsyncs. */
@@ -73,7 +102,14 @@ async function tcpCopy(file: string, target: string): Promise<number> {
   return ms;
 }
 
-async function blobFetch(cluster: AgentCluster, file: string): Promise<{ ms: number; bytes: number; cpuMs: number }> {
+interface BlobRun {
+  ms: number;
+  bytes: number;
+  serverCpuMs: number;
+  fetcherCpuMs: number;
+}
+
+async function blobFetch(cluster: AgentCluster, file: string): Promise<BlobRun> {
   const id = randomUUID();
   const upload = await runCli(['image', 'create', `bench-${id.slice(0, 8)}`, '--id', id, '--disk-format', 'raw', '--container-format', 'bare', '--file', file], { socket: cluster.site('site-1').socketPath, timeoutMs: FETCH_WAIT_MS });
   if (upload.code !== 0) throw new Error(`upload failed (exit ${upload.code}): ${upload.stderr}`);
@@ -84,7 +120,10 @@ async function blobFetch(cluster: AgentCluster, file: string): Promise<{ ms: num
   while (performance.now() < deadline) {
     const state = (await cluster.admin('site-2').request('GET', `/v1/blobs/${root}`)).json;
     if (state.fetch?.state === 'failed') throw new Error(`site-2's fetch failed: ${state.fetch.lastError}`);
-    if (state.fetch?.state === 'done') return { ms: state.fetch.elapsedMs, bytes: state.fetch.bytesDone, cpuMs: (await agentsCpuMs(cluster)) - cpuBefore };
+    if (state.fetch?.state === 'done') {
+      const cpuAfter = await agentsCpuMs(cluster);
+      return { ms: state.fetch.elapsedMs, bytes: state.fetch.bytesDone, serverCpuMs: cpuAfter.server - cpuBefore.server, fetcherCpuMs: cpuAfter.fetcher - cpuBefore.fetcher };
+    }
     await sleep(100);
   }
   throw new Error('site-2 did not fetch the blob in time');
@@ -101,7 +140,7 @@ async function main(): Promise<void> {
       const file = join(cluster.dir, `image-${run}.raw`);
       await writeFile(file, patternBytes(MIB * 1024 * 1024, 100 + run));
       const copy = join(cluster.dir, 'tcp-copy.raw');
-      let blob = { ms: 0, bytes: 0, cpuMs: 0 };
+      let blob: BlobRun = { ms: 0, bytes: 0, serverCpuMs: 0, fetcherCpuMs: 0 };
       let tcpMs = 0;
       if (run % 2 === 1) {
         tcpMs = await tcpCopy(file, copy);
@@ -114,10 +153,13 @@ async function main(): Promise<void> {
       await rm(file, { force: true });
       const blobMBps = blob.bytes / 1e6 / (blob.ms / 1000);
       const tcpMBps = (MIB * 1024 * 1024) / 1e6 / (tcpMs / 1000);
-      const cpuMsPerMiB = blob.cpuMs / (blob.bytes / (1024 * 1024));
-      runs.push({ run, blobMBps, tcpMBps, ratio: blobMBps / tcpMBps, cpuMsPerMiB });
+      const mibFetched = blob.bytes / (1024 * 1024);
+      const serverCpuMsPerMiB = blob.serverCpuMs / mibFetched;
+      const fetcherCpuMsPerMiB = blob.fetcherCpuMs / mibFetched;
+      const cpuMsPerMiB = serverCpuMsPerMiB + fetcherCpuMsPerMiB;
+      runs.push({ run, blobMBps, tcpMBps, ratio: blobMBps / tcpMBps, cpuMsPerMiB, serverCpuMsPerMiB, fetcherCpuMsPerMiB });
       console.log(
-        `run ${run}: blob ${blobMBps.toFixed(1)} MB/s (${(blob.ms / 1000).toFixed(2)} s, agents' CPU ${cpuMsPerMiB.toFixed(1)} ms/MiB), ` +
+        `run ${run}: blob ${blobMBps.toFixed(1)} MB/s (${(blob.ms / 1000).toFixed(2)} s, agents' CPU ${cpuMsPerMiB.toFixed(1)} ms/MiB: server ${serverCpuMsPerMiB.toFixed(1)}, fetcher ${fetcherCpuMsPerMiB.toFixed(1)}), ` +
           `plain TCP ${tcpMBps.toFixed(1)} MB/s (${(tcpMs / 1000).toFixed(2)} s), ratio ${(blobMBps / tcpMBps).toFixed(2)}`,
       );
     }
@@ -132,12 +174,14 @@ async function main(): Promise<void> {
     tcpMBpsMedian: median(runs.map((r) => r.tcpMBps)),
     ratioMedian: median(runs.map((r) => r.ratio)),
     cpuMsPerMiBMedian: median(runs.map((r) => r.cpuMsPerMiB)),
+    serverCpuMsPerMiBMedian: median(runs.map((r) => r.serverCpuMsPerMiB)),
+    fetcherCpuMsPerMiBMedian: median(runs.map((r) => r.fetcherCpuMsPerMiB)),
     loadavg: loadavg(),
     cores: cpus().length,
   };
   console.log(
     `${MIB} MiB, ${runs.length} runs: blob transfer ${summary.blobMBpsMedian.toFixed(1)} MB/s, plain TCP ${summary.tcpMBpsMedian.toFixed(1)} MB/s, ` +
-      `median ratio ${summary.ratioMedian.toFixed(2)}, agents' CPU ${summary.cpuMsPerMiBMedian.toFixed(1)} ms/MiB (load average ${summary.loadavg.map((l) => l.toFixed(1)).join(' ')} on ${summary.cores} cores)`,
+      `median ratio ${summary.ratioMedian.toFixed(2)}, agents' CPU ${summary.cpuMsPerMiBMedian.toFixed(1)} ms/MiB (server ${summary.serverCpuMsPerMiBMedian.toFixed(1)}, fetcher ${summary.fetcherCpuMsPerMiBMedian.toFixed(1)}) (load average ${summary.loadavg.map((l) => l.toFixed(1)).join(' ')} on ${summary.cores} cores)`,
   );
   if (values.json) await writeFile(values.json, JSON.stringify({ summary, runs }, null, 2));
 }
