@@ -11,7 +11,8 @@ import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
 import type { BlobStorage, ByteStream } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
-import { BlobWireError, decodeRequest, encodeHaveBitmap, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
+import { FrameError } from '../net/framing.js';
+import { decodeRequest, encodeHaveBitmap, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
 
 export interface BlobServerLimits {
   maxServes: number;
@@ -71,7 +72,7 @@ export class BlobServer {
 
   handle(stream: ByteStream, member: MemberId): void {
     void this.serve(stream, member).catch((err: Error) => {
-      if (err instanceof BlobWireError) {
+      if (err instanceof FrameError) {
         this.counters.badRequests++;
         this.deps.logger.warn({ member, err: err.message }, 'blob request refused: malformed; stream closed');
       } else {

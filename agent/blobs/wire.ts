@@ -14,12 +14,14 @@
 // names up to MAX_PICK_CHOICES chunk indexes of a blob; the server sends the one of them it holds
 // and has sent least often (`chunk` says which; the fetcher checks it was one it named, and its
 // bytes against that chunk's digest). Headers are small and strictly shaped; anything else is a
-// BlobWireError and closes the stream.
-import { Packr } from 'msgpackr';
+// BlobWireError and closes the stream. The framing itself (and StreamReader) is agent/net/framing.ts.
+import { decodeFrameMap, encodeFrame, FrameError, MAX_FRAME_HEADER_BYTES } from '../net/framing.js';
 import { isDigest, MAX_CHUNK_BYTES, MAX_MANIFEST_CHUNKS } from './format.js';
 
+export { StreamReader } from '../net/framing.js';
+
 export const BLOB_WIRE_VERSION = 1;
-export const MAX_BLOB_HEADER_BYTES = 4096;
+export const MAX_BLOB_HEADER_BYTES = MAX_FRAME_HEADER_BYTES;
 /** A manifest of 1 TiB in 4 MiB chunks is ~17 MiB of JSON. */
 export const MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_BLOB_BODY_BYTES = Math.max(MAX_CHUNK_BYTES, MAX_MANIFEST_BODY_BYTES);
@@ -32,39 +34,20 @@ export type BlobRequest = { op: 'manifest'; root: string } | { op: 'chunk'; dige
 export type BlobRefusalCode = 'NOT_HELD' | 'BUSY' | 'BAD_REQUEST' | 'WRONG_CLUSTER';
 export type BlobResponseHeader = { ok: true; bytes: number; chunk?: number } | { ok: false; code: BlobRefusalCode; message: string };
 
-export class BlobWireError extends Error {
+export class BlobWireError extends FrameError {
   override readonly name = 'BlobWireError';
 }
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
-
-function frame(body: object): Uint8Array {
-  const packed = packr.pack(body);
-  const out = Buffer.allocUnsafe(4 + packed.length);
-  out.writeUInt32BE(packed.length, 0);
-  out.set(packed, 4);
-  return out;
-}
-
 export function encodeRequest(cluster: string, request: BlobRequest): Uint8Array {
-  return frame({ v: BLOB_WIRE_VERSION, cluster, ...request });
+  return encodeFrame({ v: BLOB_WIRE_VERSION, cluster, ...request });
 }
 
 export function encodeResponseHeader(header: BlobResponseHeader): Uint8Array {
-  return frame({ v: BLOB_WIRE_VERSION, ...header });
+  return encodeFrame({ v: BLOB_WIRE_VERSION, ...header });
 }
 
 function unpackObject(body: Uint8Array): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = packr.unpack(body);
-  } catch (err) {
-    throw new BlobWireError(`header is not msgpack: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BlobWireError('header is not a map');
-  const o = value as Record<string, unknown>;
-  if (o.v !== BLOB_WIRE_VERSION) throw new BlobWireError(`blob protocol version ${String(o.v)} is not ${BLOB_WIRE_VERSION}`);
-  return o;
+  return decodeFrameMap(body, BLOB_WIRE_VERSION, 'header', (message) => new BlobWireError(message));
 }
 
 function onlyKeys(o: Record<string, unknown>, keys: string[]): void {
@@ -124,66 +107,6 @@ export function decodeResponseHeader(body: Uint8Array): BlobResponseHeader {
 
 function isChunkIndex(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_MANIFEST_CHUNKS;
-}
-
-/** Reads exact byte counts from a stream of arbitrary pieces. */
-export class StreamReader {
-  private readonly iterator: AsyncIterator<Uint8Array>;
-  private pending: Uint8Array = new Uint8Array(0);
-
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.iterator = source[Symbol.asyncIterator]();
-  }
-
-  /** Exactly `n` bytes; BlobWireError when the stream ends first. */
-  async read(n: number): Promise<Uint8Array> {
-    if (this.pending.length >= n) return this.take(n);
-    if (this.pending.length === 0) {
-      // A piece that holds all `n` bytes is handed on as it is, without a copy.
-      const next = await this.iterator.next();
-      if (next.done) throw new BlobWireError(`the stream ended ${n} bytes short`);
-      this.pending = next.value;
-      if (this.pending.length >= n) return this.take(n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    for (;;) {
-      const take = Math.min(n - filled, this.pending.length);
-      out.set(this.pending.subarray(0, take), filled);
-      this.pending = this.pending.subarray(take);
-      filled += take;
-      if (filled === n) return out;
-      const next = await this.iterator.next();
-      if (next.done) throw new BlobWireError(`the stream ended ${n - filled} bytes short`);
-      this.pending = next.value;
-    }
-  }
-
-  /**
-   * Whether the stream ends with nothing past what was read. A peer that sends more than it announced
-   * would otherwise have libp2p buffer the rest for as long as the stream stays open, without bound.
-   */
-  async endsHere(): Promise<boolean> {
-    if (this.pending.length > 0) return false;
-    for (;;) {
-      const next = await this.iterator.next();
-      if (next.done) return true;
-      if (next.value.length > 0) return false;
-    }
-  }
-
-  /** A length-prefixed header body (at most MAX_BLOB_HEADER_BYTES). */
-  async readFrame(): Promise<Uint8Array> {
-    const length = Buffer.from(await this.read(4)).readUInt32BE(0);
-    if (length > MAX_BLOB_HEADER_BYTES) throw new BlobWireError(`header of ${length} bytes is over ${MAX_BLOB_HEADER_BYTES}`);
-    return this.read(length);
-  }
-
-  private take(n: number): Uint8Array {
-    const out = this.pending.subarray(0, n);
-    this.pending = this.pending.subarray(n);
-    return out;
-  }
 }
 
 /** The have bitmap's length for a manifest of `chunks` chunks. */

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../consensus/ports.js';
 import type { ConfChange, ConfState } from '../../consensus/types.js';
 import type { AgentService, WriteOutcome } from '../admin/service.js';
-import { StreamReader } from '../blobs/wire.js';
+import { StreamReader } from '../net/framing.js';
 import type { ByteStream } from '../blobs/ports.js';
 import { withTimeout } from '../blobs/server.js';
 import type { Catalog } from '../catalog/index.js';

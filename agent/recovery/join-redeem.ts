@@ -5,7 +5,7 @@
 // told the token is used, expired, foreign or damaged stops with a message saying which.
 import type { Logger } from '../../consensus/ports.js';
 import type { ByteStream } from '../blobs/ports.js';
-import { StreamReader } from '../blobs/wire.js';
+import { StreamReader } from '../net/framing.js';
 import { withTimeout } from '../blobs/server.js';
 import { writeJoinState, type JoinState } from './join-state.js';
 import { decodeJoinAnswer, encodeJoinRequest, FINAL_JOIN_REFUSALS, type JoinAnswer } from './join-wire.js';

@@ -6,8 +6,8 @@
 //
 // The joiner's peer id is the connection's (Noise authenticated it); the member that leads redeems
 // the token through the log under that id. Messages are small and strictly shaped; anything else
-// is a JoinWireError and closes the stream.
-import { Packr } from 'msgpackr';
+// is a JoinWireError and closes the stream. The framing is agent/net/framing.ts.
+import { decodeFrameMap, encodeFrame, FrameError } from '../net/framing.js';
 
 export const JOIN_PROTOCOL = '/stackraft/join/1.0.0';
 export const JOIN_WIRE_VERSION = 1;
@@ -33,40 +33,22 @@ const REFUSAL_CODES: readonly JoinRefusalCode[] = [...FINAL_JOIN_REFUSALS, 'NOT_
 
 export type JoinAnswer = { ok: true; index: number } | { ok: false; code: JoinRefusalCode; message: string; leader?: string };
 
-export class JoinWireError extends Error {
+export class JoinWireError extends FrameError {
   override readonly name = 'JoinWireError';
 }
 
 const MAX_FIELD_CHARS = 256;
 const MAX_MESSAGE_CHARS = 2048;
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
-
-function frame(body: object): Uint8Array {
-  const packed = packr.pack(body);
-  const out = Buffer.allocUnsafe(4 + packed.length);
-  out.writeUInt32BE(packed.length, 0);
-  out.set(packed, 4);
-  return out;
-}
-
 export function encodeJoinRequest(request: JoinRequest): Uint8Array {
-  return frame({ v: JOIN_WIRE_VERSION, ...request });
+  return encodeFrame({ v: JOIN_WIRE_VERSION, ...request });
 }
 
 export function encodeJoinAnswer(answer: JoinAnswer): Uint8Array {
-  return frame({ v: JOIN_WIRE_VERSION, ...answer });
+  return encodeFrame({ v: JOIN_WIRE_VERSION, ...answer });
 }
 
 function unpackObject(body: Uint8Array, keys: readonly string[]): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = packr.unpack(body);
-  } catch (err) {
-    throw new JoinWireError(`not msgpack: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JoinWireError('not a map');
-  const o = value as Record<string, unknown>;
-  if (o.v !== JOIN_WIRE_VERSION) throw new JoinWireError(`join protocol version ${String(o.v)} is not ${JOIN_WIRE_VERSION}`);
+  const o = decodeFrameMap(body, JOIN_WIRE_VERSION, 'join message', (message) => new JoinWireError(message));
   const unknown = Object.keys(o).find((k) => !keys.includes(k));
   if (unknown !== undefined) throw new JoinWireError(`unknown field ${JSON.stringify(unknown.slice(0, 40))}`);
   return o;
