@@ -1,15 +1,12 @@
 // Canonical msgpack: the same value always gives the same bytes on every site, so snapshots and
 // stored records can be compared byte for byte. Object keys are sorted; undefined members dropped.
 import { Packr, RESET_BUFFER_MODE } from 'msgpackr';
+import { isIndexKey, packCanonical, UNCARRIED_KEY } from './canonical-pack.js';
 import { MAX_VALUE_DEPTH } from './limits.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+export { UNCARRIED_KEY };
 
-/**
- * msgpackr decodes a map key '__proto__' as '__proto_' (its guard against prototype pollution), so
- * a value holding that key would not come back as it was sent: it is refused instead.
- */
-export const UNCARRIED_KEY = '__proto__';
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
 export class UncarriedKeyError extends Error {
   constructor() {
@@ -44,6 +41,16 @@ export class ValueTooDeepError extends Error {
  * Throws ValueTooDeepError for a value nested deeper than MAX_VALUE_DEPTH.
  */
 export function encodeCanonical(value: unknown): Uint8Array {
+  // JSON-like values (every record the catalog writes) are written in one walk (canonical-pack.ts);
+  // anything else, and the values to refuse, go through the sorted copy and msgpackr.
+  return packCanonical(value) ?? encodeCanonicalWithMsgpackr(value);
+}
+
+/**
+ * encodeCanonical through a sorted copy and msgpackr: the reference packCanonical must equal, and
+ * the path of the values it leaves (and refuses).
+ */
+export function encodeCanonicalWithMsgpackr(value: unknown): Uint8Array {
   // The bytes are copied out at once, so msgpackr may write the next value over them: without
   // RESET_BUFFER_MODE it moves on through its buffer and allocates a new 8 KiB one every few
   // records, which every apply on every site paid for in allocation and GC.
@@ -125,12 +132,6 @@ function canonicalize(value: unknown, depth: number): unknown {
     out[keys[i]!] = member; // never '__proto__': refused above
   }
   return out;
-}
-
-function isIndexKey(key: string): boolean {
-  const first = key.charCodeAt(0);
-  if (first < 48 || first > 57) return false;
-  return String(Number(key) >>> 0) === key && key !== '4294967295';
 }
 
 /** Equality of the canonical forms (same keys with defined values, same values), without encoding. */
