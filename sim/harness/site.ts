@@ -25,6 +25,7 @@ import { SiteClock, type Scheduler } from '../scheduler.js';
 import { SIM_RECONCILER_OPTIONS, SIM_REPORT_TIMEOUT_MS } from './cloud-tuning.js';
 import { simPeerId, simSiteAddress } from './identity.js';
 import { ObservedStore } from './observed-store.js';
+import { observeSentEntries } from './observed-transport.js';
 
 export type DownReason = 'crash' | 'disk' | 'removed';
 export type SiteState = 'down' | 'starting' | 'up';
@@ -52,6 +53,8 @@ export interface SiteEvents {
   onApplied(site: SimSite, entry: Entry, result: unknown): void;
   onConfChangeApplied(site: SimSite, change: ConfChange, entry: Entry): void;
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void;
+  /** The site sent these entries in an append of `term` (its own or relayed). */
+  onEntriesSent(site: SimSite, term: number, entries: readonly Entry[]): void;
   onSnapshotInstalled(site: SimSite, meta: SnapshotMeta): void;
   onFatal(site: SimSite, error: Error): void;
   /** The site's DR agent started (epoch) or stopped (null) acting as a group's primary. */
@@ -183,7 +186,8 @@ export class SimSite {
       onSnapshotInstalled: (meta) => live() && events.onSnapshotInstalled(this, meta),
     });
     const plainTransport = network.transportFor(this.name);
-    const transport = hooks.wrapTransport?.(this.name, plainTransport) ?? plainTransport;
+    const hooked = hooks.wrapTransport?.(this.name, plainTransport) ?? plainTransport;
+    const transport = observeSentEntries(hooked, (term, entries) => live() && events.onEntriesSent(this, term, entries));
     this.clock = clock;
     this.store = store;
     let site: Site;

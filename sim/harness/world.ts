@@ -251,7 +251,11 @@ export class World implements SiteEvents {
   }
 
   onEntriesWritten(site: SimSite, entries: readonly Entry[]): void {
-    if (site.role === 'leader') this.latency.onLeaderAppend(site.name, site.term, entries, this.scheduler.now());
+    if (site.role === 'leader') this.latency.onLeaderHolds(site.name, site.term, entries, this.scheduler.now());
+  }
+
+  onEntriesSent(site: SimSite, term: number, entries: readonly Entry[]): void {
+    if (site.role === 'leader' && term === site.term) this.latency.onLeaderHolds(site.name, site.term, entries, this.scheduler.now());
   }
 
   onDrActing(site: SimSite, group: string, epoch: number | null): void {
