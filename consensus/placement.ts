@@ -81,6 +81,8 @@ export const UNMEASURED_CAMPAIGN_FRACTION = 0.25;
  * ordinary range again: a vote round that is merely slow (a far voter, a slow disk) still completes.
  * The first wait is longer than `resendTicks`, the interval at which a candidate asks the voters that
  * have not answered again, so a lost request or answer is asked again before a new term is started.
+ * The core uses this range only once a voter has refused the candidacy (a split); a candidate that
+ * meets only silence keeps the ordinary range and its resends (raft.ts shortenWaitOnRefusal).
  */
 export function campaignRetryRange(b: TimeoutBounds, campaigns: number, resendTicks: number): { low: number; spread: number } {
   const ordinary = electionTimeoutRange(b);

@@ -153,3 +153,46 @@ test('a follower that granted a pre-vote does not campaign until the pre-candida
     assert.equal(ticks, hold, `it waits the hold (${hold} ticks) and then campaigns: seed ${seed}`);
   }
 });
+
+/** Ticks `node` as long as it stays a candidate (at most `limit` ticks); returns the vote requests it sent meanwhile. */
+function tickAsCandidate(node: Raft, limit: number): { ticks: number; resent: Message[] } {
+  const resent: Message[] = [];
+  let ticks = 0;
+  while (node.status().role === 'candidate' && ticks < limit) {
+    node.tick();
+    ticks++;
+    resent.push(...sent(drain(node)).filter((m) => m.type === 'vote'));
+  }
+  return { ticks, resent };
+}
+
+test('a candidate that meets only silence (answers lost, no refusal) keeps its term and resends for the ordinary timeout, and wins when a lost grant is answered again', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const a = measuredFounder('a', seed);
+    const term = toCandidate(a);
+    a.step({ type: 'voteResp', from: 'c', to: 'a', term, reject: false }); // b's and d's grants are lost, e is dead
+    const { ticks, resent } = tickAsCandidate(a, T - 1);
+    assert.equal(a.status().role, 'candidate', `no refusal: still a candidate after ${ticks} ticks (seed ${seed})`);
+    assert.equal(a.status().term, term, 'in the same term');
+    assert.ok(resent.length >= 3 * 2, `asked b, d and e again, at least twice: ${resent.length}`);
+    assert.ok(resent.every((m) => m.term === term && m.to !== 'c'), 'for this term, and only voters that have not answered');
+    a.step({ type: 'voteResp', from: 'b', to: 'a', term, reject: false }); // b's answer to a resend
+    assert.equal(a.status().role, 'leader', 'three of five in the same term');
+    assert.equal(a.status().term, term);
+  }
+});
+
+test('a refusal that comes late still cuts the wait to the retry range, counted from the start of the campaign', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const a = measuredFounder('a', seed);
+    const term = toCandidate(a);
+    a.step({ type: 'voteResp', from: 'c', to: 'a', term, reject: false });
+    const before = tickAsCandidate(a, 6);
+    assert.equal(before.ticks, 6);
+    a.step({ type: 'voteResp', from: 'b', to: 'a', term, reject: true }); // b voted for a rival: a split
+    const after = tickAsCandidate(a, 10 * T);
+    assert.equal(a.status().role, 'preCandidate', 'it campaigns again through a pre-vote');
+    // The retry range with a 1-tick quorum round trip is [4, 8): due already, or within 8 ticks of the start.
+    assert.ok(6 + after.ticks <= 8, `campaigned again ${6 + after.ticks} ticks into the campaign (seed ${seed})`);
+  }
+});
