@@ -23,7 +23,12 @@ export interface BlobPlan {
   keep: Set<string>;
 }
 
-export function blobPlan(catalog: Catalog, self: string, held: ReadonlySet<string>): BlobPlan {
+/**
+ * `cloudHolds(imageId)`: this site's own cloud already holds the image's bits (a site in sync at an
+ * earlier revision whose image was patched since: only its metadata changes). Such a site waits
+ * for its report like any other, so holders keep the blob for it, but it fetches nothing.
+ */
+export function blobPlan(catalog: Catalog, self: string, held: ReadonlySet<string>, cloudHolds: (imageId: string) => boolean = () => false): BlobPlan {
   const sites = catalog.sites();
   const needed: BlobNeed[] = [];
   const keep = new Set<string>();
@@ -34,7 +39,7 @@ export function blobPlan(catalog: Catalog, self: string, held: ReadonlySet<strin
     const inSync = inSyncSites(catalog, image);
     const waiting = placed.filter((s) => !inSync.has(s));
     const origin = image.spec.source.origin;
-    if (waiting.includes(self)) {
+    if (waiting.includes(self) && !cloudHolds(image.id)) {
       needed.push({ imageId: image.id, root: blob.root, size: blob.size, holders: holdersOf(origin, inSync, self) });
       keep.add(blob.root);
     }

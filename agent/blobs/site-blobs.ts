@@ -39,6 +39,12 @@ export interface SiteBlobsDeps {
   clock: Clock;
   rateClock: RateClock;
   rttMs(member: string): number | undefined;
+  /**
+   * Whether this site's cloud already holds an image's bits (its reconciler brought them there and
+   * has not found them missing since): such an image needs no fetch whatever its catalog revision,
+   * so a metadata patch moves no bits. Absent: never.
+   */
+  cloudHoldsImage?(imageId: string): boolean;
   logger: Logger;
   settings?: SiteBlobSettings;
 }
@@ -149,7 +155,7 @@ export class SiteBlobs {
     this.ticking = true;
     try {
       const { catalog, site, store } = this.deps;
-      const plan = blobPlan(catalog, site, new Set(store.roots()));
+      const plan = blobPlan(catalog, site, new Set(store.roots()), (id) => this.deps.cloudHoldsImage?.(id) ?? false);
       for (const need of plan.needed) {
         if (this.running.has(need.root) || this.running.size >= MAX_CONCURRENT_BLOB_FETCHES) continue;
         if (await store.isComplete(need.root)) continue;

@@ -66,6 +66,7 @@ export class Outcomes {
     const fresh = change !== 'none' || track.convergedRevision !== desired.revision;
     if (fresh || message !== '') track.inSyncMessage = message;
     track.convergedRevision = desired.revision;
+    track.awaitingBits = false;
     track.failures = 0;
     track.retryAt = 0;
     this.report(track, 'in-sync', track.inSyncMessage, desired.revision);
@@ -89,6 +90,7 @@ export class Outcomes {
     const now = this.clock.now();
     const state = stalled ? 'error' : 'fetching';
     track.failures = 0;
+    track.awaitingBits = true;
     track.retryAt = now + FETCH_RECHECK_MS;
     const last = track.fetchReported;
     const recent = track.state === state && last !== undefined && last.revision === desired.revision && now - last.at < FETCH_REPORT_INTERVAL_MS;

@@ -196,6 +196,19 @@ export class Reconciler {
     return Math.max(0, Math.min(through, cap));
   }
 
+  /**
+   * Whether this site's cloud holds the bits of image `id`: this reconciler brought the cloud to a
+   * revision of the image in this process, the image is still placed here, and no converge since
+   * has needed its bits (one that did asked the local source, which did not have them). Glance
+   * cannot change an image's data and the catalog refuses a new source under the same id, so the
+   * bits of any revision are the current one's. False after a restart until the first audit has
+   * looked (the blob loop then fetches as before: never wrong, only wasteful).
+   */
+  holdsImageBits(id: string): boolean {
+    const track = this.tracks.get(resourceKey('image', id));
+    return track !== undefined && track.desired !== undefined && track.convergedRevision > 0 && track.awaitingBits !== true;
+  }
+
   /** Runs an audit as soon as the pass in flight (if any) ends; resolves when no pass is left to run. */
   audit(): Promise<void> {
     this.requestPass('audit');

@@ -58,6 +58,11 @@ export class SiteReconciler {
     this.reconciler.start();
   }
 
+  /** See Reconciler.holdsImageBits: the blob loop fetches no bits this site's Glance already has. */
+  holdsImageBits(id: string): boolean {
+    return this.reconciler.holdsImageBits(id);
+  }
+
   /** From the replica's onApplied hook: cheap, debounced inside the reconciler. */
   catalogChanged(): void {
     this.reconciler.notifyCatalogChanged();

@@ -44,6 +44,11 @@ export interface Track {
   message: string;
   /** The last `fetching` report's clock time and revision (progress is reported at most every FETCH_REPORT_INTERVAL_MS per revision). */
   fetchReported?: { at: number; revision: number };
+  /**
+   * The last converge needed the image's bits and this site's blob store did not have them yet (the
+   * local source said so); cleared once the cloud is in sync. See Reconciler.holdsImageBits.
+   */
+  awaitingBits?: boolean;
 }
 
 function newTrack(kind: ManagedKind, id: string, desired: DesiredResource | undefined): Track {

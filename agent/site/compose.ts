@@ -135,6 +135,7 @@ export class Site {
         ...ports.blobs,
         clock: ports.clock,
         rttMs: ports.links.rttMs,
+        cloudHoldsImage: (id) => reconciler?.holdsImageBits(id) ?? false,
         logger: ports.componentLogger?.('blobs') ?? logger,
       });
       blobs.registerMetrics(metrics.registry);
