@@ -7,6 +7,7 @@ import type { Catalog } from '../catalog/index.js';
 import { diffFlavor, type CloudFlavor, type CloudImage, type CloudQuota } from '../../drivers/index.js';
 import { blobSourceUrl, IMAGE_VISIBILITIES } from '../catalog/types.js';
 import { normalizeImageSpec } from '../catalog/validate-image.js';
+import { factsOf } from '../blobs/glance-adopt.js';
 import { toCloudFlavorSpec } from '../reconciler/index.js';
 
 /** The catalog spec of a cloud flavor, field for field (empty maps and lists left out). */
@@ -84,17 +85,7 @@ export function planQuotas(quotas: CloudQuota[], catalog: Catalog, placement: st
 
 /** The catalog spec of a Glance image without its source (the source names the blob --apply stores). */
 export function imageSpecOf(image: CloudImage): JsonObject {
-  return {
-    name: image.name,
-    diskFormat: image.diskFormat,
-    containerFormat: image.containerFormat,
-    visibility: image.visibility,
-    minDisk: image.minDisk,
-    minRam: image.minRam,
-    protected: image.protected,
-    properties: { ...image.properties },
-    tags: [...image.tags],
-  };
+  return factsOf(image);
 }
 
 /** What the catalog would say of the spec once --apply gives it a source (the digests are placeholders). */

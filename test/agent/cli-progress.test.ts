@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { createOpenStackDriver } from '../../drivers/index.js';
-import type { ImageApi } from '../../drivers/service-api.js';
+import { describe, it } from 'node:test';
 import { patternBytes } from '../blobs/helpers.js';
-import { AgentCluster } from './cluster.js';
-import { glanceImageWithBits } from './fixtures.js';
+import { clusterWithGlance, glanceImageWithBits } from './fixtures.js';
 import { runCli } from './run-cli.js';
 
 const MIB = 1024 * 1024;
@@ -30,28 +27,16 @@ function progressLines(stderr: string): { done: number; total: number; percent: 
 }
 
 describe('CLI progress during a long image copy (real agent, slow mock Glance)', { timeout: 180_000 }, () => {
-  let cluster: AgentCluster;
-  let images: ImageApi;
-  let closeDriver: () => Promise<void>;
-  before(async () => {
-    cluster = await AgentCluster.start({ sites: 1, mockClouds: true, prefix: 'stackraft-cli-progress-' });
-    const driver = createOpenStackDriver({ env: cluster.clouds.get('site-1')!.env() });
-    images = (await driver.serviceApis()).image!;
-    closeDriver = () => driver.close();
-  });
-  after(async () => {
-    await closeDriver?.();
-    await cluster?.destroy();
-  });
+  const world = clusterWithGlance({ sites: 1, mockClouds: true, prefix: 'stackraft-cli-progress-' });
 
   function pace(bytesPerSecond: number | null, failAfterBytes: number | null): void {
-    Object.assign(cluster.clouds.get('site-1')!.imageDownloads, { bytesPerSecond, failAfterBytes });
+    Object.assign(world.cluster.clouds.get('site-1')!.imageDownloads, { bytesPerSecond, failAfterBytes });
   }
 
   it('--from-glance --progress: lines on stderr while Glance is slow, only the JSON on stdout', async () => {
-    const id = await glanceImageWithBits(images, 'slow', patternBytes(IMAGE_BYTES, 61));
+    const id = await glanceImageWithBits(world.images, 'slow', patternBytes(IMAGE_BYTES, 61));
     pace(SLOW_BYTES_PER_SECOND, null);
-    const run = await runCli(['image', 'create', 'slow', '--from-glance', id, '--progress', '-f', 'json'], { socket: cluster.site('site-1').socketPath, timeoutMs: 120_000 });
+    const run = await runCli(['image', 'create', 'slow', '--from-glance', id, '--progress', '-f', 'json'], { socket: world.cluster.site('site-1').socketPath, timeoutMs: 120_000 });
     assert.equal(run.code, 0, run.stderr);
     const shown = JSON.parse(run.stdout) as Record<string, unknown>;
     assert.equal(shown.id, id, 'stdout is exactly the JSON of the created image');
@@ -65,18 +50,18 @@ describe('CLI progress during a long image copy (real agent, slow mock Glance)',
   });
 
   it('without --progress and stderr not a terminal, nothing extra is printed', async () => {
-    const id = await glanceImageWithBits(images, 'quiet', patternBytes(4 * MIB + 7, 62));
+    const id = await glanceImageWithBits(world.images, 'quiet', patternBytes(4 * MIB + 7, 62));
     pace(SLOW_BYTES_PER_SECOND, null);
-    const run = await runCli(['image', 'create', 'quiet', '--from-glance', id, '-f', 'json'], { socket: cluster.site('site-1').socketPath, timeoutMs: 120_000 });
+    const run = await runCli(['image', 'create', 'quiet', '--from-glance', id, '-f', 'json'], { socket: world.cluster.site('site-1').socketPath, timeoutMs: 120_000 });
     assert.equal(run.code, 0, run.stderr);
     assert.equal((JSON.parse(run.stdout) as { id: string }).id, id);
     assert.doesNotMatch(run.stderr, /taking Glance image/);
   });
 
   it('a download Glance cuts midway: the progress made, then the agent\'s error and a non-zero exit; nothing is stored', async () => {
-    const id = await glanceImageWithBits(images, 'cut', patternBytes(IMAGE_BYTES, 63));
+    const id = await glanceImageWithBits(world.images, 'cut', patternBytes(IMAGE_BYTES, 63));
     pace(SLOW_BYTES_PER_SECOND, 6 * MIB);
-    const run = await runCli(['image', 'create', 'cut', '--from-glance', id, '--progress'], { socket: cluster.site('site-1').socketPath, timeoutMs: 120_000 });
+    const run = await runCli(['image', 'create', 'cut', '--from-glance', id, '--progress'], { socket: world.cluster.site('site-1').socketPath, timeoutMs: 120_000 });
     pace(null, null);
     assert.equal(run.code, 1, `CLOUD_ERROR exits 1:\n${run.stderr}`);
     const lines = progressLines(run.stderr);
@@ -86,15 +71,15 @@ describe('CLI progress during a long image copy (real agent, slow mock Glance)',
     assert.ok(errorLine > 0, run.stderr);
     assert.match(run.stderr.split('\n')[errorLine]!, new RegExp(`--from-glance ${id}: .*\\(CLOUD_ERROR\\); nothing was stored`));
     assert.ok(errorLine > run.stderr.split('\n').findLastIndex((l) => PROGRESS.test(l)), 'the error comes after the last progress line');
-    assert.equal((await cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).status, 404, 'no catalog record');
-    const view = (await cluster.admin('site-1').request('GET', `/v1/glance-adoptions/${id}`)).json as { state: string; bytesDone: number };
+    assert.equal((await world.cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).status, 404, 'no catalog record');
+    const view = (await world.cluster.admin('site-1').request('GET', `/v1/glance-adoptions/${id}`)).json as { state: string; bytesDone: number };
     assert.equal(view.state, 'failed');
   });
 
   it('--file --progress: the parts the agent stored, from 0 to the whole file', async () => {
-    const file = join(cluster.dir, `upload-${randomUUID().slice(0, 8)}.raw`);
+    const file = join(world.cluster.dir, `upload-${randomUUID().slice(0, 8)}.raw`);
     await writeFile(file, patternBytes(40 * MIB, 64));
-    const run = await runCli(['image', 'create', 'uploaded', '--file', file, '--disk-format', 'raw', '--container-format', 'bare', '--progress', '-f', 'json'], { socket: cluster.site('site-1').socketPath, timeoutMs: 120_000 });
+    const run = await runCli(['image', 'create', 'uploaded', '--file', file, '--disk-format', 'raw', '--container-format', 'bare', '--progress', '-f', 'json'], { socket: world.cluster.site('site-1').socketPath, timeoutMs: 120_000 });
     assert.equal(run.code, 0, run.stderr);
     assert.equal((JSON.parse(run.stdout) as { name: string }).name, 'uploaded');
     const lines = run.stderr.split('\n').filter((l) => l.startsWith(`stackraft: uploading ${file}: `));

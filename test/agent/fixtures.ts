@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { after, before } from 'node:test';
+import { createOpenStackDriver } from '../../drivers/index.js';
 import type { ImageApi } from '../../drivers/service-api.js';
 import type { AdminHttp, Reply } from './admin-http.js';
-import type { AgentCluster } from './cluster.js';
+import { AgentCluster, type ClusterOptions } from './cluster.js';
 
 export const PROJECT = '0123456789abcdef0123456789abcdef';
 
@@ -49,4 +51,27 @@ export async function glanceImageWithBits(images: ImageApi, name: string, bytes:
   await images.createImage({ id, name, diskFormat: 'raw', containerFormat: 'bare', visibility, minDisk: 0, minRam: 0, protected: false, tags: [], properties: {} });
   await images.uploadImageData(id, Readable.from([bytes]));
   return id;
+}
+
+/** A cluster of real agents with mock clouds, and a client of site-1's Glance for the images an operator puts there. */
+export interface GlanceCluster {
+  readonly cluster: AgentCluster;
+  readonly images: ImageApi;
+}
+
+/** Call inside a describe(): starts the cluster before its tests and stops it (and the Glance client) after them. */
+export function clusterWithGlance(options: ClusterOptions): GlanceCluster {
+  const world = {} as { cluster: AgentCluster; images: ImageApi };
+  let closeDriver: (() => Promise<void>) | undefined;
+  before(async () => {
+    world.cluster = await AgentCluster.start(options);
+    const driver = createOpenStackDriver({ env: world.cluster.clouds.get('site-1')!.env() });
+    closeDriver = () => driver.close();
+    world.images = (await driver.serviceApis()).image!;
+  });
+  after(async () => {
+    await closeDriver?.();
+    await world.cluster?.destroy();
+  });
+  return world;
 }

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
-import { createOpenStackDriver, type MockCloud } from '../../drivers/index.js';
+import { describe, it } from 'node:test';
+import type { MockCloud } from '../../drivers/index.js';
 import type { ImageApi } from '../../drivers/service-api.js';
-import { AgentCluster } from './cluster.js';
+import { clusterWithGlance } from './fixtures.js';
 import { runCli } from './run-cli.js';
 import { patternBytes } from '../blobs/helpers.js';
 
@@ -35,27 +35,15 @@ function fileUploads(cloud: MockCloud, id: string): number {
 }
 
 describe('image create --from-glance (real agents)', () => {
-  let cluster: AgentCluster;
-  let images: ImageApi;
-  let closeDriver: () => Promise<void>;
-  before(async () => {
-    cluster = await AgentCluster.start({ sites: 2, mockClouds: true, prefix: 'stackraft-from-glance-' });
-    const driver = createOpenStackDriver({ env: cluster.clouds.get('site-1')!.env() });
-    images = (await driver.serviceApis()).image!;
-    closeDriver = () => driver.close();
-  });
-  after(async () => {
-    await closeDriver?.();
-    await cluster?.destroy();
-  });
+  const world = clusterWithGlance({ sites: 2, mockClouds: true, prefix: 'stackraft-from-glance-' });
 
   it("adopts site-1's Glance image: site-2 gets the same bits, site-1's image is marked and not uploaded again", async () => {
     const bytes = patternBytes(IMAGE_BYTES, 41);
-    const id = await operatorImage(images, bytes);
-    const site1 = cluster.site('site-1');
+    const id = await operatorImage(world.images, bytes);
+    const site1 = world.cluster.site('site-1');
     const run = await runCli(['image', 'create', 'adopted', '--from-glance', id, '--public', '-f', 'json'], { socket: site1.socketPath });
     assert.equal(run.code, 0, run.stderr);
-    const record = (await cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).json.resource;
+    const record = (await world.cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).json.resource;
     assert.equal(record.spec.source.kind, 'glance');
     assert.equal(record.spec.source.origin, 'site-1');
     assert.equal(record.spec.source.blob.size, IMAGE_BYTES);
@@ -66,19 +54,19 @@ describe('image create --from-glance (real agents)', () => {
     assert.deepEqual(record.spec.tags, ['ops']);
     const md5 = createHash('md5').update(bytes).digest('hex');
     const sha512 = createHash('sha512').update(bytes).digest('hex');
-    const remote = cluster.clouds.get('site-2')!.model;
-    await cluster.waitFor(`image ${id} active in site-2's Glance`, async () => remote.listImages().some((i) => i.id === id && i.status === 'active'), 90_000);
+    const remote = world.cluster.clouds.get('site-2')!.model;
+    await world.cluster.waitFor(`image ${id} active in site-2's Glance`, async () => remote.listImages().some((i) => i.id === id && i.status === 'active'), 90_000);
     assert.equal(remote.getImage(id).checksum, md5);
     assert.equal(remote.getImage(id).osHashValue, sha512);
-    const local = cluster.clouds.get('site-1')!;
-    await cluster.waitFor(`site-1's own Glance image ${id} to carry the marker`, async () => local.model.getImage(id).properties.stackraft_managed === 'true', 60_000);
+    const local = world.cluster.clouds.get('site-1')!;
+    await world.cluster.waitFor(`site-1's own Glance image ${id} to carry the marker`, async () => local.model.getImage(id).properties.stackraft_managed === 'true', 60_000);
     const adopted = local.model.getImage(id);
     assert.equal(adopted.visibility, 'public', "the catalog's visibility wins on the adopted image");
     assert.equal(adopted.checksum, md5);
     assert.ok(adopted.properties.stackraft_cluster !== undefined && adopted.properties.stackraft_cluster !== '', 'marked with the cluster id');
     assert.equal(fileUploads(local, id), 1, "site-1's image got its bits once (the operator's upload), never again");
-    await cluster.waitFor('both sites in sync', async () => {
-      const sync = (await cluster.admin('site-1').request('GET', '/v1/sync')).json as { sites: { resources: { id: string; state: string }[] }[] };
+    await world.cluster.waitFor('both sites in sync', async () => {
+      const sync = (await world.cluster.admin('site-1').request('GET', '/v1/sync')).json as { sites: { resources: { id: string; state: string }[] }[] };
       const rows = sync.sites.flatMap((s) => s.resources.filter((r) => r.id === id));
       return rows.length === 2 && rows.every((r) => r.state === 'in-sync');
     }, 60_000);
@@ -86,30 +74,30 @@ describe('image create --from-glance (real agents)', () => {
 
   it('refuses an image whose bits do not match what Glance says of them, and stores nothing', async () => {
     const bytes = patternBytes(IMAGE_BYTES, 42);
-    const id = await operatorImage(images, bytes, 'public');
+    const id = await operatorImage(world.images, bytes, 'public');
     // Glance's record now claims other bits than those it serves.
-    cluster.clouds.get('site-1')!.model.finishUpload(id, { sizeBytes: IMAGE_BYTES, md5: '0'.repeat(32), sha512: '1'.repeat(128) });
-    const run = await runCli(['image', 'create', 'liar', '--from-glance', id], { socket: cluster.site('site-1').socketPath });
+    world.cluster.clouds.get('site-1')!.model.finishUpload(id, { sizeBytes: IMAGE_BYTES, md5: '0'.repeat(32), sha512: '1'.repeat(128) });
+    const run = await runCli(['image', 'create', 'liar', '--from-glance', id], { socket: world.cluster.site('site-1').socketPath });
     assert.equal(run.code, 4, run.stderr);
     assert.match(run.stderr, /mismatch/);
     assert.match(run.stderr, /nothing was stored/);
-    const missing = (await cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).status;
+    const missing = (await world.cluster.admin('site-1').request('GET', `/v1/resources/image/${id}`)).status;
     assert.equal(missing, 404, 'no catalog record');
   });
 
   it('refuses an image that is not active, and one that does not exist', async () => {
-    const queued = await operatorImage(images, null, 'public');
-    const notActive = await runCli(['image', 'create', 'queued', '--from-glance', queued], { socket: cluster.site('site-1').socketPath });
+    const queued = await operatorImage(world.images, null, 'public');
+    const notActive = await runCli(['image', 'create', 'queued', '--from-glance', queued], { socket: world.cluster.site('site-1').socketPath });
     assert.equal(notActive.code, 4, notActive.stderr);
     assert.match(notActive.stderr, /'queued'/);
-    const absent = await runCli(['image', 'create', 'ghost', '--from-glance', randomUUID()], { socket: cluster.site('site-1').socketPath });
+    const absent = await runCli(['image', 'create', 'ghost', '--from-glance', randomUUID()], { socket: world.cluster.site('site-1').socketPath });
     assert.equal(absent.code, 4, absent.stderr);
     assert.match(absent.stderr, /NOT_FOUND/);
   });
 
   it('keeps nothing of refused adoptions in the blob store', async () => {
     // Only the adopted image's blob is held at site-1 (its origin keeps it while the image exists).
-    const text = await cluster.admin('site-1').metrics();
+    const text = await world.cluster.admin('site-1').metrics();
     assert.equal(metric(text, 'stackraft_blob_store_blobs'), 1);
     assert.equal(metric(text, 'stackraft_blob_store_bytes'), IMAGE_BYTES);
   });
