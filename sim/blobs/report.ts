@@ -27,6 +27,7 @@ export function formatBlobRollout(b: BlobRolloutReport): Array<[string, string]>
     ['every site holds it', `${s(b.allHeldAfterMs)} after the commit (${b.holding} of ${b.receivers} receivers; p50 ${s(b.heldAfterP50Ms)}, p90 ${s(b.heldAfterP90Ms)})`],
     ['swarm lower bound', `${s(lb.totalMs)} = ${lb.formula}: origin uplink ${lb.originUplinkGbps.toFixed(2)} Gb/s (${s(lb.originTermMs)}), slowest receiver ${lb.slowestReceiver} (${s(lb.receiverTermMs)}; slowest downlink ${lb.slowestDownlinkGbps.toFixed(2)} Gb/s)`],
     ['over the bound', b.overLowerBound === null ? 'n/a' : `${b.overLowerBound.toFixed(2)}×`],
+    ...(b.faultsInFlight === undefined ? [] : [['faults in flight', `${b.faultsInFlight.episodes} fault episodes active from the commit until the last site held it${b.faultsInFlight.kinds.length > 0 ? ` (${b.faultsInFlight.kinds.join(', ')})` : ''}`] as [string, string]]),
     ...originOnlyLines(b),
     ['bytes sent', `origin ${gib(b.bytesSentByOrigin)}, other sites ${gib(b.bytesSentByOthers)}`],
     ['streams', `${b.streams.opened} opened, ${b.streams.refused} refused; ${b.badChunks} bad chunks, ${b.duplicateChunks} chunks received again by a site that held them`],

@@ -12,6 +12,7 @@ import { blobSourceUrl } from '../../agent/catalog/types.js';
 import type { BlobStorage } from '../../agent/blobs/ports.js';
 import { BlobIntegrityChecker, BLOB_BITS_CHECK, BLOB_SERVED_CHECK } from '../checkers/blob-integrity.js';
 import type { FailureLog } from '../checkers/failure.js';
+import type { FaultEpisode } from '../faults.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler, SiteClock } from '../scheduler.js';
 import type { TraceHash } from '../stats.js';
@@ -42,6 +43,8 @@ export interface BlobRunOptions {
   imageBytes: number;
   /** false: every site fetches from the origin alone. */
   swarm: boolean;
+  /** The origin places the image no sooner than this (virtual ms); at once when the site records are in by default. */
+  atMs?: number;
 }
 
 export interface BlobRolloutReport {
@@ -69,6 +72,11 @@ export interface BlobRolloutReport {
   /** Chunks a site received again although it already held them verified (wasted transfers). */
   duplicateChunks: number;
   streams: { opened: number; refused: number };
+  /**
+   * With faults: the scheduled fault episodes active at some time from the commit until the last
+   * receiver held the image (or the end of the run), and their kinds.
+   */
+  faultsInFlight?: { episodes: number; kinds: string[] };
   /** `--swarm compare`: the same seed with every site fetching from the origin alone. */
   originOnly?: { allHeldAfterMs: number | null; holding: number; bytesSentByOrigin: number; verdict: string; traceHash: string; replayCommand: string };
 }
@@ -128,10 +136,15 @@ export class BlobRun implements SiteObserver {
     });
   }
 
-  /** The site records are in: the origin gets the image and writes its record. */
+  /** The site records are in: the origin gets the image and writes its record (at `atMs` if later). */
   onSetupDone(): void {
-    this.image = new ModelledImage(this.prng.fork('blob-image'), this.options.imageBytes);
-    void this.placeAtOrigin().then(() => this.writeRecord());
+    const place = (): void => {
+      this.image = new ModelledImage(this.prng.fork('blob-image'), this.options.imageBytes);
+      void this.placeAtOrigin().then(() => this.writeRecord());
+    };
+    const at = this.options.atMs ?? 0;
+    if (at > this.scheduler.now()) this.scheduler.at(at, place);
+    else place();
   }
 
   private images(): ModelledImage[] {
@@ -221,7 +234,7 @@ export class BlobRun implements SiteObserver {
   }
 
   /** The end of the run: the held-bits check over every site, then the report's figures. */
-  async finish(log: FailureLog, atMs: number): Promise<BlobRolloutReport> {
+  async finish(log: FailureLog, atMs: number, faults?: readonly Pick<FaultEpisode, 'kind' | 'startMs' | 'endMs'>[]): Promise<BlobRolloutReport> {
     const image = this.image;
     await this.checker.checkHeld(atMs, [...this.parts.keys()].map((site) => this.heldBy(site, 'holds')), true);
     for (const site of this.names) {
@@ -256,7 +269,16 @@ export class BlobRun implements SiteObserver {
       badChunks: fetchers.reduce((a, b) => a + b, 0),
       duplicateChunks: [...this.parts.values()].reduce((sum, p) => sum + p.modelled.duplicatePuts, 0),
       streams: { ...this.net.counts },
+      ...(faults === undefined ? {} : { faultsInFlight: this.faultsInFlight(faults, allHeldAfterMs, atMs) }),
     };
+  }
+
+  private faultsInFlight(faults: readonly Pick<FaultEpisode, 'kind' | 'startMs' | 'endMs'>[], allHeldAfterMs: number | null, endMs: number): { episodes: number; kinds: string[] } {
+    if (this.committedAtMs === null) return { episodes: 0, kinds: [] };
+    const from = this.committedAtMs;
+    const until = allHeldAfterMs === null ? endMs : from + allHeldAfterMs;
+    const active = faults.filter((f) => f.startMs < until && f.endMs > from);
+    return { episodes: active.length, kinds: [...new Set(active.map((f) => f.kind))].sort() };
   }
 
   /** What the held-bits check reads of a site's store; `claim` says why it must hold the image. */

@@ -45,6 +45,12 @@ export interface SimOptions {
   imageBytes?: number;
   /** With imageBytes: false = every site fetches from the origin alone (`--swarm off`), for comparison. */
   swarm?: boolean;
+  /**
+   * With imageBytes: the origin places the image no sooner than this virtual time (`--image-at 10s`),
+   * so that with faults the transfer runs while they do (they start after a warm-up); by default once
+   * the site records are in.
+   */
+  imageAtMs?: number;
 }
 
 export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
@@ -106,6 +112,10 @@ export function validateSimOptions(o: SimOptions): void {
   if (typeof o.clouds !== 'boolean') problems.push(`clouds must be true or false, got ${String(o.clouds)}`);
   if (o.imageBytes !== undefined) {
     if (!(Number.isSafeInteger(o.imageBytes) && o.imageBytes >= 1 && o.imageBytes <= MAX_IMAGE_BYTES)) problems.push(`imageBytes must be an integer from 1 to ${MAX_IMAGE_BYTES}, got ${o.imageBytes}`);
+  }
+  if (o.imageAtMs !== undefined) {
+    if (o.imageBytes === undefined) problems.push('imageAtMs needs imageBytes');
+    if (!(o.imageAtMs >= 0 && o.imageAtMs < o.durationMs)) problems.push(`imageAtMs must be in [0, durationMs), got ${o.imageAtMs}`);
   }
   if (problems.length > 0) throw new RangeError(`invalid simulation options: ${problems.join('; ')}`);
 }
@@ -183,7 +193,7 @@ function parseCount(text: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
-const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--placement', '--dr-failovers', '--image-size', '--swarm'];
+const FLAGS_WITH_VALUE = ['--sites', '--seed', '--duration', '--voters', '--faults', '--rate', '--out', '--html', '--clients', '--clouds', '--relay', '--placement', '--dr-failovers', '--image-size', '--swarm', '--image-at'];
 
 /** Parses `stackraft sim` arguments; every mistake is a SimArgsError naming the flag. */
 export function parseSimArgs(argv: readonly string[]): CliArgs {
@@ -270,6 +280,9 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
       case '--image-size':
         o.imageBytes = parseSize(value);
         break;
+      case '--image-at':
+        o.imageAtMs = parseDuration(value);
+        break;
       case '--swarm':
         if (!['on', 'off', 'compare'].includes(value.trim())) throw new SimArgsError(`--swarm expects on, off or compare, got "${value}"`);
         o.swarm = value.trim() !== 'off';
@@ -287,6 +300,8 @@ export function parseSimArgs(argv: readonly string[]): CliArgs {
   }
   if (!votersGiven) o.voters = Math.min(DEFAULT_SIM_OPTIONS.voters as number, o.sites);
   if (out.compareOriginOnly === true && o.imageBytes === undefined) throw new SimArgsError('--swarm needs --image-size');
+  if (o.imageAtMs !== undefined && o.imageBytes === undefined) throw new SimArgsError('--image-at needs --image-size');
+  if (o.imageAtMs !== undefined && o.imageAtMs >= o.durationMs) throw new SimArgsError(`--image-at must be before the end of the run (--duration ${formatDuration(o.durationMs)})`);
   out.faultsText = faultsText;
   return out;
 }
@@ -316,12 +331,13 @@ export function replayCommand(o: SimOptions): string {
   if (o.drFailovers === true) parts.push('--dr-failovers on');
   if (o.imageBytes !== undefined) parts.push(`--image-size ${formatSize(o.imageBytes)}`);
   if (o.imageBytes !== undefined && o.swarm === false) parts.push('--swarm off');
+  if (o.imageAtMs !== undefined) parts.push(`--image-at ${formatDuration(o.imageAtMs)}`);
   return parts.join(' ');
 }
 
 export const SIM_USAGE = `usage: stackraft sim [--sites N] [--seed N] [--duration 30m] [--voters N|all]
                      [--faults all|none|LIST] [--rate 20/s] [--clients N] [--clouds on|off] [--relay on|off] [--placement on|off] [--dr-failovers on|off]
-                     [--image-size 2GiB [--swarm on|off|compare]] [--out report.json] [--html report.html] [--json] [--verbose]
+                     [--image-size 2GiB [--swarm on|off|compare] [--image-at 10s]] [--out report.json] [--html report.html] [--json] [--verbose]
 
 Runs N sites of the real replica, Raft core, catalog and reconciler on virtual time over a simulated
 WAN, with a client workload and injected faults, then checks safety, linearizability, liveness and
@@ -350,6 +366,10 @@ The same arguments give the same run (see the trace hash). Exit status 1 if any 
                   fetches from it alone (the reference the swarm is compared with); compare = the run,
                   then the same seed with swarm and clouds off (no sync reports: the origin is the
                   only holder the catalog names), and both times in the report (default on)
+  --image-at D    with --image-size: the origin places the image no sooner than D of virtual time
+                  (default: once the site records are in); faults start after a warm-up of
+                  min(5s, 10% of the run), so e.g. --image-at 10s keeps the image in flight while
+                  they run, and the report counts the fault episodes active during the transfer
   --out FILE      also write the report as JSON to FILE
   --html FILE     also write a self-contained HTML page (no scripts, works offline): a timeline of
                   faults, leaders per term and elections, the commit-latency distribution against

@@ -87,7 +87,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   const schedule = generateFaultSchedule({ prng: root, durationMs: options.durationMs, sites: locations, kinds: options.faults, focusSites: topology.voters });
   const quietFromMs = schedule.quietFromMs;
   const cloudRun = options.clouds ? new CloudRun(scheduler, root.fork('clouds'), world, locations, quietFromMs, hooks) : null;
-  const blobRun = options.imageBytes !== undefined ? new BlobRun(scheduler, root.fork('blobs'), world, network.wan, { imageBytes: options.imageBytes, swarm: options.swarm !== false }, trace, hooks) : null;
+  const blobRun = options.imageBytes !== undefined ? new BlobRun(scheduler, root.fork('blobs'), world, network.wan, { imageBytes: options.imageBytes, swarm: options.swarm !== false, ...(options.imageAtMs !== undefined ? { atMs: options.imageAtMs } : {}) }, trace, hooks) : null;
   if (blobRun !== null && cloudRun !== null) cloudRun.clouds.wrapDriver = (site, driver) => blobRun.gateGlance(site, driver);
   const log = controls.log;
   if (log) world.log = (line) => log(scheduler.now(), line);
@@ -140,7 +140,7 @@ export async function runSimulation(options: SimOptions, controls: RunControls =
   }
   controls.inspect?.(world);
   const blobLog = new FailureLog(String(options.seed));
-  const blobs = blobRun === null ? null : { report: await blobRun.finish(blobLog, scheduler.now()), log: blobLog };
+  const blobs = blobRun === null ? null : { report: await blobRun.finish(blobLog, scheduler.now(), options.faults.length > 0 ? schedule.episodes : undefined), log: blobLog };
   const result = finish(options, controls, {
     runaway, world, history, setup, workload, executor, quietFromMs, trace, scheduler, topology, cloudRun, blobs });
   if (controls.timeline) {
