@@ -9,6 +9,7 @@ import type {
   MemberId,
   Message,
   RaftStatus,
+  RaftSummary,
   Ready,
   Snapshot,
   SnapshotMeta,
@@ -118,6 +119,11 @@ export interface RaftCore {
   ready(): Ready;
   advance(ready: Ready): void;
   status(): RaftStatus;
+  /**
+   * Role, term, leader and membership: what the runtime checks on every proposal and every Ready,
+   * without the leader's per-follower progress that status() builds.
+   */
+  summary(): RaftSummary;
   /** Membership in force (the last ConfChange in the log, committed or not, else the snapshot's). */
   conf(): ConfState;
   /** Leader only: heard from a quorum of voters within the election timeout. */

@@ -55,6 +55,7 @@ import {
   type MemberId,
   type Message,
   type RaftStatus,
+  type RaftSummary,
   type Ready,
   type Role,
   type Snapshot,
@@ -400,6 +401,10 @@ export class Raft implements RaftCore {
     if (this.role !== 'leader') return;
     if (this.out.persistedTerm === this.term) this.leaderMayPipeline = true;
     this.maybeCommit(); // our own match may have moved
+  }
+
+  summary(): RaftSummary {
+    return { role: this.role, term: this.term, leader: this.leader, conf: this.members.current };
   }
 
   status(): RaftStatus {

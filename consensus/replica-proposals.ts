@@ -44,7 +44,7 @@ export class Proposals {
     const requireUnreachable = options.requireUnreachable ?? [];
     const timeoutMs = options.timeoutMs ?? ctx.settings.proposalTimeoutMs;
     if (ctx.stopped) return refused('NO_LEADER', `site ${ctx.id} is stopping; retry on another site`);
-    if (ctx.core.status().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs, requireUnreachable);
+    if (ctx.core.summary().role === 'leader') return this.proposeAsLeader(data, confChange, requireLive, timeoutMs, requireUnreachable);
     const quorumLost = this.refusals.recentlyLostQuorum();
     if (quorumLost) return quorumLost;
     const leader = await this.leaders.reachable();
@@ -137,8 +137,8 @@ export class Proposals {
       if (earlier !== null) reply(earlier);
       return;
     }
-    if (ctx.core.status().role !== 'leader') {
-      const leader = ctx.core.status().leader;
+    const { role, leader } = ctx.core.summary();
+    if (role !== 'leader') {
       reply(this.refusals.recentlyLostQuorum() ?? refused('NO_LEADER', `site ${ctx.id} is no longer the leader${leader ? ` (leader is ${leader})` : ''}; the write was not applied`, leader));
       return;
     }

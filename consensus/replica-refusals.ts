@@ -3,7 +3,7 @@
 import type { RefusalReason } from './api.js';
 import type { ProposalOutcome, RefusalCode } from './ports.js';
 import type { ReplicaContext } from './replica-context.js';
-import type { MemberId, RaftStatus } from './types.js';
+import type { MemberId, RaftSummary } from './types.js';
 
 export function refused(code: RefusalCode, message: string, leader?: MemberId): ProposalOutcome {
   return leader ? { status: 'refused', code, message, leader } : { status: 'refused', code, message };
@@ -87,7 +87,7 @@ export class Refusals {
    * was the leader) knows exactly why there is no leader, and says so at once.
    */
   recentlyLostQuorum(): ProposalOutcome | null {
-    if (this.lostQuorumAtMs === null || this.ctx.core.status().leader !== '') return null;
+    if (this.lostQuorumAtMs === null || this.ctx.core.summary().leader !== '') return null;
     const sinceMs = this.ctx.deps.clock.now() - this.lostQuorumAtMs;
     if (sinceMs > 2 * this.ctx.settings.electionTimeoutMs) return null;
     return refused(
@@ -105,7 +105,7 @@ export class Refusals {
   }
 
   /** Role, term or leader changed from `before` to `now`. */
-  onStatusChange(before: { role: string; term: number; leader: MemberId }, now: RaftStatus): void {
+  onStatusChange(before: { role: string; term: number; leader: MemberId }, now: RaftSummary): void {
     // Leader -> follower within the same term, with no leader known: a CheckQuorum step-down.
     if (before.role === 'leader' && now.role !== 'leader' && now.term === before.term && now.leader === '') {
       this.lostQuorumAtMs = this.ctx.deps.clock.now();

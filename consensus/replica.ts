@@ -312,7 +312,7 @@ export class Replica {
   }
 
   private notifyChanges(): void {
-    const st = this.core.status();
+    const st = this.core.summary();
     if (st.role !== this.lastRole || st.term !== this.lastTerm || st.leader !== this.lastLeader) {
       this.refusals.onStatusChange({ role: this.lastRole, term: this.lastTerm, leader: this.lastLeader }, st);
       if (this.lastRole === 'leader' && st.role !== 'leader') this.proposals.onSteppedDown();

@@ -176,6 +176,15 @@ export interface FollowerProgress {
   relay?: MemberId;
 }
 
+/** What the runtime checks on every proposal and Ready (RaftCore.summary()). */
+export interface RaftSummary {
+  role: Role;
+  term: number;
+  /** '' when unknown. */
+  leader: MemberId;
+  conf: ConfState;
+}
+
 export interface RaftStatus {
   id: MemberId;
   role: Role;

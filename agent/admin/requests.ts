@@ -7,6 +7,7 @@ import { checkMultiaddr } from '../config/multiaddr.js';
 import { MAX_PLACEMENT_TEXT_CHARS } from '../catalog/limits.js';
 import { auditFieldProblem } from '../catalog/audit.js';
 import { LABEL_KEY, LABEL_VALUE, REGION_NAME, SITE_NAME } from '../catalog/names.js';
+import { quickAcceptOf } from './quick-accept.js';
 import { checkResourceId, checkSpec, ruleString } from './specs.js';
 import { MAX_BATCH_OPS } from './vocabulary.js';
 import { IMPORT_KINDS, RESOURCE_KINDS, isResourceKind, type ImportRequest, type JsonObject, type ResourceKind, type SiteAddRequest, type WriteOp, type WriteOptions } from './service.js';
@@ -31,13 +32,19 @@ export class RequestInvalid extends Error {
 const jsonObject = () =>
   z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), expecting('a JSON object'));
 
-/** A placement: 'all' (or '*'), or a selector over site labels. null in a request means 'all'. */
-const placement = () =>
-  boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`)
-    .nullable()
-    .transform((value) => value ?? PLACEMENT_EVERY_SITE);
+/**
+ * A placement: 'all' (or '*'), or a selector over site labels. null in a request means 'all'
+ * (placementOf): mapped after parsing rather than by a zod transform, so the body schemas give
+ * back what they were given and quickAcceptOf can compile them.
+ */
+const placement = () => boundedString(MAX_PLACEMENT_TEXT_CHARS, `a placement selector of at most ${MAX_PLACEMENT_TEXT_CHARS} characters`).nullable();
 
 export const PLACEMENT_EVERY_SITE = 'all';
+
+/** A placement as the service takes it: a JSON null means every site; absent stays absent. */
+function placementField(value: string | null | undefined): { placement?: string } {
+  return value === undefined ? {} : { placement: value ?? PLACEMENT_EVERY_SITE };
+}
 
 /** An audit field (operator, host, reason): checked by the catalog's own rule, so what the API accepts, apply accepts. */
 const auditField = (field: 'operator' | 'host' | 'reason', what: string) =>
@@ -105,7 +112,12 @@ const leaderTransferBody = z.strictObject(
   expecting('a JSON object'),
 );
 
+/** The write bodies' schemas, for the test that holds quickAcceptOf to zod's verdicts. */
+export const WRITE_BODY_SCHEMAS: Readonly<Record<string, z.ZodType>> = { putBody, patchBody, deleteBody, controlsOnlyBody, batchBody, siteAddBody };
+
 function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  // A body the compiled test accepts is what zod would give back; anything else gets zod's own verdict.
+  if (quickAcceptOf(schema)?.(body) === true) return body as z.output<S>;
   const result = schema.safeParse(body);
   if (!result.success) throw new RequestInvalid(describeIssues(schema, result.error.issues));
   return result.data;
@@ -144,14 +156,14 @@ export function resourceKindFrom(text: string): ResourceKind {
 
 export function putRequest(kind: ResourceKind, id: string, body: unknown): { op: WriteOp; options: WriteOptions } {
   const parsed = parseWith(putBody, body);
-  const op: WriteOp = { op: 'put', kind, id, spec: parsed.spec, ...optionalFields(parsed, ['placement', 'expectedRevision']) };
+  const op: WriteOp = { op: 'put', kind, id, spec: parsed.spec, ...placementField(parsed.placement), ...optionalFields(parsed, ['expectedRevision']) };
   throwIfAny(checkOp(op, ''));
   return { op, options: writeOptionsFrom(parsed) };
 }
 
 export function patchRequest(kind: ResourceKind, id: string, body: unknown): { op: WriteOp; options: WriteOptions } {
   const parsed = parseWith(patchBody, body);
-  const op: WriteOp = { op: 'patch', kind, id, patch: parsed.patch, ...optionalFields(parsed, ['placement', 'expectedRevision']) };
+  const op: WriteOp = { op: 'patch', kind, id, patch: parsed.patch, ...placementField(parsed.placement), ...optionalFields(parsed, ['expectedRevision']) };
   throwIfAny(checkOp(op, ''));
   return { op, options: writeOptionsFrom(parsed) };
 }
@@ -166,7 +178,7 @@ export function deleteRequest(kind: ResourceKind, id: string, body: unknown): { 
 
 export function batchRequest(body: unknown): { ops: WriteOp[]; options: WriteOptions } {
   const parsed = parseWith(batchBody, body);
-  const ops = parsed.ops as WriteOp[];
+  const ops = parsed.ops.map((op) => ('placement' in op && op.placement === null ? { ...op, placement: PLACEMENT_EVERY_SITE } : op)) as WriteOp[];
   throwIfAny(ops.flatMap((op, index) => checkOp(op, `ops[${index}].`)));
   const seen = new Set<string>();
   ops.forEach((op, index) => {
