@@ -364,9 +364,7 @@ export class Libp2pTransport implements Transport {
   /** Per-member outbound state, for status output and metrics. */
   /** A member whose last dial or stream failed and that has not been reached since. */
   linkDown(member: MemberId): boolean {
-    const status = this.links.get(member)?.status();
-    if (status === undefined) return false;
-    return status.state === 'backoff' || (status.state === 'dialing' && status.failures > 0);
+    return this.links.get(member)?.isDown() === true;
   }
 
   peerStatus(): PeerLinkStatus[] {

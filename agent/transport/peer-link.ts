@@ -81,6 +81,14 @@ export class PeerLink {
   }
 
   /**
+   * Known unreachable: backing off, or redialing after a failure. Asked for every voter on every
+   * proposal (replica-refusals.ts), so it builds nothing.
+   */
+  isDown(): boolean {
+    return this.state === 'backoff' || (this.state === 'dialing' && this.failures > 0);
+  }
+
+  /**
    * True (and the message counted as dropped and reported) when a send now would be dropped
    * anyway, so the caller can skip encoding it.
    */
