@@ -11,7 +11,7 @@
 //  - per level, the leader's fsyncs per write and their mean time, and the CPU used (in cores).
 // A shared machine is noisy: compare figures from one run, and read the fsync row before the rest.
 // Run: npm run bench [-- --sites 3,5 --levels 1,16,64,256 --seconds 5 --warmup 1 --kills 5
-//                      --target leader|spread --cpu-prof DIR --json FILE]
+//                      --target leader|spread --cpu-prof DIR --node-args "FLAGS" --json FILE]
 import '../agent/runtime/promise-shim.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -65,11 +65,13 @@ interface Options {
   kills: number;
   target: 'leader' | 'spread';
   cpuProfDir: string | null;
+  /** Extra node flags for every agent process (after AGENT_NODE_FLAGS, so a V8 flag given here wins). */
+  nodeArgs: string[];
   jsonFile: string | null;
 }
 
 const USAGE = `usage: npm run bench -- [--sites 3,5] [--levels 1,16,64,256] [--seconds 5] [--warmup 1]
-                        [--kills 5] [--target leader|spread] [--cpu-prof DIR] [--json FILE]
+                        [--kills 5] [--target leader|spread] [--cpu-prof DIR] [--node-args "FLAGS"] [--json FILE]
        npm run bench -- --compare etcd [--rounds 3] [--sites 3,5] [--levels 1,16,64,256] [--seconds 5]
                         [--warmup 1] [--kills 5] [--saturate SECONDS] [--json FILE]
 
@@ -102,6 +104,7 @@ function parseOptions(argv: string[]): Options {
       saturate: { type: 'string', default: '0' },
       rounds: { type: 'string', default: '3' },
       'cpu-prof': { type: 'string' },
+      'node-args': { type: 'string', default: '' },
       json: { type: 'string' },
     },
   });
@@ -125,6 +128,7 @@ function parseOptions(argv: string[]): Options {
     kills: list('kills', values.kills!, 0, 50)[0],
     target,
     cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : null,
+    nodeArgs: values['node-args']!.split(' ').filter((arg) => arg !== ''),
     jsonFile: values.json ?? null,
   };
 }
@@ -146,12 +150,15 @@ interface LevelResult {
   /** Leader's synced storage batches per committed write, and their mean duration (from its metrics). */
   leaderFsyncsPerWrite: number;
   leaderFsyncMeanMs: number;
+  /** The leader's time in GC pauses per committed write (node's gc metrics, every kind), ms. */
+  leaderGcMsPerWrite: number;
 }
 
 
 interface FsyncTotals {
   count: number;
   sumSeconds: number;
+  gcSeconds: number;
 }
 
 async function fsyncTotals(cluster: AgentCluster, site: string): Promise<FsyncTotals> {
@@ -159,6 +166,7 @@ async function fsyncTotals(cluster: AgentCluster, site: string): Promise<FsyncTo
   return {
     count: metricTotal(text, 'stackraft_storage_fsync_seconds_count'),
     sumSeconds: metricTotal(text, 'stackraft_storage_fsync_seconds_sum'),
+    gcSeconds: metricTotal(text, 'stackraft_nodejs_gc_duration_seconds_sum'),
   };
 }
 
@@ -174,8 +182,8 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
   const sampler = setInterval(() => {
     if (measuring) cluster.site(leader).rssKiB().then((kib) => (peakRss = Math.max(peakRss, kib)), () => undefined);
   }, RSS_SAMPLE_MS);
-  let fsyncBefore: FsyncTotals = { count: 0, sumSeconds: 0 };
-  let fsyncAfter: FsyncTotals = { count: 0, sumSeconds: 0 };
+  let fsyncBefore: FsyncTotals = { count: 0, sumSeconds: 0, gcSeconds: 0 };
+  let fsyncAfter: FsyncTotals = { count: 0, sumSeconds: 0, gcSeconds: 0 };
   let cpuBefore: number[] = [];
   let cpuAfter: number[] = [];
   let clientBefore = process.cpuUsage();
@@ -211,6 +219,7 @@ async function runLevel(cluster: AgentCluster, opts: Options, writers: number, t
     clientCpuCores: (clientUsed.user + clientUsed.system) / 1e6 / seconds,
     leaderFsyncsPerWrite: result.committed > 0 ? fsyncs / result.committed : Number.NaN,
     leaderFsyncMeanMs: fsyncs > 0 ? ((fsyncAfter.sumSeconds - fsyncBefore.sumSeconds) * 1000) / fsyncs : Number.NaN,
+    leaderGcMsPerWrite: result.committed > 0 ? ((fsyncAfter.gcSeconds - fsyncBefore.gcSeconds) * 1000) / result.committed : Number.NaN,
   };
 }
 
@@ -292,7 +301,7 @@ interface SizeResult {
 }
 
 async function benchSize(sites: number, opts: Options): Promise<SizeResult> {
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}/${sites}-sites`] : [];
+  const nodeArgs = [...opts.nodeArgs, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}/${sites}-sites`] : [])];
   if (opts.cpuProfDir) await mkdir(`${opts.cpuProfDir}/${sites}-sites`, { recursive: true });
   log(`starting ${sites} agents (tick ${DEFAULT_TIMING.tickMs} ms, election timeout ${DEFAULT_TIMING.electionTimeoutTicks} ticks, fsync on)...`);
   const cluster = await AgentCluster.start({ sites, ...DEFAULT_TIMING, logLevel: 'warn', nodeArgs, prefix: 'stackraft-bench-' });
@@ -307,7 +316,8 @@ async function benchSize(sites: number, opts: Options): Promise<SizeResult> {
       log(
         `  ${fmt(result.writesPerSecond, 0)} writes/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, ${result.failed} failed; ` +
           `leader: ${fmt(result.leaderFsyncsPerWrite, 2)} fsyncs/write of ${fmt(result.leaderFsyncMeanMs, 2)} ms on average; ` +
-          `CPU cores: leader ${fmt(result.leaderCpuCores, 2)}, busiest follower ${fmt(result.followerCpuCores, 2)}, bench client ${fmt(result.clientCpuCores, 2)}`,
+          `CPU cores: leader ${fmt(result.leaderCpuCores, 2)}, busiest follower ${fmt(result.followerCpuCores, 2)}, bench client ${fmt(result.clientCpuCores, 2)}; ` +
+          `leader GC ${fmt(result.leaderGcMsPerWrite, 3)} ms/write`,
       );
       levels.push(result);
     }
@@ -344,6 +354,7 @@ function printReport(results: SizeResult[], opts: Options): void {
       table.push([r.sites, `${w} writer(s): p50 / p99 ms`, `${fmt(level.p50Ms, 2)} / ${fmt(level.p99Ms, 2)}`, etcd && ETCD_3_MEMBERS.p50Ms[w] ? `${fmt(ETCD_3_MEMBERS.p50Ms[w], 2)} / -` : '']);
       table.push([r.sites, `${w} writer(s): leader fsyncs per write, mean fsync ms`, `${fmt(level.leaderFsyncsPerWrite, 2)}, ${fmt(level.leaderFsyncMeanMs, 2)}`, '']);
       table.push([r.sites, `${w} writer(s): CPU cores leader / follower / client`, `${fmt(level.leaderCpuCores, 2)} / ${fmt(level.followerCpuCores, 2)} / ${fmt(level.clientCpuCores, 2)}`, '']);
+      table.push([r.sites, `${w} writer(s): leader ms CPU / ms in GC per write`, `${fmt((level.leaderCpuCores * 1000) / level.writesPerSecond, 3)} / ${fmt(level.leaderGcMsPerWrite, 3)}`, '']);
       if (level.failed > 0) table.push([r.sites, `${w} writer(s): failed writes`, String(level.failed), '']);
     }
     if (r.failovers.length > 0) {
