@@ -16,10 +16,12 @@ import { MAX_VALUE_DEPTH } from './limits.js';
 export const UNCARRIED_KEY = '__proto__';
 
 const INITIAL_BYTES = 4096;
+/** A scratch buffer grown past this (a large snapshot image) is let go after the value is copied out. */
+const KEPT_SCRATCH_BYTES = 1 << 20;
 /** Strings shorter than this (UTF-16 units) are encoded by hand, longer ones by Buffer: as msgpackr does. */
 const HAND_ENCODED_STRING_UNITS = 0x40;
 
-let scratch = Buffer.allocUnsafe(INITIAL_BYTES);
+let scratch: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
 let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 let at = 0;
 
@@ -31,11 +33,18 @@ export function packCanonical(value: unknown): Uint8Array | null {
   at = 0;
   try {
     writeValue(value, 0);
+    return new Uint8Array(scratch.subarray(0, at));
   } catch (error) {
     if (error === UNHANDLED) return null;
     throw error;
+  } finally {
+    if (scratch.length > KEPT_SCRATCH_BYTES) setScratch(Buffer.allocUnsafe(INITIAL_BYTES));
   }
-  return new Uint8Array(scratch.subarray(0, at));
+}
+
+function setScratch(buffer: Buffer): void {
+  scratch = buffer;
+  view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 }
 
 function room(bytes: number): void {
@@ -44,8 +53,7 @@ function room(bytes: number): void {
   while (size < at + bytes) size *= 2;
   const next = Buffer.allocUnsafe(size);
   scratch.copy(next, 0, 0, at);
-  scratch = next;
-  view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  setScratch(next);
 }
 
 function writeValue(value: unknown, depth: number): void {

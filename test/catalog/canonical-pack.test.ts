@@ -84,6 +84,10 @@ describe('canonical pack', () => {
     const copy = Uint8Array.from(first);
     packCanonical({ b: 'y'.repeat(5000) });
     assert.deepEqual(first, copy);
+    // Past the scratch buffer's kept size (a large snapshot image), then small again.
+    const large = { records: [['k', new Uint8Array(3 << 20).fill(7)]], v: 1 };
+    assert.deepEqual(packCanonical(large), encodeCanonicalWithMsgpackr(large));
+    assert.deepEqual(packCanonical({ a: 'x'.repeat(100) }), copy);
     assert.equal(first.byteOffset, 0);
     assert.equal(first.buffer.byteLength, first.byteLength);
     assert.equal(first.constructor, Uint8Array);
