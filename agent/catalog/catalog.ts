@@ -142,6 +142,14 @@ export class Catalog implements StateMachine {
     return this.list('site');
   }
 
+  /**
+   * A number that is different after any apply, load or restore that changed a resource of `kind`
+   * (the same number means nothing of that kind changed). Local to this catalog object.
+   */
+  changeCount(kind: ResourceKind): number {
+    return this.resources.changeCount(kind);
+  }
+
   /** How many resources of a kind the catalog holds (no list built). */
   count(kind: ResourceKind): number {
     return this.resources.count(kind);

@@ -10,6 +10,8 @@ export interface ResourceView {
 
 export class ResourceStore implements ResourceView {
   private readonly byKind = new Map<ResourceKind, Map<string, Resource>>(RESOURCE_KINDS.map((kind) => [kind, new Map()]));
+  /** Per kind, how many times a resource of that kind was set or deleted (or the store cleared). */
+  private readonly changes = new Map<ResourceKind, number>(RESOURCE_KINDS.map((kind) => [kind, 0]));
 
   get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined {
     return this.kindMap(kind).get(id) as ResourceOf<K> | undefined;
@@ -21,10 +23,19 @@ export class ResourceStore implements ResourceView {
 
   set(resource: Resource): void {
     this.kindMap(resource.kind).set(resource.id, resource);
+    this.changed(resource.kind);
   }
 
   delete(kind: ResourceKind, id: string): void {
     this.kindMap(kind).delete(id);
+    this.changed(kind);
+  }
+
+  /** A number that is different after any change to the resources of `kind`. */
+  changeCount(kind: ResourceKind): number {
+    const count = this.changes.get(kind);
+    if (count === undefined) throw new Error(`catalog: unknown resource kind ${kind}`);
+    return count;
   }
 
   count(kind: ResourceKind): number {
@@ -37,6 +48,11 @@ export class ResourceStore implements ResourceView {
 
   clear(): void {
     for (const map of this.byKind.values()) map.clear();
+    for (const kind of RESOURCE_KINDS) this.changed(kind);
+  }
+
+  private changed(kind: ResourceKind): void {
+    this.changes.set(kind, this.changeCount(kind) + 1);
   }
 
   private kindMap(kind: ResourceKind): Map<string, Resource> {
