@@ -9,7 +9,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Catalog } from '../catalog/index.js';
 import { BlobFetcher, type BlobFetchLimits, type BlobFetchProgress } from './fetcher.js';
 import { blobHolders, blobPartialHolders, blobPlan } from './plan.js';
-import type { BlobStorage, BlobStreams } from './ports.js';
+import { canIngest, type BlobStorage, type BlobStreams } from './ports.js';
 import { ByteRateLimit, type RateClock } from './rate.js';
 import { BlobServer, type BlobServerLimits } from './server.js';
 
@@ -19,6 +19,8 @@ export const BLOB_REPLAN_MS = 2_000;
 export const MAX_CONCURRENT_BLOB_FETCHES = 4;
 /** An upload is kept this long for its image write to commit before garbage collection may take it. */
 export const UPLOAD_GRACE_MS = 10 * 60_000;
+/** Blobs read back from this site's own cloud at once (each may be gigabytes from the local Glance). */
+export const MAX_CONCURRENT_RESEEDS = 1;
 /** Uploads remembered for that grace (oldest forgotten first). */
 const MAX_RECENT_UPLOADS = 64;
 
@@ -45,6 +47,12 @@ export interface SiteBlobsDeps {
    * so a metadata patch moves no bits. Absent: never.
    */
   cloudHoldsImage?(imageId: string): boolean;
+  /**
+   * The bits of an image in this site's own cloud (Glance's download), for reading a blob back
+   * when a placed site waits for bits no store holds any more (plan.ts). Absent: this site never
+   * drops its copy as an origin, and never reads one back.
+   */
+  cloudImageBits?(imageId: string): Promise<AsyncIterable<Uint8Array>>;
   logger: Logger;
   settings?: SiteBlobSettings;
 }
@@ -53,7 +61,10 @@ export class SiteBlobs {
   readonly server: BlobServer;
   readonly fetcher: BlobFetcher;
   private readonly running = new Set<string>();
-  private readonly recentUploads = new Map<string, number>();
+  /** Roots being read back from this site's cloud (at most MAX_CONCURRENT_RESEEDS). */
+  private readonly reseeding = new Set<string>();
+  /** Root -> when it was uploaded, and the catalog's applied index then. */
+  private readonly recentUploads = new Map<string, { at: number; appliedIndex: number }>();
   private timer: TimerHandle | null = null;
   private stopped = true;
   private ticking = false;
@@ -115,7 +126,7 @@ export class SiteBlobs {
   /** A blob just uploaded here: kept while its image write is on its way. */
   uploaded(root: string): void {
     this.recentUploads.delete(root);
-    this.recentUploads.set(root, this.deps.clock.now());
+    this.recentUploads.set(root, { at: this.deps.clock.now(), appliedIndex: this.deps.catalog.appliedIndex });
     while (this.recentUploads.size > MAX_RECENT_UPLOADS) this.recentUploads.delete(this.recentUploads.keys().next().value!);
   }
 
@@ -155,7 +166,7 @@ export class SiteBlobs {
     this.ticking = true;
     try {
       const { catalog, site, store } = this.deps;
-      const plan = blobPlan(catalog, site, new Set(store.roots()), (id) => this.deps.cloudHoldsImage?.(id) ?? false);
+      const plan = blobPlan(catalog, site, new Set(store.roots()), (id) => this.deps.cloudHoldsImage?.(id) ?? false, this.canReseed());
       for (const need of plan.needed) {
         if (this.running.has(need.root) || this.running.size >= MAX_CONCURRENT_BLOB_FETCHES) continue;
         if (await store.isComplete(need.root)) continue;
@@ -171,9 +182,26 @@ export class SiteBlobs {
             this.catalogChanged();
           });
       }
+      for (const need of plan.reseed) {
+        if (this.reseeding.has(need.root) || this.running.has(need.root) || this.reseeding.size >= MAX_CONCURRENT_RESEEDS) continue;
+        if (await store.isComplete(need.root)) continue;
+        this.reseeding.add(need.root);
+        void this.readBack(need.imageId, need.root).finally(() => {
+          this.reseeding.delete(need.root);
+          this.catalogChanged();
+        });
+      }
+      for (const root of this.reseeding) plan.keep.add(root);
       const now = this.deps.clock.now();
-      for (const [root, at] of this.recentUploads) {
-        if (now - at > UPLOAD_GRACE_MS) this.recentUploads.delete(root);
+      // An upload's grace ends once an image naming it was written after it (its write has
+      // committed): the plan decides for the blob then.
+      const writtenAfter = new Map<string, number>();
+      for (const image of catalog.list('image')) {
+        const root = image.spec.source.blob?.root;
+        if (root !== undefined) writtenAfter.set(root, Math.max(writtenAfter.get(root) ?? 0, image.revision));
+      }
+      for (const [root, upload] of this.recentUploads) {
+        if (now - upload.at > UPLOAD_GRACE_MS || (writtenAfter.get(root) ?? 0) > upload.appliedIndex) this.recentUploads.delete(root);
         else plan.keep.add(root);
       }
       // A fetch no placed image needs here any more (deleted, or placed elsewhere) stops now rather
@@ -189,6 +217,36 @@ export class SiteBlobs {
       this.deps.logger.error({ err: (err as Error).message }, 'blob loop failed; trying again at the next round');
     } finally {
       this.ticking = false;
+    }
+  }
+
+  private canReseed(): boolean {
+    return this.deps.cloudImageBits !== undefined && canIngest(this.deps.store);
+  }
+
+  /**
+   * Reads an image's bits back from this site's own cloud into the store, checked against the
+   * catalog's size and digests; kept only when the manifest comes out with the catalog's root (it
+   * does when this store cuts chunks as the origin's did). Anything else is logged and collected.
+   */
+  private async readBack(imageId: string, root: string): Promise<void> {
+    const { catalog, store, logger } = this.deps;
+    const source = catalog.get('image', imageId)?.spec.source;
+    if (source?.blob === undefined || !canIngest(store)) return;
+    try {
+      const bits = await this.deps.cloudImageBits!(imageId);
+      const ingest = store.beginIngest({ size: source.blob.size, sha256: source.sha256, sha512: source.sha512, md5: source.blob.md5 });
+      try {
+        for await (const piece of bits) await ingest.write(piece);
+      } catch (err) {
+        await ingest.abort();
+        throw err;
+      }
+      const stored = await ingest.finish();
+      if (stored.root === root) logger.info({ image: imageId, blob: root, bytes: source.blob.size }, 'blob read back from this site\'s cloud for a site that waits for it');
+      else logger.warn({ image: imageId, blob: root, got: stored.root, chunkBytes: store.chunkBytes }, 'blob read back from this site\'s cloud has other chunks than the catalog\'s (this store cuts chunks unlike the origin\'s); not served');
+    } catch (err) {
+      logger.warn({ image: imageId, blob: root, err: (err as Error).message }, 'reading a blob back from this site\'s cloud failed; tried again at the next round');
     }
   }
 

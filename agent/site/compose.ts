@@ -136,6 +136,7 @@ export class Site {
         clock: ports.clock,
         rttMs: ports.links.rttMs,
         cloudHoldsImage: (id) => reconciler?.holdsImageBits(id) ?? false,
+        ...(ports.cloud?.downloadImage !== undefined ? { cloudImageBits: async (id: string) => (await ports.cloud!.downloadImage!(id)).body } : {}),
         logger: ports.componentLogger?.('blobs') ?? logger,
       });
       blobs.registerMetrics(metrics.registry);

@@ -1,8 +1,10 @@
 // What the blob stores keep once an image has reached its sites, on real agents with mock clouds
-// (issue 13): a metadata patch of an image every placed site already holds moves no bits over the
-// peer network (the bits are in each site's Glance; only the name changes there).
+// (issue 13): once every placed site holds the image in its Glance every blob store drops its copy,
+// the origin's too; a metadata patch then moves no bits over the peer network (only the name
+// changes in each Glance); a site placed later still gets the bits: the origin reads them back
+// from its own Glance and serves them.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,9 +60,9 @@ describe('blob retention after a rollout (real agents)', () => {
     assert.equal(run.code, 0, run.stderr);
     const created = await revisionOf(id);
     await cluster.waitFor('the image in sync on every site', () => inSyncEverywhere(id, created), 90_000);
-    // Every placed site holds the image: the copies fetched for it are dropped.
-    for (const name of ['site-2', 'site-3']) {
-      await cluster.waitFor(`${name}'s blob store to drop the fetched copy`, async () => metric(await metrics(name), 'stackraft_blob_store_blobs') === 0, 30_000);
+    // Every placed site holds the image: every copy is dropped, the origin's too (its Glance has the bits).
+    for (const name of SITES) {
+      await cluster.waitFor(`${name}'s blob store to drop its copy`, async () => metric(await metrics(name), 'stackraft_blob_store_blobs') === 0, 30_000);
     }
     const fetchedBefore = await Promise.all(SITES.map(async (n) => metric(await metrics(n), 'stackraft_blob_fetched_bytes_total')));
     assert.deepEqual(fetchedBefore, [0, FILE_BYTES, FILE_BYTES]);
@@ -75,5 +77,33 @@ describe('blob retention after a rollout (real agents)', () => {
     await new Promise((resolve) => setTimeout(resolve, 4_500));
     const fetchedAfter = await Promise.all(SITES.map(async (n) => metric(await metrics(n), 'stackraft_blob_fetched_bytes_total')));
     assert.deepEqual(fetchedAfter, fetchedBefore, 'bytes fetched over the peer network since the patch');
+  });
+
+  it('a site placed after every copy was dropped gets the bits: the origin reads them back from its Glance', async () => {
+    const bytes = patternBytes(FILE_BYTES, 42);
+    const file = join(cluster.dir, 'late.raw');
+    await writeFile(file, bytes);
+    const id = randomUUID();
+    const run = await runCli(['image', 'create', 'late', '--id', id, '--disk-format', 'raw', '--container-format', 'bare', '--file', file, '--placement', 'site in (site-1, site-2)'], { socket: cluster.site('site-1').socketPath });
+    assert.equal(run.code, 0, run.stderr);
+    const created = await revisionOf(id);
+    await cluster.waitFor('the image active in the Glance of site-1 and site-2', async () => ['site-1', 'site-2'].every((n) => cluster.clouds.get(n)!.model.listImages().some((i) => i.id === id && i.status === 'active')), 90_000);
+    for (const name of ['site-1', 'site-2']) {
+      await cluster.waitFor(`${name}'s blob store to drop its copy`, async () => metric(await metrics(name), 'stackraft_blob_store_blobs') === 0, 30_000);
+    }
+    assert.ok((await revisionOf(id)) === created);
+    const fetchedBefore = metric(await metrics('site-3'), 'stackraft_blob_fetched_bytes_total');
+
+    const widen = await runCli(['image', 'set', id, '--placement', 'all'], { socket: cluster.site('site-3').socketPath });
+    assert.equal(widen.code, 0, widen.stderr);
+    const model = cluster.clouds.get('site-3')!.model;
+    await cluster.waitFor(`image ${id} active in site-3's Glance`, async () => model.listImages().some((i) => i.id === id && i.status === 'active'), 90_000);
+    assert.equal(model.getImage(id).checksum, createHash('md5').update(bytes).digest('hex'));
+    assert.equal(model.getImage(id).osHashValue, createHash('sha512').update(bytes).digest('hex'));
+    assert.equal(metric(await metrics('site-3'), 'stackraft_blob_fetched_bytes_total') - fetchedBefore, FILE_BYTES, 'site-3 fetched the blob once, over the peer network');
+    // Everyone in sync again: the copy read back and the one fetched go too.
+    for (const name of SITES) {
+      await cluster.waitFor(`${name}'s blob store to drop its copy again`, async () => metric(await metrics(name), 'stackraft_blob_store_blobs') === 0, 30_000);
+    }
   });
 });

@@ -1,5 +1,7 @@
-// Which blobs a site needs and keeps (agent/blobs/plan.ts), read from a real catalog: a site whose
-// cloud already holds an image's bits fetches nothing when the image is patched.
+// Which blobs a site needs, keeps and reads back from its own cloud (agent/blobs/plan.ts), read
+// from a real catalog: a site whose cloud already holds an image's bits fetches nothing when the
+// image is patched; once every placed site is in sync every copy goes, the origin's only when it
+// can read the bits back from its own cloud; a site that waits for bits later gets a reseeder.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { blobSourceUrl } from '../../agent/catalog/types.js';
@@ -70,5 +72,50 @@ describe('blob plan', () => {
     const lyon = blobPlan(harness.catalog, 'lyon', new Set(), (id) => id !== IMAGE_ID);
     assert.deepEqual(lyon.needed.map((n) => n.imageId), [IMAGE_ID]);
     assert.ok(placedOnLyon! > revision);
+  });
+
+  it('the origin drops its copy after the rollout only when its own cloud holds the bits and it can read them back', () => {
+    const { harness, revision } = world(['paris', 'montreal']);
+    const held = new Set([ROOT]);
+    inSync(harness, 'paris', revision);
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', held, always, true).keep], [ROOT], 'montreal has not reported: kept');
+    inSync(harness, 'montreal', revision);
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', held, always, true).keep], [], 'every placed site in sync: the origin drops it too');
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', held, always, false).keep], [ROOT], 'it could not read them back (a modelled store): kept');
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', held, never, true).keep], [ROOT], 'its cloud does not hold them (yet): kept');
+    assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), always, true).reseed, [], 'nobody waits: nothing read back');
+  });
+
+  it('an origin that is not placed keeps its copy, and nobody reads the bits back', () => {
+    const { harness, revision } = world(['montreal', 'lyon']);
+    inSync(harness, 'montreal', revision);
+    inSync(harness, 'lyon', revision);
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', new Set([ROOT]), always, true).keep], [ROOT]);
+    assert.deepEqual([...blobPlan(harness.catalog, 'lyon', new Set([ROOT]), always, true).keep], [], 'a placed site drops its fetched copy');
+    const [widened] = expectOk(harness.write({ op: 'patch', kind: 'image', id: IMAGE_ID, spec: {}, placement: 'all' }).result);
+    harness.report({ site: 'paris', kind: 'image', id: IMAGE_ID, state: 'fetching', message: 'fetching 0 of 1 MiB', revision: widened! });
+    for (const site of ['paris', 'montreal', 'lyon']) assert.deepEqual(blobPlan(harness.catalog, site, new Set(), always, true).reseed, [], site);
+  });
+
+  it('a site placed later waits for the bits: the origin reads them back from its cloud; an origin that waits itself leaves it to the first site in sync', () => {
+    const { harness, revision } = world(['paris', 'montreal']);
+    inSync(harness, 'paris', revision);
+    inSync(harness, 'montreal', revision);
+    const [widened] = expectOk(harness.write({ op: 'patch', kind: 'image', id: IMAGE_ID, spec: {}, placement: 'all' }).result);
+    inSync(harness, 'paris', widened!);
+    inSync(harness, 'montreal', widened!);
+    assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), always, true).reseed, [], 'lyon has not said it waits for the bits yet');
+    harness.report({ site: 'lyon', kind: 'image', id: IMAGE_ID, state: 'fetching', message: 'no fetch started yet', revision: widened! });
+    const paris = blobPlan(harness.catalog, 'paris', new Set(), always, true);
+    assert.deepEqual(paris.reseed.map((n) => n.imageId), [IMAGE_ID]);
+    assert.deepEqual([...paris.keep], [ROOT], 'and keeps what it reads back while lyon waits');
+    assert.deepEqual(blobPlan(harness.catalog, 'montreal', new Set(), always, true).reseed, [], 'one reseeder');
+    assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), always, false).reseed, [], 'a site that cannot read back does not');
+    assert.deepEqual(blobPlan(harness.catalog, 'lyon', new Set(), never, true).needed.map((n) => n.holders), [['paris', 'montreal']]);
+    // paris's Glance lost the image and paris waits for the bits too: montreal reads them back.
+    harness.report({ site: 'paris', kind: 'image', id: IMAGE_ID, state: 'error', message: 'image bits not here', revision: widened! });
+    assert.deepEqual(blobPlan(harness.catalog, 'montreal', new Set(), always, true).reseed.map((n) => n.imageId), [IMAGE_ID]);
+    assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), never, true).reseed, []);
+    assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), never, true).needed.map((n) => n.holders), [['montreal']]);
   });
 });
