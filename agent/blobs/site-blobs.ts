@@ -21,6 +21,10 @@ export const MAX_CONCURRENT_BLOB_FETCHES = 4;
 export const UPLOAD_GRACE_MS = 10 * 60_000;
 /** Blobs read back from this site's own cloud at once (each may be gigabytes from the local Glance). */
 export const MAX_CONCURRENT_RESEEDS = 1;
+/** After a read-back failed, the same blob is not read back again for this long (each try may read gigabytes). */
+export const READ_BACK_RETRY_MS = 30_000;
+/** Failed read-backs remembered (oldest forgotten first). */
+const MAX_READ_BACK_FAILURES = 64;
 /** Uploads remembered for that grace (oldest forgotten first). */
 const MAX_RECENT_UPLOADS = 64;
 
@@ -30,6 +34,8 @@ export interface SiteBlobSettings {
   downloadBytesPerSecond?: number;
   fetch?: Partial<BlobFetchLimits>;
   serve?: Partial<BlobServerLimits>;
+  /** Default READ_BACK_RETRY_MS. */
+  readBackRetryMs?: number;
 }
 
 export interface SiteBlobsDeps {
@@ -63,6 +69,8 @@ export class SiteBlobs {
   private readonly running = new Set<string>();
   /** Roots being read back from this site's cloud (at most MAX_CONCURRENT_RESEEDS). */
   private readonly reseeding = new Set<string>();
+  /** Root -> clock time of its last failed read-back. */
+  private readonly readBackFailedAt = new Map<string, number>();
   /** Root -> when it was uploaded, and the catalog's applied index then. */
   private readonly recentUploads = new Map<string, { at: number; appliedIndex: number }>();
   private timer: TimerHandle | null = null;
@@ -184,11 +192,18 @@ export class SiteBlobs {
       }
       for (const need of plan.reseed) {
         if (this.reseeding.has(need.root) || this.running.has(need.root) || this.reseeding.size >= MAX_CONCURRENT_RESEEDS) continue;
+        const failedAt = this.readBackFailedAt.get(need.root);
+        if (failedAt !== undefined && this.deps.clock.now() - failedAt < (this.deps.settings?.readBackRetryMs ?? READ_BACK_RETRY_MS)) continue;
         if (await store.isComplete(need.root)) continue;
         this.reseeding.add(need.root);
-        void this.readBack(need.imageId, need.root).finally(() => {
+        // Done: look again at once (the copy may be served, or dropped). Failed: not before
+        // readBackRetryMs, or a cloud that cannot give the bits would be asked for them again and again.
+        void this.readBack(need.imageId, need.root).then((done) => {
           this.reseeding.delete(need.root);
-          this.catalogChanged();
+          this.readBackFailedAt.delete(need.root);
+          if (done) return this.catalogChanged();
+          this.readBackFailedAt.set(need.root, this.deps.clock.now());
+          while (this.readBackFailedAt.size > MAX_READ_BACK_FAILURES) this.readBackFailedAt.delete(this.readBackFailedAt.keys().next().value!);
         });
       }
       for (const root of this.reseeding) plan.keep.add(root);
@@ -229,10 +244,10 @@ export class SiteBlobs {
    * catalog's size and digests; kept only when the manifest comes out with the catalog's root (it
    * does when this store cuts chunks as the origin's did). Anything else is logged and collected.
    */
-  private async readBack(imageId: string, root: string): Promise<void> {
+  private async readBack(imageId: string, root: string): Promise<boolean> {
     const { catalog, store, logger } = this.deps;
     const source = catalog.get('image', imageId)?.spec.source;
-    if (source?.blob === undefined || !canIngest(store)) return;
+    if (source?.blob === undefined || !canIngest(store)) return false;
     try {
       const bits = await this.deps.cloudImageBits!(imageId);
       const ingest = store.beginIngest({ size: source.blob.size, sha256: source.sha256, sha512: source.sha512, md5: source.blob.md5 });
@@ -243,11 +258,15 @@ export class SiteBlobs {
         throw err;
       }
       const stored = await ingest.finish();
-      if (stored.root === root) logger.info({ image: imageId, blob: root, bytes: source.blob.size }, 'blob read back from this site\'s cloud for a site that waits for it');
-      else logger.warn({ image: imageId, blob: root, got: stored.root, chunkBytes: store.chunkBytes }, 'blob read back from this site\'s cloud has other chunks than the catalog\'s (this store cuts chunks unlike the origin\'s); not served');
+      if (stored.root === root) {
+        logger.info({ image: imageId, blob: root, bytes: source.blob.size }, 'blob read back from this site\'s cloud for a site that waits for it');
+        return true;
+      }
+      logger.warn({ image: imageId, blob: root, got: stored.root, chunkBytes: store.chunkBytes }, 'blob read back from this site\'s cloud has other chunks than the catalog\'s (this store cuts chunks unlike the origin\'s); not served');
     } catch (err) {
-      logger.warn({ image: imageId, blob: root, err: (err as Error).message }, 'reading a blob back from this site\'s cloud failed; tried again at the next round');
+      logger.warn({ image: imageId, blob: root, err: (err as Error).message }, 'reading a blob back from this site\'s cloud failed; tried again later');
     }
+    return false;
   }
 
   /** Blob series on the agent's registry (read when scraped). */
