@@ -220,8 +220,10 @@ function writeArray(array: unknown[], depth: number): void {
   writeCollectionHeader(array.length, 0x90, 0xdc);
   for (let i = 0; i < array.length; i++) {
     const member = array[i];
-    if (member === undefined) throw UNHANDLED;
-    writeValue(member, depth + 1);
+    // Numbers straight to their writer: a session's recent list is 32 pairs of them.
+    if (typeof member === 'number') writeNumber(member);
+    else if (member === undefined) throw UNHANDLED;
+    else writeValue(member, depth + 1);
   }
 }
 
