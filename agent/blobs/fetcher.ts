@@ -7,7 +7,7 @@
 import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
 import { BlobFormatError, checkManifest, chunkLength, type BlobManifest } from './format.js';
-import type { BlobStorage, BlobStreams, ByteStream } from './ports.js';
+import type { BlobStorage, BlobStreams, ByteStream, TransferActivity } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
 import { BlobStoreFullError, BlobVerifyError } from './store.js';
 import { decodeResponseHeader, encodeRequest, hasChunkBit, haveBitmapBytes, MAX_MANIFEST_BODY_BYTES, MAX_PICK_CHOICES, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
@@ -84,6 +84,8 @@ export interface BlobFetcherDeps {
    * would hold the same chunks, so a partial holder would have nothing the others lack.
    */
   orderKey?: string;
+  /** Told while a fetch runs. */
+  transfers?: TransferActivity;
   logger: Logger;
 }
 
@@ -144,7 +146,11 @@ export class BlobFetcher {
   fetch(root: string, holders: () => MemberId[], partialHolders: () => MemberId[] = () => []): Promise<void> {
     const existing = this.running.get(root);
     if (existing !== undefined) return existing;
-    const run = this.run(root, holders, partialHolders).finally(() => this.running.delete(root));
+    const ended = this.deps.transfers?.begin();
+    const run = this.run(root, holders, partialHolders).finally(() => {
+      ended?.();
+      this.running.delete(root);
+    });
     this.running.set(root, run);
     return run;
   }

@@ -17,6 +17,16 @@ export interface ByteStream {
   abort(reason: Error): void;
 }
 
+/**
+ * Told when image bits start and stop moving through this site (a chunk being served, a fetch
+ * running), so the daemon can size its heap for it (agent/ops/transfer-heap.ts). The simulator
+ * passes none.
+ */
+export interface TransferActivity {
+  /** Marks a transfer under way; the returned function marks its end (calling it again does nothing). */
+  begin(): () => void;
+}
+
 export interface BlobStreams {
   /** Opens a stream to a member on the blob protocol; rejects when it cannot be reached. */
   open(member: MemberId, signal: AbortSignal): Promise<ByteStream>;

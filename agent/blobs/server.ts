@@ -9,7 +9,7 @@
 // it lacks rather than copies the fetchers could get from each other.
 import type { Clock, Logger } from '../../consensus/ports.js';
 import type { MemberId } from '../../consensus/types.js';
-import type { BlobStorage, ByteStream } from './ports.js';
+import type { BlobStorage, ByteStream, TransferActivity } from './ports.js';
 import type { ByteRateLimit } from './rate.js';
 import { FrameError } from '../net/framing.js';
 import { decodeRequest, encodeHaveBitmap, encodeResponseHeader, StreamReader, type BlobRefusalCode, type BlobRequest } from './wire.js';
@@ -52,6 +52,8 @@ export interface BlobServerDeps {
   uploadLimit?: ByteRateLimit;
   /** Timers for the request timeout (the site's clock: virtual in the simulator); real timers when absent. */
   clock?: Clock;
+  /** Told while a chunk is being sent. */
+  transfers?: TransferActivity;
   logger: Logger;
 }
 
@@ -107,9 +109,11 @@ export class BlobServer {
 
   private async answer(stream: ByteStream, request: BlobRequest): Promise<void> {
     const release = request.op === 'chunk' || request.op === 'pick' ? await this.sendingTurn() : () => undefined;
+    const ended = request.op === 'chunk' || request.op === 'pick' ? this.deps.transfers?.begin() : undefined;
     try {
       await this.answerNow(stream, request);
     } finally {
+      ended?.();
       release();
     }
   }

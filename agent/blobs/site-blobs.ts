@@ -9,7 +9,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Catalog } from '../catalog/index.js';
 import { BlobFetcher, type BlobFetchLimits, type BlobFetchProgress } from './fetcher.js';
 import { blobHolders, blobPartialHolders, blobPlan } from './plan.js';
-import { canIngest, type BlobStorage, type BlobStreams } from './ports.js';
+import { canIngest, type BlobStorage, type BlobStreams, type TransferActivity } from './ports.js';
 import { ByteRateLimit, type RateClock } from './rate.js';
 import { BlobServer, type BlobServerLimits } from './server.js';
 
@@ -61,6 +61,8 @@ export interface SiteBlobsDeps {
   cloudImageBits?(imageId: string): Promise<AsyncIterable<Uint8Array>>;
   logger: Logger;
   settings?: SiteBlobSettings;
+  /** Told when bits move through this site (served chunks, running fetches). */
+  transfers?: TransferActivity;
 }
 
 export class SiteBlobs {
@@ -85,6 +87,7 @@ export class SiteBlobs {
       limits: s.serve,
       ...(s.uploadBytesPerSecond ? { uploadLimit: new ByteRateLimit(s.uploadBytesPerSecond, deps.rateClock) } : {}),
       clock: deps.clock,
+      ...(deps.transfers !== undefined ? { transfers: deps.transfers } : {}),
       logger: deps.logger,
     });
     this.fetcher = new BlobFetcher({
@@ -98,6 +101,7 @@ export class SiteBlobs {
       sleep: deps.rateClock.sleep,
       clock: deps.clock,
       orderKey: deps.site,
+      ...(deps.transfers !== undefined ? { transfers: deps.transfers } : {}),
       logger: deps.logger,
     });
     deps.streams.serve((stream, member) => this.server.handle(stream, member));

@@ -38,6 +38,7 @@ import { JoinDoor } from '../recovery/join-door.js';
 import { JOIN_PROTOCOL, MAX_JOIN_STREAMS_PER_CONNECTION } from '../recovery/join-wire.js';
 import { byteStreamOf } from '../transport/blob-streams.js';
 import { joinDoorOpen, registerJoinMetrics } from './join-metrics.js';
+import { HeapGrowthWhileTransferring } from '../ops/transfer-heap.js';
 
 const LOOPBACK_INBOUND_PER_SECOND = 100;
 /** How often the peer directory is recomputed without an applied entry (join tokens expire). */
@@ -206,6 +207,7 @@ export class SiteAgent {
         store: blobStore,
         streams: libp2pBlobStreams(transport),
         rateClock: realRateClock,
+        transfers: new HeapGrowthWhileTransferring({ basePercent: config.memory.heapGrowthPercent }),
         settings: {
           ...(config.blobs.uploadBytesPerSecond !== undefined ? { uploadBytesPerSecond: config.blobs.uploadBytesPerSecond } : {}),
           ...(config.blobs.downloadBytesPerSecond !== undefined ? { downloadBytesPerSecond: config.blobs.downloadBytesPerSecond } : {}),

@@ -7,7 +7,7 @@ import type { ConfChange, Entry, Role } from '../../consensus/types.js';
 import type { CloudDriver } from '../../drivers/index.js';
 import type { ReconcilerOptions } from '../reconciler/index.js';
 import type { Catalog } from '../catalog/index.js';
-import type { BlobStorage, BlobStreams } from '../blobs/ports.js';
+import type { BlobStorage, BlobStreams, TransferActivity } from '../blobs/ports.js';
 import type { RateClock } from '../blobs/rate.js';
 import type { SiteBlobSettings } from '../blobs/site-blobs.js';
 
@@ -19,6 +19,8 @@ export interface BlobPorts {
   /** Time for transfer rates and caps (real in the daemon). */
   rateClock: RateClock;
   settings?: SiteBlobSettings;
+  /** Told when bits move (the daemon sizes its heap for it); absent in the simulator. */
+  transfers?: TransferActivity;
 }
 import type { DrActionRunner } from '../dr/action.js';
 import type { DrObserver } from '../dr/dr-agent.js';
