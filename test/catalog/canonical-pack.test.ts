@@ -6,17 +6,12 @@ import assert from 'node:assert/strict';
 import { packCanonical } from '../../agent/catalog/canonical-pack.js';
 import { encodeCanonical, encodeCanonicalWithMsgpackr, UncarriedKeyError, ValueTooDeepError } from '../../agent/catalog/codec.js';
 import { MAX_VALUE_DEPTH } from '../../agent/catalog/limits.js';
+import { Prng } from '../../sim/prng.js';
 
-/** mulberry32: the same stream on every run. */
+/** The simulator's seeded generator: the same stream on every run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Prng(seed);
+  return () => generator.float();
 }
 
 // Each boundary of msgpack's integer, string, array and map forms, on both sides.
