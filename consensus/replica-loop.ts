@@ -41,6 +41,12 @@ export class ReadyLoop {
   private kickQueued = false;
   private earlySendQueued = false;
   private driveDone: Promise<void> = Promise.resolve();
+  /**
+   * A write that needs no fsync (the commit index and applied records of entries already durable
+   * here) still in flight: the loop goes on to the next Ready without it, and the next store write
+   * waits for it, so writes reach the store in order.
+   */
+  private unsyncedWrite: Promise<void> | null = null;
   private appliedIndex: number;
   private snapshotIndex: number;
   /** The last log index the store holds synced: nothing past it may be committed or applied here. */
@@ -62,7 +68,7 @@ export class ReadyLoop {
 
   /** Settles once the Ready being processed (if any) is done. */
   get idle(): Promise<void> {
-    return this.driveDone;
+    return this.driveDone.then(() => this.unsyncedWrite ?? undefined);
   }
 
   start(): void {
@@ -216,11 +222,30 @@ export class ReadyLoop {
     // the commit index and applied state can be rebuilt from the synced log after a crash.
     if (!rd.mustSync) batch.sync = false;
     const { clock, store } = this.ctx.deps;
+    await this.writesBefore();
+    if (!rd.mustSync && !batch.entries && !batch.snapshot) {
+      // Nothing sent or answered depends on it (its committed entries were answered already), so
+      // the next Ready, with the next proposals' appends, need not wait for this write.
+      const write = store.write(batch).then(
+        () => undefined,
+        (err: unknown) => this.events.fatal(err),
+      );
+      this.unsyncedWrite = write;
+      void write.then(() => {
+        if (this.unsyncedWrite === write) this.unsyncedWrite = null;
+      });
+      return;
+    }
     const started = clock.now();
     await store.write(batch);
     if (rd.mustSync) this.ctx.hooks.onPersist?.(clock.now() - started, rd.entries.length);
     if (batch.entries) this.lastDurableIndex = batch.entries[batch.entries.length - 1].index;
     if (batch.snapshot) this.lastDurableIndex = Math.max(this.lastDurableIndex, batch.snapshot.meta.index);
+  }
+
+  /** Waits for an unsynced write still in flight, so the next write follows it. */
+  private async writesBefore(): Promise<void> {
+    if (this.unsyncedWrite) await this.unsyncedWrite;
   }
 
   private checkDurable(rd: Ready, applied: AppliedBatch): void {
@@ -247,6 +272,7 @@ export class ReadyLoop {
     // newer snapshot from the leader already replaced the core's log, the count alone, as before.)
     const retainedFrom = core.logFirstIndex();
     const compactTo = Math.max(1, retainedFrom <= index + 1 ? retainedFrom : index - settings.retainEntries + 1);
+    await this.writesBefore();
     await deps.store.write({ snapshot: { meta, data }, compactTo, sync: false });
   }
 }
