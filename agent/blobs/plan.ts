@@ -8,8 +8,9 @@
 // Retention (issue 13: blobs are kept while a placed site still needs them, removed after): a site
 // keeps a blob while it needs it, or while it holds it and a placed site has not reported the
 // image's current revision in sync. Once every placed site has, each drops its copy, the origin
-// included when the origin is placed, its own cloud holds the bits and it can read them back from
-// there (`canReseed`); otherwise the origin keeps its copy as the one every later fetch can use.
+// included when the origin is placed, its own cloud holds the bits, it can read them back from
+// there (`canReseed`) and another placed site is in sync (a second Glance copy); otherwise the
+// origin keeps its copy as the one every later fetch can use.
 // The bits are then in the placed sites' Glances only, so when a placed site reports that it waits
 // for them (`fetching`/`error` at the current revision: a site placed later, a copy lost out of
 // band) one site reads them back from its own cloud into its store and serves them: the origin,
@@ -60,8 +61,10 @@ export function blobPlan(catalog: Catalog, self: string, held: ReadonlySet<strin
       keep.add(blob.root);
     }
     if (held.has(blob.root) && waiting.length > 0) keep.add(blob.root);
-    // The origin's copy goes only once it could read it back from its own cloud.
-    if (origin === self && !(waiting.length === 0 && placed.includes(self) && cloudHolds(image.id) && canReseed)) keep.add(blob.root);
+    // The origin's copy goes only once it could read it back from its own cloud, and another
+    // site's Glance holds the bits too (dropping it must not leave a single copy anywhere).
+    const otherCopy = [...inSync].some((s) => s !== self);
+    if (origin === self && !(waiting.length === 0 && otherCopy && placed.includes(self) && cloudHolds(image.id) && canReseed)) keep.add(blob.root);
     if (canReseed && cloudHolds(image.id) && reseederOf(catalog, image, placed, inSync) === self && waitingForBits(catalog, image).some((s) => s !== self)) {
       reseed.push(need);
       keep.add(blob.root);

@@ -86,6 +86,12 @@ describe('blob plan', () => {
     assert.deepEqual(blobPlan(harness.catalog, 'paris', new Set(), always, true).reseed, [], 'nobody waits: nothing read back');
   });
 
+  it('an origin placed alone keeps its copy: its Glance would be the only other one', () => {
+    const { harness, revision } = world(['paris']);
+    inSync(harness, 'paris', revision);
+    assert.deepEqual([...blobPlan(harness.catalog, 'paris', new Set([ROOT]), always, true).keep], [ROOT]);
+  });
+
   it('an origin that is not placed keeps its copy, and nobody reads the bits back', () => {
     const { harness, revision } = world(['montreal', 'lyon']);
     inSync(harness, 'montreal', revision);
