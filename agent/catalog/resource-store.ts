@@ -6,12 +6,27 @@ export interface ResourceView {
   get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined;
   /** Unordered. */
   list<K extends ResourceKind>(kind: K): ResourceOf<K>[];
+  /** Ids of the sites whose spec.peerId or spec.nextPeerId is `peerId` (the uniqueness rule's lookup). */
+  sitesHoldingPeerId(peerId: string): string[];
+}
+
+/** The peer ids a site record holds: its own and the one it is rotating to. */
+function heldPeerIds(resource: Resource | undefined): string[] {
+  if (resource?.kind !== 'site') return [];
+  const spec = resource.spec;
+  return spec.nextPeerId === undefined ? (spec.peerId === undefined ? [] : [spec.peerId]) : spec.peerId === undefined ? [spec.nextPeerId] : [spec.peerId, spec.nextPeerId];
 }
 
 export class ResourceStore implements ResourceView {
   private readonly byKind = new Map<ResourceKind, Map<string, Resource>>(RESOURCE_KINDS.map((kind) => [kind, new Map()]));
   /** Per kind, how many times a resource of that kind was set or deleted (or the store cleared). */
   private readonly changes = new Map<ResourceKind, number>(RESOURCE_KINDS.map((kind) => [kind, 0]));
+  /**
+   * Peer id -> the sites holding it (as peerId or nextPeerId): at most two entries per site record,
+   * so bounded by the site records. Scanning every site for each site write that sets a peer id was
+   * cubic in the sites over a simulated run (each site's registration, applied on every site).
+   */
+  private readonly peerIdHolders = new Map<string, Set<string>>();
 
   get<K extends ResourceKind>(kind: K, id: string): ResourceOf<K> | undefined {
     return this.kindMap(kind).get(id) as ResourceOf<K> | undefined;
@@ -22,13 +37,35 @@ export class ResourceStore implements ResourceView {
   }
 
   set(resource: Resource): void {
-    this.kindMap(resource.kind).set(resource.id, resource);
+    const map = this.kindMap(resource.kind);
+    if (resource.kind === 'site') this.reindexPeerIds(resource.id, map.get(resource.id), resource);
+    map.set(resource.id, resource);
     this.changed(resource.kind);
   }
 
   delete(kind: ResourceKind, id: string): void {
-    this.kindMap(kind).delete(id);
+    const map = this.kindMap(kind);
+    if (kind === 'site') this.reindexPeerIds(id, map.get(id), undefined);
+    map.delete(id);
     this.changed(kind);
+  }
+
+  sitesHoldingPeerId(peerId: string): string[] {
+    const holders = this.peerIdHolders.get(peerId);
+    return holders === undefined ? [] : [...holders];
+  }
+
+  private reindexPeerIds(site: string, before: Resource | undefined, after: Resource | undefined): void {
+    for (const id of heldPeerIds(before)) {
+      const holders = this.peerIdHolders.get(id);
+      holders?.delete(site);
+      if (holders?.size === 0) this.peerIdHolders.delete(id);
+    }
+    for (const id of heldPeerIds(after)) {
+      let holders = this.peerIdHolders.get(id);
+      if (holders === undefined) this.peerIdHolders.set(id, (holders = new Set()));
+      holders.add(site);
+    }
   }
 
   /** A number that is different after any change to the resources of `kind`. */
@@ -48,6 +85,7 @@ export class ResourceStore implements ResourceView {
 
   clear(): void {
     for (const map of this.byKind.values()) map.clear();
+    this.peerIdHolders.clear();
     for (const kind of RESOURCE_KINDS) this.changed(kind);
   }
 
@@ -84,6 +122,14 @@ export class Draft implements ResourceView {
     const result = this.base.list(kind).filter((resource) => !this.changes.has(draftKey(kind, resource.id)));
     for (const change of this.changes.values()) {
       if (change.kind === kind && change.resource !== null) result.push(change.resource as ResourceOf<K>);
+    }
+    return result;
+  }
+
+  sitesHoldingPeerId(peerId: string): string[] {
+    const result = this.base.sitesHoldingPeerId(peerId).filter((site) => !this.changes.has(draftKey('site', site)));
+    for (const change of this.changes.values()) {
+      if (change.kind === 'site' && heldPeerIds(change.resource ?? undefined).includes(peerId)) result.push(change.id);
     }
     return result;
   }

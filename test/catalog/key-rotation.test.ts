@@ -62,3 +62,27 @@ describe('site key rotation rules', () => {
     assert.equal(both.field, 'spec.nextPeerId');
   });
 });
+
+describe('peer-id lookup (ResourceStore.sitesHoldingPeerId, kept with every site write)', () => {
+  it('frees an id its site rotated away from or was deleted with, and sees a batch\'s own earlier sites', () => {
+    const h = new Harness();
+    h.addTwoSites();
+    const next = peerIdFor(9);
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { nextPeerId: next } }).result);
+    assert.match(refusal(h.write({ op: 'put', kind: 'site', id: 'lyon', spec: siteSpec('lyon', 9, { addresses: ['/ip4/10.0.0.3/tcp/4001'] }) }).result).message ?? '', /rotating to/);
+    expectOk(h.write({ op: 'patch', kind: 'site', id: 'paris', spec: { peerId: next, nextPeerId: null, addresses: ['/ip4/10.0.0.1/tcp/4001'] } }).result);
+    const taken = refusal(h.write({ op: 'put', kind: 'site', id: 'lyon', spec: siteSpec('lyon', 9, { addresses: ['/ip4/10.0.0.3/tcp/4001'] }) }).result);
+    assert.match(taken.message ?? '', /already used by site paris/, 'the rotated-to id is paris\'s now');
+    expectOk(h.write({ op: 'put', kind: 'site', id: 'lyon', spec: siteSpec('lyon', 1, { addresses: ['/ip4/10.0.0.3/tcp/4001'] }) }).result);
+    assert.equal(h.catalog.get('site', 'lyon')?.spec.peerId, peerIdFor(1), 'the id paris rotated away from is free');
+    expectOk(h.write({ op: 'delete', kind: 'site', id: 'lyon' }).result);
+    // One batch: the first new site takes the freed id, the second is refused for it, so neither is written.
+    const batch = h.write(
+      { op: 'put', kind: 'site', id: 'nice', spec: siteSpec('nice', 1, { addresses: ['/ip4/10.0.0.4/tcp/4001'] }) },
+      { op: 'put', kind: 'site', id: 'lille', spec: siteSpec('lille', 1, { addresses: ['/ip4/10.0.0.5/tcp/4001'] }) },
+    );
+    assert.match(refusal(batch.result).message ?? '', /already used by site nice/);
+    assert.equal(h.catalog.get('site', 'nice'), undefined);
+    expectOk(h.write({ op: 'put', kind: 'site', id: 'nice', spec: siteSpec('nice', 1, { addresses: ['/ip4/10.0.0.4/tcp/4001'] }) }).result);
+  });
+});
