@@ -229,7 +229,17 @@ export class DrAgent {
       timeoutMs,
     };
     state.unreported = { state: 'running', message: `attempt ${state.attempt} started`, attempt: state.attempt };
-    await this.report(group, op, step, state);
+    const taken = await this.report(group, op, step, state);
+    // The catalog may have applied a newer epoch while the report was on its way (a site catching up
+    // after a restart chose a step of its old log): the step is run only if it is still this site's
+    // next one at the latest epoch applied here, so a fenced site never promotes at an old epoch.
+    if (this.stopped || !taken || !this.stillNext(group.id, op.epoch, step.step)) {
+      // A refusal while this catalog still shows the step means the log is ahead of it: look again
+      // after the first backoff, not on every apply.
+      if (!taken) state.notBeforeMs = this.p.clock.now() + DR_RETRY_FIRST_MS;
+      this.abandon(group.id, op.epoch, step.step, state, taken ? 'the group moved on while the step was being reported' : 'its running report was refused');
+      return;
+    }
     this.p.observer?.onStepStarted?.(request);
     const abort = new AbortController();
     this.aborts.add(abort);
@@ -256,10 +266,28 @@ export class DrAgent {
     await this.report(group, op, step, state);
   }
 
-  /** Sends the state to report; kept for the next scan when it does not commit (a lost leader, a partition). */
-  private async report(group: Group, op: DrOperation, step: DrStep, state: StepState): Promise<void> {
+  /** Whether the step is still the next one of this site's in the group's current operation, as applied here. */
+  private stillNext(groupId: string, epoch: number, step: string): boolean {
+    const current = this.p.catalog.get('protection-group', groupId);
+    if (current === undefined) return false;
+    const next = this.nextStep(current);
+    return next !== null && next.op.epoch === epoch && next.step.step === step;
+  }
+
+  /** A step not run after all: the attempt did not happen, and nothing of it is left to report. */
+  private abandon(groupId: string, epoch: number, step: string, state: StepState, why: string): void {
+    state.attempt -= 1;
+    delete state.unreported;
+    if (!this.stopped) this.p.logger.warn({ group: groupId, epoch, step }, `protection group ${groupId}: step ${step} of epoch ${epoch} not run: ${why}`);
+  }
+
+  /**
+   * Sends the state to report; kept for the next scan when it does not commit (a lost leader, a
+   * partition). False when the log refused it (the step is not one of the current operation).
+   */
+  private async report(group: Group, op: DrOperation, step: DrStep, state: StepState): Promise<boolean> {
     const pending = state.unreported;
-    if (pending === undefined || this.stopped) return;
+    if (pending === undefined || this.stopped) return true;
     const outcome = await this.p.writer.write(
       [drOp(group.id, 'report', op.epoch, { site: this.p.site, step: step.step, state: pending.state, attempt: pending.attempt, message: pending.message.slice(0, 1000) })],
       { clientId: this.clientId, seq: ++this.seq },
@@ -267,9 +295,10 @@ export class DrAgent {
     if (outcome.status === 'committed' || outcome.status === 'rejected') {
       if (state.unreported === pending) delete state.unreported;
       if (outcome.status === 'rejected') this.p.logger.info({ group: group.id, step: step.step }, `protection group ${group.id}: report not taken: ${outcome.message}`);
-      return;
+      return outcome.status === 'committed';
     }
     this.p.logger.debug({ group: group.id, step: step.step, status: outcome.status }, `protection group ${group.id}: report of ${step.step} not committed; sent again later`);
+    return true;
   }
 
   /** Step states are kept only for steps the log does not show done yet (bounded by the groups' current steps). */
